@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// BLAS comes from the system: Accelerate on Apple platforms, OpenBLAS (found with pkg-config) elsewhere.
+let blasDependencies: [Target.Dependency] = [
+    .target(name: "CBLAS", condition: .when(platforms: [.linux, .windows, .android, .openbsd])),
+]
+
+let package = Package(
+    name: "OPTIML",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "optiml", targets: ["optiml"]),
+        .library(name: "OPTModel", targets: ["OPTModel"]),
+        .library(name: "OPTTokenizer", targets: ["OPTTokenizer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "OPTKernels",
+            dependencies: blasDependencies,
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .target(name: "OPTTokenizer"),
+        .target(name: "OPTCheckpoint"),
+        .target(
+            name: "OPTModel",
+            dependencies: ["OPTKernels", "OPTTokenizer", "OPTCheckpoint"]
+        ),
+        .executableTarget(
+            name: "optiml",
+            dependencies: [
+                "OPTModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "OPTTokenizerTests", dependencies: ["OPTTokenizer"]),
+        .testTarget(name: "OPTCheckpointTests", dependencies: ["OPTCheckpoint"]),
+        .testTarget(name: "OPTModelTests", dependencies: ["OPTModel"]),
+    ]
+)

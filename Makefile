@@ -1,0 +1,28 @@
+# The two quick-start commands: `make demo` and `make test`. Both install what they need first.
+SHELL := /bin/bash
+DEMO_MODEL := Tests/Fixtures/models/tiny-preln-safetensors-sharded
+OPTIML := .build/release/optiml
+
+.PHONY: setup build demo test
+
+# OpenBLAS is the BLAS on Linux (Apple platforms use Accelerate and need nothing).
+setup:
+	@if [ "$$(uname)" = Linux ] && ! pkg-config --exists openblas 2>/dev/null; then \
+		echo "installing libopenblas-dev and pkg-config"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libopenblas-dev pkg-config >/dev/null; \
+	fi
+
+build: setup
+	swift build -c release --product optiml
+
+# Until the bundled nano model exists, the demo runs the runtime end to end on a shipped tiny checkpoint.
+demo: build
+	$(OPTIML) inspect --model $(DEMO_MODEL)
+	$(OPTIML) tokenize --model $(DEMO_MODEL) "Hello world"
+	$(OPTIML) generate --model $(DEMO_MODEL) --prompt "The capital of France is" --max-new-tokens 16
+	$(OPTIML) generate --model $(DEMO_MODEL) --prompt "The capital of France is" --max-new-tokens 16 --temperature 0.8 --top-p 0.9 --seed 7 --json
+	$(OPTIML) score --model $(DEMO_MODEL) --context "The capital of France is" --continuation " Paris" --json
+
+test: setup
+	swift test

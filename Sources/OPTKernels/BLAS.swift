@@ -1,0 +1,40 @@
+#if canImport(Accelerate)
+import Accelerate
+#else
+import CBLAS
+#endif
+
+/// Single-precision matrix products through the system BLAS (Accelerate on Apple platforms, OpenBLAS elsewhere).
+///
+/// All matrices are row-major, as PyTorch stores them, so a checkpoint's `[out, in]` weight is used in place.
+public enum BLAS {
+    /// C[m×n] = alpha · op(A) · op(B) + beta · C, where op transposes when asked.
+    @inlinable
+    public static func sgemm(
+        transposeA: Bool, transposeB: Bool,
+        m: Int, n: Int, k: Int,
+        alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        cblas_sgemm(
+            CblasRowMajor,
+            transposeA ? CblasTrans : CblasNoTrans,
+            transposeB ? CblasTrans : CblasNoTrans,
+            blasInt(m), blasInt(n), blasInt(k),
+            alpha, a, blasInt(lda), b, blasInt(ldb),
+            beta, c, blasInt(ldc))
+    }
+
+    /// Sets how many threads BLAS may use (no-op where the library offers no such control).
+    public static func setThreadCount(_ count: Int) {
+        #if !canImport(Accelerate)
+        openblas_set_num_threads(Int32(count))
+        #endif
+    }
+
+    @usableFromInline
+    static func blasInt(_ value: Int) -> Int32 { Int32(truncatingIfNeeded: value) }
+}

@@ -1,0 +1,168 @@
+import Foundation
+import OPTTokenizer
+
+/// Why a generation ended.
+public enum FinishReason: String, Sendable, Codable {
+    /// The model produced its end-of-sequence token.
+    case eos
+    /// The text reached a stop string.
+    case stop
+    /// `maxNewTokens` were produced (or the model ran out of positions).
+    case length
+}
+
+/// The outcome of generating from one prompt.
+public struct GenerationResult: Sendable, Equatable {
+    /// The prompt as the model saw it (BOS included).
+    public var promptIDs: [Int]
+    /// New tokens only, the end-of-sequence token excluded.
+    public var outputIDs: [Int]
+    /// The new text, cut before any stop string.
+    public var text: String
+    public var finishReason: FinishReason
+}
+
+/// Text generation and scoring over an OPT model and its tokenizer.
+public struct Generator: Sendable {
+    public let model: OPTModel
+    public let tokenizer: BPETokenizer
+
+    public init(model: OPTModel, tokenizer: BPETokenizer) {
+        self.model = model
+        self.tokenizer = tokenizer
+    }
+
+    /// Loads the model and tokenizer files of a Hugging Face checkpoint directory.
+    public init(directory: URL) throws {
+        self.init(model: try OPTModel(directory: directory), tokenizer: try BPETokenizer.load(directory: directory))
+    }
+
+    /// Prompt ids as the model sees them; an empty prompt is an error, since OPT needs BOS plus text.
+    public func encodePrompt(_ prompt: String) throws -> [Int] {
+        guard !prompt.isEmpty else { throw ModelError.emptyPrompt }
+        return tokenizer.encode(prompt)
+    }
+
+    /// Generates from one prompt, calling `onText` with each piece of new text as soon as it is final.
+    public func generate(
+        prompt: String, parameters: GenerationParameters, onText: (String) -> Void = { _ in }
+    ) throws -> GenerationResult {
+        try generate(promptIDs: [try encodePrompt(prompt)], parameters: parameters, onText: { _, text in onText(text) })[0]
+    }
+
+    /// Generates from a batch of tokenized prompts at once, left-padded as transformers does.
+    ///
+    /// `onText(row, text)` streams each row's new text; text is held back while it could still be
+    /// the start of a stop string, and never ends inside a UTF-8 character.
+    public func generate(
+        promptIDs: [[Int]], parameters p: GenerationParameters, onText: (Int, String) -> Void = { _, _ in }
+    ) throws -> [GenerationResult] {
+        try p.validate()
+        guard !promptIDs.isEmpty, promptIDs.allSatisfy({ !$0.isEmpty }) else { throw ModelError.emptyPrompt }
+        let longest = promptIDs.map(\.count).max() ?? 0
+        let limit = model.config.maxPositionEmbeddings
+        guard longest <= limit else { throw ModelError.promptTooLong(tokens: longest, limit: limit) }
+
+        let batch = promptIDs.count
+        let newTokens = min(p.maxNewTokens, limit - longest)
+        let cache = KVCache(config: model.config, batchSize: batch, capacity: longest + max(newTokens, 1))
+        let pad = model.config.padTokenId
+        var tokens = promptIDs.map { Array(repeating: pad, count: longest - $0.count) + $0 }
+        var real = promptIDs.map { Array(repeating: false, count: longest - $0.count) + Array(repeating: true, count: $0.count) }
+        var sequences = promptIDs
+        var outputs = Array(repeating: [Int](), count: batch)
+        var finished: [FinishReason?] = Array(repeating: nil, count: batch)
+        var streams = (0..<batch).map { _ in TextStream(tokenizer: tokenizer, stop: p.stop) }
+        var rngs = (0..<batch).map { SeededGenerator(seed: p.seed &+ UInt64($0)) }
+
+        var step = 0
+        while step < newTokens && finished.contains(where: { $0 == nil }) {
+            let logits = try model.forward(tokens: tokens, realToken: real, cache: cache, logits: .last)
+            let vocab = model.config.vocabSize
+            var next = [Int]()
+            for b in 0..<batch {
+                guard finished[b] == nil else { next.append(pad); continue }
+                var row = Array(logits[(b * vocab)..<((b + 1) * vocab)])
+                let id = choose(&row, sequence: sequences[b], parameters: p, rng: &rngs[b])
+                next.append(id)
+                sequences[b].append(id)
+                if p.stopAtEOS && id == model.config.eosTokenId {
+                    finished[b] = .eos
+                    continue
+                }
+                outputs[b].append(id)
+                let (text, hitStop) = streams[b].append(id)
+                if !text.isEmpty { onText(b, text) }
+                if hitStop { finished[b] = .stop }
+            }
+            tokens = next.map { [$0] }
+            real = finished.map { _ in [true] }
+            step += 1
+        }
+        return (0..<batch).map { b in
+            let tail = finished[b] == .stop ? "" : streams[b].finish()
+            if !tail.isEmpty { onText(b, tail) }
+            return GenerationResult(
+                promptIDs: promptIDs[b], outputIDs: outputs[b], text: streams[b].text,
+                finishReason: finished[b] ?? .length)
+        }
+    }
+
+    /// The logits processors of transformers in its order, then greedy choice or sampling.
+    private func choose(_ logits: inout [Float], sequence: [Int], parameters p: GenerationParameters, rng: inout SeededGenerator) -> Int {
+        LogitsProcessing.applyRepetitionPenalty(&logits, sequence: sequence, penalty: p.repetitionPenalty)
+        LogitsProcessing.banRepeatedNgrams(&logits, sequence: sequence, size: p.noRepeatNgramSize)
+        return p.isSampling ? LogitsProcessing.sample(logits, parameters: p, rng: &rng) : LogitsProcessing.argmax(logits)
+    }
+}
+
+/// Incremental text of one generated sequence, with stop strings.
+struct TextStream {
+    private var decoder: StreamingDecoder
+    private let stop: [String]
+    /// All text decoded so far (cut at a stop string once one is found).
+    private(set) var text = ""
+    /// How much of `text` has been handed out.
+    private var emitted = 0
+
+    init(tokenizer: BPETokenizer, stop: [String]) {
+        decoder = StreamingDecoder(tokenizer: tokenizer)
+        self.stop = stop
+    }
+
+    /// Adds a token; returns the text that is now safe to show and whether a stop string was reached.
+    mutating func append(_ id: Int) -> (String, Bool) {
+        text += decoder.append(id)
+        if let range = stop.compactMap({ text.range(of: $0) }).min(by: { $0.lowerBound < $1.lowerBound }) {
+            text = String(text[..<range.lowerBound])
+            return (release(upTo: text.count), true)
+        }
+        return (release(upTo: text.count - heldBack()), false)
+    }
+
+    /// The rest of the text once generation is over.
+    mutating func finish() -> String {
+        text += decoder.finish()
+        return release(upTo: text.count)
+    }
+
+    /// Characters at the end of `text` that could begin a stop string.
+    private func heldBack() -> Int {
+        var longest = 0
+        for s in stop {
+            for n in stride(from: min(s.count - 1, text.count), to: longest, by: -1) where text.hasSuffix(s.prefix(n)) {
+                longest = n
+                break
+            }
+        }
+        return longest
+    }
+
+    private mutating func release(upTo end: Int) -> String {
+        guard end > emitted else { return "" }
+        let start = text.index(text.startIndex, offsetBy: emitted)
+        let stop = text.index(text.startIndex, offsetBy: end)
+        emitted = end
+        return String(text[start..<stop])
+    }
+}

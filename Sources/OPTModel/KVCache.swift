@@ -1,0 +1,52 @@
+/// Keys and values of every layer for a batch of sequences, preallocated to a fixed capacity.
+///
+/// All rows advance together (left padding keeps them aligned); `mask` records which cached
+/// positions are real tokens, and `validCounts` how many real tokens each row has, which gives
+/// the next position ids exactly as transformers derives them from the attention mask.
+public final class KVCache: @unchecked Sendable {
+    public let batchSize: Int
+    public let capacity: Int
+    let width: Int
+    /// Per layer: `[batch, capacity, hidden]`.
+    let keys: [FloatBuffer]
+    let values: [FloatBuffer]
+    /// Positions filled so far (the same for every row).
+    public private(set) var length = 0
+    /// `mask[b][j]`: position j of row b holds a real token (not padding).
+    public private(set) var mask: [[Bool]]
+    /// Real tokens seen so far in each row.
+    public private(set) var validCounts: [Int]
+
+    /// A cache for `batchSize` rows of up to `capacity` positions each.
+    public init(config: OPTConfig, batchSize: Int, capacity: Int) {
+        self.batchSize = batchSize
+        self.capacity = capacity
+        width = config.hiddenSize
+        let size = batchSize * capacity * config.hiddenSize
+        keys = (0..<config.numHiddenLayers).map { _ in FloatBuffer(count: size) }
+        values = (0..<config.numHiddenLayers).map { _ in FloatBuffer(count: size) }
+        mask = Array(repeating: [], count: batchSize)
+        validCounts = Array(repeating: 0, count: batchSize)
+    }
+
+    /// Records `rowMask` for the next positions and returns the position ids of those tokens.
+    ///
+    /// Padding gets position -1 as in transformers (`cumsum(mask) * mask - 1`).
+    func append(rowMask: [[Bool]]) -> [[Int]] {
+        var positions = [[Int]]()
+        for b in 0..<batchSize {
+            var row = [Int]()
+            for real in rowMask[b] {
+                mask[b].append(real)
+                if real { validCounts[b] += 1 }
+                row.append(real ? validCounts[b] - 1 : -1)
+            }
+            positions.append(row)
+        }
+        length += rowMask.first?.count ?? 0
+        return positions
+    }
+
+    /// Start of row `b`'s keys or values in a layer buffer.
+    func offset(row b: Int, position: Int) -> Int { (b * capacity + position) * width }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import OPTKernels
+
+/// The log-likelihood of a continuation given a context.
+public struct ContinuationScore: Sendable, Equatable {
+    /// Context tokens as the model saw them (BOS included, left-truncated if the input was too long).
+    public var contextIDs: [Int]
+    /// Continuation tokens, split from the tokenization of context + continuation.
+    public var continuationIDs: [Int]
+    /// log p of each continuation token.
+    public var tokenLogprobs: [Double]
+    /// Σ tokenLogprobs.
+    public var logprob: Double
+    /// Every continuation token was the most likely one at its position.
+    public var isGreedy: Bool
+    /// Context tokens dropped from the left so that the input fits the model's positions.
+    public var truncatedTokens: Int
+}
+
+extension Generator {
+    /// Scores `continuation` after `context` the way lm-evaluation-harness does.
+    ///
+    /// Trailing spaces of the context move to the continuation, the two are tokenized together, and
+    /// the continuation is what follows the context's own tokens — so a BPE merge across the boundary
+    /// counts towards the continuation. Inputs longer than the model's positions lose context tokens
+    /// on the left (reported in `truncatedTokens`).
+    public func score(context: String, continuation: String) throws -> ContinuationScore {
+        try score([(context, continuation)])[0]
+    }
+
+    /// Scores several (context, continuation) pairs in one left-padded batch.
+    public func score(_ pairs: [(context: String, continuation: String)]) throws -> [ContinuationScore] {
+        let split = try pairs.map { try splitPair(context: $0.context, continuation: $0.continuation) }
+        let limit = model.config.maxPositionEmbeddings
+        // The model reads everything but the last continuation token; drop context from the left to fit.
+        let inputs = split.map { pair -> (input: [Int], continuation: [Int], dropped: Int) in
+            let whole = pair.context + pair.continuation
+            let dropped = max(0, whole.count - 1 - limit)
+            return (Array(whole[dropped..<(whole.count - 1)]), pair.continuation, dropped)
+        }
+        for item in inputs where item.continuation.count > limit {
+            throw ModelError.promptTooLong(tokens: item.continuation.count, limit: limit)
+        }
+        let longest = inputs.map(\.input.count).max() ?? 0
+        let pad = model.config.padTokenId, vocab = model.config.vocabSize
+        let cache = KVCache(config: model.config, batchSize: inputs.count, capacity: longest)
+        let logits = try model.forward(
+            tokens: inputs.map { Array(repeating: pad, count: longest - $0.input.count) + $0.input },
+            realToken: inputs.map { Array(repeating: false, count: longest - $0.input.count) + Array(repeating: true, count: $0.input.count) },
+            cache: cache, logits: .all)
+
+        return inputs.enumerated().map { b, item in
+            var tokenLogprobs = [Double]()
+            var greedy = true
+            let first = longest - item.continuation.count
+            logits.withUnsafeBufferPointer { all in
+                for (i, id) in item.continuation.enumerated() {
+                    let row = all.baseAddress! + ((b * longest) + first + i) * vocab
+                    tokenLogprobs.append(Double(row[id] - Ops.logSumExp(row, count: vocab)))
+                    if LogitsProcessing.argmax(Array(UnsafeBufferPointer(start: row, count: vocab))) != id { greedy = false }
+                }
+            }
+            return ContinuationScore(
+                contextIDs: Array(split[b].context.dropFirst(item.dropped)), continuationIDs: item.continuation,
+                tokenLogprobs: tokenLogprobs, logprob: tokenLogprobs.reduce(0, +), isGreedy: greedy,
+                truncatedTokens: item.dropped)
+        }
+    }
+
+    /// lm-evaluation-harness's `_encode_pair`, with OPT's BOS on the context.
+    func splitPair(context: String, continuation: String) throws -> (context: [Int], continuation: [Int]) {
+        guard !continuation.isEmpty else { throw ModelError.invalidArgument("the continuation is empty: nothing to score") }
+        var context = context, continuation = continuation
+        let trailingSpaces = context.count - (context.lastIndex(where: { !$0.isWhitespace }).map { context.distance(from: context.startIndex, to: $0) + 1 } ?? 0)
+        if trailingSpaces > 0 {
+            continuation = String(context.suffix(trailingSpaces)) + continuation
+            context = String(context.dropLast(trailingSpaces))
+        }
+        let whole = tokenizer.encode(context + continuation)
+        let contextIDs = tokenizer.encode(context)
+        // An empty context leaves just BOS, which conditions the first continuation token.
+        let continuationIDs = Array(whole.dropFirst(contextIDs.count))
+        guard !continuationIDs.isEmpty else {
+            throw ModelError.invalidArgument("the continuation adds no tokens to the context")
+        }
+        return (contextIDs, continuationIDs)
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `optiml` command: one subcommand per job.
+@main
+struct Optiml: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "optiml",
+        abstract: "OPT and OPT-IML in Swift: run Hugging Face checkpoints on CPU.",
+        subcommands: [Generate.self, Score.self, Tokenize.self, Inspect.self]
+    )
+}

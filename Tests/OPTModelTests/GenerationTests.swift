@@ -52,7 +52,7 @@ struct GenerationTests {
         var streamed = ""
         let result = try generator.generate(prompt: "Héllo wörld — 東京 🙂", parameters: sampling(seed: 5)) { streamed += $0 }
         #expect(streamed == result.text)
-        #expect(result.text == generator.tokenizer.decode(result.outputIDs))
+        #expect(result.text == generator.tokenizer.decode(result.outputIDs, skipSpecialTokens: true))
     }
 
     @Test func stopStringEndsGenerationAndIsNotReturned() throws {

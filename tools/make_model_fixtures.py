@@ -44,8 +44,8 @@ MODELS = {
         dict(do_layer_norm_before=False, word_embed_proj_dim=16, _remove_final_layer_norm=False),
         "bin-sharded-unprefixed",
     ),
-    "tiny-f16-nobias-safetensors": (dict(enable_bias=False), "safetensors-f16"),
-    "tiny-bf16-bin-untied": (dict(tie_word_embeddings=False), "bin-bf16"),
+    "tiny-f16-nobias-safetensors": (dict(enable_bias=False, layer_norm_elementwise_affine=False), "safetensors-f16"),
+    "tiny-bf16-bin-untied": (dict(tie_word_embeddings=False, _remove_final_layer_norm=True), "bin-bf16"),
 }
 
 
@@ -165,9 +165,6 @@ def main():
         torch.manual_seed(seed)
         model = OPTForCausalLM(make_config(overrides))
         randomize(model, seed)
-        if not model.config.tie_word_embeddings:
-            with torch.no_grad():
-                model.lm_head.weight.copy_(0.35 * torch.randn(model.lm_head.weight.shape))
         save(model, directory, storage)
         for file in os.listdir(tokenizer_dir):
             shutil.copy(os.path.join(tokenizer_dir, file), directory)

@@ -145,3 +145,36 @@ public struct OPTConfig: Codable, Sendable, Equatable {
         }
     }
 }
+
+extension OPTConfig {
+    /// The shapes of published OPT models, for random-weight checkpoints and benchmarks.
+    public enum Preset: String, CaseIterable, Sendable {
+        case opt125m = "opt-125m"
+        case opt350m = "opt-350m"
+        case opt1_3b = "opt-1.3b"
+        case opt2_7b = "opt-2.7b"
+
+        /// The configuration of the published checkpoint (vocabulary padded to 50272).
+        public var config: OPTConfig {
+            switch self {
+            case .opt125m: OPTConfig(vocabSize: 50272, hiddenSize: 768, numHiddenLayers: 12, numAttentionHeads: 12, ffnDim: 3072)
+            case .opt350m:
+                OPTConfig(vocabSize: 50272, hiddenSize: 1024, numHiddenLayers: 24, numAttentionHeads: 16, ffnDim: 4096,
+                          wordEmbedProjDim: 512, doLayerNormBefore: false)
+            case .opt1_3b: OPTConfig(vocabSize: 50272, hiddenSize: 2048, numHiddenLayers: 24, numAttentionHeads: 32, ffnDim: 8192)
+            case .opt2_7b: OPTConfig(vocabSize: 50272, hiddenSize: 2560, numHiddenLayers: 32, numAttentionHeads: 32, ffnDim: 10240)
+            }
+        }
+    }
+
+    /// Writes `config.json` as transformers does (with `architectures` and `model_type`), atomically.
+    public func write(to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        var object = try JSONSerialization.jsonObject(with: encoder.encode(self)) as? [String: Any] ?? [:]
+        object["architectures"] = ["OPTForCausalLM"]
+        object["model_type"] = "opt"
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        try data.write(to: url, options: .atomic)
+    }
+}

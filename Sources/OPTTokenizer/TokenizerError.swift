@@ -21,6 +21,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Sendable, Equatable 
     case unknownToken(path: String, token: String, role: String)
     /// The vocabulary itself is unusable (negative ids, empty, ...).
     case invalidVocabulary(path: String, reason: String)
+    /// A tokenizer file could not be written.
+    case unwritableFile(path: String, reason: String)
 
     /// One line naming the file and what is wrong with it.
     public var description: String {
@@ -44,6 +46,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Sendable, Equatable 
             return "\(role) \(token.debugDescription) named in \(path) is not in the vocabulary"
         case let .invalidVocabulary(path, reason):
             return "invalid vocabulary in \(path): \(reason)"
+        case let .unwritableFile(path, reason):
+            return "cannot write \(path): \(reason)"
         }
     }
 }

@@ -24,15 +24,19 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         .target(
+            name: "CKernels",
+            cSettings: [.unsafeFlags(["-O3"])]
+        ),
+        .target(
             name: "OPTKernels",
-            dependencies: blasDependencies,
+            dependencies: blasDependencies + ["CKernels"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(name: "OPTTokenizer"),
         .target(name: "OPTCheckpoint"),
         .target(
             name: "OPTModel",
-            dependencies: ["OPTKernels", "OPTTokenizer", "OPTCheckpoint"]
+            dependencies: ["OPTKernels", "OPTTokenizer", "OPTCheckpoint", "CKernels"]
         ),
         .executableTarget(
             name: "optiml",
@@ -41,6 +45,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .testTarget(name: "CKernelsTests", dependencies: ["CKernels"]),
         .testTarget(name: "OPTTokenizerTests", dependencies: ["OPTTokenizer"]),
         .testTarget(name: "OPTCheckpointTests", dependencies: ["OPTCheckpoint"]),
         .testTarget(name: "OPTModelTests", dependencies: ["OPTModel"]),

@@ -130,6 +130,18 @@ public final class Checkpoint: @unchecked Sendable {
         return try gathered.withUnsafeBytes(body)
     }
 
+    /// The tensor's bytes inside the memory map, valid for as long as this `Checkpoint` lives,
+    /// or nil for a non-contiguous torch view (use `withRawBytes`, which gathers it).
+    ///
+    /// This is how a model keeps weights in the map instead of copying them: it holds the
+    /// `Checkpoint` alongside the pointer.
+    public func mappedBytes(_ name: String) throws -> UnsafeRawBufferPointer? {
+        let tensor = try stored(name)
+        guard tensor.isContiguous else { return nil }
+        let byteCount = tensor.elementCount * tensor.info.dtype.size
+        return UnsafeRawBufferPointer(rebasing: files[tensor.fileIndex].bytes[tensor.byteOffset ..< tensor.byteOffset + byteCount])
+    }
+
     private func stored(_ name: String) throws -> StoredTensor {
         guard let tensor = tensors[name] else { throw CheckpointError.tensorNotFound(name, directory: directory) }
         return tensor

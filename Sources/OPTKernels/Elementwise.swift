@@ -86,7 +86,7 @@ public enum Ops {
     }
 
     /// log Σ exp(x) of one row, computed stably.
-    public static func logSumExp(_ x: UnsafePointer<Float>, count: Int) -> Float {
+    public static func logSumExp(_ x: UnsafeBufferPointer<Float>, count: Int) -> Float {
         var maximum = -Float.infinity
         for i in 0..<count where x[i] > maximum { maximum = x[i] }
         guard maximum.isFinite else { return maximum }

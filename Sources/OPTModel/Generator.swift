@@ -82,8 +82,8 @@ public struct Generator: Sendable {
             var next = [Int]()
             for b in 0..<batch {
                 guard finished[b] == nil else { next.append(pad); continue }
-                var row = Array(logits[(b * vocab)..<((b + 1) * vocab)])
-                let id = choose(&row, sequence: sequences[b], parameters: p, rng: &rngs[b])
+                let row = UnsafeMutableBufferPointer(rebasing: logits[(b * vocab)..<((b + 1) * vocab)])
+                let id = choose(row, sequence: sequences[b], parameters: p, rng: &rngs[b])
                 next.append(id)
                 sequences[b].append(id)
                 if p.stopAtEOS && id == model.config.eosTokenId {
@@ -109,10 +109,11 @@ public struct Generator: Sendable {
     }
 
     /// The logits processors of transformers in its order, then greedy choice or sampling.
-    private func choose(_ logits: inout [Float], sequence: [Int], parameters p: GenerationParameters, rng: inout SeededGenerator) -> Int {
-        LogitsProcessing.applyRepetitionPenalty(&logits, sequence: sequence, penalty: p.repetitionPenalty)
-        LogitsProcessing.banRepeatedNgrams(&logits, sequence: sequence, size: p.noRepeatNgramSize)
-        return p.isSampling ? LogitsProcessing.sample(logits, parameters: p, rng: &rng) : LogitsProcessing.argmax(logits)
+    private func choose(_ logits: UnsafeMutableBufferPointer<Float>, sequence: [Int], parameters p: GenerationParameters, rng: inout SeededGenerator) -> Int {
+        LogitsProcessing.applyRepetitionPenalty(logits, sequence: sequence, penalty: p.repetitionPenalty)
+        LogitsProcessing.banRepeatedNgrams(logits, sequence: sequence, size: p.noRepeatNgramSize)
+        let row = UnsafeBufferPointer(logits)
+        return p.isSampling ? LogitsProcessing.sample(row, parameters: p, rng: &rng) : LogitsProcessing.argmax(row)
     }
 }
 

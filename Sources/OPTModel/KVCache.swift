@@ -16,6 +16,8 @@ public final class KVCache: @unchecked Sendable {
     public private(set) var mask: [[Bool]]
     /// Real tokens seen so far in each row.
     public private(set) var validCounts: [Int]
+    /// Scratch space of the forward passes that fill this cache.
+    let workspace = Workspace()
 
     /// A cache for `batchSize` rows of up to `capacity` positions each.
     public init(config: OPTConfig, batchSize: Int, capacity: Int) {

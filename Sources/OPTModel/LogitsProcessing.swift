@@ -4,7 +4,7 @@ import Foundation
 enum LogitsProcessing {
     /// `RepetitionPenaltyLogitsProcessor`: every token present in the sequence is divided (positive
     /// logit) or multiplied (negative logit) by the penalty, once however often it occurs.
-    static func applyRepetitionPenalty(_ logits: inout [Float], sequence: [Int], penalty: Float) {
+    static func applyRepetitionPenalty(_ logits: UnsafeMutableBufferPointer<Float>, sequence: [Int], penalty: Float) {
         guard penalty != 1 else { return }
         for id in Set(sequence) where id < logits.count {
             let value = logits[id]
@@ -13,7 +13,7 @@ enum LogitsProcessing {
     }
 
     /// `NoRepeatNGramLogitsProcessor`: bans every token that would complete an n-gram already in the sequence.
-    static func banRepeatedNgrams(_ logits: inout [Float], sequence: [Int], size n: Int) {
+    static func banRepeatedNgrams(_ logits: UnsafeMutableBufferPointer<Float>, sequence: [Int], size n: Int) {
         guard n > 0, sequence.count + 1 >= n else { return }
         let prefix = Array(sequence.suffix(n - 1))
         for start in 0...(sequence.count - n) where Array(sequence[start..<(start + n - 1)]) == prefix {
@@ -23,14 +23,14 @@ enum LogitsProcessing {
     }
 
     /// Index of the largest logit (the first one on ties, as torch.argmax).
-    static func argmax(_ logits: [Float]) -> Int {
+    static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int {
         var best = 0
         for i in 1..<logits.count where logits[i] > logits[best] { best = i }
         return best
     }
 
     /// Temperature, then `TopKLogitsWarper`, then `TopPLogitsWarper`, then a draw from the softmax.
-    static func sample(_ logits: [Float], parameters p: GenerationParameters, rng: inout SeededGenerator) -> Int {
+    static func sample(_ logits: UnsafeBufferPointer<Float>, parameters p: GenerationParameters, rng: inout SeededGenerator) -> Int {
         var scaled = logits.map { $0 / p.temperature }
         var order = Array(scaled.indices).sorted { scaled[$0] > scaled[$1] || (scaled[$0] == scaled[$1] && $0 < $1) }
         if p.topK > 0 && p.topK < order.count {

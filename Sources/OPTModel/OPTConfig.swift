@@ -167,13 +167,17 @@ extension OPTConfig {
         }
     }
 
-    /// Writes `config.json` as transformers does (with `architectures` and `model_type`), atomically.
-    public func write(to url: URL) throws {
+    /// Writes `config.json` as transformers does (with `architectures` and `model_type`), atomically;
+    /// `quantized` marks the project's int8 layout so that other loaders refuse it.
+    public func write(to url: URL, quantized: Bool = false) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         var object = try JSONSerialization.jsonObject(with: encoder.encode(self)) as? [String: Any] ?? [:]
         object["architectures"] = ["OPTForCausalLM"]
         object["model_type"] = "opt"
+        if quantized {
+            object["quantization_config"] = ["quant_method": "optiml_int8", "bits": 8, "scheme": "symmetric, one scale per output row"]
+        }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: url, options: .atomic)
     }

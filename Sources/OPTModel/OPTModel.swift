@@ -1,39 +1,44 @@
+import CKernels
 import Foundation
 import OPTCheckpoint
 import OPTKernels
-import OPTTokenizer
 
 /// An OPT / OPT-IML causal language model loaded from a Hugging Face checkpoint directory.
 public final class OPTModel: Sendable {
     public let config: OPTConfig
     public let weights: OPTWeights
+    /// The threads every kernel of this model may use.
+    public let pool: ComputePool
     let activation: Ops.Activation
 
-    /// A model from a config and its weights.
-    public init(config: OPTConfig, weights: OPTWeights) {
+    /// A model from a config and its weights, computing on `threads` threads (default: all cores).
+    public init(config: OPTConfig, weights: OPTWeights, threads: Int? = nil) {
         self.config = config
         self.weights = weights
+        pool = ComputePool(threads: threads)
+        BLAS.setThreadCount(pool.threads)
         activation = Ops.Activation(rawValue: config.activationFunction) ?? .relu
     }
 
     /// Loads `config.json` and the weights (safetensors or pytorch_model.bin, sharded or not) of `directory`.
-    public convenience init(directory: URL) throws {
+    ///
+    /// `format` nil keeps the stored precision; otherwise matrices are converted (or quantized) at load.
+    public convenience init(directory: URL, format: WeightFormat? = nil, threads: Int? = nil) throws {
         let config = try OPTConfig.load(from: directory.appendingPathComponent("config.json"))
         let checkpoint = try Checkpoint(directory: directory)
-        self.init(config: config, weights: try OPTWeights(checkpoint: checkpoint, config: config, directory: directory.path))
+        let weights = try OPTWeights(checkpoint: checkpoint, config: config, directory: directory.path, format: format)
+        self.init(config: config, weights: weights, threads: threads)
     }
 
     /// Number of parameters, counting a tied lm_head once.
     public var parameterCount: Int {
         let w = weights
-        func linear(_ l: LinearWeights?) -> Int { guard let l else { return 0 }; return l.weight.count + (l.bias?.count ?? 0) }
         func norm(_ n: LayerNormWeights?) -> Int { (n?.weight?.count ?? 0) + (n?.bias?.count ?? 0) }
-        var total = w.embedTokens.count + w.embedPositions.count + linear(w.projectIn) + linear(w.projectOut) + norm(w.finalLayerNorm)
+        var total = w.namedMatrices.map { $0.matrix.rows * $0.matrix.cols }.reduce(0, +) + w.embedPositions.count + norm(w.finalLayerNorm)
         for l in w.layers {
-            total += [l.qProj, l.kProj, l.vProj, l.outProj, l.fc1, l.fc2].map(linear).reduce(0, +)
+            total += [l.qProj, l.kProj, l.vProj, l.outProj, l.fc1, l.fc2].map { $0.bias?.count ?? 0 }.reduce(0, +)
             total += norm(l.selfAttnLayerNorm) + norm(l.finalLayerNorm)
         }
-        if w.lmHead !== w.embedTokens { total += w.lmHead.count }
         return total
     }
 
@@ -46,11 +51,12 @@ public final class OPTModel: Sendable {
     }
 
     /// Runs `tokens` (`[batch][steps]`, rows left-padded to equal length) through the model,
-    /// appending their keys and values to `cache`, and returns logits `[batch][positions][vocab]` flattened.
+    /// appending their keys and values to `cache`, and returns the logits `[batch][positions][vocab]`.
     ///
-    /// `realToken[b][t]` is false for padding. Throws when ids are outside the vocabulary or the
-    /// cache or position table would overflow.
-    public func forward(tokens: [[Int]], realToken: [[Bool]], cache: KVCache, logits which: LogitPositions) throws -> [Float] {
+    /// `realToken[b][t]` is false for padding. The returned buffer belongs to the cache and is
+    /// valid until its next forward pass. Throws when ids are outside the vocabulary or the cache
+    /// or position table would overflow.
+    public func forward(tokens: [[Int]], realToken: [[Bool]], cache: KVCache, logits which: LogitPositions) throws -> UnsafeMutableBufferPointer<Float> {
         let batch = tokens.count
         guard batch == cache.batchSize, let steps = tokens.first?.count, steps > 0,
               tokens.allSatisfy({ $0.count == steps }), realToken.map(\.count) == tokens.map(\.count)
@@ -63,97 +69,85 @@ public final class OPTModel: Sendable {
                 throw ModelError.invalidTokenID(id, vocabularySize: config.vocabSize)
             }
         }
-        let positions = cache.append(rowMask: realToken)
-        if let maxPosition = positions.joined().max(), maxPosition >= config.maxPositionEmbeddings {
+        let maxPosition = zip(cache.validCounts, realToken).map { $0 + $1.filter { $0 }.count - 1 }.max() ?? 0
+        guard maxPosition < config.maxPositionEmbeddings else {
             throw ModelError.promptTooLong(tokens: maxPosition + 1, limit: config.maxPositionEmbeddings)
         }
+        let positions = cache.append(rowMask: realToken)
 
         let c = config, h = c.hiddenSize, rows = batch * steps
-        let x = FloatBuffer(count: rows * h)
-        embed(tokens: tokens, positions: positions, into: x)
-
-        let normed = FloatBuffer(count: rows * h)
-        let q = FloatBuffer(count: rows * h), k = FloatBuffer(count: rows * h), v = FloatBuffer(count: rows * h)
-        let attended = FloatBuffer(count: rows * h), projected = FloatBuffer(count: rows * h)
-        let hidden = FloatBuffer(count: rows * c.ffnDim)
-        let scores = FloatBuffer(count: steps * cache.length)
-        let scaling = 1 / Float(c.headDim).squareRoot()
+        let ws = cache.workspace
+        ws.reserve(rows: rows, steps: steps, capacity: cache.capacity, config: c)
+        let x = ws.x.pointer, normed = ws.normed.pointer
+        embed(tokens: tokens, positions: positions, workspace: ws)
 
         for (index, layer) in weights.layers.enumerated() {
-            // Self-attention block.
-            let attnInput = c.doLayerNormBefore ? normed.pointer : x.pointer
-            if c.doLayerNormBefore { layerNorm(layer.selfAttnLayerNorm, x.pointer, rows: rows, into: normed.pointer) }
-            apply(layer.qProj, attnInput, rows: rows, into: q.pointer)
-            for i in 0..<(rows * h) { q.pointer[i] *= scaling }
-            apply(layer.kProj, attnInput, rows: rows, into: k.pointer)
-            apply(layer.vProj, attnInput, rows: rows, into: v.pointer)
-            store(k: k, v: v, layer: index, steps: steps, cache: cache)
-            attention(q: q, layer: index, steps: steps, cache: cache, scores: scores, into: attended)
-            apply(layer.outProj, attended.pointer, rows: rows, into: projected.pointer)
-            Ops.add(projected.pointer, into: x.pointer, count: rows * h)
-            if !c.doLayerNormBefore { layerNorm(layer.selfAttnLayerNorm, x.pointer, rows: rows, into: x.pointer) }
+            // Self-attention block (pre-LN normalises its input; post-LN its output).
+            let attnInput = c.doLayerNormBefore ? normed : x
+            if c.doLayerNormBefore { layerNorm(layer.selfAttnLayerNorm, x, rows: rows, into: normed) }
+            linear(layer.qProj, attnInput, rows: rows, into: ws.q.pointer, ws)
+            // transformers scales the projected queries (bias included) before the dot products.
+            let scaling = 1 / Float(c.headDim).squareRoot()
+            for i in 0..<(rows * h) { ws.q.pointer[i] *= scaling }
+            linear(layer.kProj, attnInput, rows: rows, into: ws.k.pointer, ws)
+            linear(layer.vProj, attnInput, rows: rows, into: ws.v.pointer, ws)
+            store(layer: index, steps: steps, cache: cache)
+            attention(layer: index, steps: steps, cache: cache)
+            linear(layer.outProj, ws.attended.pointer, rows: rows, into: ws.projected.pointer, ws)
+            Ops.add(ws.projected.pointer, into: x, count: rows * h)
+            if !c.doLayerNormBefore { layerNorm(layer.selfAttnLayerNorm, x, rows: rows, into: x) }
 
             // Feed-forward block.
-            let ffnInput = c.doLayerNormBefore ? normed.pointer : x.pointer
-            if c.doLayerNormBefore { layerNorm(layer.finalLayerNorm, x.pointer, rows: rows, into: normed.pointer) }
-            apply(layer.fc1, ffnInput, rows: rows, into: hidden.pointer)
-            activation.apply(hidden.pointer, count: rows * c.ffnDim)
-            apply(layer.fc2, hidden.pointer, rows: rows, into: projected.pointer)
-            Ops.add(projected.pointer, into: x.pointer, count: rows * h)
-            if !c.doLayerNormBefore { layerNorm(layer.finalLayerNorm, x.pointer, rows: rows, into: x.pointer) }
+            let ffnInput = c.doLayerNormBefore ? normed : x
+            if c.doLayerNormBefore { layerNorm(layer.finalLayerNorm, x, rows: rows, into: normed) }
+            linear(layer.fc1, ffnInput, rows: rows, into: ws.hidden.pointer, ws)
+            activation.apply(ws.hidden.pointer, count: rows * c.ffnDim)
+            linear(layer.fc2, ws.hidden.pointer, rows: rows, into: ws.projected.pointer, ws)
+            Ops.add(ws.projected.pointer, into: x, count: rows * h)
+            if !c.doLayerNormBefore { layerNorm(layer.finalLayerNorm, x, rows: rows, into: x) }
         }
-        if let finalNorm = weights.finalLayerNorm { layerNorm(finalNorm, x.pointer, rows: rows, into: x.pointer) }
+        if let finalNorm = weights.finalLayerNorm { layerNorm(finalNorm, x, rows: rows, into: x) }
 
         // Only the positions asked for go through project_out and the (large) lm_head.
-        let selected: FloatBuffer
-        let selectedRows: Int
-        switch which {
-        case .all:
-            selected = x
-            selectedRows = rows
-        case .last:
+        var selected = x
+        var selectedRows = rows
+        if case .last = which, steps > 1 {
             selectedRows = batch
-            selected = FloatBuffer(count: batch * h)
-            for b in 0..<batch {
-                (selected.pointer + b * h).update(from: x.pointer + ((b + 1) * steps - 1) * h, count: h)
-            }
+            for b in 0..<batch { (normed + b * h).update(from: x + ((b + 1) * steps - 1) * h, count: h) }
+            selected = normed
         }
-        var final = selected
         if let projectOut = weights.projectOut {
-            final = FloatBuffer(count: selectedRows * c.wordEmbedProjDim)
-            apply(projectOut, selected.pointer, rows: selectedRows, into: final.pointer)
+            linear(projectOut, selected, rows: selectedRows, into: ws.projected.pointer, ws)
+            selected = ws.projected.pointer
         }
-        var logits = [Float](repeating: 0, count: selectedRows * c.vocabSize)
-        logits.withUnsafeMutableBufferPointer { out in
-            guard let base = out.baseAddress else { return }
-            Ops.linear(final.pointer, rows: selectedRows, inFeatures: c.wordEmbedProjDim,
-                       weight: weights.lmHead.pointer, bias: nil, outFeatures: c.vocabSize, into: base)
-        }
-        return logits
+        weights.lmHead.multiply(selected, count: selectedRows, into: ws.logits.pointer, pool: pool, scratch: ws.tile.pointer)
+        return UnsafeMutableBufferPointer(start: ws.logits.pointer, count: selectedRows * c.vocabSize)
     }
 
     /// Token embeddings (projected in where the config says so) plus learned position embeddings.
-    private func embed(tokens: [[Int]], positions: [[Int]], into x: FloatBuffer) {
+    private func embed(tokens: [[Int]], positions: [[Int]], workspace ws: Workspace) {
         let c = config, h = c.hiddenSize, e = c.wordEmbedProjDim
         let steps = tokens[0].count, rows = tokens.count * steps
-        let tokenEmbeddings = c.hasProjection ? FloatBuffer(count: rows * e) : x
+        let tokenEmbeddings = weights.projectIn == nil ? ws.x.pointer : ws.embedded.pointer
         for (b, row) in tokens.enumerated() {
             for (t, id) in row.enumerated() {
-                (tokenEmbeddings.pointer + (b * steps + t) * e).update(from: weights.embedTokens.pointer + id * e, count: e)
+                weights.embedTokens.toFloat(rows: id..<(id + 1), into: tokenEmbeddings + (b * steps + t) * e)
             }
         }
-        if let projectIn = weights.projectIn { apply(projectIn, tokenEmbeddings.pointer, rows: rows, into: x.pointer) }
+        if let projectIn = weights.projectIn { linear(projectIn, tokenEmbeddings, rows: rows, into: ws.x.pointer, ws) }
         for (b, row) in positions.enumerated() {
             for (t, position) in row.enumerated() {
                 Ops.add(weights.embedPositions.pointer + (position + OPTConfig.positionOffset) * h,
-                        into: x.pointer + (b * steps + t) * h, count: h)
+                        into: ws.x.pointer + (b * steps + t) * h, count: h)
             }
         }
     }
 
-    private func apply(_ l: LinearWeights, _ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
-        Ops.linear(input, rows: rows, inFeatures: l.inFeatures, weight: l.weight.pointer,
-                   bias: l.bias?.pointer, outFeatures: l.outFeatures, into: output)
+    private func linear(_ l: LinearWeights, _ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, _ ws: Workspace) {
+        l.weight.multiply(input, count: rows, into: output, pool: pool, scratch: ws.tile.pointer)
+        guard let bias = l.bias?.pointer else { return }
+        let width = l.outFeatures
+        for r in 0..<rows { Ops.add(bias, into: output + r * width, count: width) }
     }
 
     private func layerNorm(_ n: LayerNormWeights, _ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
@@ -162,34 +156,65 @@ public final class OPTModel: Sendable {
     }
 
     /// Copies this step's keys and values into the cache after the positions already there.
-    private func store(k: FloatBuffer, v: FloatBuffer, layer: Int, steps: Int, cache: KVCache) {
-        let h = config.hiddenSize, start = cache.length - steps
+    private func store(layer: Int, steps: Int, cache: KVCache) {
+        let h = config.hiddenSize, start = cache.length - steps, ws = cache.workspace
         for b in 0..<cache.batchSize {
             let destination = cache.offset(row: b, position: start)
-            (cache.keys[layer].pointer + destination).update(from: k.pointer + b * steps * h, count: steps * h)
-            (cache.values[layer].pointer + destination).update(from: v.pointer + b * steps * h, count: steps * h)
+            (cache.keys[layer].pointer + destination).update(from: ws.k.pointer + b * steps * h, count: steps * h)
+            (cache.values[layer].pointer + destination).update(from: ws.v.pointer + b * steps * h, count: steps * h)
         }
     }
 
     /// Causal, padding-masked attention of this step's queries over every cached position.
-    private func attention(q: FloatBuffer, layer: Int, steps: Int, cache: KVCache, scores: FloatBuffer, into out: FloatBuffer) {
+    private func attention(layer: Int, steps: Int, cache: KVCache) {
+        if steps == 1 {
+            decodeAttention(layer: layer, cache: cache)
+            return
+        }
         let h = config.hiddenSize, d = config.headDim, total = cache.length, past = total - steps
+        let ws = cache.workspace, scores = ws.scores.pointer
         for b in 0..<cache.batchSize {
             let keys = cache.keys[layer].pointer + cache.offset(row: b, position: 0)
             let values = cache.values[layer].pointer + cache.offset(row: b, position: 0)
             let rowMask = cache.mask[b]
             for head in 0..<config.numAttentionHeads {
-                let queries = q.pointer + b * steps * h + head * d
+                let queries = ws.q.pointer + b * steps * h + head * d
                 BLAS.sgemm(transposeA: false, transposeB: true, m: steps, n: total, k: d,
-                           a: queries, lda: h, b: keys + head * d, ldb: h, c: scores.pointer, ldc: total)
+                           a: queries, lda: h, b: keys + head * d, ldb: h, c: scores, ldc: total)
                 for t in 0..<steps {
-                    let row = scores.pointer + t * total
+                    let row = scores + t * total
                     for j in 0..<total where !rowMask[j] || j > past + t { row[j] = -.infinity }
                     Ops.softmax(row, count: total)
                 }
                 BLAS.sgemm(transposeA: false, transposeB: false, m: steps, n: d, k: total,
-                           a: scores.pointer, lda: total, b: values + head * d, ldb: h,
-                           c: out.pointer + b * steps * h + head * d, ldc: h)
+                           a: scores, lda: total, b: values + head * d, ldb: h,
+                           c: ws.attended.pointer + b * steps * h + head * d, ldc: h)
+            }
+        }
+    }
+
+    /// One new token per row: every (row, head) pair in parallel, dot products and axpys over the cache.
+    private func decodeAttention(layer: Int, cache: KVCache) {
+        let h = config.hiddenSize, d = config.headDim, heads = config.numAttentionHeads, total = cache.length
+        let ws = cache.workspace
+        let q = ws.q.pointer, out = ws.attended.pointer, scores = ws.scores.pointer
+        let keys = cache.keys[layer].pointer, values = cache.values[layer].pointer
+        pool.forEachChunk(cache.batchSize * heads) { pairs in
+            for pair in pairs {
+                let b = pair / heads, head = pair % heads
+                let rowMask = cache.mask[b]
+                let query = q + b * h + head * d
+                let score = scores + pair * total
+                let base = cache.offset(row: b, position: 0) + head * d
+                for j in 0..<total {
+                    score[j] = rowMask[j] ? ck_dot_f32(query, keys + base + j * h, d) : -.infinity
+                }
+                Ops.softmax(score, count: total)
+                let output = out + b * h + head * d
+                output.update(repeating: 0, count: d)
+                for j in 0..<total where score[j] != 0 {
+                    ck_axpy_f32(score[j], values + base + j * h, output, d)
+                }
             }
         }
     }

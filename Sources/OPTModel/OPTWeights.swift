@@ -1,12 +1,13 @@
 import Foundation
 import OPTCheckpoint
+import OPTKernels
 
-/// A `torch.nn.Linear`: weight `[outFeatures, inFeatures]` and an optional bias.
+/// A `torch.nn.Linear`: weight `[outFeatures, inFeatures]` and an optional Float32 bias.
 public struct LinearWeights: Sendable {
-    public let weight: FloatBuffer
+    public let weight: WeightMatrix
     public let bias: FloatBuffer?
-    public let inFeatures: Int
-    public let outFeatures: Int
+    public var inFeatures: Int { weight.cols }
+    public var outFeatures: Int { weight.rows }
 }
 
 /// A `torch.nn.LayerNorm` whose affine parameters may be absent (`layer_norm_elementwise_affine: false`).
@@ -24,26 +25,33 @@ public struct OPTLayerWeights: Sendable {
     public let finalLayerNorm: LayerNormWeights
 }
 
-/// Every parameter of an `OPTForCausalLM`, in Float32.
+/// Every parameter of an `OPTForCausalLM`.
+///
+/// Matrices (projections, FFN, token embeddings and lm_head) are kept in the chosen
+/// `WeightFormat`; position embeddings, biases and layer norms stay Float32 (they are small).
 public struct OPTWeights: Sendable {
-    public let embedTokens: FloatBuffer       // [vocab, word_embed_proj_dim]
+    public let embedTokens: WeightMatrix      // [vocab, word_embed_proj_dim]
     public let embedPositions: FloatBuffer    // [max_position_embeddings + 2, hidden]
     public let projectIn: LinearWeights?      // word_embed_proj_dim -> hidden (350m)
     public let projectOut: LinearWeights?     // hidden -> word_embed_proj_dim (350m)
     public let finalLayerNorm: LayerNormWeights?
     public let layers: [OPTLayerWeights]
-    public let lmHead: FloatBuffer            // [vocab, word_embed_proj_dim], usually tied to embedTokens
+    public let lmHead: WeightMatrix           // [vocab, word_embed_proj_dim], usually tied to embedTokens
+    /// Whether lm_head is the token embedding itself.
+    public let tiedHead: Bool
 
     /// Reads and shape-checks every tensor the config implies.
     ///
     /// Names are looked up with and without the `model.` prefix (OPTForCausalLM vs OPTModel
     /// checkpoints); a missing `lm_head.weight` means the head is tied to the token embedding.
-    public init(checkpoint: Checkpoint, config: OPTConfig, directory: String) throws {
-        let reader = TensorReader(checkpoint: checkpoint, directory: directory)
+    /// `format` nil keeps each matrix as stored; weights already in the wanted format are used in
+    /// place in the memory map, without a copy.
+    public init(checkpoint: Checkpoint, config: OPTConfig, directory: String, format: WeightFormat? = nil) throws {
+        let reader = TensorReader(checkpoint: checkpoint, directory: directory, format: format)
         let c = config
         let d = "decoder."
-        embedTokens = try reader.tensor(d + "embed_tokens.weight", [c.vocabSize, c.wordEmbedProjDim])
-        embedPositions = try reader.tensor(
+        embedTokens = try reader.matrix(d + "embed_tokens.weight", rows: c.vocabSize, cols: c.wordEmbedProjDim)
+        embedPositions = try reader.floats(
             d + "embed_positions.weight", [c.maxPositionEmbeddings + OPTConfig.positionOffset, c.hiddenSize])
         if c.hasProjection {
             projectIn = try reader.linear(d + "project_in", in: c.wordEmbedProjDim, out: c.hiddenSize, bias: false)
@@ -68,41 +76,139 @@ public struct OPTWeights: Sendable {
                 fc2: try reader.linear(p + "fc2", in: c.ffnDim, out: h, bias: bias),
                 finalLayerNorm: try reader.layerNorm(p + "final_layer_norm", width: h, affine: affine))
         }
-        if reader.contains("lm_head.weight") {
-            lmHead = try reader.tensor("lm_head.weight", [c.vocabSize, c.wordEmbedProjDim], prefixed: false)
+        // transformers ties the head whenever tie_word_embeddings is set, whatever the file holds.
+        if !c.tieWordEmbeddings, reader.contains("lm_head.weight") {
+            lmHead = try reader.matrix("lm_head.weight", rows: c.vocabSize, cols: c.wordEmbedProjDim, prefixed: false)
+            tiedHead = false
         } else {
             lmHead = embedTokens
+            tiedHead = true
         }
     }
+
+    /// Every matrix of the model with its checkpoint name (for quantizing and saving).
+    public var namedMatrices: [(name: String, matrix: WeightMatrix)] {
+        var all: [(String, WeightMatrix)] = [("model.decoder.embed_tokens.weight", embedTokens)]
+        if let projectIn { all.append(("model.decoder.project_in.weight", projectIn.weight)) }
+        if let projectOut { all.append(("model.decoder.project_out.weight", projectOut.weight)) }
+        for (i, l) in layers.enumerated() {
+            let p = "model.decoder.layers.\(i)."
+            all += [(p + "self_attn.q_proj.weight", l.qProj.weight), (p + "self_attn.k_proj.weight", l.kProj.weight),
+                    (p + "self_attn.v_proj.weight", l.vProj.weight), (p + "self_attn.out_proj.weight", l.outProj.weight),
+                    (p + "fc1.weight", l.fc1.weight), (p + "fc2.weight", l.fc2.weight)]
+        }
+        if !tiedHead { all.append(("lm_head.weight", lmHead)) }
+        return all
+    }
+
+    /// Every Float32 vector and table of the model (position embeddings, biases, layer norms) with its checkpoint name.
+    public var namedFloatTensors: [(name: String, shape: [Int], values: FloatBuffer)] {
+        var all: [(String, [Int], FloatBuffer)] = [
+            ("model.decoder.embed_positions.weight", [embedPositions.count / hiddenSize, hiddenSize], embedPositions),
+        ]
+        func norm(_ name: String, _ n: LayerNormWeights?) {
+            if let w = n?.weight { all.append((name + ".weight", [w.count], w)) }
+            if let b = n?.bias { all.append((name + ".bias", [b.count], b)) }
+        }
+        func bias(_ name: String, _ l: LinearWeights) {
+            if let b = l.bias { all.append((name + ".bias", [b.count], b)) }
+        }
+        norm("model.decoder.final_layer_norm", finalLayerNorm)
+        for (i, l) in layers.enumerated() {
+            let p = "model.decoder.layers.\(i)."
+            for (name, linear) in [("self_attn.q_proj", l.qProj), ("self_attn.k_proj", l.kProj), ("self_attn.v_proj", l.vProj),
+                                   ("self_attn.out_proj", l.outProj), ("fc1", l.fc1), ("fc2", l.fc2)] {
+                bias(p + name, linear)
+            }
+            norm(p + "self_attn_layer_norm", l.selfAttnLayerNorm)
+            norm(p + "final_layer_norm", l.finalLayerNorm)
+        }
+        return all
+    }
+
+    /// Width of the decoder's hidden states.
+    private var hiddenSize: Int { layers.first?.qProj.inFeatures ?? embedPositions.count }
 }
 
-/// Looks tensors up by their OPTModel name, with or without `model.`, and checks shapes.
+/// Owns weights converted at load time (64-byte aligned for the SIMD kernels).
+final class WeightStorage: @unchecked Sendable {
+    let pointer: UnsafeMutableRawPointer
+    init(byteCount: Int) { pointer = .allocate(byteCount: max(byteCount, 1), alignment: 64) }
+    deinit { pointer.deallocate() }
+}
+
+/// Looks tensors up by their OPTModel name, with or without `model.`, checks shapes, converts formats.
 private struct TensorReader {
     let checkpoint: Checkpoint
     let directory: String
+    let format: WeightFormat?
+
+    /// Suffix of the per-row scales stored beside an int8 matrix (`<name>_scale`).
+    static let scaleSuffix = "_scale"
 
     func contains(_ name: String) -> Bool { checkpoint.info(name) != nil }
 
-    func tensor(_ name: String, _ shape: [Int], prefixed: Bool = true) throws -> FloatBuffer {
+    func resolve(_ name: String, _ shape: [Int], prefixed: Bool) throws -> (String, TensorInfo) {
         let candidates = prefixed ? ["model." + name, name] : [name]
-        guard let stored = candidates.first(where: { checkpoint.info($0) != nil }),
-              let info = checkpoint.info(stored)
-        else { throw ModelError.missingTensor(name: name, directory: directory) }
+        guard let stored = candidates.first(where: { checkpoint.info($0) != nil }), let info = checkpoint.info(stored) else {
+            throw ModelError.missingTensor(name: name, directory: directory)
+        }
         guard info.shape == shape else {
             throw ModelError.wrongShape(name: stored, expected: shape, found: info.shape, directory: directory)
         }
+        return (stored, info)
+    }
+
+    func floats(_ name: String, _ shape: [Int], prefixed: Bool = true) throws -> FloatBuffer {
+        let (stored, _) = try resolve(name, shape, prefixed: prefixed)
         return FloatBuffer(try checkpoint.floats(stored))
+    }
+
+    func matrix(_ name: String, rows: Int, cols: Int, prefixed: Bool = true) throws -> WeightMatrix {
+        let (stored, info) = try resolve(name, [rows, cols], prefixed: prefixed)
+        let storedFormat: WeightFormat?
+        switch info.dtype {
+        case .f32: storedFormat = .f32
+        case .f16: storedFormat = .f16
+        case .bf16: storedFormat = .bf16
+        case .i8: storedFormat = .int8
+        default: storedFormat = nil
+        }
+        let target = format ?? storedFormat ?? .f32
+        var scales: UnsafePointer<Float>?
+        if storedFormat == .int8 {
+            let (scaleName, _) = try resolve(stored + Self.scaleSuffix, [rows], prefixed: false)
+            guard checkpoint.info(scaleName)?.dtype == .f32, let raw = try checkpoint.mappedBytes(scaleName),
+                  Int(bitPattern: raw.baseAddress) % 4 == 0 else {
+                throw ModelError.invalidArgument("\(directory): \(scaleName) must be contiguous, aligned F32 per-row scales")
+            }
+            scales = raw.baseAddress?.assumingMemoryBound(to: Float.self)
+        }
+        // In place in the map when no conversion is needed (and f32 is aligned for BLAS).
+        if target == storedFormat, let raw = try checkpoint.mappedBytes(stored), let base = raw.baseAddress,
+           target != .f32 || Int(bitPattern: base) % 4 == 0 {
+            return WeightMatrix(format: target, rows: rows, cols: cols, data: base, scales: scales, owner: checkpoint)
+        }
+        let values: [Float]
+        if storedFormat == .int8, let scales {
+            values = try checkpoint.withRawBytes(stored) { raw in
+                let q = raw.bindMemory(to: Int8.self)
+                return (0..<(rows * cols)).map { Float(q[$0]) * scales[$0 / cols] }
+            }
+        } else {
+            values = try checkpoint.floats(stored)
+        }
+        return WeightConversion.matrix(values, rows: rows, cols: cols, format: target)
     }
 
     func linear(_ name: String, in inFeatures: Int, out outFeatures: Int, bias: Bool) throws -> LinearWeights {
         LinearWeights(
-            weight: try tensor(name + ".weight", [outFeatures, inFeatures]),
-            bias: bias ? try tensor(name + ".bias", [outFeatures]) : nil,
-            inFeatures: inFeatures, outFeatures: outFeatures)
+            weight: try matrix(name + ".weight", rows: outFeatures, cols: inFeatures),
+            bias: bias ? try floats(name + ".bias", [outFeatures]) : nil)
     }
 
     func layerNorm(_ name: String, width: Int, affine: Bool) throws -> LayerNormWeights {
         guard affine else { return LayerNormWeights(weight: nil, bias: nil) }
-        return LayerNormWeights(weight: try tensor(name + ".weight", [width]), bias: try tensor(name + ".bias", [width]))
+        return LayerNormWeights(weight: try floats(name + ".weight", [width]), bias: try floats(name + ".bias", [width]))
     }
 }

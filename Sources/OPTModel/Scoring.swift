@@ -53,12 +53,11 @@ extension Generator {
             var tokenLogprobs = [Double]()
             var greedy = true
             let first = longest - item.continuation.count
-            logits.withUnsafeBufferPointer { all in
-                for (i, id) in item.continuation.enumerated() {
-                    let row = all.baseAddress! + ((b * longest) + first + i) * vocab
-                    tokenLogprobs.append(Double(row[id] - Ops.logSumExp(row, count: vocab)))
-                    if LogitsProcessing.argmax(Array(UnsafeBufferPointer(start: row, count: vocab))) != id { greedy = false }
-                }
+            for (i, id) in item.continuation.enumerated() {
+                let start = ((b * longest) + first + i) * vocab
+                let row = UnsafeBufferPointer(rebasing: logits[start..<(start + vocab)])
+                tokenLogprobs.append(Double(row[id]) - Double(Ops.logSumExp(row, count: vocab)))
+                if LogitsProcessing.argmax(row) != id { greedy = false }
             }
             return ContinuationScore(
                 contextIDs: Array(split[b].context.dropFirst(item.dropped)), continuationIDs: item.continuation,

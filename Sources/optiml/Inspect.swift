@@ -29,7 +29,7 @@ struct Inspect: ParsableCommand {
             vocabulary        \(config.vocabSize) (tokenizer: \(tokenizer.vocabularySize))
             final layer norm  \(config.hasFinalLayerNorm ? "yes" : "no")
             biases            \(config.enableBias ? "yes" : "no")
-            lm_head           \(model.weights.lmHead === model.weights.embedTokens ? "tied to embed_tokens" : "separate")
+            lm_head           \(model.weights.tiedHead ? "tied to embed_tokens" : "separate")
             parameters        \(model.parameterCount)
             stored dtypes     \(dtypes.sorted { $0.key < $1.key }.map { "\($0.key) × \($0.value)" }.joined(separator: ", "))
             special tokens    bos \(tokenizer.bosTokenID.map(String.init) ?? "-")  eos \(tokenizer.eosTokenID.map(String.init) ?? "-")  pad \(tokenizer.padTokenID.map(String.init) ?? "-")  unk \(tokenizer.unkTokenID.map(String.init) ?? "-")

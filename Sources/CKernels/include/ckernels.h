@@ -1,0 +1,45 @@
+#ifndef CKERNELS_H
+#define CKERNELS_H
+/// Matrix kernels of the decode loop: row-major weights W[rows][cols] (PyTorch Linear: out × in)
+/// stored as f32, f16, bf16 or int8 (one f32 scale per row), multiplied with f32 activations.
+///
+/// x86-64 uses AVX2 + FMA + F16C when the processor has them (checked once at run time), arm64
+/// uses NEON, anything else a portable loop. Pointers may be unaligned. The caller splits
+/// [row_begin, row_end) across threads; the kernels themselves are single-threaded.
+#include <stdint.h>
+
+/// y[i*rows + r] = Σ_c W[r,c] · x[i*cols + c] for i < m and r in [row_begin, row_end).
+void ck_matmul_f32(const float *w, const float *x, float *y, long m, long rows, long cols, long row_begin, long row_end);
+/// As ck_matmul_f32 with IEEE half weights.
+void ck_matmul_f16(const uint16_t *w, const float *x, float *y, long m, long rows, long cols, long row_begin, long row_end);
+/// As ck_matmul_f32 with bfloat16 weights.
+void ck_matmul_bf16(const uint16_t *w, const float *x, float *y, long m, long rows, long cols, long row_begin, long row_end);
+/// As ck_matmul_f32 with int8 weights: W[r,c] = scales[r] · q[r,c].
+void ck_matmul_q8(const int8_t *w, const float *scales, const float *x, float *y, long m, long rows, long cols, long row_begin, long row_end);
+
+/// Rows [row_begin, row_end) converted to f32 into out[(r - row_begin) * cols + c].
+void ck_rows_to_f32_f16(const uint16_t *w, float *out, long cols, long row_begin, long row_end);
+void ck_rows_to_f32_bf16(const uint16_t *w, float *out, long cols, long row_begin, long row_end);
+void ck_rows_to_f32_q8(const int8_t *w, const float *scales, float *out, long cols, long row_begin, long row_end);
+
+/// Symmetric per-row int8: scales[r] = max|W[r,:]| / 127, q = round-half-even(W / scale); an all-zero row gets scale 0.
+void ck_quantize_rows_q8(const float *w, int8_t *q, float *scales, long rows, long cols);
+/// f32 to IEEE half / bfloat16, rounding to nearest even (NaN stays NaN, overflow becomes infinity).
+void ck_f32_to_f16(const float *src, uint16_t *dst, long n);
+void ck_f32_to_bf16(const float *src, uint16_t *dst, long n);
+/// IEEE half to f32 (exact).
+float ck_f16_to_f32(uint16_t h);
+
+/// Σ a[i]·b[i].
+float ck_dot_f32(const float *a, const float *b, long n);
+/// y[i] += alpha · x[i].
+void ck_axpy_f32(float alpha, const float *x, float *y, long n);
+
+/// Instruction sets the kernels can use.
+enum { CK_ISA_PORTABLE = 0, CK_ISA_AVX2 = 1, CK_ISA_NEON = 2 };
+/// The instruction set in use.
+int ck_isa(void);
+/// Forces an instruction set (tests use CK_ISA_PORTABLE to cover the fallback); returns the one now in use,
+/// which stays unchanged when the processor lacks the one asked for.
+int ck_set_isa(int isa);
+#endif

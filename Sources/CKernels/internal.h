@@ -1,0 +1,35 @@
+// Shared between the kernel files; not part of the public header.
+#ifndef CKERNELS_INTERNAL_H
+#define CKERNELS_INTERNAL_H
+#include <stdint.h>
+#include <string.h>
+#include "ckernels.h"
+
+static inline float ck_bf16_to_f32(uint16_t b) {
+    uint32_t bits = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+// One function table per instruction set; dispatch.c picks one.
+typedef struct {
+    void (*matmul_f32)(const float *, const float *, float *, long, long, long, long, long);
+    void (*matmul_f16)(const uint16_t *, const float *, float *, long, long, long, long, long);
+    void (*matmul_bf16)(const uint16_t *, const float *, float *, long, long, long, long, long);
+    void (*matmul_q8)(const int8_t *, const float *, const float *, float *, long, long, long, long, long);
+    void (*rows_f16)(const uint16_t *, float *, long, long, long);
+    void (*rows_bf16)(const uint16_t *, float *, long, long, long);
+    void (*rows_q8)(const int8_t *, const float *, float *, long, long, long);
+    float (*dot)(const float *, const float *, long);
+    void (*axpy)(float, const float *, float *, long);
+} ck_table;
+
+extern const ck_table ck_portable_table;
+#if defined(__x86_64__) || defined(_M_X64)
+extern const ck_table ck_avx2_table;
+#endif
+#if defined(__aarch64__)
+extern const ck_table ck_neon_table;
+#endif
+#endif

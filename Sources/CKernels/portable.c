@@ -1,0 +1,58 @@
+// Plain C kernels: the fallback on processors without AVX2 or NEON, and the reference tests compare with.
+#include "internal.h"
+
+#define PORTABLE_MATMUL(NAME, WTYPE, LOAD, SCALE)                                                    \
+    static void NAME(const WTYPE *w, const float *scales, const float *x, float *y, long m, long rows,  \
+                     long cols, long row_begin, long row_end) {                                       \
+        (void)scales;                                                                                 \
+        for (long r = row_begin; r < row_end; r++) {                                                  \
+            const WTYPE *wr = w + r * cols;                                                           \
+            for (long i = 0; i < m; i++) {                                                            \
+                const float *xi = x + i * cols;                                                       \
+                float sum = 0;                                                                        \
+                for (long c = 0; c < cols; c++) sum += LOAD(wr[c]) * xi[c];                           \
+                y[i * rows + r] = sum * (SCALE);                                                      \
+            }                                                                                         \
+        }                                                                                             \
+    }
+
+#define AS_FLOAT(v) (v)
+#define AS_INT8(v) ((float)(v))
+PORTABLE_MATMUL(matmul_f32_generic, float, AS_FLOAT, 1.0f)
+PORTABLE_MATMUL(matmul_f16_generic, uint16_t, ck_f16_to_f32, 1.0f)
+PORTABLE_MATMUL(matmul_bf16_generic, uint16_t, ck_bf16_to_f32, 1.0f)
+PORTABLE_MATMUL(matmul_q8_generic, int8_t, AS_INT8, scales[r])
+
+static void matmul_f32(const float *w, const float *x, float *y, long m, long rows, long cols, long b, long e) {
+    matmul_f32_generic(w, 0, x, y, m, rows, cols, b, e);
+}
+static void matmul_f16(const uint16_t *w, const float *x, float *y, long m, long rows, long cols, long b, long e) {
+    matmul_f16_generic(w, 0, x, y, m, rows, cols, b, e);
+}
+static void matmul_bf16(const uint16_t *w, const float *x, float *y, long m, long rows, long cols, long b, long e) {
+    matmul_bf16_generic(w, 0, x, y, m, rows, cols, b, e);
+}
+
+static void rows_f16(const uint16_t *w, float *out, long cols, long b, long e) {
+    for (long i = 0; i < (e - b) * cols; i++) out[i] = ck_f16_to_f32(w[b * cols + i]);
+}
+static void rows_bf16(const uint16_t *w, float *out, long cols, long b, long e) {
+    for (long i = 0; i < (e - b) * cols; i++) out[i] = ck_bf16_to_f32(w[b * cols + i]);
+}
+static void rows_q8(const int8_t *w, const float *scales, float *out, long cols, long b, long e) {
+    for (long r = b; r < e; r++)
+        for (long c = 0; c < cols; c++) out[(r - b) * cols + c] = scales[r] * (float)w[r * cols + c];
+}
+
+static float dot(const float *a, const float *b, long n) {
+    float sum = 0;
+    for (long i = 0; i < n; i++) sum += a[i] * b[i];
+    return sum;
+}
+static void axpy(float alpha, const float *x, float *y, long n) {
+    for (long i = 0; i < n; i++) y[i] += alpha * x[i];
+}
+
+const ck_table ck_portable_table = {
+    matmul_f32, matmul_f16, matmul_bf16, matmul_q8_generic, rows_f16, rows_bf16, rows_q8, dot, axpy,
+};

@@ -1,0 +1,151 @@
+// AVX2 + FMA + F16C kernels, compiled for those instructions function by function so that the
+// binary still runs (on the portable table) on x86-64 processors without them.
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#include "internal.h"
+
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+AVX2 static inline float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// Eight weights as f32, per storage format.
+AVX2 static inline __m256 load_f32(const float *p) { return _mm256_loadu_ps(p); }
+AVX2 static inline __m256 load_f16(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+AVX2 static inline __m256 load_bf16(const uint16_t *p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+}
+AVX2 static inline __m256 load_q8(const int8_t *p) {
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p)));
+}
+static inline float scalar_f32(float v) { return v; }
+static inline float scalar_q8(int8_t v) { return (float)v; }
+
+// One input (decode at batch 1): four rows at a time share each load of x and give four
+// independent FMA chains. Several inputs: one row at a time against up to four inputs, so the
+// row is read from memory once and from cache for the other inputs.
+#define AVX2_MATMUL(NAME, WTYPE, LOAD, SCALAR, SCALE)                                                      \
+    AVX2 static void NAME(const WTYPE *w, const float *scales, const float *x, float *y, long m, long rows,   \
+                          long cols, long row_begin, long row_end) {                                         \
+        (void)scales;                                                                                        \
+        long r = row_begin;                                                                                  \
+        if (m == 1) {                                                                                        \
+            for (; r + 4 <= row_end; r += 4) {                                                               \
+                const WTYPE *w0 = w + r * cols, *w1 = w0 + cols, *w2 = w1 + cols, *w3 = w2 + cols;           \
+                __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                  \
+                long c = 0;                                                                                  \
+                for (; c + 8 <= cols; c += 8) {                                                              \
+                    __m256 xv = _mm256_loadu_ps(x + c);                                                      \
+                    a0 = _mm256_fmadd_ps(LOAD(w0 + c), xv, a0);                                              \
+                    a1 = _mm256_fmadd_ps(LOAD(w1 + c), xv, a1);                                              \
+                    a2 = _mm256_fmadd_ps(LOAD(w2 + c), xv, a2);                                              \
+                    a3 = _mm256_fmadd_ps(LOAD(w3 + c), xv, a3);                                              \
+                }                                                                                            \
+                float s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);                            \
+                for (; c < cols; c++) {                                                                      \
+                    s0 += SCALAR(w0[c]) * x[c];                                                              \
+                    s1 += SCALAR(w1[c]) * x[c];                                                              \
+                    s2 += SCALAR(w2[c]) * x[c];                                                              \
+                    s3 += SCALAR(w3[c]) * x[c];                                                              \
+                }                                                                                            \
+                y[r] = s0 * (SCALE(r));                                                                      \
+                y[r + 1] = s1 * (SCALE(r + 1));                                                              \
+                y[r + 2] = s2 * (SCALE(r + 2));                                                              \
+                y[r + 3] = s3 * (SCALE(r + 3));                                                              \
+            }                                                                                                \
+        }                                                                                                    \
+        for (; r < row_end; r++) {                                                                           \
+            const WTYPE *wr = w + r * cols;                                                                  \
+            for (long i = 0; i < m; i += 4) {                                                                \
+                /* Fewer than four inputs left: the spare chains repeat the last one and are dropped. */     \
+                long n = m - i < 4 ? m - i : 4;                                                              \
+                const float *x0 = x + i * cols, *x1 = x + (i + (n > 1)) * cols;                              \
+                const float *x2 = x + (i + (n > 2 ? 2 : n - 1)) * cols, *x3 = x + (i + n - 1) * cols;        \
+                __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                  \
+                long c = 0;                                                                                  \
+                for (; c + 8 <= cols; c += 8) {                                                              \
+                    __m256 wv = LOAD(wr + c);                                                                \
+                    a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x0 + c), a0);                                   \
+                    a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x1 + c), a1);                                   \
+                    a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x2 + c), a2);                                   \
+                    a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x3 + c), a3);                                   \
+                }                                                                                            \
+                float s[4] = {hsum(a0), hsum(a1), hsum(a2), hsum(a3)};                                       \
+                for (; c < cols; c++) {                                                                      \
+                    float wc = SCALAR(wr[c]);                                                                \
+                    s[0] += wc * x0[c];                                                                      \
+                    s[1] += wc * x1[c];                                                                      \
+                    s[2] += wc * x2[c];                                                                      \
+                    s[3] += wc * x3[c];                                                                      \
+                }                                                                                            \
+                for (long k = 0; k < n; k++) y[(i + k) * rows + r] = s[k] * (SCALE(r));                      \
+            }                                                                                                \
+        }                                                                                                    \
+    }
+
+#define NO_SCALE(r) 1.0f
+#define ROW_SCALE(r) scales[r]
+AVX2_MATMUL(matmul_f32_any, float, load_f32, scalar_f32, NO_SCALE)
+AVX2_MATMUL(matmul_f16_any, uint16_t, load_f16, ck_f16_to_f32, NO_SCALE)
+AVX2_MATMUL(matmul_bf16_any, uint16_t, load_bf16, ck_bf16_to_f32, NO_SCALE)
+AVX2_MATMUL(matmul_q8, int8_t, load_q8, scalar_q8, ROW_SCALE)
+
+static void matmul_f32(const float *w, const float *x, float *y, long m, long rows, long cols, long b, long e) {
+    matmul_f32_any(w, 0, x, y, m, rows, cols, b, e);
+}
+static void matmul_f16(const uint16_t *w, const float *x, float *y, long m, long rows, long cols, long b, long e) {
+    matmul_f16_any(w, 0, x, y, m, rows, cols, b, e);
+}
+static void matmul_bf16(const uint16_t *w, const float *x, float *y, long m, long rows, long cols, long b, long e) {
+    matmul_bf16_any(w, 0, x, y, m, rows, cols, b, e);
+}
+
+#define AVX2_ROWS(NAME, WTYPE, LOAD, SCALAR)                                                    \
+    AVX2 static void NAME(const WTYPE *w, float *out, long cols, long row_begin, long row_end) {  \
+        const WTYPE *src = w + row_begin * cols;                                                 \
+        long n = (row_end - row_begin) * cols, i = 0;                                            \
+        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, LOAD(src + i));                      \
+        for (; i < n; i++) out[i] = SCALAR(src[i]);                                              \
+    }
+AVX2_ROWS(rows_f16, uint16_t, load_f16, ck_f16_to_f32)
+AVX2_ROWS(rows_bf16, uint16_t, load_bf16, ck_bf16_to_f32)
+
+AVX2 static void rows_q8(const int8_t *w, const float *scales, float *out, long cols, long row_begin, long row_end) {
+    for (long r = row_begin; r < row_end; r++) {
+        const int8_t *src = w + r * cols;
+        float *dst = out + (r - row_begin) * cols;
+        __m256 scale = _mm256_set1_ps(scales[r]);
+        long c = 0;
+        for (; c + 8 <= cols; c += 8) _mm256_storeu_ps(dst + c, _mm256_mul_ps(load_q8(src + c), scale));
+        for (; c < cols; c++) dst[c] = scales[r] * (float)src[c];
+    }
+}
+
+AVX2 static float dot(const float *a, const float *b, long n) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+    long i = 0;
+    for (; i + 16 <= n; i += 16) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), a1);
+    }
+    for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), a0);
+    float sum = hsum(_mm256_add_ps(a0, a1));
+    for (; i < n; i++) sum += a[i] * b[i];
+    return sum;
+}
+
+AVX2 static void axpy(float alpha, const float *x, float *y, long n) {
+    __m256 a = _mm256_set1_ps(alpha);
+    long i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(a, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += alpha * x[i];
+}
+
+const ck_table ck_avx2_table = {
+    matmul_f32, matmul_f16, matmul_bf16, matmul_q8, rows_f16, rows_bf16, rows_q8, dot, axpy,
+};
+#endif

@@ -1,0 +1,31 @@
+import Dispatch
+import Foundation
+
+/// Splits loops across threads; one per model run, so `--threads` applies to all of its kernels.
+public struct ComputePool: Sendable {
+    /// Threads a loop may use.
+    public let threads: Int
+
+    /// A pool of `threads` threads (default: every core).
+    public init(threads: Int? = nil) {
+        self.threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// Runs `body` over `0..<count` cut into at most `threads` contiguous chunks of at least
+    /// `minimumChunk` items, in parallel; small loops run on the calling thread.
+    public func forEachChunk(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+        let chunks = min(threads, max(1, count / max(minimumChunk, 1)))
+        if chunks <= 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { escapable in
+            // The chunks are disjoint and concurrentPerform returns only when all are done, so the
+            // caller's buffers are never touched by two threads at once or after this call.
+            nonisolated(unsafe) let run = escapable
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                run((count * chunk / chunks)..<(count * (chunk + 1) / chunks))
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import CKernels
+
+/// How a weight matrix is stored in memory; compute is always Float32.
+public enum WeightFormat: String, Sendable, CaseIterable {
+    case f32, f16, bf16
+    /// Symmetric int8 with one Float32 scale per output row.
+    case int8
+
+    /// Bytes per element.
+    public var elementSize: Int { self == .f32 ? 4 : self == .int8 ? 1 : 2 }
+}
+
+/// A `[rows, cols]` row-major weight matrix (PyTorch `Linear` layout: out × in) in any `WeightFormat`.
+///
+/// The bytes may be a memory-mapped checkpoint or storage converted at load; `owner` keeps
+/// whichever it is alive. Immutable, so it can be shared by every thread.
+public struct WeightMatrix: @unchecked Sendable {
+    public let format: WeightFormat
+    public let rows: Int
+    public let cols: Int
+    /// Row-major elements, possibly unaligned beyond 4 bytes.
+    public let data: UnsafeRawPointer
+    /// int8 only: one scale per row.
+    public let scales: UnsafePointer<Float>?
+    /// Whatever owns `data` and `scales`.
+    public let owner: AnyObject
+
+    public init(format: WeightFormat, rows: Int, cols: Int, data: UnsafeRawPointer, scales: UnsafePointer<Float>?, owner: AnyObject) {
+        self.format = format
+        self.rows = rows
+        self.cols = cols
+        self.data = data
+        self.scales = scales
+        self.owner = owner
+    }
+
+    /// Bytes of the elements (scales not counted).
+    public var byteCount: Int { rows * cols * format.elementSize }
+
+    /// Batches up to this size multiply row by row (memory-bound, our kernels); larger ones go through BLAS GEMM.
+    public static let matvecLimit = 16
+
+    /// y[m, r] = Σ_c x[m, c] · W[r, c] for `m` in 0..<count: `x` is `[count, cols]`, `y` is `[count, rows]`.
+    ///
+    /// `scratch` must hold `tileRows × cols` floats; it is where non-f32 tiles are converted for GEMM.
+    public func multiply(
+        _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>,
+        pool: ComputePool, scratch: UnsafeMutablePointer<Float>
+    ) {
+        if count <= Self.matvecLimit {
+            // Decode: each thread streams its share of the rows once for all `count` inputs.
+            pool.forEachChunk(rows, minimumChunk: 64) { range in
+                matmulRows(x, count: count, into: y, range)
+            }
+            return
+        }
+        if format == .f32 {
+            BLAS.sgemm(transposeA: false, transposeB: true, m: count, n: rows, k: cols,
+                       a: x, lda: cols, b: data.assumingMemoryBound(to: Float.self), ldb: cols, c: y, ldc: rows)
+            return
+        }
+        // Prefill with compressed weights: convert a tile of rows to f32, then one GEMM per tile.
+        var start = 0
+        while start < rows {
+            let end = min(rows, start + Self.tileRows)
+            pool.forEachChunk(end - start, minimumChunk: 16) { range in
+                toFloat(rows: (start + range.lowerBound)..<(start + range.upperBound), into: scratch + range.lowerBound * cols)
+            }
+            BLAS.sgemm(transposeA: false, transposeB: true, m: count, n: end - start, k: cols,
+                       a: x, lda: cols, b: scratch, ldb: cols, c: y + start, ldc: rows)
+            start = end
+        }
+    }
+
+    /// Rows converted per GEMM tile when the weights are not f32.
+    public static let tileRows = 256
+
+    /// Rows `range` of W converted to Float32 into `out` (`range.count × cols`).
+    public func toFloat(rows range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+        let begin = range.lowerBound, end = range.upperBound
+        switch format {
+        case .f32:
+            out.update(from: data.assumingMemoryBound(to: Float.self) + begin * cols, count: range.count * cols)
+        case .f16:
+            ck_rows_to_f32_f16(data.assumingMemoryBound(to: UInt16.self), out, cols, begin, end)
+        case .bf16:
+            ck_rows_to_f32_bf16(data.assumingMemoryBound(to: UInt16.self), out, cols, begin, end)
+        case .int8:
+            ck_rows_to_f32_q8(data.assumingMemoryBound(to: Int8.self), scales, out, cols, begin, end)
+        }
+    }
+
+    private func matmulRows(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
+        let b = range.lowerBound, e = range.upperBound
+        switch format {
+        case .f32: ck_matmul_f32(data.assumingMemoryBound(to: Float.self), x, y, count, rows, cols, b, e)
+        case .f16: ck_matmul_f16(data.assumingMemoryBound(to: UInt16.self), x, y, count, rows, cols, b, e)
+        case .bf16: ck_matmul_bf16(data.assumingMemoryBound(to: UInt16.self), x, y, count, rows, cols, b, e)
+        case .int8: ck_matmul_q8(data.assumingMemoryBound(to: Int8.self), scales, x, y, count, rows, cols, b, e)
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import OPTCheckpoint
+import OPTKernels
+
+/// Writes a loaded model back out in the Hugging Face layout, its matrices in their current format.
+///
+/// F32, F16 and BF16 checkpoints load in transformers unchanged. Int8 checkpoints are this
+/// project's own: each quantized matrix `X.weight` is stored as I8 `[out, in]` beside F32 per-row
+/// scales `X.weight_scale` `[out]` (weight ≈ scale[row] · int8), and config.json carries
+/// `"quantization_config": {"quant_method": "optiml_int8", …}` so that other loaders refuse it clearly.
+public enum CheckpointExport {
+    /// Tokenizer and generation files copied from the source directory when present.
+    static let companionFiles = [
+        "tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json",
+        "added_tokens.json", "generation_config.json",
+    ]
+
+    /// Writes config.json, model.safetensors and the companion files of `source` into `directory`.
+    public static func write(_ model: OPTModel, companionsFrom source: URL, to directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var tensors: [(name: String, dtype: TensorDType, shape: [Int], bytes: [UInt8])] = []
+        var formats = Set<WeightFormat>()
+        for (name, matrix) in model.weights.namedMatrices {
+            formats.insert(matrix.format)
+            let dtype: TensorDType = switch matrix.format {
+            case .f32: .f32
+            case .f16: .f16
+            case .bf16: .bf16
+            case .int8: .i8
+            }
+            tensors.append((name, dtype, [matrix.rows, matrix.cols], Array(UnsafeRawBufferPointer(start: matrix.data, count: matrix.byteCount))))
+            if let scales = matrix.scales {
+                tensors.append((name + "_scale", .f32, [matrix.rows], Array(UnsafeRawBufferPointer(start: scales, count: matrix.rows * 4))))
+            }
+        }
+        for (name, shape, values) in model.weights.namedFloatTensors {
+            tensors.append((name, .f32, shape, Array(UnsafeRawBufferPointer(start: values.pointer, count: values.count * 4))))
+        }
+        try SafeTensorsWriter.write(tensors, metadata: ["format": "pt"], to: directory.appendingPathComponent("model.safetensors"))
+
+        var config = model.config
+        let format = formats.count == 1 ? formats.first : nil
+        config.torchDtype = [WeightFormat.f16: "float16", .bf16: "bfloat16"][format ?? .f32] ?? "float32"
+        try config.write(to: directory.appendingPathComponent("config.json"), quantized: formats.contains(.int8))
+        for name in companionFiles {
+            let from = source.appendingPathComponent(name), to = directory.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: from.path), from.standardizedFileURL != to.standardizedFileURL else { continue }
+            try? FileManager.default.removeItem(at: to)
+            try FileManager.default.copyItem(at: from, to: to)
+        }
+    }
+}

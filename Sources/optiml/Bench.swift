@@ -1,0 +1,192 @@
+import ArgumentParser
+import Foundation
+import OPTKernels
+import OPTModel
+import OPTTokenizer
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `optiml bench`: load time, decode and prefill speed, peak memory — per weight format.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure load time, decode tokens/s (batch 1 and 8), prefill tokens/s and peak RSS for each weight format.",
+        discussion: """
+        Decode: greedy, \(newTokensDefault) new tokens after a \(promptTokensDefault)-token prompt, the whole generate call timed \
+        (prompt pass included), EOS ignored. Prefill: one forward over \(prefillTokensDefault) tokens with logits for every position. \
+        Each format runs in its own process so that peak RSS is its own; figures are medians of --repeat runs after one warm-up. \
+        tools/bench_peers.py runs transformers and CTranslate2 on the same checkpoint beside it.
+        """)
+
+    static let promptTokensDefault = 32, newTokensDefault = 64, prefillTokensDefault = 512
+
+    @Option(help: "Checkpoint directory.") var model: String
+    @Option(help: "Comma-separated weight formats to measure.") var dtype = "f32,f16,bf16,int8"
+    @Option(help: "Threads (default: every core).") var threads: Int?
+    @Option(name: .customLong("repeat"), help: "Timed runs per measurement (median reported).") var repeats = 3
+    @Option(help: "Prompt tokens before decoding.") var promptTokens = promptTokensDefault
+    @Option(help: "New tokens per sequence when decoding.") var newTokens = newTokensDefault
+    @Option(help: "Tokens in the prefill forward.") var prefillTokens = prefillTokensDefault
+    @Option(help: "Sequences in the batched decode.") var batch = 8
+    @Flag(help: "One JSON object per format and line.") var json = false
+
+    var formats: [String] { dtype.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+
+    func validate() throws {
+        for format in formats where WeightFormat(rawValue: format) == nil {
+            throw ValidationError("--dtype \(format): expected f32, f16, bf16 or int8")
+        }
+        if repeats < 1 || promptTokens < 1 || newTokens < 1 || prefillTokens < 1 || batch < 1 {
+            throw ValidationError("--repeat, --prompt-tokens, --new-tokens, --prefill-tokens and --batch must be at least 1")
+        }
+    }
+
+    func run() throws {
+        if formats.count == 1, let format = WeightFormat(rawValue: formats[0]) {
+            let row = try measure(format)
+            print(json ? row.json : BenchRow.header + "\n" + row.line)
+            return
+        }
+        // One child process per format, so that each peak RSS is that format's alone.
+        if !json { print(BenchRow.header) }
+        for format in formats {
+            var arguments = ["bench", "--model", model, "--dtype", format, "--json", "--repeat", "\(repeats)",
+                             "--prompt-tokens", "\(promptTokens)", "--new-tokens", "\(newTokens)",
+                             "--prefill-tokens", "\(prefillTokens)", "--batch", "\(batch)"]
+            if let threads { arguments += ["--threads", "\(threads)"] }
+            let output = try runChild(arguments)
+            guard let row = BenchRow(json: output) else { throw CLIError(BenchFailure(format: format, output: output)) }
+            print(json ? row.json : row.line)
+        }
+    }
+
+    private func runChild(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = Bundle.main.executableURL
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private func measure(_ format: WeightFormat) throws -> BenchRow {
+        let directory = URL(fileURLWithPath: model, isDirectory: true)
+        let loadStart = Date()
+        let loaded: OPTModel
+        do { loaded = try OPTModel(directory: directory, format: format, threads: threads) } catch { throw CLIError(error) }
+        let loadSeconds = Date().timeIntervalSince(loadStart)
+
+        // A fixed pseudo-random prompt: speed does not depend on which tokens they are.
+        var state: UInt64 = 0x9E37_79B9
+        func randomIDs(_ count: Int) -> [Int] {
+            (0..<count).map { _ in
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return 4 + Int((state >> 33) % UInt64(min(loaded.config.vocabSize, 50_000) - 4))
+            }
+        }
+        let generator: Generator
+        do { generator = Generator(model: loaded, tokenizer: try BPETokenizer.load(directory: directory)) } catch { throw CLIError(error) }
+        var parameters = GenerationParameters()
+        parameters.maxNewTokens = newTokens
+        parameters.stopAtEOS = false
+
+        let single = [[2] + randomIDs(promptTokens - 1)]
+        let batched = (0..<batch).map { _ in [2] + randomIDs(promptTokens - 1) }
+        let prefill = [[2] + randomIDs(prefillTokens - 1)]
+        do {
+            let decode1 = try medianSeconds { _ = try generator.generate(promptIDs: single, parameters: parameters) }
+            let decode8 = try medianSeconds { _ = try generator.generate(promptIDs: batched, parameters: parameters) }
+            let prefillSeconds = try medianSeconds {
+                let cache = KVCache(config: loaded.config, batchSize: 1, capacity: prefillTokens)
+                _ = try loaded.forward(tokens: prefill, realToken: [Array(repeating: true, count: prefillTokens)], cache: cache, logits: .all)
+            }
+            return BenchRow(
+                dtype: format.rawValue, loadSeconds: loadSeconds,
+                decodeB1: Double(newTokens) / decode1, decodeB8: Double(batch * newTokens) / decode8,
+                prefill: Double(prefillTokens) / prefillSeconds, peakRSSMB: peakRSSMegabytes())
+        } catch { throw CLIError(error) }
+    }
+
+    private func medianSeconds(_ body: () throws -> Void) throws -> Double {
+        try body()
+        var times = [Double]()
+        for _ in 0..<repeats {
+            let start = Date()
+            try body()
+            times.append(Date().timeIntervalSince(start))
+        }
+        return times.sorted()[times.count / 2]
+    }
+
+    private func peakRSSMegabytes() -> Double {
+        var usage = rusage()
+        #if canImport(Glibc)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        #if canImport(Darwin)
+        return Double(usage.ru_maxrss) / 1_048_576  // bytes
+        #else
+        return Double(usage.ru_maxrss) / 1024  // kilobytes
+        #endif
+    }
+}
+
+/// One format's figures, as a table line or a JSON object (the schema tools/bench_peers.py reads).
+struct BenchRow: Codable {
+    var engine = "optiml"
+    var dtype: String
+    var loadSeconds: Double
+    var decodeB1: Double
+    var decodeB8: Double
+    var prefill: Double
+    var peakRSSMB: Double
+
+    enum CodingKeys: String, CodingKey {
+        case engine, dtype
+        case loadSeconds = "load_s"
+        case decodeB1 = "decode_b1_tps"
+        case decodeB8 = "decode_b8_tps"
+        case prefill = "prefill_tps"
+        case peakRSSMB = "peak_rss_mb"
+    }
+
+    init(dtype: String, loadSeconds: Double, decodeB1: Double, decodeB8: Double, prefill: Double, peakRSSMB: Double) {
+        self.dtype = dtype
+        self.loadSeconds = loadSeconds
+        self.decodeB1 = decodeB1
+        self.decodeB8 = decodeB8
+        self.prefill = prefill
+        self.peakRSSMB = peakRSSMB
+    }
+
+    init?(json: String) {
+        guard let row = try? JSONDecoder().decode(BenchRow.self, from: Data(json.utf8)) else { return nil }
+        self = row
+    }
+
+    var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{}"
+    }
+
+    static let header = "engine  dtype  load s  decode b1 tok/s  decode b8 tok/s  prefill tok/s  peak RSS MB"
+    var line: String {
+        func f(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+        return "\(engine)  \(dtype)  \(f(loadSeconds, 2))  \(f(decodeB1, 1))  \(f(decodeB8, 1))  \(f(prefill, 1))  \(f(peakRSSMB, 0))"
+    }
+}
+
+/// A child measurement that printed no figures.
+struct BenchFailure: Error, CustomStringConvertible {
+    let format: String
+    let output: String
+    var description: String { "the \(format) measurement failed: \(output.isEmpty ? "no output" : output)" }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import OPTCheckpoint
+import OPTKernels
+import OPTModel
+import Testing
+
+/// f16, bf16 and int8 weights against f32 on the parity fixtures, and the files that store them.
+@Suite("Weight formats")
+struct WeightFormatTests {
+    static let directory = Fixtures.models.appendingPathComponent("tiny-preln-safetensors-sharded")
+
+    /// Logits of the real positions of the fixture batch, loading `directory` as `format`.
+    func batchLogits(_ directory: URL, format: WeightFormat?) throws -> (logits: [Float], vocab: Int) {
+        try batchLogits(OPTModel(directory: directory, format: format), batchOf: directory.lastPathComponent)
+    }
+
+    /// Logits of the real positions of fixture `name`'s batch under `model`.
+    func batchLogits(_ model: OPTModel, batchOf name: String) throws -> (logits: [Float], vocab: Int) {
+        let expected = try Fixtures.expected(name)
+        let ids = expected.batch_input_ids
+        let real = expected.batch_attention_mask.map { $0.map { $0 == 1 } }
+        let cache = KVCache(config: model.config, batchSize: ids.count, capacity: ids[0].count)
+        let logits = try model.forward(tokens: ids, realToken: real, cache: cache, logits: .all)
+        var kept = [Float]()
+        let vocab = model.config.vocabSize
+        for b in 0..<ids.count {
+            for t in 0..<ids[b].count where real[b][t] {
+                let start = (b * ids[b].count + t) * vocab
+                kept += logits[start..<(start + vocab)]
+            }
+        }
+        return (kept, vocab)
+    }
+
+    /// Mean cosine similarity and top-1 agreement of two sets of logit rows.
+    func agreement(_ a: [Float], _ b: [Float], vocab: Int) -> (cosine: Double, top1: Double) {
+        let rows = a.count / vocab
+        var cosine = 0.0, same = 0
+        for r in 0..<rows {
+            let x = a[(r * vocab)..<((r + 1) * vocab)], y = b[(r * vocab)..<((r + 1) * vocab)]
+            let dot = zip(x, y).map { Double($0) * Double($1) }.reduce(0, +)
+            let nx = x.map { Double($0) * Double($0) }.reduce(0, +).squareRoot()
+            let ny = y.map { Double($0) * Double($0) }.reduce(0, +).squareRoot()
+            cosine += dot / (nx * ny)
+            if x.indices.max(by: { x[$0] < x[$1] }) == y.indices.max(by: { y[$0] < y[$1] }) { same += 1 }
+        }
+        return (cosine / Double(rows), Double(same) / Double(rows))
+    }
+
+    @Test("int8 keeps cosine ≥ 0.995 with f32 logits", arguments: Fixtures.modelNames)
+    func int8Accuracy(name: String) throws {
+        let directory = Fixtures.models.appendingPathComponent(name)
+        let reference = try batchLogits(directory, format: .f32)
+        let quantized = try batchLogits(directory, format: .int8)
+        let (cosine, _) = agreement(reference.logits, quantized.logits, vocab: reference.vocab)
+        #expect(cosine >= 0.995, "cosine \(cosine)")
+    }
+
+    @Test("f16 and bf16 storage stay close to f32", arguments: [WeightFormat.f16, .bf16])
+    func halfAccuracy(format: WeightFormat) throws {
+        let reference = try batchLogits(Self.directory, format: .f32)
+        let converted = try batchLogits(Self.directory, format: format)
+        let (cosine, top1) = agreement(reference.logits, converted.logits, vocab: reference.vocab)
+        #expect(cosine >= 0.9999, "cosine \(cosine)")
+        #expect(top1 >= 0.95, "top-1 agreement \(top1)")
+    }
+
+    @Test("a stored f16 checkpoint computed as f16 matches transformers' f32 upcast")
+    func storedHalfMatchesReference() throws {
+        let directory = Fixtures.models.appendingPathComponent("tiny-f16-nobias-safetensors")
+        let ours = try batchLogits(directory, format: nil).logits
+        let reference = try Fixtures.logits("tiny-f16-nobias-safetensors")
+        #expect((zip(ours, reference).map { abs($0 - $1) }.max() ?? .infinity) <= 1e-4)
+    }
+
+    @Test("matrices already in the wanted format stay in the memory map")
+    func zeroCopyLoad() throws {
+        let model = try OPTModel(directory: Self.directory)
+        #expect(model.weights.namedMatrices.allSatisfy { $0.matrix.owner is Checkpoint })
+        let converted = try OPTModel(directory: Self.directory, format: .int8)
+        #expect(converted.weights.namedMatrices.allSatisfy { !($0.matrix.owner is Checkpoint) && $0.matrix.format == .int8 })
+    }
+
+    @Test("quantize writes a checkpoint that loads without re-quantizing and gives the same logits", arguments: [WeightFormat.int8, .f16, .bf16])
+    func quantizeRoundTrip(format: WeightFormat) throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("optiml-quantized-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let model = try OPTModel(directory: Self.directory, format: format)
+        try CheckpointExport.write(model, companionsFrom: Self.directory, to: out)
+        let reloaded = try OPTModel(directory: out)
+        #expect(reloaded.weights.namedMatrices.allSatisfy { $0.matrix.format == format && $0.matrix.owner is Checkpoint })
+        let name = Self.directory.lastPathComponent
+        #expect(try batchLogits(model, batchOf: name).logits == batchLogits(reloaded, batchOf: name).logits)
+        let config = try String(contentsOf: out.appendingPathComponent("config.json"), encoding: .utf8)
+        #expect(config.contains("optiml_int8") == (format == .int8))
+    }
+
+    @Test("init-random writes a loadable checkpoint at the configured shape")
+    func randomCheckpoint() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("optiml-random-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        var config = OPTConfig(vocabSize: 300, hiddenSize: 16, numHiddenLayers: 2, numAttentionHeads: 2, ffnDim: 32, maxPositionEmbeddings: 40)
+        config.enableBias = false
+        try RandomCheckpoint.write(config: config, dtype: .f16, seed: 1, to: out)
+        let generator = try Generator(directory: out)
+        #expect(generator.model.config == { var c = config; c.torchDtype = "float16"; return c }())
+        #expect(generator.model.weights.embedTokens.format == .f16)
+        var p = GenerationParameters()
+        p.maxNewTokens = 5
+        p.stopAtEOS = false
+        #expect(try generator.generate(prompt: "héllo", parameters: p).outputIDs.count == 5)
+        #expect(generator.tokenizer.encode("héllo") == [2] + Array("héllo".utf8).map { Int($0) + 4 })
+    }
+}

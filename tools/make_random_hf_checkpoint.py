@@ -4,7 +4,7 @@
 Usage: python tools/make_random_hf_checkpoint.py --like opt-125m --out /tmp/opt-125m-random [--bin]
 
 The tokenizer is GPT-2's BPE (from ../shared/data/gpt2-tokenizer) laid out as OPT's vocabulary:
-<s>, <pad>, </s>, <unk> at ids 0-3 and BOS </s> prepended. The weights are random, so the text is
+<s>, <pad>, </s>, <unk> at ids 0-3, 50265 entries in all, and BOS </s> prepended. The weights are random, so the text is
 gibberish; the shapes, file layout and speed are those of the real model.
 """
 import argparse
@@ -28,8 +28,10 @@ def write_tokenizer(out):
         gpt2 = json.load(f)
     vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
     for token, _ in sorted(gpt2.items(), key=lambda kv: kv[1]):
-        if token != "<|endoftext|>":
-            vocab[token] = len(vocab)
+        vocab[token] = len(vocab)
+    # OPT's tokenizer has 50265 entries (CTranslate2's converter checks this against the padded 50272).
+    while len(vocab) < 50265:
+        vocab[f"<extra_{len(vocab)}>"] = len(vocab)
     with open(os.path.join(out, "vocab.json"), "w") as f:
         json.dump(vocab, f, ensure_ascii=False)
     with open(os.path.join(SHARED, "merges.txt")) as src, open(os.path.join(out, "merges.txt"), "w") as dst:

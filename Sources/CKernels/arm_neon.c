@@ -79,8 +79,8 @@ static void axpy(float alpha, const float *x, float *y, long n) {
     for (; i < n; i++) y[i] += alpha * x[i];
 }
 
-// Conversions at prefill are a small share of the time; the portable ones serve.
+// Conversions and softmax are a small share of the time; the portable ones serve.
 const ck_table ck_neon_table = {
-    matmul_f32, matmul_f16, matmul_bf16, matmul_q8, 0, 0, 0, dot, axpy,
+    matmul_f32, matmul_f16, matmul_bf16, matmul_q8, 0, 0, 0, dot, axpy, 0,
 };
 #endif

@@ -70,3 +70,4 @@ void ck_rows_to_f32_q8(const int8_t *w, const float *scales, float *out, long co
 
 float ck_dot_f32(const float *a, const float *b, long n) { return kernels()->dot(a, b, n); }
 void ck_axpy_f32(float alpha, const float *x, float *y, long n) { kernels()->axpy(alpha, x, y, n); }
+void ck_softmax_f32(float *x, long n) { (kernels()->softmax ? kernels()->softmax : ck_portable_table.softmax)(x, n); }

@@ -23,6 +23,7 @@ typedef struct {
     void (*rows_q8)(const int8_t *, const float *, float *, long, long, long);
     float (*dot)(const float *, const float *, long);
     void (*axpy)(float, const float *, float *, long);
+    void (*softmax)(float *, long);
 } ck_table;
 
 extern const ck_table ck_portable_table;

@@ -1,4 +1,5 @@
 // Plain C kernels: the fallback on processors without AVX2 or NEON, and the reference tests compare with.
+#include <math.h>
 #include "internal.h"
 
 #define PORTABLE_MATMUL(NAME, WTYPE, LOAD, SCALE)                                                    \
@@ -53,6 +54,19 @@ static void axpy(float alpha, const float *x, float *y, long n) {
     for (long i = 0; i < n; i++) y[i] += alpha * x[i];
 }
 
+static void softmax(float *x, long n) {
+    float maximum = -INFINITY;
+    for (long i = 0; i < n; i++) if (x[i] > maximum) maximum = x[i];
+    if (maximum == -INFINITY) {
+        for (long i = 0; i < n; i++) x[i] = 0;
+        return;
+    }
+    float sum = 0;
+    for (long i = 0; i < n; i++) sum += (x[i] = expf(x[i] - maximum));
+    float inverse = 1 / sum;
+    for (long i = 0; i < n; i++) x[i] *= inverse;
+}
+
 const ck_table ck_portable_table = {
-    matmul_f32, matmul_f16, matmul_bf16, matmul_q8_generic, rows_f16, rows_bf16, rows_q8, dot, axpy,
+    matmul_f32, matmul_f16, matmul_bf16, matmul_q8_generic, rows_f16, rows_bf16, rows_q8, dot, axpy, softmax,
 };

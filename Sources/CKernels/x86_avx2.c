@@ -2,6 +2,7 @@
 // binary still runs (on the portable table) on x86-64 processors without them.
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
+#include <math.h>
 #include "internal.h"
 
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -145,7 +146,53 @@ AVX2 static void axpy(float alpha, const float *x, float *y, long n) {
     for (; i < n; i++) y[i] += alpha * x[i];
 }
 
+// exp(x) for x ≤ 0 (softmax after subtracting the maximum): x = n·ln2 + r with |r| ≤ ln2/2, then
+// a degree-6 polynomial for e^r (Cephes' expf coefficients, about 1 ulp) scaled by 2^n.
+AVX2 static inline __m256 exp_nonpositive(__m256 x) {
+    x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));  // below this e^x is 0 in f32 anyway
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i scale = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(scale));
+}
+
+AVX2 static void softmax(float *x, long n) {
+    __m256 vmax = _mm256_set1_ps(-INFINITY);
+    long i = 0;
+    for (; i + 8 <= n; i += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(x + i));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    float maximum = _mm_cvtss_f32(m4);
+    for (; i < n; i++) if (x[i] > maximum) maximum = x[i];
+    if (maximum == -INFINITY) {
+        for (i = 0; i < n; i++) x[i] = 0;
+        return;
+    }
+    __m256 shift = _mm256_set1_ps(maximum), vsum = _mm256_setzero_ps();
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        // Masked (-infinity) entries get exactly 0, not the clamp's 2^-126.
+        __m256 e = _mm256_and_ps(exp_nonpositive(_mm256_sub_ps(v, shift)), _mm256_cmp_ps(v, _mm256_set1_ps(-INFINITY), _CMP_NEQ_OQ));
+        _mm256_storeu_ps(x + i, e);
+        vsum = _mm256_add_ps(vsum, e);
+    }
+    float sum = hsum(vsum);
+    for (; i < n; i++) sum += (x[i] = expf(x[i] - maximum));
+    __m256 inverse = _mm256_set1_ps(1 / sum);
+    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inverse));
+    for (; i < n; i++) x[i] *= 1 / sum;
+}
+
 const ck_table ck_avx2_table = {
-    matmul_f32, matmul_f16, matmul_bf16, matmul_q8, rows_f16, rows_bf16, rows_q8, dot, axpy,
+    matmul_f32, matmul_f16, matmul_bf16, matmul_q8, rows_f16, rows_bf16, rows_q8, dot, axpy, softmax,
 };
 #endif

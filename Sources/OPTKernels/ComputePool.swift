@@ -11,12 +11,13 @@ public struct ComputePool: Sendable {
         self.threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
     }
 
-    /// Runs `body` over `0..<count` cut into at most `threads` contiguous chunks of at least
-    /// `minimumChunk` items, in parallel; small loops run on the calling thread.
-    public func forEachChunk(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+    /// Runs `body(chunk, range)` over `0..<count` cut into at most `threads` contiguous chunks of
+    /// at least `minimumChunk` items, in parallel; `chunk` (below `threads`) indexes per-thread
+    /// scratch space. Small loops run on the calling thread.
+    public func forEachChunk(_ count: Int, minimumChunk: Int = 1, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
         let chunks = min(threads, max(1, count / max(minimumChunk, 1)))
         if chunks <= 1 {
-            body(0..<count)
+            body(0, 0..<count)
             return
         }
         withoutActuallyEscaping(body) { escapable in
@@ -24,7 +25,7 @@ public struct ComputePool: Sendable {
             // caller's buffers are never touched by two threads at once or after this call.
             nonisolated(unsafe) let run = escapable
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                run((count * chunk / chunks)..<(count * (chunk + 1) / chunks))
+                run(chunk, (count * chunk / chunks)..<(count * (chunk + 1) / chunks))
             }
         }
     }

@@ -71,20 +71,6 @@ public enum Ops {
         }
     }
 
-    /// Softmax of one row in place; a row that is entirely -infinity becomes all zeros.
-    public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        var maximum = -Float.infinity
-        for i in 0..<count where x[i] > maximum { maximum = x[i] }
-        guard maximum > -Float.infinity else {
-            for i in 0..<count { x[i] = 0 }
-            return
-        }
-        var sum: Float = 0
-        for i in 0..<count { let e = expf(x[i] - maximum); x[i] = e; sum += e }
-        let inv = 1 / sum
-        for i in 0..<count { x[i] *= inv }
-    }
-
     /// log Σ exp(x) of one row, computed stably.
     public static func logSumExp(_ x: UnsafeBufferPointer<Float>, count: Int) -> Float {
         var maximum = -Float.infinity

@@ -42,33 +42,39 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// y[m, r] = Σ_c x[m, c] · W[r, c] for `m` in 0..<count: `x` is `[count, cols]`, `y` is `[count, rows]`.
     ///
-    /// `scratch` must hold `tileRows × cols` floats; it is where non-f32 tiles are converted for GEMM.
+    /// `scratch` must hold `pool.threads × tileRows × cols` floats: where each thread converts
+    /// its tiles of non-f32 weights for GEMM.
+    ///
+    /// Each thread takes a share of the output rows and runs single-threaded kernels or BLAS on it,
+    /// so BLAS never spins threads of its own beside the pool's.
     public func multiply(
         _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>,
         pool: ComputePool, scratch: UnsafeMutablePointer<Float>
     ) {
         if count <= Self.matvecLimit {
             // Decode: each thread streams its share of the rows once for all `count` inputs.
-            pool.forEachChunk(rows, minimumChunk: 64) { range in
+            pool.forEachChunk(rows, minimumChunk: 64) { _, range in
                 matmulRows(x, count: count, into: y, range)
             }
             return
         }
-        if format == .f32 {
-            BLAS.sgemm(transposeA: false, transposeB: true, m: count, n: rows, k: cols,
-                       a: x, lda: cols, b: data.assumingMemoryBound(to: Float.self), ldb: cols, c: y, ldc: rows)
-            return
-        }
-        // Prefill with compressed weights: convert a tile of rows to f32, then one GEMM per tile.
-        var start = 0
-        while start < rows {
-            let end = min(rows, start + Self.tileRows)
-            pool.forEachChunk(end - start, minimumChunk: 16) { range in
-                toFloat(rows: (start + range.lowerBound)..<(start + range.upperBound), into: scratch + range.lowerBound * cols)
+        pool.forEachChunk(rows, minimumChunk: 64) { chunk, range in
+            if format == .f32 {
+                BLAS.sgemm(transposeA: false, transposeB: true, m: count, n: range.count, k: cols,
+                           a: x, lda: cols, b: data.assumingMemoryBound(to: Float.self) + range.lowerBound * cols, ldb: cols,
+                           c: y + range.lowerBound, ldc: rows)
+                return
             }
-            BLAS.sgemm(transposeA: false, transposeB: true, m: count, n: end - start, k: cols,
-                       a: x, lda: cols, b: scratch, ldb: cols, c: y + start, ldc: rows)
-            start = end
+            // Compressed weights: convert a tile of rows to f32, then one GEMM per tile.
+            let tile = scratch + chunk * Self.tileRows * cols
+            var start = range.lowerBound
+            while start < range.upperBound {
+                let end = min(range.upperBound, start + Self.tileRows)
+                toFloat(rows: start..<end, into: tile)
+                BLAS.sgemm(transposeA: false, transposeB: true, m: count, n: end - start, k: cols,
+                           a: x, lda: cols, b: tile, ldb: cols, c: y + start, ldc: rows)
+                start = end
+            }
         }
     }
 

@@ -16,7 +16,8 @@ public final class OPTModel: Sendable {
         self.config = config
         self.weights = weights
         pool = ComputePool(threads: threads)
-        BLAS.setThreadCount(pool.threads)
+        // The pool splits every GEMM itself; BLAS threads would spin beside it.
+        BLAS.setThreadCount(1)
         activation = Ops.Activation(rawValue: config.activationFunction) ?? .relu
     }
 
@@ -77,7 +78,7 @@ public final class OPTModel: Sendable {
 
         let c = config, h = c.hiddenSize, rows = batch * steps
         let ws = cache.workspace
-        ws.reserve(rows: rows, steps: steps, capacity: cache.capacity, config: c)
+        ws.reserve(rows: rows, steps: steps, capacity: cache.capacity, threads: pool.threads, config: c)
         let x = ws.x.pointer, normed = ws.normed.pointer
         embed(tokens: tokens, positions: positions, workspace: ws)
 
@@ -171,23 +172,28 @@ public final class OPTModel: Sendable {
             decodeAttention(layer: layer, cache: cache)
             return
         }
-        let h = config.hiddenSize, d = config.headDim, total = cache.length, past = total - steps
-        let ws = cache.workspace, scores = ws.scores.pointer
-        for b in 0..<cache.batchSize {
-            let keys = cache.keys[layer].pointer + cache.offset(row: b, position: 0)
-            let values = cache.values[layer].pointer + cache.offset(row: b, position: 0)
-            let rowMask = cache.mask[b]
-            for head in 0..<config.numAttentionHeads {
-                let queries = ws.q.pointer + b * steps * h + head * d
+        let h = config.hiddenSize, d = config.headDim, heads = config.numAttentionHeads
+        let total = cache.length, past = total - steps
+        let ws = cache.workspace
+        // (row, head) pairs in parallel, each thread with its own scores.
+        pool.forEachChunk(cache.batchSize * heads) { chunk, pairs in
+            let scores = ws.scores.pointer + chunk * steps * total
+            for pair in pairs {
+                let b = pair / heads, head = pair % heads
+                let keys = cache.keys[layer].pointer + cache.offset(row: b, position: 0) + head * d
+                let values = cache.values[layer].pointer + cache.offset(row: b, position: 0) + head * d
+                let rowMask = cache.mask[b]
                 BLAS.sgemm(transposeA: false, transposeB: true, m: steps, n: total, k: d,
-                           a: queries, lda: h, b: keys + head * d, ldb: h, c: scores, ldc: total)
+                           a: ws.q.pointer + b * steps * h + head * d, lda: h, b: keys, ldb: h, c: scores, ldc: total)
                 for t in 0..<steps {
-                    let row = scores + t * total
-                    for j in 0..<total where !rowMask[j] || j > past + t { row[j] = -.infinity }
-                    Ops.softmax(row, count: total)
+                    // Keys after the query are never attended: softmax over the visible prefix only.
+                    let row = scores + t * total, visible = past + t + 1
+                    for j in 0..<visible where !rowMask[j] { row[j] = -.infinity }
+                    ck_softmax_f32(row, visible)
+                    (row + visible).update(repeating: 0, count: total - visible)
                 }
                 BLAS.sgemm(transposeA: false, transposeB: false, m: steps, n: d, k: total,
-                           a: scores, lda: total, b: values + head * d, ldb: h,
+                           a: scores, lda: total, b: values, ldb: h,
                            c: ws.attended.pointer + b * steps * h + head * d, ldc: h)
             }
         }
@@ -199,7 +205,7 @@ public final class OPTModel: Sendable {
         let ws = cache.workspace
         let q = ws.q.pointer, out = ws.attended.pointer, scores = ws.scores.pointer
         let keys = cache.keys[layer].pointer, values = cache.values[layer].pointer
-        pool.forEachChunk(cache.batchSize * heads) { pairs in
+        pool.forEachChunk(cache.batchSize * heads) { _, pairs in
             for pair in pairs {
                 let b = pair / heads, head = pair % heads
                 let rowMask = cache.mask[b]
@@ -209,7 +215,7 @@ public final class OPTModel: Sendable {
                 for j in 0..<total {
                     score[j] = rowMask[j] ? ck_dot_f32(query, keys + base + j * h, d) : -.infinity
                 }
-                Ops.softmax(score, count: total)
+                ck_softmax_f32(score, total)
                 let output = out + b * h + head * d
                 output.update(repeating: 0, count: d)
                 for j in 0..<total where score[j] != 0 {

@@ -16,16 +16,17 @@ final class Workspace {
     var tile = FloatBuffer(count: 0)
     var logits = FloatBuffer(count: 0)
 
-    /// Grows the buffers for `rows` token rows (`steps` per sequence) attending over `capacity` positions.
-    func reserve(rows: Int, steps: Int, capacity: Int, config c: OPTConfig) {
+    /// Grows the buffers for `rows` token rows (`steps` per sequence) attending over `capacity`
+    /// positions, with per-thread scratch for `threads` threads.
+    func reserve(rows: Int, steps: Int, capacity: Int, threads: Int, config c: OPTConfig) {
         let h = c.hiddenSize, e = c.wordEmbedProjDim
         for buffer in [\Workspace.x, \.normed, \.q, \.k, \.v, \.attended] { ensure(buffer, rows * h) }
         ensure(\.projected, rows * max(h, e))
         ensure(\.hidden, rows * c.ffnDim)
         ensure(\.embedded, rows * e)
-        // A single step scores every (row, head) pair in parallel; longer inputs go one head at a time.
-        ensure(\.scores, (steps == 1 ? rows * c.numAttentionHeads : steps) * capacity)
-        ensure(\.tile, WeightMatrix.tileRows * max(h, e, c.ffnDim))
+        // A single step keeps the scores of every (row, head) pair; longer inputs one pair per thread.
+        ensure(\.scores, (steps == 1 ? rows * c.numAttentionHeads : threads * steps) * capacity)
+        ensure(\.tile, threads * WeightMatrix.tileRows * max(h, e, c.ffnDim))
         ensure(\.logits, rows * c.vocabSize)
     }
 

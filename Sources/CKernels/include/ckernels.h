@@ -35,6 +35,9 @@ float ck_dot_f32(const float *a, const float *b, long n);
 /// y[i] += alpha · x[i].
 void ck_axpy_f32(float alpha, const float *x, float *y, long n);
 
+/// Softmax of x[0..<n] in place; -infinity entries become 0, and a row of only -infinity becomes all zeros.
+void ck_softmax_f32(float *x, long n);
+
 /// Instruction sets the kernels can use.
 enum { CK_ISA_PORTABLE = 0, CK_ISA_AVX2 = 1, CK_ISA_NEON = 2 };
 /// The instruction set in use.

@@ -24,6 +24,9 @@ public struct WeightMatrix: @unchecked Sendable {
     public let scales: UnsafePointer<Float>?
     /// Whatever owns `data` and `scales`.
     public let owner: AnyObject
+    /// int8 only: Σ of each row's int8 values, which the VNNI GEMM needs (computed here, owned by `rowSumsStorage`).
+    let rowSums: UnsafePointer<Int32>?
+    private let rowSumsStorage: AlignedBuffer?
 
     public init(format: WeightFormat, rows: Int, cols: Int, data: UnsafeRawPointer, scales: UnsafePointer<Float>?, owner: AnyObject) {
         self.format = format
@@ -32,6 +35,21 @@ public struct WeightMatrix: @unchecked Sendable {
         self.data = data
         self.scales = scales
         self.owner = owner
+        if format == .int8 && ck_vnni_available() != 0 {
+            let storage = AlignedBuffer(byteCount: rows * MemoryLayout<Int32>.stride)
+            let sums = storage.pointer.bindMemory(to: Int32.self, capacity: rows)
+            let q = data.assumingMemoryBound(to: Int8.self)
+            for r in 0..<rows {
+                var total: Int32 = 0
+                for c in 0..<cols { total += Int32(q[r * cols + c]) }
+                sums[r] = total
+            }
+            rowSums = UnsafePointer(sums)
+            rowSumsStorage = storage
+        } else {
+            rowSums = nil
+            rowSumsStorage = nil
+        }
     }
 
     /// Bytes of the elements (scales not counted).
@@ -43,18 +61,30 @@ public struct WeightMatrix: @unchecked Sendable {
     /// y[m, r] = Σ_c x[m, c] · W[r, c] for `m` in 0..<count: `x` is `[count, cols]`, `y` is `[count, rows]`.
     ///
     /// `scratch` must hold `pool.threads × tileRows × cols` floats: where each thread converts
-    /// its tiles of non-f32 weights for GEMM.
+    /// its tiles of non-f32 weights for GEMM. `quantized` must hold `count × (cols + 4)` bytes:
+    /// where int8 GEMM puts its quantized inputs.
     ///
     /// Each thread takes a share of the output rows and runs single-threaded kernels or BLAS on it,
     /// so BLAS never spins threads of its own beside the pool's.
     public func multiply(
         _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>,
-        pool: ComputePool, scratch: UnsafeMutablePointer<Float>
+        pool: ComputePool, scratch: UnsafeMutablePointer<Float>, quantized: UnsafeMutableRawPointer
     ) {
         if count <= Self.matvecLimit {
             // Decode: each thread streams its share of the rows once for all `count` inputs.
             pool.forEachChunk(rows, minimumChunk: 64) { _, range in
                 matmulRows(x, count: count, into: y, range)
+            }
+            return
+        }
+        if let rowSums, let scales {
+            // int8 × int8 GEMM (AVX-512 VNNI): inputs quantized once per row, then each thread its rows.
+            let inputScales = quantized.bindMemory(to: Float.self, capacity: count)
+            let inputs = (quantized + count * MemoryLayout<Float>.stride).bindMemory(to: UInt8.self, capacity: count * cols)
+            ck_gemm_q8_quantize_inputs(x, inputs, inputScales, count, cols)
+            pool.forEachChunk(rows, minimumChunk: 64) { _, range in
+                ck_gemm_q8(inputs, inputScales, data.assumingMemoryBound(to: Int8.self), scales, rowSums,
+                           y, count, rows, cols, range.lowerBound, range.upperBound)
             }
             return
         }

@@ -121,7 +121,8 @@ public final class OPTModel: Sendable {
             linear(projectOut, selected, rows: selectedRows, into: ws.projected.pointer, ws)
             selected = ws.projected.pointer
         }
-        weights.lmHead.multiply(selected, count: selectedRows, into: ws.logits.pointer, pool: pool, scratch: ws.tile.pointer)
+        weights.lmHead.multiply(selected, count: selectedRows, into: ws.logits.pointer, pool: pool,
+                                scratch: ws.tile.pointer, quantized: UnsafeMutableRawPointer(ws.quantized.pointer))
         return UnsafeMutableBufferPointer(start: ws.logits.pointer, count: selectedRows * c.vocabSize)
     }
 
@@ -145,7 +146,8 @@ public final class OPTModel: Sendable {
     }
 
     private func linear(_ l: LinearWeights, _ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, _ ws: Workspace) {
-        l.weight.multiply(input, count: rows, into: output, pool: pool, scratch: ws.tile.pointer)
+        l.weight.multiply(input, count: rows, into: output, pool: pool,
+                          scratch: ws.tile.pointer, quantized: UnsafeMutableRawPointer(ws.quantized.pointer))
         guard let bias = l.bias?.pointer else { return }
         let width = l.outFeatures
         for r in 0..<rows { Ops.add(bias, into: output + r * width, count: width) }

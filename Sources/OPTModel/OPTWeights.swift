@@ -130,13 +130,6 @@ public struct OPTWeights: Sendable {
     private var hiddenSize: Int { layers.first?.qProj.inFeatures ?? embedPositions.count }
 }
 
-/// Owns weights converted at load time (64-byte aligned for the SIMD kernels).
-final class WeightStorage: @unchecked Sendable {
-    let pointer: UnsafeMutableRawPointer
-    init(byteCount: Int) { pointer = .allocate(byteCount: max(byteCount, 1), alignment: 64) }
-    deinit { pointer.deallocate() }
-}
-
 /// Looks tensors up by their OPTModel name, with or without `model.`, checks shapes, converts formats.
 private struct TensorReader {
     let checkpoint: Checkpoint

@@ -7,7 +7,7 @@ enum WeightConversion {
         let count = rows * cols
         let scaleBytes = format == .int8 ? rows * MemoryLayout<Float>.stride : 0
         // Scales first: they need 4-byte alignment, the int8 elements need none.
-        let storage = WeightStorage(byteCount: scaleBytes + count * format.elementSize)
+        let storage = AlignedBuffer(byteCount: scaleBytes + count * format.elementSize)
         let data = storage.pointer + scaleBytes
         values.withUnsafeBufferPointer { source in
             guard let src = source.baseAddress else { return }

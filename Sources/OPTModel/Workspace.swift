@@ -15,6 +15,8 @@ final class Workspace {
     var scores = FloatBuffer(count: 0)
     var tile = FloatBuffer(count: 0)
     var logits = FloatBuffer(count: 0)
+    /// Inputs quantized for int8 GEMM: per row, a scale and `cols` bytes (counted here in floats).
+    var quantized = FloatBuffer(count: 0)
 
     /// Grows the buffers for `rows` token rows (`steps` per sequence) attending over `capacity`
     /// positions, with per-thread scratch for `threads` threads.
@@ -28,6 +30,7 @@ final class Workspace {
         ensure(\.scores, (steps == 1 ? rows * c.numAttentionHeads : threads * steps) * capacity)
         ensure(\.tile, threads * WeightMatrix.tileRows * max(h, e, c.ffnDim))
         ensure(\.logits, rows * c.vocabSize)
+        ensure(\.quantized, rows * (max(h, e, c.ffnDim) / 4 + 2))
     }
 
     private func ensure(_ buffer: ReferenceWritableKeyPath<Workspace, FloatBuffer>, _ count: Int) {

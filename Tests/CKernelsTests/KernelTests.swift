@@ -159,6 +159,33 @@ struct KernelTests {
         }
     }
 
+    @Test("int8 GEMM (AVX-512 VNNI) matches the reference within the input quantization error",
+          .enabled(if: ck_vnni_available() != 0, "this processor has no AVX-512 VNNI"))
+    func vnniGemm() {
+        for (m, rows, cols) in [(17, 9, 64), (20, 13, 100), (33, 6, 768), (5, 4, 1)] {
+            let (bytes, scales, exact) = Self.stored(Self.random(rows * cols, seed: UInt64(cols)), rows: rows, cols: cols, format: "int8")
+            let q = bytes.map { Int8(bitPattern: $0) }
+            let sums = (0..<rows).map { r in q[(r * cols)..<((r + 1) * cols)].reduce(Int32(0)) { $0 + Int32($1) } }
+            let x = Self.random(m * cols, seed: 77)
+            var inputs = [UInt8](repeating: 0, count: m * cols), inputScales = [Float](repeating: 0, count: m)
+            ck_gemm_q8_quantize_inputs(x, &inputs, &inputScales, m, cols)
+            var y = [Float](repeating: .nan, count: m * rows)
+            ck_gemm_q8(inputs, inputScales, q, scales, sums, &y, m, rows, cols, 1, rows)
+            for i in 0..<m {
+                #expect(y[i * rows].isNaN, "row outside the range was written")
+                let step = Double(x[(i * cols)..<((i + 1) * cols)].map(abs).max() ?? 0) / 254
+                for r in 1..<rows {
+                    var reference = 0.0, bound = 1e-4
+                    for c in 0..<cols {
+                        reference += Double(exact[r * cols + c]) * Double(x[i * cols + c])
+                        bound += abs(Double(exact[r * cols + c])) * step
+                    }
+                    #expect(abs(Double(y[i * rows + r]) - reference) <= bound, "\(m)×\(rows)×\(cols) i=\(i) r=\(r)")
+                }
+            }
+        }
+    }
+
     @Test func dotAndAxpyMatchReference() {
         for isa in Self.isas {
             ck_set_isa(isa)

@@ -35,6 +35,15 @@ float ck_dot_f32(const float *a, const float *b, long n);
 /// y[i] += alpha · x[i].
 void ck_axpy_f32(float alpha, const float *x, float *y, long n);
 
+/// Whether ck_gemm_q8 can run here (x86-64 with AVX-512 VNNI); otherwise int8 prefill converts tiles to f32 for BLAS.
+int ck_vnni_available(void);
+/// Inputs for ck_gemm_q8: per row i, xs[i] = max|x[i,:]| / 127 and xu[i,c] = round(x[i,c] / xs[i]) + 128.
+void ck_gemm_q8_quantize_inputs(const float *x, uint8_t *xu, float *xs, long m, long cols);
+/// y[i*rows + r] ≈ Σ_c x[i,c] · scales[r] · w[r,c] for r in [row_begin, row_end), with the inputs quantized
+/// by ck_gemm_q8_quantize_inputs and row_sums[r] = Σ_c w[r,c]. Only when ck_vnni_available().
+void ck_gemm_q8(const uint8_t *xu, const float *xs, const int8_t *w, const float *scales, const int32_t *row_sums,
+                float *y, long m, long rows, long cols, long row_begin, long row_end);
+
 /// Softmax of x[0..<n] in place; -infinity entries become 0, and a row of only -infinity becomes all zeros.
 void ck_softmax_f32(float *x, long n);
 

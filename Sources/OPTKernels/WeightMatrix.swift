@@ -70,21 +70,22 @@ public struct WeightMatrix: @unchecked Sendable {
         _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>,
         pool: ComputePool, scratch: UnsafeMutablePointer<Float>, quantized: UnsafeMutableRawPointer
     ) {
-        if count <= Self.matvecLimit {
-            // Decode: each thread streams its share of the rows once for all `count` inputs.
-            pool.forEachChunk(rows, minimumChunk: 64) { _, range in
-                matmulRows(x, count: count, into: y, range)
-            }
-            return
-        }
-        if let rowSums, let scales {
-            // int8 × int8 GEMM (AVX-512 VNNI): inputs quantized once per row, then each thread its rows.
+        if let rowSums, let scales, count > 1 {
+            // int8 × int8 GEMM (AVX-512 VNNI), batched decode included: inputs quantized once per row,
+            // then each thread its share of the weight rows.
             let inputScales = quantized.bindMemory(to: Float.self, capacity: count)
             let inputs = (quantized + count * MemoryLayout<Float>.stride).bindMemory(to: UInt8.self, capacity: count * cols)
             ck_gemm_q8_quantize_inputs(x, inputs, inputScales, count, cols)
             pool.forEachChunk(rows, minimumChunk: 64) { _, range in
                 ck_gemm_q8(inputs, inputScales, data.assumingMemoryBound(to: Int8.self), scales, rowSums,
                            y, count, rows, cols, range.lowerBound, range.upperBound)
+            }
+            return
+        }
+        if count <= Self.matvecLimit {
+            // Decode: each thread streams its share of the rows once for all `count` inputs.
+            pool.forEachChunk(rows, minimumChunk: 64) { _, range in
+                matmulRows(x, count: count, into: y, range)
             }
             return
         }

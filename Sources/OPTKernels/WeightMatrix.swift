@@ -55,7 +55,8 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Bytes of the elements (scales not counted).
     public var byteCount: Int { rows * cols * format.elementSize }
 
-    /// Batches up to this size multiply row by row (memory-bound, our kernels); larger ones go through BLAS GEMM.
+    /// Batches up to this size multiply row by row (memory-bound, our kernels); larger ones go through
+    /// BLAS GEMM. int8 batches of two or more use the VNNI GEMM where the processor has it.
     public static let matvecLimit = 16
 
     /// y[m, r] = Σ_c x[m, c] · W[r, c] for `m` in 0..<count: `x` is `[count, cols]`, `y` is `[count, rows]`.

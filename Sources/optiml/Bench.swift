@@ -81,23 +81,17 @@ struct Bench: ParsableCommand {
         do { loaded = try OPTModel(directory: directory, format: format, threads: threads) } catch { throw CLIError(error) }
         let loadSeconds = Date().timeIntervalSince(loadStart)
 
-        // A fixed pseudo-random prompt: speed does not depend on which tokens they are.
-        var state: UInt64 = 0x9E37_79B9
-        func randomIDs(_ count: Int) -> [Int] {
-            (0..<count).map { _ in
-                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-                return 4 + Int((state >> 33) % UInt64(min(loaded.config.vocabSize, 50_000) - 4))
-            }
-        }
         let generator: Generator
         do { generator = Generator(model: loaded, tokenizer: try BPETokenizer.load(directory: directory)) } catch { throw CLIError(error) }
         var parameters = GenerationParameters()
         parameters.maxNewTokens = newTokens
         parameters.stopAtEOS = false
 
-        let single = [[2] + randomIDs(promptTokens - 1)]
-        let batched = (0..<batch).map { _ in [2] + randomIDs(promptTokens - 1) }
-        let prefill = [[2] + randomIDs(prefillTokens - 1)]
+        // Fixed pseudo-random prompts: speed does not depend on which tokens they are.
+        let vocabulary = loaded.config.vocabSize
+        let single = [PseudoRandomTokens.ids(count: promptTokens, vocabulary: vocabulary, seed: 0)]
+        let batched = (0..<batch).map { PseudoRandomTokens.ids(count: promptTokens, vocabulary: vocabulary, seed: UInt64($0 + 1)) }
+        let prefill = [PseudoRandomTokens.ids(count: prefillTokens, vocabulary: vocabulary, seed: 99)]
         do {
             let decode1 = try medianSeconds { _ = try generator.generate(promptIDs: single, parameters: parameters) }
             let decode8 = try medianSeconds { _ = try generator.generate(promptIDs: batched, parameters: parameters) }

@@ -1,7 +1,11 @@
-import Dispatch
+import CKernels
 import Foundation
 
 /// Splits loops across threads; one per model run, so `--threads` applies to all of its kernels.
+///
+/// The threads are CKernels' pool: workers spin briefly between loops, since a generated token
+/// is about a hundred loops of tens of microseconds, where waking sleeping threads would cost
+/// more than the work.
 public struct ComputePool: Sendable {
     /// Threads a loop may use.
     public let threads: Int
@@ -20,12 +24,15 @@ public struct ComputePool: Sendable {
             body(0, 0..<count)
             return
         }
+        // The chunks are disjoint and ck_pool_run returns only when all are done, so the caller's
+        // buffers are never touched by two threads at once or after this call.
         withoutActuallyEscaping(body) { escapable in
-            // The chunks are disjoint and concurrentPerform returns only when all are done, so the
-            // caller's buffers are never touched by two threads at once or after this call.
-            nonisolated(unsafe) let run = escapable
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                run(chunk, (count * chunk / chunks)..<(count * (chunk + 1) / chunks))
+            var task = escapable
+            withUnsafeMutablePointer(to: &task) { pointer in
+                ck_pool_run(chunks, count, { context, chunk, begin, end in
+                    guard let context else { return }
+                    context.assumingMemoryBound(to: ((Int, Range<Int>) -> Void).self).pointee(chunk, begin..<end)
+                }, pointer)
             }
         }
     }

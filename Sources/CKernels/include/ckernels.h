@@ -47,6 +47,13 @@ void ck_gemm_q8(const uint8_t *xu, const float *xs, const int8_t *w, const float
 /// Softmax of x[0..<n] in place; -infinity entries become 0, and a row of only -infinity becomes all zeros.
 void ck_softmax_f32(float *x, long n);
 
+/// A parallel loop body: handles items [begin, end) as chunk number `chunk`.
+typedef void (*ck_pool_task)(void *context, long chunk, long begin, long end);
+/// Runs task over 0..<count cut into `chunks` contiguous chunks on the calling thread and pool workers
+/// (started on first use, then kept, spinning briefly between loops). Returns when every chunk is done.
+/// A call made while another is running runs its chunks on the calling thread.
+void ck_pool_run(long chunks, long count, ck_pool_task task, void *context);
+
 /// Instruction sets the kernels can use.
 enum { CK_ISA_PORTABLE = 0, CK_ISA_AVX2 = 1, CK_ISA_NEON = 2 };
 /// The instruction set in use.

@@ -45,14 +45,26 @@ public final class OPTModel: Sendable {
 
     /// Which positions of a forward pass need logits.
     public enum LogitPositions: Sendable {
-        /// Every position (scoring).
+        /// Every position.
         case all
         /// The last position of each row (generation).
         case last
+        /// The last n positions of each row (scoring continuations).
+        case suffix(Int)
+
+        /// How many positions per row of `steps` this selects.
+        func count(of steps: Int) -> Int {
+            switch self {
+            case .all: steps
+            case .last: 1
+            case .suffix(let n): min(max(n, 1), steps)
+            }
+        }
     }
 
     /// Runs `tokens` (`[batch][steps]`, rows left-padded to equal length) through the model,
-    /// appending their keys and values to `cache`, and returns the logits `[batch][positions][vocab]`.
+    /// appending their keys and values to `cache`, and returns the logits `[batch][positions][vocab]`
+    /// of the positions `which` selects (the lm_head, the largest matrix, runs only on those).
     ///
     /// `realToken[b][t]` is false for padding. The returned buffer belongs to the cache and is
     /// valid until its next forward pass. Throws when ids are outside the vocabulary or the cache
@@ -110,11 +122,13 @@ public final class OPTModel: Sendable {
         if let finalNorm = weights.finalLayerNorm { layerNorm(finalNorm, x, rows: rows, into: x) }
 
         // Only the positions asked for go through project_out and the (large) lm_head.
+        let kept = which.count(of: steps)
         var selected = x
-        var selectedRows = rows
-        if case .last = which, steps > 1 {
-            selectedRows = batch
-            for b in 0..<batch { (normed + b * h).update(from: x + ((b + 1) * steps - 1) * h, count: h) }
+        let selectedRows = batch * kept
+        if kept < steps {
+            for b in 0..<batch {
+                (normed + b * kept * h).update(from: x + ((b + 1) * steps - kept) * h, count: kept * h)
+            }
             selected = normed
         }
         if let projectOut = weights.projectOut {

@@ -42,19 +42,21 @@ extension Generator {
             throw ModelError.promptTooLong(tokens: item.continuation.count, limit: limit)
         }
         let longest = inputs.map(\.input.count).max() ?? 0
+        // Logits are needed only where continuation tokens are predicted: the last positions of each row.
+        let needed = inputs.map(\.continuation.count).max() ?? 1
         let pad = model.config.padTokenId, vocab = model.config.vocabSize
         let cache = KVCache(config: model.config, batchSize: inputs.count, capacity: longest)
         let logits = try model.forward(
             tokens: inputs.map { Array(repeating: pad, count: longest - $0.input.count) + $0.input },
             realToken: inputs.map { Array(repeating: false, count: longest - $0.input.count) + Array(repeating: true, count: $0.input.count) },
-            cache: cache, logits: .all)
+            cache: cache, logits: .suffix(needed))
 
         return inputs.enumerated().map { b, item in
             var tokenLogprobs = [Double]()
             var greedy = true
-            let first = longest - item.continuation.count
+            let first = needed - item.continuation.count
             for (i, id) in item.continuation.enumerated() {
-                let start = ((b * longest) + first + i) * vocab
+                let start = ((b * needed) + first + i) * vocab
                 let row = UnsafeBufferPointer(rebasing: logits[start..<(start + vocab)])
                 tokenLogprobs.append(Double(row[id]) - Double(Ops.logSumExp(row, count: vocab)))
                 if LogitsProcessing.argmax(row) != id { greedy = false }

@@ -1,5 +1,4 @@
-// Format conversions and int8 quantization (run once at load, so portable code is fast enough).
-#include <math.h>
+// Scalar format conversions: the portable path, and the tails of the vector ones.
 #include "internal.h"
 
 float ck_f16_to_f32(uint16_t h) {
@@ -21,7 +20,7 @@ float ck_f16_to_f32(uint16_t h) {
     return f;
 }
 
-static uint16_t f32_to_f16(float value) {
+uint16_t ck_f32_to_f16_one(float value) {
     uint32_t bits;
     memcpy(&bits, &value, 4);
     uint32_t sign = (bits >> 16) & 0x8000, exponent = (bits >> 23) & 0xFF, mantissa = bits & 0x7FFFFF;
@@ -42,35 +41,9 @@ static uint16_t f32_to_f16(float value) {
     return (uint16_t)(sign | half);
 }
 
-void ck_f32_to_f16(const float *src, uint16_t *dst, long n) {
-    for (long i = 0; i < n; i++) dst[i] = f32_to_f16(src[i]);
-}
-
-void ck_f32_to_bf16(const float *src, uint16_t *dst, long n) {
-    for (long i = 0; i < n; i++) {
-        uint32_t bits;
-        memcpy(&bits, &src[i], 4);
-        if ((bits & 0x7FFFFFFF) > 0x7F800000) {
-            dst[i] = (uint16_t)((bits >> 16) | 0x40);  // quiet NaN
-        } else {
-            dst[i] = (uint16_t)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
-        }
-    }
-}
-
-void ck_quantize_rows_q8(const float *w, int8_t *q, float *scales, long rows, long cols) {
-    for (long r = 0; r < rows; r++) {
-        const float *row = w + r * cols;
-        float maximum = 0;
-        for (long c = 0; c < cols; c++) {
-            float a = fabsf(row[c]);
-            if (a > maximum) maximum = a;
-        }
-        float scale = maximum / 127.0f, inverse = maximum > 0 ? 127.0f / maximum : 0;
-        scales[r] = scale;
-        for (long c = 0; c < cols; c++) {
-            float v = nearbyintf(row[c] * inverse);  // the default rounding mode: half to even
-            q[r * cols + c] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
-        }
-    }
+uint16_t ck_f32_to_bf16_one(float value) {
+    uint32_t bits;
+    memcpy(&bits, &value, 4);
+    if ((bits & 0x7FFFFFFF) > 0x7F800000) return (uint16_t)((bits >> 16) | 0x40);  // quiet NaN
+    return (uint16_t)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
 }

@@ -1,4 +1,5 @@
 // Picks the kernel table for this processor once, and forwards the public functions to it.
+#include <stdatomic.h>
 #include "internal.h"
 
 static const ck_table *table_for(int isa) {
@@ -15,7 +16,7 @@ static const ck_table *table_for(int isa) {
 
 static int best_isa(void) {
 #if defined(__x86_64__) || defined(_M_X64)
-    return table_for(CK_ISA_AVX2) == &ck_avx2_table ? CK_ISA_AVX2 : CK_ISA_PORTABLE;
+    return CK_ISA_AVX2;
 #elif defined(__aarch64__)
     return CK_ISA_NEON;
 #else
@@ -23,51 +24,68 @@ static int best_isa(void) {
 #endif
 }
 
-// Written once before the first kernel runs (or by tests between runs), read-only afterwards.
-static int current_isa = -1;
-static const ck_table *current = 0;
+// Null until the first call picks the best table; tests may switch it while other threads run
+// kernels, which then finish on either table (both are correct), hence the atomic.
+static _Atomic(const ck_table *) current;
 
 static inline const ck_table *kernels(void) {
-    if (!current) ck_set_isa(best_isa());
-    return current;
+    const ck_table *table = atomic_load_explicit(&current, memory_order_relaxed);
+    if (!table) {
+        table = table_for(best_isa());
+        atomic_store_explicit(&current, table, memory_order_relaxed);
+    }
+    return table;
 }
 
 int ck_set_isa(int isa) {
     const ck_table *table = table_for(isa);
-    current = table;
-    current_isa = table == &ck_portable_table ? CK_ISA_PORTABLE : isa;
-    return current_isa;
+    atomic_store_explicit(&current, table, memory_order_relaxed);
+    return table->isa;
 }
 
-int ck_isa(void) {
-    kernels();
-    return current_isa;
-}
+int ck_isa(void) { return kernels()->isa; }
+
+// The entry of the current table, or the portable one where the table leaves it null.
+#define KERNEL(name) ({ const ck_table *t_ = kernels(); t_->name ? t_->name : ck_portable_table.name; })
 
 void ck_matmul_f32(const float *w, const float *x, float *y, long m, long rows, long cols, long b, long e) {
-    kernels()->matmul_f32(w, x, y, m, rows, cols, b, e);
+    KERNEL(matmul_f32)(w, x, y, m, rows, cols, b, e);
 }
 void ck_matmul_f16(const uint16_t *w, const float *x, float *y, long m, long rows, long cols, long b, long e) {
-    kernels()->matmul_f16(w, x, y, m, rows, cols, b, e);
+    KERNEL(matmul_f16)(w, x, y, m, rows, cols, b, e);
 }
 void ck_matmul_bf16(const uint16_t *w, const float *x, float *y, long m, long rows, long cols, long b, long e) {
-    kernels()->matmul_bf16(w, x, y, m, rows, cols, b, e);
+    KERNEL(matmul_bf16)(w, x, y, m, rows, cols, b, e);
 }
 void ck_matmul_q8(const int8_t *w, const float *scales, const float *x, float *y, long m, long rows, long cols, long b, long e) {
-    kernels()->matmul_q8(w, scales, x, y, m, rows, cols, b, e);
+    KERNEL(matmul_q8)(w, scales, x, y, m, rows, cols, b, e);
 }
 
-// Tables may leave the conversions to the portable code.
-void ck_rows_to_f32_f16(const uint16_t *w, float *out, long cols, long b, long e) {
-    (kernels()->rows_f16 ? kernels()->rows_f16 : ck_portable_table.rows_f16)(w, out, cols, b, e);
+void ck_matvec_f32(const float *w, const float *x, float *y, long rows, long cols, long b, long e) {
+    KERNEL(matmul_f32)(w, x, y, 1, rows, cols, b, e);
 }
-void ck_rows_to_f32_bf16(const uint16_t *w, float *out, long cols, long b, long e) {
-    (kernels()->rows_bf16 ? kernels()->rows_bf16 : ck_portable_table.rows_bf16)(w, out, cols, b, e);
+void ck_matvec_f16(const uint16_t *w, const float *x, float *y, long rows, long cols, long b, long e) {
+    KERNEL(matmul_f16)(w, x, y, 1, rows, cols, b, e);
 }
+void ck_matvec_bf16(const uint16_t *w, const float *x, float *y, long rows, long cols, long b, long e) {
+    KERNEL(matmul_bf16)(w, x, y, 1, rows, cols, b, e);
+}
+void ck_matvec_q8(const int8_t *w, const float *scales, const float *x, float *y, long rows, long cols, long b, long e) {
+    KERNEL(matmul_q8)(w, scales, x, y, 1, rows, cols, b, e);
+}
+
+void ck_rows_to_f32_f16(const uint16_t *w, float *out, long cols, long b, long e) { KERNEL(rows_f16)(w, out, cols, b, e); }
+void ck_rows_to_f32_bf16(const uint16_t *w, float *out, long cols, long b, long e) { KERNEL(rows_bf16)(w, out, cols, b, e); }
 void ck_rows_to_f32_q8(const int8_t *w, const float *scales, float *out, long cols, long b, long e) {
-    (kernels()->rows_q8 ? kernels()->rows_q8 : ck_portable_table.rows_q8)(w, scales, out, cols, b, e);
+    KERNEL(rows_q8)(w, scales, out, cols, b, e);
 }
 
-float ck_dot_f32(const float *a, const float *b, long n) { return kernels()->dot(a, b, n); }
-void ck_axpy_f32(float alpha, const float *x, float *y, long n) { kernels()->axpy(alpha, x, y, n); }
-void ck_softmax_f32(float *x, long n) { (kernels()->softmax ? kernels()->softmax : ck_portable_table.softmax)(x, n); }
+void ck_f32_to_f16(const float *src, uint16_t *dst, long n) { KERNEL(to_f16)(src, dst, n); }
+void ck_f32_to_bf16(const float *src, uint16_t *dst, long n) { KERNEL(to_bf16)(src, dst, n); }
+void ck_quantize_rows_q8(const float *w, int8_t *q, float *scales, long rows, long cols) {
+    KERNEL(quantize_q8)(w, q, scales, rows, cols);
+}
+
+float ck_dot_f32(const float *a, const float *b, long n) { return KERNEL(dot)(a, b, n); }
+void ck_axpy_f32(float alpha, const float *x, float *y, long n) { KERNEL(axpy)(alpha, x, y, n); }
+void ck_softmax_f32(float *x, long n) { KERNEL(softmax)(x, n); }

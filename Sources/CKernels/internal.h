@@ -12,8 +12,9 @@ static inline float ck_bf16_to_f32(uint16_t b) {
     return f;
 }
 
-// One function table per instruction set; dispatch.c picks one.
+// One function table per instruction set; dispatch.c picks one. A null entry means the portable one.
 typedef struct {
+    int isa;
     void (*matmul_f32)(const float *, const float *, float *, long, long, long, long, long);
     void (*matmul_f16)(const uint16_t *, const float *, float *, long, long, long, long, long);
     void (*matmul_bf16)(const uint16_t *, const float *, float *, long, long, long, long, long);
@@ -21,6 +22,9 @@ typedef struct {
     void (*rows_f16)(const uint16_t *, float *, long, long, long);
     void (*rows_bf16)(const uint16_t *, float *, long, long, long);
     void (*rows_q8)(const int8_t *, const float *, float *, long, long, long);
+    void (*to_f16)(const float *, uint16_t *, long);
+    void (*to_bf16)(const float *, uint16_t *, long);
+    void (*quantize_q8)(const float *, int8_t *, float *, long, long);
     float (*dot)(const float *, const float *, long);
     void (*axpy)(float, const float *, float *, long);
     void (*softmax)(float *, long);
@@ -33,4 +37,8 @@ extern const ck_table ck_avx2_table;
 #if defined(__aarch64__)
 extern const ck_table ck_neon_table;
 #endif
+
+// Scalar conversions shared by the portable code and the vector code's tails.
+uint16_t ck_f32_to_f16_one(float value);
+uint16_t ck_f32_to_bf16_one(float value);
 #endif

@@ -30,7 +30,7 @@ static struct {
     _Atomic(ck_pool_task) task;
     _Atomic(void *) context;
     atomic_long count, chunks;
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+} pool = {.submit = PTHREAD_MUTEX_INITIALIZER, .sleep_lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
 static uint64_t generation_of(uint64_t ticket) { return ticket >> 32; }
 

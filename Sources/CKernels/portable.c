@@ -1,4 +1,5 @@
-// Plain C kernels: the fallback on processors without AVX2 or NEON, and the reference tests compare with.
+// Plain C kernels: the fallback on processors without AVX2 or NEON, and the one tests force with
+// ck_set_isa(CK_ISA_PORTABLE) to cover it.
 #include <math.h>
 #include "internal.h"
 
@@ -10,9 +11,13 @@
             const WTYPE *wr = w + r * cols;                                                           \
             for (long i = 0; i < m; i++) {                                                            \
                 const float *xi = x + i * cols;                                                       \
-                float sum = 0;                                                                        \
-                for (long c = 0; c < cols; c++) sum += LOAD(wr[c]) * xi[c];                           \
-                y[i * rows + r] = sum * (SCALE);                                                      \
+                /* Four partial sums: a shorter rounding chain, and loops compilers can pipeline. */  \
+                float s[4] = {0, 0, 0, 0};                                                            \
+                long c = 0;                                                                           \
+                for (; c + 4 <= cols; c += 4)                                                         \
+                    for (int k = 0; k < 4; k++) s[k] += LOAD(wr[c + k]) * xi[c + k];                  \
+                for (; c < cols; c++) s[0] += LOAD(wr[c]) * xi[c];                                    \
+                y[i * rows + r] = ((s[0] + s[1]) + (s[2] + s[3])) * (SCALE);                          \
             }                                                                                         \
         }                                                                                             \
     }
@@ -45,6 +50,32 @@ static void rows_q8(const int8_t *w, const float *scales, float *out, long cols,
         for (long c = 0; c < cols; c++) out[(r - b) * cols + c] = scales[r] * (float)w[r * cols + c];
 }
 
+static void to_f16(const float *src, uint16_t *dst, long n) {
+    for (long i = 0; i < n; i++) dst[i] = ck_f32_to_f16_one(src[i]);
+}
+static void to_bf16(const float *src, uint16_t *dst, long n) {
+    for (long i = 0; i < n; i++) dst[i] = ck_f32_to_bf16_one(src[i]);
+}
+
+// The vector versions compute the same float products and round them the same way, so every
+// instruction set gives bit-identical int8 weights.
+static void quantize_q8(const float *w, int8_t *q, float *scales, long rows, long cols) {
+    for (long r = 0; r < rows; r++) {
+        const float *row = w + r * cols;
+        float maximum = 0;
+        for (long c = 0; c < cols; c++) {
+            float a = fabsf(row[c]);
+            if (a > maximum) maximum = a;
+        }
+        float inverse = maximum > 0 ? 127.0f / maximum : 0;
+        scales[r] = maximum / 127.0f;
+        for (long c = 0; c < cols; c++) {
+            float v = nearbyintf(row[c] * inverse);  // the default rounding mode: half to even
+            q[r * cols + c] = (int8_t)(v != v ? 0 : v > 127 ? 127 : v < -127 ? -127 : v);
+        }
+    }
+}
+
 static float dot(const float *a, const float *b, long n) {
     float sum = 0;
     for (long i = 0; i < n; i++) sum += a[i] * b[i];
@@ -68,5 +99,6 @@ static void softmax(float *x, long n) {
 }
 
 const ck_table ck_portable_table = {
-    matmul_f32, matmul_f16, matmul_bf16, matmul_q8_generic, rows_f16, rows_bf16, rows_q8, dot, axpy, softmax,
+    CK_ISA_PORTABLE, matmul_f32, matmul_f16, matmul_bf16, matmul_q8_generic, rows_f16, rows_bf16, rows_q8,
+    to_f16, to_bf16, quantize_q8, dot, axpy, softmax,
 };

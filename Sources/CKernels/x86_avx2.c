@@ -7,112 +7,163 @@
 #include "internal.h"
 
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
+#define AVX2_INLINE AVX2 static inline __attribute__((always_inline))
 
-AVX2 static inline float hsum(__m256 v) {
+// The storage formats; every kernel below is written once over a format that is a constant at
+// each call, so the compiler emits one specialised loop per format.
+enum { F32, F16, BF16, Q8 };
+
+AVX2_INLINE long element_size(const int format) { return format == F32 ? 4 : format == Q8 ? 1 : 2; }
+
+// Eight weights starting at element i, as f32.
+AVX2_INLINE __m256 load8(const void *w, long i, const int format) {
+    switch (format) {
+    case F32: return _mm256_loadu_ps((const float *)w + i);
+    case F16: return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i)));
+    case BF16:
+        return _mm256_castsi256_ps(
+            _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i))), 16));
+    default: return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)((const int8_t *)w + i))));
+    }
+}
+
+// One weight, for the tails.
+AVX2_INLINE float load1(const void *w, long i, const int format) {
+    switch (format) {
+    case F32: return ((const float *)w)[i];
+    case F16: return ck_f16_to_f32(((const uint16_t *)w)[i]);
+    case BF16: return ck_bf16_to_f32(((const uint16_t *)w)[i]);
+    default: return (float)((const int8_t *)w)[i];
+    }
+}
+
+AVX2_INLINE const void *row_at(const void *w, long r, long cols, const int format) {
+    return (const char *)w + r * cols * element_size(format);
+}
+
+AVX2_INLINE float hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
 }
 
-// Eight weights as f32, per storage format.
-AVX2 static inline __m256 load_f32(const float *p) { return _mm256_loadu_ps(p); }
-AVX2 static inline __m256 load_f16(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
-AVX2 static inline __m256 load_bf16(const uint16_t *p) {
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+// The four sums of four accumulators in one vector (a transpose-and-add instead of four reductions).
+AVX2_INLINE __m128 reduce4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+    __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+    return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
 }
-AVX2 static inline __m256 load_q8(const int8_t *p) {
-    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p)));
-}
-static inline float scalar_f32(float v) { return v; }
-static inline float scalar_q8(int8_t v) { return (float)v; }
 
-// One input (decode at batch 1): each row is read start to end as one sequential stream, which
-// the hardware prefetcher follows at full memory bandwidth (interleaving four rows measured about
-// half), with four accumulators to hide the FMA latency. Several inputs: one row at a time
-// against up to four inputs, so the row is read from memory once and from cache for the others.
-#define AVX2_MATMUL(NAME, WTYPE, LOAD, SCALAR, SCALE)                                                      \
-    AVX2 static void NAME(const WTYPE *w, const float *scales, const float *x, float *y, long m, long rows,   \
-                          long cols, long row_begin, long row_end) {                                         \
-        (void)scales;                                                                                        \
-        if (m == 1) {                                                                                        \
-            for (long r = row_begin; r < row_end; r++) {                                                     \
-                const WTYPE *wr = w + r * cols;                                                              \
-                __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                  \
-                long c = 0;                                                                                  \
-                for (; c + 32 <= cols; c += 32) {                                                            \
-                    a0 = _mm256_fmadd_ps(LOAD(wr + c), _mm256_loadu_ps(x + c), a0);                          \
-                    a1 = _mm256_fmadd_ps(LOAD(wr + c + 8), _mm256_loadu_ps(x + c + 8), a1);                  \
-                    a2 = _mm256_fmadd_ps(LOAD(wr + c + 16), _mm256_loadu_ps(x + c + 16), a2);                \
-                    a3 = _mm256_fmadd_ps(LOAD(wr + c + 24), _mm256_loadu_ps(x + c + 24), a3);                \
-                }                                                                                            \
-                for (; c + 8 <= cols; c += 8) a0 = _mm256_fmadd_ps(LOAD(wr + c), _mm256_loadu_ps(x + c), a0); \
-                float sum = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));               \
-                for (; c < cols; c++) sum += SCALAR(wr[c]) * x[c];                                           \
-                y[r] = sum * (SCALE(r));                                                                     \
-            }                                                                                                \
-            return;                                                                                          \
-        }                                                                                                    \
-        for (long r = row_begin; r < row_end; r++) {                                                         \
-            const WTYPE *wr = w + r * cols;                                                                  \
-            for (long i = 0; i < m; i += 4) {                                                                \
-                /* Fewer than four inputs left: the spare chains repeat the last one and are dropped. */     \
-                long n = m - i < 4 ? m - i : 4;                                                              \
-                const float *x0 = x + i * cols, *x1 = x + (i + (n > 1)) * cols;                              \
-                const float *x2 = x + (i + (n > 2 ? 2 : n - 1)) * cols, *x3 = x + (i + n - 1) * cols;        \
-                __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                  \
-                long c = 0;                                                                                  \
-                for (; c + 8 <= cols; c += 8) {                                                              \
-                    __m256 wv = LOAD(wr + c);                                                                \
-                    a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x0 + c), a0);                                   \
-                    a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x1 + c), a1);                                   \
-                    a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x2 + c), a2);                                   \
-                    a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x3 + c), a3);                                   \
-                }                                                                                            \
-                float s[4] = {hsum(a0), hsum(a1), hsum(a2), hsum(a3)};                                       \
-                for (; c < cols; c++) {                                                                      \
-                    float wc = SCALAR(wr[c]);                                                                \
-                    s[0] += wc * x0[c];                                                                      \
-                    s[1] += wc * x1[c];                                                                      \
-                    s[2] += wc * x2[c];                                                                      \
-                    s[3] += wc * x3[c];                                                                      \
-                }                                                                                            \
-                for (long k = 0; k < n; k++) y[(i + k) * rows + r] = s[k] * (SCALE(r));                      \
-            }                                                                                                \
-        }                                                                                                    \
-    }
-
-#define NO_SCALE(r) 1.0f
-#define ROW_SCALE(r) scales[r]
-AVX2_MATMUL(matmul_f32_any, float, load_f32, scalar_f32, NO_SCALE)
-AVX2_MATMUL(matmul_f16_any, uint16_t, load_f16, ck_f16_to_f32, NO_SCALE)
-AVX2_MATMUL(matmul_bf16_any, uint16_t, load_bf16, ck_bf16_to_f32, NO_SCALE)
-AVX2_MATMUL(matmul_q8_float, int8_t, load_q8, scalar_q8, ROW_SCALE)
-
-// int8 × int8 products: the inputs are quantized per block of 32 (one f32 scale each, as
-// llama.cpp's Q8_0), so 32 products take one maddubs instead of 32 conversions to float.
-#define Q8_BLOCK 32
-
-// Per-thread buffer for the quantized inputs, grown as needed and kept for the next call.
-static _Thread_local int8_t *quantized_inputs;
-static _Thread_local float *input_scales;
-static _Thread_local long quantized_capacity;
-
-AVX2 static int quantize_inputs(const float *x, long m, long cols) {
-    long count = m * cols;
-    if (count > quantized_capacity) {
-        free(quantized_inputs);
-        free(input_scales);
-        quantized_inputs = malloc((size_t)count);
-        input_scales = malloc((size_t)(count / Q8_BLOCK) * sizeof(float));
-        if (!quantized_inputs || !input_scales) {
-            quantized_capacity = 0;
-            return 0;
+// One input (decode at batch 1): memory-bound, so each row is read start to end as one sequential
+// stream, which the hardware prefetcher follows at full bandwidth, with four accumulators to hide
+// the FMA latency.
+AVX2_INLINE void matvec(const void *w, const float *scales, const float *x, float *y, long cols, long row_begin,
+                        long row_end, const int format) {
+    for (long r = row_begin; r < row_end; r++) {
+        const void *wr = row_at(w, r, cols, format);
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        long c = 0;
+        for (; c + 32 <= cols; c += 32) {
+            a0 = _mm256_fmadd_ps(load8(wr, c, format), _mm256_loadu_ps(x + c), a0);
+            a1 = _mm256_fmadd_ps(load8(wr, c + 8, format), _mm256_loadu_ps(x + c + 8), a1);
+            a2 = _mm256_fmadd_ps(load8(wr, c + 16, format), _mm256_loadu_ps(x + c + 16), a2);
+            a3 = _mm256_fmadd_ps(load8(wr, c + 24, format), _mm256_loadu_ps(x + c + 24), a3);
         }
-        quantized_capacity = count;
+        for (; c + 8 <= cols; c += 8) a0 = _mm256_fmadd_ps(load8(wr, c, format), _mm256_loadu_ps(x + c), a0);
+        float sum = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+        for (; c < cols; c++) sum += load1(wr, c, format) * x[c];
+        y[r] = format == Q8 ? sum * scales[r] : sum;
     }
+}
+
+// Several inputs (batched decode) are compute-bound: R rows against M inputs in R·M accumulators,
+// so each weight vector is loaded and converted once for M FMAs and each input vector once for R.
+// Two rows × four inputs keeps 8 accumulators + 2 weights + 1 input in the 16 registers and needs
+// 6 loads per 8 FMAs, within the two loads a cycle the FMAs leave room for.
+enum { TILE_ROWS = 2, TILE_INPUTS = 4, PREFETCH_TILES = 2 };
+
+// R and M are constants at every call, so the loops unroll and the arrays live in registers.
+// `next` (or null) are rows that a later tile reads; they are prefetched into L2 meanwhile, as the
+// hardware prefetcher falls behind a stream consumed this slowly (into L1 they would evict the inputs).
+AVX2_INLINE void tile(const void *w, const float *scales, const float *x, float *y, long rows, long cols, long r0,
+                      long i0, const int R, const int M, const void *next, const int format) {
+    const float *xi = x + i0 * cols;
+    const void *wr[TILE_ROWS];
+    for (int a = 0; a < R; a++) wr[a] = row_at(w, r0 + a, cols, format);
+    __m256 acc[TILE_ROWS][TILE_INPUTS];
+    for (int a = 0; a < R; a++)
+        for (int b = 0; b < TILE_INPUTS; b++) acc[a][b] = _mm256_setzero_ps();
+    const long lines = 64 / element_size(format);  // elements per cache line
+    long c = 0;
+    for (; c + 8 <= cols; c += 8) {
+        if (next && (c & (lines - 1)) == 0)
+            for (int a = 0; a < R; a++)
+                _mm_prefetch((const char *)row_at(next, a, cols, format) + c * element_size(format), _MM_HINT_T1);
+        __m256 wv[TILE_ROWS];
+        for (int a = 0; a < R; a++) wv[a] = load8(wr[a], c, format);
+        for (int b = 0; b < M; b++) {
+            __m256 xv = _mm256_loadu_ps(xi + b * cols + c);
+            for (int a = 0; a < R; a++) acc[a][b] = _mm256_fmadd_ps(wv[a], xv, acc[a][b]);
+        }
+    }
+    for (int a = 0; a < R; a++) {
+        float s[4];
+        _mm_storeu_ps(s, reduce4(acc[a][0], acc[a][1], acc[a][2], acc[a][3]));
+        for (long k = c; k < cols; k++) {
+            float wk = load1(wr[a], k, format);
+            for (int b = 0; b < M; b++) s[b] += wk * xi[b * cols + k];
+        }
+        float scale = format == Q8 ? scales[r0 + a] : 1.0f;
+        for (int b = 0; b < M; b++) y[(i0 + b) * rows + r0 + a] = s[b] * scale;
+    }
+}
+
+// All inputs against rows [r0, r0 + R), in tiles of up to TILE_INPUTS inputs; the first tile
+// prefetches `next`, the others find the rows in L1.
+AVX2_INLINE void tile_all_inputs(const void *w, const float *scales, const float *x, float *y, long m, long rows,
+                                 long cols, long r0, const int R, const void *next, const int format) {
+    long i = 0;
+    for (; i + TILE_INPUTS <= m; i += TILE_INPUTS, next = 0) tile(w, scales, x, y, rows, cols, r0, i, R, 4, next, format);
+    switch (m - i) {
+    case 3: tile(w, scales, x, y, rows, cols, r0, i, R, 3, next, format); break;
+    case 2: tile(w, scales, x, y, rows, cols, r0, i, R, 2, next, format); break;
+    case 1: tile(w, scales, x, y, rows, cols, r0, i, R, 1, next, format); break;
+    }
+}
+
+AVX2_INLINE void matmul(const void *w, const float *scales, const float *x, float *y, long m, long rows, long cols,
+                        long row_begin, long row_end, const int format) {
+    if (m == 1) {
+        matvec(w, scales, x, y, cols, row_begin, row_end, format);
+        return;
+    }
+    long r = row_begin;
+    for (; r + TILE_ROWS <= row_end; r += TILE_ROWS) {
+        long ahead = r + PREFETCH_TILES * TILE_ROWS;
+        const void *next = ahead + TILE_ROWS <= row_end ? row_at(w, ahead, cols, format) : 0;
+        tile_all_inputs(w, scales, x, y, m, rows, cols, r, TILE_ROWS, next, format);
+    }
+    for (; r < row_end; r++) tile_all_inputs(w, scales, x, y, m, rows, cols, r, 1, 0, format);
+}
+
+AVX2 static void matmul_f32(const float *w, const float *x, float *y, long m, long rows, long cols, long b, long e) {
+    matmul(w, 0, x, y, m, rows, cols, b, e, F32);
+}
+AVX2 static void matmul_f16(const uint16_t *w, const float *x, float *y, long m, long rows, long cols, long b, long e) {
+    matmul(w, 0, x, y, m, rows, cols, b, e, F16);
+}
+AVX2 static void matmul_bf16(const uint16_t *w, const float *x, float *y, long m, long rows, long cols, long b, long e) {
+    matmul(w, 0, x, y, m, rows, cols, b, e, BF16);
+}
+
+// int8 at batch 1: the input is quantized too, per block of 32 with one f32 scale each (llama.cpp's
+// Q8_0), so 32 products take one maddubs instead of 32 conversions to float. The block scales keep
+// an outlier feature from costing the precision of the whole input.
+enum { Q8_BLOCK = 32, Q8_STACK_COLS = 16384 };
+
+AVX2 static void quantize_blocks(const float *x, int8_t *xq, float *xs, long blocks) {
     const __m256 sign_mask = _mm256_set1_ps(-0.0f);
-    for (long b = 0; b < count / Q8_BLOCK; b++) {
+    for (long b = 0; b < blocks; b++) {
         const float *block = x + b * Q8_BLOCK;
         __m256 v0 = _mm256_loadu_ps(block), v1 = _mm256_loadu_ps(block + 8);
         __m256 v2 = _mm256_loadu_ps(block + 16), v3 = _mm256_loadu_ps(block + 24);
@@ -122,104 +173,161 @@ AVX2 static int quantize_inputs(const float *x, long m, long cols) {
         m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
         m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
         float maximum = _mm_cvtss_f32(m4);
-        input_scales[b] = maximum / 127.0f;
+        xs[b] = maximum / 127.0f;
         __m256 inverse = _mm256_set1_ps(maximum > 0 ? 127.0f / maximum : 0.0f);
         __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, inverse)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, inverse));
         __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, inverse)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, inverse));
         // Pack 32-bit → 16-bit → 8-bit; the packs interleave lanes, the permute puts them back in order.
         __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
         packed = _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-        _mm256_storeu_si256((__m256i *)(quantized_inputs + b * Q8_BLOCK), packed);
+        _mm256_storeu_si256((__m256i *)(xq + b * Q8_BLOCK), packed);
     }
-    return 1;
 }
 
-// Σ over one block of 32: |w| · (x · sign(w)) pairs summed to 16 then 32 bits (|w|, |x| ≤ 127, so no overflow).
-AVX2 static inline __m256 block_dot(__m256i w, __m256i x, __m256 scale, __m256 acc) {
-    __m256i products = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+// Σ over one block of 32: |w| · (x · sign(w)) pairs summed to 16 then 32 bits (|w| ≤ 128 and
+// |x| ≤ 127, so the pairs stay below 2^15 and nothing saturates).
+AVX2_INLINE __m256 block_dot(const int8_t *w, const int8_t *x, const float *scale, __m256 acc) {
+    __m256i wv = _mm256_loadu_si256((const __m256i *)w), xv = _mm256_loadu_si256((const __m256i *)x);
+    __m256i products = _mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(xv, wv));
     __m256i sums = _mm256_madd_epi16(products, _mm256_set1_epi16(1));
-    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), scale, acc);
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_broadcast_ss(scale), acc);
+}
+
+AVX2 static void matvec_q8_blocks(const int8_t *w, const float *scales, const int8_t *xq, const float *xs, float *y,
+                                  long cols, long row_begin, long row_end) {
+    const long blocks = cols / Q8_BLOCK;
+    for (long r = row_begin; r < row_end; r++) {
+        const int8_t *wr = w + r * cols;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        long b = 0;
+        for (; b + 4 <= blocks; b += 4) {
+            const long c = b * Q8_BLOCK;
+            a0 = block_dot(wr + c, xq + c, xs + b, a0);
+            a1 = block_dot(wr + c + 32, xq + c + 32, xs + b + 1, a1);
+            a2 = block_dot(wr + c + 64, xq + c + 64, xs + b + 2, a2);
+            a3 = block_dot(wr + c + 96, xq + c + 96, xs + b + 3, a3);
+        }
+        for (; b < blocks; b++) a0 = block_dot(wr + b * Q8_BLOCK, xq + b * Q8_BLOCK, xs + b, a0);
+        y[r] = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3))) * scales[r];
+    }
 }
 
 AVX2 static void matmul_q8(const int8_t *w, const float *scales, const float *x, float *y, long m, long rows, long cols,
                            long row_begin, long row_end) {
-    if (cols % Q8_BLOCK != 0 || !quantize_inputs(x, m, cols)) {
-        matmul_q8_float(w, scales, x, y, m, rows, cols, row_begin, row_end);
+    // Batches are compute-bound and exact in f32: the tiles convert each weight once for all inputs.
+    if (m > 1 || cols % Q8_BLOCK != 0 || row_begin >= row_end) {
+        matmul(w, scales, x, y, m, rows, cols, row_begin, row_end, Q8);
         return;
     }
-    const long blocks = cols / Q8_BLOCK;
-    long r = row_begin;
-    if (m == 1) {
-        // Each row as one sequential stream (see AVX2_MATMUL), four accumulators over its blocks.
-        for (; r < row_end; r++) {
-            const int8_t *wr = w + r * cols;
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-            long b = 0;
-            for (; b + 4 <= blocks; b += 4) {
-                const int8_t *wb = wr + b * Q8_BLOCK, *xb = quantized_inputs + b * Q8_BLOCK;
-                a0 = block_dot(_mm256_loadu_si256((const __m256i *)wb), _mm256_loadu_si256((const __m256i *)xb),
-                               _mm256_broadcast_ss(input_scales + b), a0);
-                a1 = block_dot(_mm256_loadu_si256((const __m256i *)(wb + 32)), _mm256_loadu_si256((const __m256i *)(xb + 32)),
-                               _mm256_broadcast_ss(input_scales + b + 1), a1);
-                a2 = block_dot(_mm256_loadu_si256((const __m256i *)(wb + 64)), _mm256_loadu_si256((const __m256i *)(xb + 64)),
-                               _mm256_broadcast_ss(input_scales + b + 2), a2);
-                a3 = block_dot(_mm256_loadu_si256((const __m256i *)(wb + 96)), _mm256_loadu_si256((const __m256i *)(xb + 96)),
-                               _mm256_broadcast_ss(input_scales + b + 3), a3);
-            }
-            for (; b < blocks; b++) {
-                a0 = block_dot(_mm256_loadu_si256((const __m256i *)(wr + b * Q8_BLOCK)),
-                               _mm256_loadu_si256((const __m256i *)(quantized_inputs + b * Q8_BLOCK)),
-                               _mm256_broadcast_ss(input_scales + b), a0);
-            }
-            y[r] = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3))) * scales[r];
+    int8_t stack_q[Q8_STACK_COLS];
+    float stack_s[Q8_STACK_COLS / Q8_BLOCK];
+    int8_t *xq = stack_q;
+    float *xs = stack_s;
+    void *heap = 0;
+    if (cols > Q8_STACK_COLS) {
+        heap = malloc((size_t)cols + (size_t)(cols / Q8_BLOCK) * sizeof(float));
+        if (!heap) {
+            matmul(w, scales, x, y, m, rows, cols, row_begin, row_end, Q8);
+            return;
+        }
+        xs = heap;
+        xq = (int8_t *)(xs + cols / Q8_BLOCK);
+    }
+    quantize_blocks(x, xq, xs, cols / Q8_BLOCK);
+    matvec_q8_blocks(w, scales, xq, xs, y, cols, row_begin, row_end);
+    free(heap);
+}
+
+// Conversion of whole rows: the block is contiguous, so it is one flat loop.
+AVX2_INLINE void rows_to_f32(const void *w, const float *scales, float *out, long cols, long row_begin, long row_end,
+                             const int format) {
+    if (format == Q8) {
+        for (long r = row_begin; r < row_end; r++) {
+            const int8_t *src = (const int8_t *)w + r * cols;
+            float *dst = out + (r - row_begin) * cols;
+            __m256 scale = _mm256_set1_ps(scales[r]);
+            long c = 0;
+            for (; c + 8 <= cols; c += 8) _mm256_storeu_ps(dst + c, _mm256_mul_ps(load8(src, c, Q8), scale));
+            for (; c < cols; c++) dst[c] = scales[r] * (float)src[c];
         }
         return;
     }
-    // One row at a time against every input: the row is read from memory once.
-    for (; r < row_end; r++) {
-        const int8_t *wr = w + r * cols;
-        for (long i = 0; i < m; i++) {
-            const int8_t *xq = quantized_inputs + i * cols;
-            const float *xs = input_scales + i * blocks;
-            __m256 acc = _mm256_setzero_ps();
-            for (long b = 0; b < blocks; b++) {
-                long c = b * Q8_BLOCK;
-                acc = block_dot(_mm256_loadu_si256((const __m256i *)(wr + c)), _mm256_loadu_si256((const __m256i *)(xq + c)),
-                                _mm256_broadcast_ss(xs + b), acc);
-            }
-            y[i * rows + r] = hsum(acc) * scales[r];
+    const void *src = row_at(w, row_begin, cols, format);
+    long n = (row_end - row_begin) * cols, i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, load8(src, i, format));
+    for (; i < n; i++) out[i] = load1(src, i, format);
+}
+
+AVX2 static void rows_f16(const uint16_t *w, float *out, long cols, long b, long e) { rows_to_f32(w, 0, out, cols, b, e, F16); }
+AVX2 static void rows_bf16(const uint16_t *w, float *out, long cols, long b, long e) { rows_to_f32(w, 0, out, cols, b, e, BF16); }
+AVX2 static void rows_q8(const int8_t *w, const float *scales, float *out, long cols, long b, long e) {
+    rows_to_f32(w, scales, out, cols, b, e, Q8);
+}
+
+// f32 to f16 with F16C, which rounds to nearest even and keeps NaN and infinity as the scalar code does.
+AVX2 static void to_f16(const float *src, uint16_t *dst, long n) {
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    for (; i < n; i++) dst[i] = ck_f32_to_f16_one(src[i]);
+}
+
+// f32 to bfloat16: the scalar code's integer rounding, eight at a time.
+AVX2 static void to_bf16(const float *src, uint16_t *dst, long n) {
+    const __m256i abs_mask = _mm256_set1_epi32(0x7FFFFFFF), infinity = _mm256_set1_epi32(0x7F800000);
+    const __m256i bias = _mm256_set1_epi32(0x7FFF), one = _mm256_set1_epi32(1), quiet = _mm256_set1_epi32(0x40);
+    long i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256i half[2];
+        for (int k = 0; k < 2; k++) {
+            __m256i bits = _mm256_loadu_si256((const __m256i *)(src + i + 8 * k));
+            __m256i rounded = _mm256_srli_epi32(
+                _mm256_add_epi32(_mm256_add_epi32(bits, bias), _mm256_and_si256(_mm256_srli_epi32(bits, 16), one)), 16);
+            __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(bits, abs_mask), infinity);
+            half[k] = _mm256_blendv_epi8(rounded, _mm256_or_si256(_mm256_srli_epi32(bits, 16), quiet), nan);
         }
+        // packus interleaves the 128-bit lanes; the permute puts them back in order.
+        __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(half[0], half[1]), 0xD8);
+        _mm256_storeu_si256((__m256i *)(dst + i), packed);
     }
+    for (; i < n; i++) dst[i] = ck_f32_to_bf16_one(src[i]);
 }
 
-static void matmul_f32(const float *w, const float *x, float *y, long m, long rows, long cols, long b, long e) {
-    matmul_f32_any(w, 0, x, y, m, rows, cols, b, e);
-}
-static void matmul_f16(const uint16_t *w, const float *x, float *y, long m, long rows, long cols, long b, long e) {
-    matmul_f16_any(w, 0, x, y, m, rows, cols, b, e);
-}
-static void matmul_bf16(const uint16_t *w, const float *x, float *y, long m, long rows, long cols, long b, long e) {
-    matmul_bf16_any(w, 0, x, y, m, rows, cols, b, e);
-}
-
-#define AVX2_ROWS(NAME, WTYPE, LOAD, SCALAR)                                                    \
-    AVX2 static void NAME(const WTYPE *w, float *out, long cols, long row_begin, long row_end) {  \
-        const WTYPE *src = w + row_begin * cols;                                                 \
-        long n = (row_end - row_begin) * cols, i = 0;                                            \
-        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, LOAD(src + i));                      \
-        for (; i < n; i++) out[i] = SCALAR(src[i]);                                              \
-    }
-AVX2_ROWS(rows_f16, uint16_t, load_f16, ck_f16_to_f32)
-AVX2_ROWS(rows_bf16, uint16_t, load_bf16, ck_bf16_to_f32)
-
-AVX2 static void rows_q8(const int8_t *w, const float *scales, float *out, long cols, long row_begin, long row_end) {
-    for (long r = row_begin; r < row_end; r++) {
-        const int8_t *src = w + r * cols;
-        float *dst = out + (r - row_begin) * cols;
-        __m256 scale = _mm256_set1_ps(scales[r]);
+// Per-row symmetric int8 as the portable code computes it (same products, same rounding), so the
+// weights come out bit-identical; NaN becomes 0 in both.
+AVX2 static void quantize_q8(const float *w, int8_t *q, float *scales, long rows, long cols) {
+    const __m256 sign_mask = _mm256_set1_ps(-0.0f);
+    const __m256i low = _mm256_set1_epi32(-127), high = _mm256_set1_epi32(127);
+    for (long r = 0; r < rows; r++) {
+        const float *row = w + r * cols;
+        int8_t *out = q + r * cols;
+        __m256 amax = _mm256_setzero_ps();
         long c = 0;
-        for (; c + 8 <= cols; c += 8) _mm256_storeu_ps(dst + c, _mm256_mul_ps(load_q8(src + c), scale));
-        for (; c < cols; c++) dst[c] = scales[r] * (float)src[c];
+        // max_ps returns its second operand when either is NaN, so NaN never becomes the maximum.
+        for (; c + 8 <= cols; c += 8) amax = _mm256_max_ps(_mm256_andnot_ps(sign_mask, _mm256_loadu_ps(row + c)), amax);
+        float lanes[8], maximum = 0;
+        _mm256_storeu_ps(lanes, amax);
+        for (int k = 0; k < 8; k++) if (lanes[k] > maximum) maximum = lanes[k];
+        for (; c < cols; c++) if (fabsf(row[c]) > maximum) maximum = fabsf(row[c]);
+        float inverse = maximum > 0 ? 127.0f / maximum : 0;
+        scales[r] = maximum / 127.0f;
+        const __m256 vinverse = _mm256_set1_ps(inverse);
+        c = 0;
+        for (; c + 32 <= cols; c += 32) {
+            __m256i v[4];
+            for (int k = 0; k < 4; k++) {
+                __m256 p = _mm256_mul_ps(_mm256_loadu_ps(row + c + 8 * k), vinverse);
+                p = _mm256_and_ps(p, _mm256_cmp_ps(p, p, _CMP_ORD_Q));  // NaN → 0
+                v[k] = _mm256_min_epi32(_mm256_max_epi32(_mm256_cvtps_epi32(p), low), high);
+            }
+            __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(v[0], v[1]), _mm256_packs_epi32(v[2], v[3]));
+            packed = _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+            _mm256_storeu_si256((__m256i *)(out + c), packed);
+        }
+        for (; c < cols; c++) {
+            float v = nearbyintf(row[c] * inverse);
+            out[c] = (int8_t)(v != v ? 0 : v > 127 ? 127 : v < -127 ? -127 : v);
+        }
     }
 }
 
@@ -245,7 +353,7 @@ AVX2 static void axpy(float alpha, const float *x, float *y, long n) {
 
 // exp(x) for x ≤ 0 (softmax after subtracting the maximum): x = n·ln2 + r with |r| ≤ ln2/2, then
 // a degree-6 polynomial for e^r (Cephes' expf coefficients, about 1 ulp) scaled by 2^n.
-AVX2 static inline __m256 exp_nonpositive(__m256 x) {
+AVX2_INLINE __m256 exp_nonpositive(__m256 x) {
     x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));  // below this e^x is 0 in f32 anyway
     __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
@@ -290,6 +398,7 @@ AVX2 static void softmax(float *x, long n) {
 }
 
 const ck_table ck_avx2_table = {
-    matmul_f32, matmul_f16, matmul_bf16, matmul_q8, rows_f16, rows_bf16, rows_q8, dot, axpy, softmax,
+    CK_ISA_AVX2, matmul_f32, matmul_f16, matmul_bf16, matmul_q8, rows_f16, rows_bf16, rows_q8,
+    to_f16, to_bf16, quantize_q8, dot, axpy, softmax,
 };
 #endif

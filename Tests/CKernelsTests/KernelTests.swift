@@ -2,7 +2,8 @@ import CKernels
 import Foundation
 import Testing
 
-/// Every kernel and weight format against a double-precision reference, on the fast path and the portable one.
+/// Every kernel and weight format against a double-precision reference, on the fast path and the
+/// portable one. Serialized because `ck_set_isa` switches the kernels for the whole process.
 @Suite("Kernels", .serialized)
 struct KernelTests {
     /// The instruction sets this machine can run: the best one and the portable fallback.
@@ -11,12 +12,34 @@ struct KernelTests {
         return best == Int32(CK_ISA_PORTABLE) ? [best] : [best, Int32(CK_ISA_PORTABLE)]
     }()
 
+    /// Runs `body` once per instruction set, restoring the best one afterwards.
+    static func forEachISA(_ body: (Int32) -> Void) {
+        for isa in isas {
+            #expect(ck_set_isa(isa) == isa)
+            body(isa)
+        }
+        ck_set_isa(isas[0])
+    }
+
+    @Test func anUnavailableInstructionSetFallsBackToPortable() {
+        #if arch(x86_64)
+        let missing = Int32(CK_ISA_NEON)
+        #else
+        let missing = Int32(CK_ISA_AVX2)
+        #endif
+        #expect(ck_set_isa(missing) == Int32(CK_ISA_PORTABLE))
+        #expect(ck_isa() == Int32(CK_ISA_PORTABLE))
+        #expect(ck_set_isa(Self.isas[0]) == Self.isas[0])
+    }
+
+    /// A 64-bit LCG; values in [-1, 1).
     struct Generator {
         var state: UInt64
-        mutating func next() -> Float {
+        mutating func bits() -> UInt64 {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Float(Int64(bitPattern: state) >> 40) / Float(1 << 23)
+            return state
         }
+        mutating func next() -> Float { Float(Int64(bitPattern: bits()) >> 40) / Float(1 << 23) }
     }
 
     static func random(_ count: Int, seed: UInt64) -> [Float] {
@@ -24,105 +47,264 @@ struct KernelTests {
         return (0..<count).map { _ in g.next() }
     }
 
-    /// Weights stored in `format` and the exact f32 values they stand for.
-    static func stored(_ values: [Float], rows: Int, cols: Int, format: String) -> (bytes: [UInt8], scales: [Float], exact: [Float]) {
-        switch format {
-        case "f16":
-            var half = [UInt16](repeating: 0, count: values.count)
-            ck_f32_to_f16(values, &half, values.count)
-            return (half.withUnsafeBytes { Array($0) }, [], half.map { ck_f16_to_f32($0) })
-        case "bf16":
-            var bf = [UInt16](repeating: 0, count: values.count)
-            ck_f32_to_bf16(values, &bf, values.count)
-            return (bf.withUnsafeBytes { Array($0) }, [], bf.map { Float(bitPattern: UInt32($0) << 16) })
-        case "int8":
-            var q = [Int8](repeating: 0, count: values.count)
-            var scales = [Float](repeating: 0, count: rows)
-            ck_quantize_rows_q8(values, &q, &scales, rows, cols)
-            return (q.withUnsafeBytes { Array($0) }, scales, q.indices.map { Float(q[$0]) * scales[$0 / cols] })
-        default:
-            return (values.withUnsafeBytes { Array($0) }, [], values)
+    enum Format: String, CaseIterable, CustomTestStringConvertible {
+        case f32, f16, bf16, int8
+        var elementSize: Int { self == .f32 ? 4 : self == .int8 ? 1 : 2 }
+        var testDescription: String { rawValue }
+    }
+
+    /// Weights stored in a format, at an address that is element-aligned but not vector-aligned
+    /// (as in a memory-mapped checkpoint), with the exact f32 values they stand for.
+    final class Stored {
+        let format: Format
+        let rows: Int, cols: Int
+        let buffer: UnsafeMutableRawPointer
+        let data: UnsafeMutableRawPointer
+        let scales: [Float]
+        let exact: [Float]
+
+        init(_ values: [Float], rows: Int, cols: Int, format: Format) {
+            self.format = format
+            self.rows = rows
+            self.cols = cols
+            var scales: [Float] = []
+            var bytes: [UInt8]
+            let exact: [Float]
+            switch format {
+            case .f32:
+                bytes = values.withUnsafeBytes { Array($0) }
+                exact = values
+            case .f16:
+                var half = [UInt16](repeating: 0, count: values.count)
+                ck_f32_to_f16(values, &half, values.count)
+                bytes = half.withUnsafeBytes { Array($0) }
+                exact = half.map { ck_f16_to_f32($0) }
+            case .bf16:
+                var bf = [UInt16](repeating: 0, count: values.count)
+                ck_f32_to_bf16(values, &bf, values.count)
+                bytes = bf.withUnsafeBytes { Array($0) }
+                exact = bf.map { Float(bitPattern: UInt32($0) << 16) }
+            case .int8:
+                var q = [Int8](repeating: 0, count: values.count)
+                scales = [Float](repeating: .nan, count: rows)
+                ck_quantize_rows_q8(values, &q, &scales, rows, cols)
+                bytes = q.withUnsafeBytes { Array($0) }
+                exact = q.indices.map { Float(q[$0]) * scales[$0 / cols] }
+            }
+            self.scales = scales
+            self.exact = exact
+            buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes.count + 64, alignment: 64)
+            data = buffer + (format == .int8 ? 1 : format.elementSize == 2 ? 2 : 4)
+            bytes.withUnsafeBytes { data.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        }
+
+        deinit { buffer.deallocate() }
+
+        /// y = W·x through ck_matmul_<format> for rows `range`; y starts as NaN so untouched entries show.
+        func matmul(_ x: [Float], m: Int, _ range: Range<Int>) -> [Float] {
+            var y = [Float](repeating: .nan, count: m * rows)
+            let b = range.lowerBound, e = range.upperBound
+            switch format {
+            case .f32: ck_matmul_f32(data.assumingMemoryBound(to: Float.self), x, &y, m, rows, cols, b, e)
+            case .f16: ck_matmul_f16(data.assumingMemoryBound(to: UInt16.self), x, &y, m, rows, cols, b, e)
+            case .bf16: ck_matmul_bf16(data.assumingMemoryBound(to: UInt16.self), x, &y, m, rows, cols, b, e)
+            case .int8: ck_matmul_q8(data.assumingMemoryBound(to: Int8.self), scales, x, &y, m, rows, cols, b, e)
+            }
+            return y
+        }
+
+        /// The same through ck_matvec_<format>.
+        func matvec(_ x: [Float], _ range: Range<Int>) -> [Float] {
+            var y = [Float](repeating: .nan, count: rows)
+            let b = range.lowerBound, e = range.upperBound
+            switch format {
+            case .f32: ck_matvec_f32(data.assumingMemoryBound(to: Float.self), x, &y, rows, cols, b, e)
+            case .f16: ck_matvec_f16(data.assumingMemoryBound(to: UInt16.self), x, &y, rows, cols, b, e)
+            case .bf16: ck_matvec_bf16(data.assumingMemoryBound(to: UInt16.self), x, &y, rows, cols, b, e)
+            case .int8: ck_matvec_q8(data.assumingMemoryBound(to: Int8.self), scales, x, &y, rows, cols, b, e)
+            }
+            return y
+        }
+
+        /// Rows `range` converted to f32 through ck_rows_to_f32_<format> (not for f32).
+        func rowsToFloat(_ range: Range<Int>) -> [Float] {
+            var out = [Float](repeating: .nan, count: range.count * cols)
+            let b = range.lowerBound, e = range.upperBound
+            switch format {
+            case .f32: break
+            case .f16: ck_rows_to_f32_f16(data.assumingMemoryBound(to: UInt16.self), &out, cols, b, e)
+            case .bf16: ck_rows_to_f32_bf16(data.assumingMemoryBound(to: UInt16.self), &out, cols, b, e)
+            case .int8: ck_rows_to_f32_q8(data.assumingMemoryBound(to: Int8.self), scales, &out, cols, b, e)
+            }
+            return out
         }
     }
 
-    static func matmul(_ format: String, _ bytes: [UInt8], _ scales: [Float], _ x: [Float], m: Int, rows: Int, cols: Int, _ range: Range<Int>) -> [Float] {
-        var y = [Float](repeating: .nan, count: m * rows)
-        bytes.withUnsafeBytes { raw in
-            switch format {
-            case "f16": ck_matmul_f16(raw.bindMemory(to: UInt16.self).baseAddress, x, &y, m, rows, cols, range.lowerBound, range.upperBound)
-            case "bf16": ck_matmul_bf16(raw.bindMemory(to: UInt16.self).baseAddress, x, &y, m, rows, cols, range.lowerBound, range.upperBound)
-            case "int8": ck_matmul_q8(raw.bindMemory(to: Int8.self).baseAddress, scales, x, &y, m, rows, cols, range.lowerBound, range.upperBound)
-            default: ck_matmul_f32(raw.bindMemory(to: Float.self).baseAddress, x, &y, m, rows, cols, range.lowerBound, range.upperBound)
+    /// Checks y against Σ exact·x in doubles: 1e-5 of Σ|w·x| (f32 accumulation), plus for int8 the
+    /// bound of quantizing each input to int8 (max|x| / 254 per element) where the kernel may do so.
+    static func expectMatches(_ y: [Float], _ stored: Stored, _ x: [Float], m: Int, _ range: Range<Int>, _ label: String) {
+        let rows = stored.rows, cols = stored.cols
+        for i in 0..<m {
+            for r in 0..<rows where !range.contains(r) {
+                #expect(y[i * rows + r].isNaN, "\(label): row \(r) outside \(range) was written")
+            }
+            let xi = x[(i * cols)..<((i + 1) * cols)]
+            let inputStep = stored.format == .int8 && m == 1 ? Double(xi.map(abs).max() ?? 0) / 254 : 0
+            for r in range {
+                var reference = 0.0, magnitude = 0.0, quantization = 0.0
+                for c in 0..<cols {
+                    let w = Double(stored.exact[r * cols + c]), v = Double(x[i * cols + c])
+                    reference += w * v
+                    magnitude += abs(w * v)
+                    quantization += abs(w) * inputStep
+                }
+                let error = abs(Double(y[i * rows + r]) - reference)
+                #expect(error <= 1e-5 * max(magnitude, 1e-3) + quantization,
+                        "\(label) m=\(i + 1)/\(m) r=\(r): \(y[i * rows + r]) vs \(reference)")
             }
         }
-        return y
     }
 
-    @Test("matmul matches a double reference for every format, size, batch and row range",
-          arguments: ["f32", "f16", "bf16", "int8"])
-    func matmulMatchesReference(format: String) {
-        for isa in Self.isas {
-            ck_set_isa(isa)
-            defer { ck_set_isa(Self.isas[0]) }
-            for (rows, cols) in [(5, 1), (9, 7), (13, 33), (11, 64), (6, 768), (4, 3072)] {
-                let (bytes, scales, exact) = Self.stored(Self.random(rows * cols, seed: UInt64(rows * 31 + cols)), rows: rows, cols: cols, format: format)
-                for m in [1, 2, 3, 4, 5, 9] {
-                    let x = Self.random(m * cols, seed: UInt64(m))
-                    let range = 1..<rows  // row 0 must stay untouched
-                    let y = Self.matmul(format, bytes, scales, x, m: m, rows: rows, cols: cols, range)
-                    for i in 0..<m {
-                        #expect(y[i * rows].isNaN, "row outside the range was written")
-                        // int8 kernels may also quantize the input to int8 (error ≤ max|x| / 254 per element).
-                        let inputStep = format == "int8" ? Double(x[(i * cols)..<((i + 1) * cols)].map(abs).max() ?? 0) / 254 : 0
-                        for r in range {
-                            var reference = 0.0, magnitude = 0.0, quantization = 0.0
-                            for c in 0..<cols {
-                                reference += Double(exact[r * cols + c]) * Double(x[i * cols + c])
-                                magnitude += abs(Double(exact[r * cols + c]) * Double(x[i * cols + c]))
-                                quantization += abs(Double(exact[r * cols + c])) * inputStep
-                            }
-                            let error = abs(Double(y[i * rows + r]) - reference)
-                            #expect(error <= 1e-5 * max(magnitude, 1) + quantization,
-                                    "isa \(isa) \(format) \(rows)×\(cols) m=\(m) r=\(r): \(y[i * rows + r]) vs \(reference)")
-                        }
+    static let shapes = [(5, 1), (9, 7), (13, 33), (11, 64), (6, 768), (3, 3072)]
+
+    @Test("matmul matches a double reference for every size, batch 1…9 and row range", arguments: Format.allCases)
+    func matmulMatchesReference(format: Format) {
+        Self.forEachISA { isa in
+            for (rows, cols) in Self.shapes {
+                let stored = Stored(Self.random(rows * cols, seed: UInt64(rows * 31 + cols)), rows: rows, cols: cols, format: format)
+                for m in 1...9 {
+                    let x = Self.random(m * cols, seed: UInt64(m * 7 + cols))
+                    for range in [0..<rows, 1..<(rows - 1), (rows - 1)..<rows] {
+                        let y = stored.matmul(x, m: m, range)
+                        Self.expectMatches(y, stored, x, m: m, range, "isa \(isa) \(format) \(rows)×\(cols) rows \(range)")
                     }
                 }
             }
         }
     }
 
-    @Test("rows convert to the exact f32 values", arguments: ["f16", "bf16", "int8"])
-    func rowConversion(format: String) {
-        for isa in Self.isas {
-            ck_set_isa(isa)
-            defer { ck_set_isa(Self.isas[0]) }
-            let rows = 7, cols = 45
-            let (bytes, scales, exact) = Self.stored(Self.random(rows * cols, seed: 3), rows: rows, cols: cols, format: format)
-            var out = [Float](repeating: .nan, count: 4 * cols)
-            bytes.withUnsafeBytes { raw in
-                switch format {
-                case "f16": ck_rows_to_f32_f16(raw.bindMemory(to: UInt16.self).baseAddress, &out, cols, 2, 6)
-                case "bf16": ck_rows_to_f32_bf16(raw.bindMemory(to: UInt16.self).baseAddress, &out, cols, 2, 6)
-                default: ck_rows_to_f32_q8(raw.bindMemory(to: Int8.self).baseAddress, scales, &out, cols, 2, 6)
+    @Test("matvec is matmul with one input, bit for bit", arguments: Format.allCases)
+    func matvecIsMatmulWithOneInput(format: Format) {
+        Self.forEachISA { _ in
+            for (rows, cols) in Self.shapes {
+                let stored = Stored(Self.random(rows * cols, seed: 5), rows: rows, cols: cols, format: format)
+                let x = Self.random(cols, seed: 6)
+                let range = 1..<rows
+                let a = stored.matvec(x, range), b = stored.matmul(x, m: 1, range)
+                #expect(a.map(\.bitPattern) == b.map(\.bitPattern))
+            }
+        }
+    }
+
+    @Test("an empty row range writes nothing", arguments: Format.allCases)
+    func emptyRangeWritesNothing(format: Format) {
+        Self.forEachISA { _ in
+            let stored = Stored(Self.random(4 * 64, seed: 9), rows: 4, cols: 64, format: format)
+            for m in [1, 3, 8] {
+                #expect(stored.matmul(Self.random(m * 64, seed: 2), m: m, 2..<2).allSatisfy { $0.isNaN })
+            }
+        }
+    }
+
+    @Test("the longest inputs (heap-quantized for int8) match too", arguments: Format.allCases)
+    func wideRows(format: Format) {
+        Self.forEachISA { isa in
+            let rows = 2, cols = 16384 + 32
+            let stored = Stored(Self.random(rows * cols, seed: 4), rows: rows, cols: cols, format: format)
+            let x = Self.random(cols, seed: 8)
+            Self.expectMatches(stored.matmul(x, m: 1, 0..<rows), stored, x, m: 1, 0..<rows, "isa \(isa) \(format) wide")
+        }
+    }
+
+    @Test("rows convert to the exact f32 values", arguments: [Format.f16, .bf16, .int8])
+    func rowConversion(format: Format) {
+        Self.forEachISA { _ in
+            for cols in [1, 7, 45, 768] {
+                let rows = 7
+                let stored = Stored(Self.random(rows * cols, seed: 3), rows: rows, cols: cols, format: format)
+                for range in [2..<6, 0..<rows, 3..<3] {
+                    let out = stored.rowsToFloat(range)
+                    #expect(out == Array(stored.exact[(range.lowerBound * cols)..<(range.upperBound * cols)]))
                 }
             }
-            #expect(out == Array(exact[(2 * cols)..<(6 * cols)]))
         }
     }
 
     @Test func int8QuantizationErrorIsBoundedAndZeroRowsStayZero() {
-        let rows = 3, cols = 100
-        var values = Self.random(rows * cols, seed: 11)
-        for c in 0..<cols { values[cols + c] = 0 }
-        let (_, scales, exact) = Self.stored(values, rows: rows, cols: cols, format: "int8")
-        #expect(scales[1] == 0)
-        for r in 0..<rows {
-            let maximum = values[(r * cols)..<((r + 1) * cols)].map(abs).max() ?? 0
-            #expect(abs(scales[r] - maximum / 127) <= 1e-7)
-            for c in 0..<cols {
-                #expect(!exact[r * cols + c].isNaN)
-                #expect(abs(exact[r * cols + c] - values[r * cols + c]) <= scales[r] / 2 + 1e-7)
+        Self.forEachISA { isa in
+            let rows = 4, cols = 100
+            var values = Self.random(rows * cols, seed: 11)
+            for c in 0..<cols { values[cols + c] = 0 }
+            let stored = Stored(values, rows: rows, cols: cols, format: .int8)
+            #expect(stored.scales[1] == 0)
+            for r in 0..<rows {
+                let maximum = values[(r * cols)..<((r + 1) * cols)].map(abs).max() ?? 0
+                #expect(abs(stored.scales[r] - maximum / 127) <= 1e-7)
+                for c in 0..<cols {
+                    #expect(!stored.exact[r * cols + c].isNaN)
+                    #expect(abs(stored.exact[r * cols + c] - values[r * cols + c]) <= stored.scales[r] / 2 + 1e-7)
+                }
             }
+            // A zero row multiplies to exactly 0, batched or not, and dequantizes to zeros.
+            for m in [1, 2, 5] {
+                let y = stored.matmul(Self.random(m * cols, seed: 12), m: m, 0..<rows)
+                for i in 0..<m { #expect(y[i * rows + 1] == 0, "isa \(isa) m=\(m)") }
+            }
+            #expect(stored.rowsToFloat(1..<2).allSatisfy { $0 == 0 })
+        }
+    }
+
+    @Test func int8RoundTripIsStable() {
+        // Quantizing the dequantized weights again gives the same int8 values.
+        Self.forEachISA { _ in
+            let rows = 6, cols = 333
+            let stored = Stored(Self.random(rows * cols, seed: 21), rows: rows, cols: cols, format: .int8)
+            let again = Stored(stored.exact, rows: rows, cols: cols, format: .int8)
+            let first = UnsafeRawBufferPointer(start: stored.data, count: rows * cols)
+            let second = UnsafeRawBufferPointer(start: again.data, count: rows * cols)
+            #expect(Array(first) == Array(second))
+        }
+    }
+
+    /// How many elements differ (counted, so that a failure does not print two long arrays).
+    static func mismatches<T: Equatable>(_ a: [T], _ b: [T]) -> Int {
+        a.count == b.count ? zip(a, b).filter { $0 != $1 }.count : max(a.count, b.count)
+    }
+
+    /// Random f32 bit patterns, weighted towards the half range, and the special values.
+    static func conversionInputs() -> [Float] {
+        var g = Generator(state: 99)
+        var bits = (0..<100_003).map { _ in UInt32(truncatingIfNeeded: g.bits() >> 17) }
+        for i in 0..<40_000 { bits[i] = (bits[i] & 0x8FFF_FFFF) | 0x3000_0000 }
+        bits += [0x7F80_0000, 0xFF80_0000, 0x7FC0_0000, 0x7F80_0001, 0xFFBF_FFFF, 0x477F_F000, 0x477F_EFFF,
+                 0x3300_0000, 0x3300_0001, 0x3880_0000, 0x387F_FFFF, 0x0000_0001, 0x8000_0000, 0x3F80_8000, 0x3F81_8000]
+        return bits.map { Float(bitPattern: $0) }
+    }
+
+    @Test("vector conversions and quantization are bit-identical to the portable ones")
+    func conversionsMatchPortable() {
+        let values = Self.conversionInputs()
+        var results: [[UInt16]] = []
+        var quantized: [([Int8], [Float])] = []
+        var weights = Self.random(37 * 1000, seed: 17).enumerated().map { $0.element * Float(1 + $0.offset % 7) }
+        for c in 0..<1000 { weights[5 * 1000 + c] = 0 }
+        for c in 0..<1000 { weights[11 * 1000 + c] = Float(c % 255 - 127) * 0.5 }  // ties
+        weights[9 * 1000 + 3] = .nan
+        Self.forEachISA { _ in
+            var half = [UInt16](repeating: 0, count: values.count), bf = half
+            ck_f32_to_f16(values, &half, values.count)
+            ck_f32_to_bf16(values, &bf, values.count)
+            results.append(half + bf)
+            var q = [Int8](repeating: 0, count: weights.count), scales = [Float](repeating: 0, count: 37)
+            ck_quantize_rows_q8(weights, &q, &scales, 37, 1000)
+            #expect(q[9 * 1000 + 3] == 0, "NaN quantizes to 0")
+            #expect(scales[5] == 0 && q[(5 * 1000)..<(6 * 1000)].allSatisfy { $0 == 0 })
+            quantized.append((q, scales))
+        }
+        for k in results.indices.dropFirst() {
+            #expect(Self.mismatches(results[k], results[0]) == 0, "f16 / bf16 results that differ")
+            #expect(Self.mismatches(quantized[k].0, quantized[0].0) == 0, "int8 values that differ")
+            #expect(Self.mismatches(quantized[k].1.map(\.bitPattern), quantized[0].1.map(\.bitPattern)) == 0, "scales that differ")
         }
     }
 
@@ -132,30 +314,34 @@ struct KernelTests {
             (.infinity, 0x7C00), (-.infinity, 0xFC00), (5.960_464_5e-8, 0x0001), (2.980_232_2e-8, 0x0000),
             (1.000_488_3, 0x3C00), (1.001_464_8, 0x3C02),  // ties go to even
         ]
-        for (value, bits) in cases {
-            var out: UInt16 = 0
-            var input = value
-            ck_f32_to_f16(&input, &out, 1)
-            #expect(out == bits, "\(value) -> \(String(out, radix: 16))")
-        }
-        var nan = Float.nan, out: UInt16 = 0
-        ck_f32_to_f16(&nan, &out, 1)
-        #expect(ck_f16_to_f32(out).isNaN)
-        // Every half value survives f16 -> f32 -> f16.
-        for bits in UInt16.min...UInt16.max where (bits & 0x7C00) != 0x7C00 || (bits & 0x3FF) == 0 {
-            var value = ck_f16_to_f32(bits), back: UInt16 = 0
-            ck_f32_to_f16(&value, &back, 1)
-            #expect(back == bits)
+        Self.forEachISA { isa in
+            // Repeated to a length the vector loops take, not only the scalar tail.
+            let inputs = Array(repeating: cases.map(\.0), count: 3).flatMap { $0 }
+            var out = [UInt16](repeating: 0, count: inputs.count)
+            ck_f32_to_f16(inputs, &out, inputs.count)
+            for (k, bits) in out.enumerated() {
+                #expect(bits == cases[k % cases.count].1, "isa \(isa): \(inputs[k]) -> \(String(bits, radix: 16))")
+            }
+            var nan: [Float] = Array(repeating: .nan, count: 9), nanOut = [UInt16](repeating: 0, count: 9)
+            ck_f32_to_f16(&nan, &nanOut, 9)
+            #expect(nanOut.allSatisfy { ck_f16_to_f32($0).isNaN })
+            // Every finite half value survives f16 → f32 → f16.
+            let halves = (UInt16.min...UInt16.max).filter { ($0 & 0x7C00) != 0x7C00 || ($0 & 0x3FF) == 0 }
+            let floats = halves.map { ck_f16_to_f32($0) }
+            var back = [UInt16](repeating: 0, count: floats.count)
+            ck_f32_to_f16(floats, &back, floats.count)
+            #expect(Self.mismatches(back, halves) == 0, "isa \(isa): half values that did not survive")
         }
     }
 
     @Test func bfloat16ConversionRoundsToNearestEven() {
         let cases: [(Float, UInt16)] = [(1, 0x3F80), (Float(bitPattern: 0x3F80_8000), 0x3F80), (Float(bitPattern: 0x3F81_8000), 0x3F82),
                                         (Float(bitPattern: 0x3F80_8001), 0x3F81), (-2, 0xC000), (.infinity, 0x7F80)]
-        for (value, bits) in cases {
-            var input = value, out: UInt16 = 0
-            ck_f32_to_bf16(&input, &out, 1)
-            #expect(out == bits)
+        Self.forEachISA { isa in
+            let inputs = Array(repeating: cases.map(\.0), count: 4).flatMap { $0 }
+            var out = [UInt16](repeating: 0, count: inputs.count)
+            ck_f32_to_bf16(inputs, &out, inputs.count)
+            for (k, bits) in out.enumerated() { #expect(bits == cases[k % cases.count].1, "isa \(isa) \(k)") }
         }
     }
 
@@ -163,22 +349,22 @@ struct KernelTests {
           .enabled(if: ck_vnni_available() != 0, "this processor has no AVX-512 VNNI"))
     func vnniGemm() {
         for (m, rows, cols) in [(17, 9, 64), (20, 13, 100), (33, 6, 768), (5, 4, 1)] {
-            let (bytes, scales, exact) = Self.stored(Self.random(rows * cols, seed: UInt64(cols)), rows: rows, cols: cols, format: "int8")
-            let q = bytes.map { Int8(bitPattern: $0) }
+            let stored = Stored(Self.random(rows * cols, seed: UInt64(cols)), rows: rows, cols: cols, format: .int8)
+            let q = Array(UnsafeBufferPointer(start: stored.data.assumingMemoryBound(to: Int8.self), count: rows * cols))
             let sums = (0..<rows).map { r in q[(r * cols)..<((r + 1) * cols)].reduce(Int32(0)) { $0 + Int32($1) } }
             let x = Self.random(m * cols, seed: 77)
             var inputs = [UInt8](repeating: 0, count: m * cols), inputScales = [Float](repeating: 0, count: m)
             ck_gemm_q8_quantize_inputs(x, &inputs, &inputScales, m, cols)
             var y = [Float](repeating: .nan, count: m * rows)
-            ck_gemm_q8(inputs, inputScales, q, scales, sums, &y, m, rows, cols, 1, rows)
+            ck_gemm_q8(inputs, inputScales, q, stored.scales, sums, &y, m, rows, cols, 1, rows)
             for i in 0..<m {
                 #expect(y[i * rows].isNaN, "row outside the range was written")
                 let step = Double(x[(i * cols)..<((i + 1) * cols)].map(abs).max() ?? 0) / 254
                 for r in 1..<rows {
                     var reference = 0.0, bound = 1e-4
                     for c in 0..<cols {
-                        reference += Double(exact[r * cols + c]) * Double(x[i * cols + c])
-                        bound += abs(Double(exact[r * cols + c])) * step
+                        reference += Double(stored.exact[r * cols + c]) * Double(x[i * cols + c])
+                        bound += abs(Double(stored.exact[r * cols + c])) * step
                     }
                     #expect(abs(Double(y[i * rows + r]) - reference) <= bound, "\(m)×\(rows)×\(cols) i=\(i) r=\(r)")
                 }
@@ -187,17 +373,37 @@ struct KernelTests {
     }
 
     @Test func dotAndAxpyMatchReference() {
-        for isa in Self.isas {
-            ck_set_isa(isa)
-            defer { ck_set_isa(Self.isas[0]) }
-            for n in [0, 1, 7, 8, 17, 64, 129] {
-                let a = Self.random(n, seed: 5), b = Self.random(n, seed: 6)
-                let reference = zip(a, b).map { Double($0) * Double($1) }.reduce(0, +)
-                #expect(abs(Double(ck_dot_f32(a, b, n)) - reference) <= 1e-5 * Double(max(n, 1)))
+        Self.forEachISA { isa in
+            for n in [0, 1, 7, 8, 17, 64, 129, 1000] {
+                let a = Self.random(n + 1, seed: 5), b = Self.random(n + 1, seed: 6)
+                let reference = zip(a.prefix(n), b.prefix(n)).map { Double($0) * Double($1) }.reduce(0, +)
+                #expect(abs(Double(ck_dot_f32(a, b, n)) - reference) <= 1e-6 * Double(max(n, 1)), "isa \(isa) n=\(n)")
                 var y = b
                 ck_axpy_f32(0.5, a, &y, n)
                 for i in 0..<n { #expect(abs(y[i] - (b[i] + 0.5 * a[i])) <= 1e-6) }
+                #expect(y[n] == b[n], "axpy wrote past n")
             }
+        }
+    }
+
+    @Test func softmaxMatchesReferenceAndMasks() {
+        Self.forEachISA { isa in
+            for n in [1, 3, 8, 13, 100, 1027] {
+                var x = Self.random(n, seed: UInt64(n)).map { $0 * 40 }
+                if n > 3 { x[2] = -.infinity }
+                let original = x
+                ck_softmax_f32(&x, n)
+                let maximum = Double(original.max() ?? 0)
+                let total = original.map { exp(Double($0) - maximum) }.reduce(0, +)
+                for i in 0..<n {
+                    let reference = exp(Double(original[i]) - maximum) / total
+                    #expect(abs(Double(x[i]) - reference) <= 1e-6 + 1e-6 * reference, "isa \(isa) n=\(n) i=\(i)")
+                }
+                if n > 3 { #expect(x[2] == 0) }
+            }
+            var masked: [Float] = Array(repeating: -.infinity, count: 11)
+            ck_softmax_f32(&masked, masked.count)
+            #expect(masked.allSatisfy { $0 == 0 })
         }
     }
 }

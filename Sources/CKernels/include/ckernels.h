@@ -4,36 +4,64 @@
 /// stored as f32, f16, bf16 or int8 (one f32 scale per row), multiplied with f32 activations.
 ///
 /// x86-64 uses AVX2 + FMA + F16C when the processor has them (checked once at run time), arm64
-/// uses NEON, anything else a portable loop. Pointers may be unaligned. The caller splits
-/// [row_begin, row_end) across threads; the kernels themselves are single-threaded.
+/// uses NEON, anything else a portable loop. Pointers may be unaligned (element alignment is
+/// enough). The caller splits [row_begin, row_end) across threads; the kernels themselves are
+/// single-threaded, allocate nothing (int8 inputs wider than 16384 columns excepted) and write
+/// only y[i*rows + r] for r in [row_begin, row_end).
+///
+/// Accuracy: f32, f16 and bf16 weights (and int8 with several inputs, or on the portable path)
+/// are multiplied as their exact f32 values with f32 accumulation (tested within 1e-5 · Σ|W·x| of
+/// the exact result). int8 with one input on AVX2 (and on NEON with dot-product instructions) also
+/// quantizes x to int8 per block of 32 columns (one scale per block, when cols is a multiple of 32),
+/// which adds at most Σ_c |W[r,c]| · max|x in c's block| / 254.
 #include <stdint.h>
 
 /// y[i*rows + r] = Σ_c W[r,c] · x[i*cols + c] for i < m and r in [row_begin, row_end).
+/// One input (m = 1) streams each row once; several inputs (batched decode, m up to ~16) read each
+/// row from memory once for all of them.
 void ck_matmul_f32(const float *w, const float *x, float *y, long m, long rows, long cols, long row_begin, long row_end);
 /// As ck_matmul_f32 with IEEE half weights.
 void ck_matmul_f16(const uint16_t *w, const float *x, float *y, long m, long rows, long cols, long row_begin, long row_end);
 /// As ck_matmul_f32 with bfloat16 weights.
 void ck_matmul_bf16(const uint16_t *w, const float *x, float *y, long m, long rows, long cols, long row_begin, long row_end);
-/// As ck_matmul_f32 with int8 weights: W[r,c] = scales[r] · q[r,c].
-void ck_matmul_q8(const int8_t *w, const float *scales, const float *x, float *y, long m, long rows, long cols, long row_begin, long row_end);
+/// As ck_matmul_f32 with int8 weights: W[r,c] = scales[r] · w[r,c].
+void ck_matmul_q8(const int8_t *w, const float *scales, const float *x, float *y, long m, long rows, long cols,
+                  long row_begin, long row_end);
 
-/// Rows [row_begin, row_end) converted to f32 into out[(r - row_begin) * cols + c].
+/// y[r] = Σ_c W[r,c] · x[c] for r in [row_begin, row_end): ck_matmul_f32 with m = 1.
+void ck_matvec_f32(const float *w, const float *x, float *y, long rows, long cols, long row_begin, long row_end);
+/// As ck_matvec_f32 with IEEE half weights.
+void ck_matvec_f16(const uint16_t *w, const float *x, float *y, long rows, long cols, long row_begin, long row_end);
+/// As ck_matvec_f32 with bfloat16 weights.
+void ck_matvec_bf16(const uint16_t *w, const float *x, float *y, long rows, long cols, long row_begin, long row_end);
+/// As ck_matvec_f32 with int8 weights: y[r] = scales[r] · Σ_c w[r,c] · x[c].
+void ck_matvec_q8(const int8_t *w, const float *scales, const float *x, float *y, long rows, long cols, long row_begin,
+                  long row_end);
+
+/// Rows [row_begin, row_end) of IEEE half weights, exactly, as f32 into out[(r - row_begin) * cols + c].
 void ck_rows_to_f32_f16(const uint16_t *w, float *out, long cols, long row_begin, long row_end);
+/// As ck_rows_to_f32_f16 for bfloat16 weights.
 void ck_rows_to_f32_bf16(const uint16_t *w, float *out, long cols, long row_begin, long row_end);
+/// As ck_rows_to_f32_f16 for int8 weights: out = scales[r] · w[r,c] (one f32 product, as the kernels use).
 void ck_rows_to_f32_q8(const int8_t *w, const float *scales, float *out, long cols, long row_begin, long row_end);
 
-/// Symmetric per-row int8: scales[r] = max|W[r,:]| / 127, q = round-half-even(W / scale); an all-zero row gets scale 0.
+/// Symmetric per-row int8: scales[r] = max|W[r,:]| / 127, q = round-half-even(W · (127 / max|W[r,:]|))
+/// clamped to ±127. An all-zero row gets scale 0 and zeros (so it dequantizes to exactly 0); NaN
+/// weights become 0. Every instruction set gives bit-identical results.
 void ck_quantize_rows_q8(const float *w, int8_t *q, float *scales, long rows, long cols);
-/// f32 to IEEE half / bfloat16, rounding to nearest even (NaN stays NaN, overflow becomes infinity).
+/// f32 to IEEE half, rounding to nearest even (NaN stays NaN, overflow becomes infinity), n values.
 void ck_f32_to_f16(const float *src, uint16_t *dst, long n);
+/// f32 to bfloat16, rounding to nearest even (NaN stays NaN), n values.
 void ck_f32_to_bf16(const float *src, uint16_t *dst, long n);
 /// IEEE half to f32 (exact).
 float ck_f16_to_f32(uint16_t h);
 
-/// Σ a[i]·b[i].
+/// Σ a[i]·b[i] over n values (attention scores against the KV cache).
 float ck_dot_f32(const float *a, const float *b, long n);
-/// y[i] += alpha · x[i].
+/// y[i] += alpha · x[i] over n values (attention weights times values).
 void ck_axpy_f32(float alpha, const float *x, float *y, long n);
+/// Softmax of x[0..<n] in place; -infinity entries become 0, and a row of only -infinity becomes all zeros.
+void ck_softmax_f32(float *x, long n);
 
 /// Whether ck_gemm_q8 can run here (x86-64 with AVX-512 VNNI); otherwise int8 prefill converts tiles to f32 for BLAS.
 int ck_vnni_available(void);
@@ -44,9 +72,6 @@ void ck_gemm_q8_quantize_inputs(const float *x, uint8_t *xu, float *xs, long m, 
 void ck_gemm_q8(const uint8_t *xu, const float *xs, const int8_t *w, const float *scales, const int32_t *row_sums,
                 float *y, long m, long rows, long cols, long row_begin, long row_end);
 
-/// Softmax of x[0..<n] in place; -infinity entries become 0, and a row of only -infinity becomes all zeros.
-void ck_softmax_f32(float *x, long n);
-
 /// A parallel loop body: handles items [begin, end) as chunk number `chunk`.
 typedef void (*ck_pool_task)(void *context, long chunk, long begin, long end);
 /// Runs task over 0..<count cut into `chunks` contiguous chunks on the calling thread and pool workers
@@ -56,9 +81,10 @@ void ck_pool_run(long chunks, long count, ck_pool_task task, void *context);
 
 /// Instruction sets the kernels can use.
 enum { CK_ISA_PORTABLE = 0, CK_ISA_AVX2 = 1, CK_ISA_NEON = 2 };
-/// The instruction set in use.
+/// The instruction set in use (the best this processor has, unless ck_set_isa chose another).
 int ck_isa(void);
 /// Forces an instruction set (tests use CK_ISA_PORTABLE to cover the fallback); returns the one now in use,
-/// which stays unchanged when the processor lacks the one asked for.
+/// which is the portable one when the processor lacks the one asked for. Safe to call while kernels run
+/// on other threads: each call uses one table or the other, both correct.
 int ck_set_isa(int isa);
 #endif

@@ -1,6 +1,8 @@
 # The two quick-start commands: `make demo` and `make test`. Both install what they need first.
 SHELL := /bin/bash
 DEMO_MODEL := Tests/Fixtures/models/tiny-preln-safetensors-sharded
+DEMO_TASKS := Tests/Fixtures/bench/tk_instruct/tasks
+DEMO_BENCH := .build/demo-bench
 OPTIML := .build/release/optiml
 
 .PHONY: setup build demo test
@@ -16,13 +18,17 @@ setup:
 build: setup
 	swift build -c release --product optiml
 
-# Until the bundled nano model exists, the demo runs the runtime end to end on a shipped tiny checkpoint.
+# Until the bundled nano model exists, the demo runs the runtime end to end on a shipped tiny checkpoint,
+# then builds a small OPT-IML Bench from the shipped Super-NI task fixtures.
 demo: build
 	$(OPTIML) inspect --model $(DEMO_MODEL)
 	$(OPTIML) tokenize --model $(DEMO_MODEL) "Hello world"
 	$(OPTIML) generate --model $(DEMO_MODEL) --prompt "The capital of France is" --max-new-tokens 16
 	$(OPTIML) generate --model $(DEMO_MODEL) --prompt "The capital of France is" --max-new-tokens 16 --temperature 0.8 --top-p 0.9 --seed 7 --json
 	$(OPTIML) score --model $(DEMO_MODEL) --context "The capital of France is" --continuation " Paris" --json
+	$(OPTIML) bench build --source niv2:$(DEMO_TASKS) --preset opt-iml --seed 1 --force --out $(DEMO_BENCH)
+	$(OPTIML) bench stats $(DEMO_BENCH)
+	$(OPTIML) bench show $(DEMO_BENCH) --task task363_sst2_polarity_classification --limit 1 --shots 2
 
 test: setup
 	swift test

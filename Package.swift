@@ -13,9 +13,12 @@ let package = Package(
         .executable(name: "optiml", targets: ["optiml"]),
         .library(name: "OPTModel", targets: ["OPTModel"]),
         .library(name: "OPTTokenizer", targets: ["OPTTokenizer"]),
+        .library(name: "OPTBench", targets: ["OPTBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -38,10 +41,20 @@ let package = Package(
             name: "OPTModel",
             dependencies: ["OPTKernels", "OPTTokenizer", "OPTCheckpoint", "CKernels"]
         ),
+        .target(
+            name: "OPTBench",
+            dependencies: [
+                "OPTTokenizer",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            resources: [.process("Resources")]
+        ),
         .executableTarget(
             name: "optiml",
             dependencies: [
                 "OPTModel",
+                "OPTBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -49,5 +62,6 @@ let package = Package(
         .testTarget(name: "OPTTokenizerTests", dependencies: ["OPTTokenizer"]),
         .testTarget(name: "OPTCheckpointTests", dependencies: ["OPTCheckpoint"]),
         .testTarget(name: "OPTModelTests", dependencies: ["OPTModel"]),
+        .testTarget(name: "OPTBenchTests", dependencies: ["OPTBench", "OPTTokenizer"]),
     ]
 )

@@ -10,7 +10,7 @@ Engines:
   ctranslate2   fp32 and int8 (compute types float32 / int8, intra_threads=N); the checkpoint is converted
                 with ctranslate2.converters.TransformersConverter once per quantization, in its own process,
                 and kept under --cache-dir (keyed by the checkpoint's path, file sizes and times)
-  optiml        `optiml bench --json --threads N` for each format in --optiml-dtypes; if the binary or
+  optiml        `optiml speed --json --threads N` for each format in --optiml-dtypes; if the binary or
                 the subcommand is missing, a note says so and the peers are shown alone
 Every engine/dtype runs in its own process, so peak RSS (ru_maxrss of that process: libraries, weights,
 activations) is its own. Workloads, the same for all; weight values do not matter to speed, so random-weight
@@ -218,21 +218,21 @@ def measure_peer(args, engine, dtype):
 
 
 def run_optiml(args):
-    """optiml bench's rows, one call per format (so that a note on other processes names one row), or none with
-    a note when the binary or its bench subcommand is missing or fails."""
+    """optiml speed's rows, one call per format (so that a note on other processes names one row), or none with
+    a note when the binary or its speed subcommand is missing or fails."""
     if not shutil.which(args.optiml):
         note(f"no optiml binary at {args.optiml} (swift build -c release); showing the peers only")
         return []
     rows = []
     for dtype in args.optiml_dtypes.split(","):
         print(f"measuring optiml {dtype}", file=sys.stderr)
-        command = [args.optiml, "bench", "--model", args.model, "--dtype", dtype, "--json",
+        command = [args.optiml, "speed", "--model", args.model, "--dtype", dtype, "--json",
                    "--threads", str(args.threads), "--repeat", str(args.repeat)]
         done = run_watched(command, f"optiml {dtype}")
         found = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
         if done.returncode != 0 or not found:
             if not rows:
-                note(f"`optiml bench` failed or is not there yet (exit {done.returncode}); showing the peers only:",
+                note(f"`optiml speed` failed or is not there yet (exit {done.returncode}); showing the peers only:",
                      done.stderr)
                 return []
             note(f"optiml {dtype} failed (exit {done.returncode}):", done.stderr)
@@ -274,7 +274,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement; the median is reported")
     parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated subset of " + ",".join(ENGINES))
     parser.add_argument("--optiml", default=OPTIML, help="the optiml binary (default: .build/release/optiml)")
-    parser.add_argument("--optiml-dtypes", default="f32,f16,bf16,int8", help="weight formats for optiml bench")
+    parser.add_argument("--optiml-dtypes", default="f32,f16,bf16,int8", help="weight formats for optiml speed")
     parser.add_argument("--cache-dir", default="/tmp/optiml-bench-cache", help="where CTranslate2 conversions are kept")
     parser.add_argument("--json-out", help="also write every row, as a JSON list, to this file")
     parser.add_argument("--worker", choices=["transformers", "ctranslate2", "convert"], help=argparse.SUPPRESS)

@@ -9,8 +9,8 @@ import Glibc
 import Darwin
 #endif
 
-/// `optiml bench`: load time, decode and prefill speed, peak memory — per weight format.
-struct Bench: ParsableCommand {
+/// `optiml speed`: load time, decode and prefill speed, peak memory — per weight format.
+struct Speed: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure load time, decode tokens/s (batch 1 and 8), prefill tokens/s and peak RSS for each weight format.",
         discussion: """
@@ -46,18 +46,18 @@ struct Bench: ParsableCommand {
     func run() throws {
         if formats.count == 1, let format = WeightFormat(rawValue: formats[0]) {
             let row = try measure(format)
-            print(json ? row.json : BenchRow.header + "\n" + row.line)
+            print(json ? row.json : SpeedRow.header + "\n" + row.line)
             return
         }
         // One child process per format, so that each peak RSS is that format's alone.
-        if !json { print(BenchRow.header) }
+        if !json { print(SpeedRow.header) }
         for format in formats {
-            var arguments = ["bench", "--model", model, "--dtype", format, "--json", "--repeat", "\(repeats)",
+            var arguments = ["speed", "--model", model, "--dtype", format, "--json", "--repeat", "\(repeats)",
                              "--prompt-tokens", "\(promptTokens)", "--new-tokens", "\(newTokens)",
                              "--prefill-tokens", "\(prefillTokens)", "--batch", "\(batch)"]
             if let threads { arguments += ["--threads", "\(threads)"] }
             let output = try runChild(arguments)
-            guard let row = BenchRow(json: output) else { throw CLIError(BenchFailure(format: format, output: output)) }
+            guard let row = SpeedRow(json: output) else { throw CLIError(SpeedFailure(format: format, output: output)) }
             print(json ? row.json : row.line)
         }
     }
@@ -74,7 +74,7 @@ struct Bench: ParsableCommand {
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    private func measure(_ format: WeightFormat) throws -> BenchRow {
+    private func measure(_ format: WeightFormat) throws -> SpeedRow {
         let directory = URL(fileURLWithPath: model, isDirectory: true)
         let loadStart = Date()
         let loaded: OPTModel
@@ -99,7 +99,7 @@ struct Bench: ParsableCommand {
                 let cache = KVCache(config: loaded.config, batchSize: 1, capacity: prefillTokens)
                 _ = try loaded.forward(tokens: prefill, realToken: [Array(repeating: true, count: prefillTokens)], cache: cache, logits: .all)
             }
-            return BenchRow(
+            return SpeedRow(
                 dtype: format.rawValue, loadSeconds: loadSeconds,
                 decodeB1: Double(newTokens) / decode1, decodeB8: Double(batch * newTokens) / decode8,
                 prefill: Double(prefillTokens) / prefillSeconds, peakRSSMB: peakRSSMegabytes())
@@ -133,7 +133,7 @@ struct Bench: ParsableCommand {
 }
 
 /// One format's figures, as a table line or a JSON object (the schema tools/bench_peers.py reads).
-struct BenchRow: Codable {
+struct SpeedRow: Codable {
     var engine = "optiml"
     var dtype: String
     var loadSeconds: Double
@@ -161,7 +161,7 @@ struct BenchRow: Codable {
     }
 
     init?(json: String) {
-        guard let row = try? JSONDecoder().decode(BenchRow.self, from: Data(json.utf8)) else { return nil }
+        guard let row = try? JSONDecoder().decode(SpeedRow.self, from: Data(json.utf8)) else { return nil }
         self = row
     }
 
@@ -179,7 +179,7 @@ struct BenchRow: Codable {
 }
 
 /// A child measurement that printed no figures.
-struct BenchFailure: Error, CustomStringConvertible {
+struct SpeedFailure: Error, CustomStringConvertible {
     let format: String
     let output: String
     var description: String { "the \(format) measurement failed: \(output.isEmpty ? "no output" : output)" }

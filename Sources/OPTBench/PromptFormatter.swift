@@ -1,0 +1,241 @@
+import OPTTokenizer
+
+/// A prompt ready for a model: the source text, the target, and for tasks with answer options the
+/// candidates and which of them is right.
+public struct FormattedExample: Codable, Sendable, Equatable {
+    public var id: String
+    public var src: String
+    /// The training target (the first reference).
+    public var tgt: String
+    /// Every reference, as the metrics compare against them.
+    public var references: [String]
+    /// Rank-classification candidates (each as it would follow `src`), or nil for generation tasks.
+    public var candidates: [String]?
+    /// Index in `candidates` of the first candidate that is a reference.
+    public var gold: Int?
+    /// How many demonstrations `src` holds.
+    public var shots: Int
+}
+
+/// The Tk-Instruct / Super-NI encoding, byte-identical to `DataCollatorForNI` (yizhongw/Tk-Instruct,
+/// `src/ni_collator.py`): optional task name, "Definition: …", positive and negative examples
+/// (with explanations), then "Now complete the following example -\nInput: ….\nOutput: ".
+public struct TkEncoding: Sendable, Equatable {
+    public var addTaskName = false
+    public var addDefinition = true
+    public var positiveExamples = 2
+    public var negativeExamples = 0
+    public var explanations = false
+    /// The collator's `max_source_length` in tokens (BOS included); examples that would exceed it are
+    /// dropped, and a source still too long is cut on the right. Needs a tokenizer; nil: no limit.
+    public var maxSourceLength: Int?
+
+    public init(addTaskName: Bool = false, addDefinition: Bool = true, positiveExamples: Int = 2, negativeExamples: Int = 0,
+                explanations: Bool = false, maxSourceLength: Int? = nil) {
+        self.addTaskName = addTaskName
+        self.addDefinition = addDefinition
+        self.positiveExamples = positiveExamples
+        self.negativeExamples = negativeExamples
+        self.explanations = explanations
+        self.maxSourceLength = maxSourceLength
+    }
+}
+
+/// The OPT-IML encoding (§2.2, §2.4 of the paper): instruction, then k demonstrations and the query,
+/// each an input followed by an answer delimiter (sampled per prompt unless the text ends with ":").
+public struct OPTIMLEncoding: Sendable, Equatable {
+    /// The paper's delimiters.
+    public static let delimiters = ["\nAnswer:", " Answer:", "\nA:", " A:", "\nOutput:", " Output:", "\nanswer:", "\noutput:"]
+
+    public var shots = 0
+    /// Between demonstrations, and between the last one and the query (MetaICL's "\n\n\n").
+    public var separator = "\n\n\n"
+    public var options: OptionsStyle = .auto
+    /// A fixed delimiter instead of a sampled one.
+    public var delimiter: String?
+    /// Token budget of `src` (BOS not counted): demonstrations are dropped first, farthest from the
+    /// query first, then the text is cut on the left. Needs a tokenizer; nil: no limit.
+    public var maxTokens: Int?
+
+    public init(shots: Int = 0, separator: String = "\n\n\n", options: OptionsStyle = .auto, delimiter: String? = nil,
+                maxTokens: Int? = nil) {
+        self.shots = shots
+        self.separator = separator
+        self.options = options
+        self.delimiter = delimiter
+        self.maxTokens = maxTokens
+    }
+}
+
+/// How answer options are shown in an OPT-IML prompt.
+public enum OptionsStyle: String, Sendable, CaseIterable {
+    /// FLAN's style for FLAN tasks, inline for CrossFit, none for the rest (Super-NI definitions already name their labels).
+    case auto
+    /// "\n\nOPTIONS:\n- no\n- yes"
+    case flan
+    /// "\nOptions: (A) no (B) yes"
+    case inline
+    case none
+}
+
+/// A prompt encoding.
+public enum PromptStyle: Sendable, Equatable {
+    case tk(TkEncoding)
+    case optIML(OPTIMLEncoding)
+}
+
+/// Turns (task, instance, demonstrations, style, seed) into a `FormattedExample`.
+public struct PromptFormatter: Sendable {
+    public var style: PromptStyle
+    public var seed: UInt64
+    /// Counts tokens for the length limits (required when the style sets one).
+    public var tokenizer: BPETokenizer?
+
+    public init(style: PromptStyle, seed: UInt64 = 0, tokenizer: BPETokenizer? = nil) {
+        self.style = style
+        self.seed = seed
+        self.tokenizer = tokenizer
+    }
+
+    public func format(_ instance: TaskInstance, of task: BenchTask) -> FormattedExample {
+        switch style {
+        case let .tk(encoding): return tk(instance, task, encoding)
+        case let .optIML(encoding): return optIML(instance, task, encoding)
+        }
+    }
+
+    // MARK: Tk-Instruct
+
+    private func tk(_ instance: TaskInstance, _ task: BenchTask, _ encoding: TkEncoding) -> FormattedExample {
+        // Mirrors the collator statement by statement, so that the bytes agree.
+        let limit = encoding.maxSourceLength
+        func fits(_ text: String) -> Bool {
+            guard let limit, let tokenizer else { return true }
+            return tokenizer.encode(text).count <= limit
+        }
+        let taskInput = Self.endingInPunctuation("Now complete the following example -\nInput: " + Self.pythonStrip(instance.input)) + "\nOutput: "
+        let taskName = encoding.addTaskName ? task.id + ". " : ""
+        var definition = ""
+        if encoding.addDefinition {
+            definition = Self.endingInPunctuation("Definition: " + Self.pythonStrip(task.definition.first ?? "")) + "\n\n"
+        }
+        func block(_ kind: String, _ number: Int, _ example: TaskExample) -> String {
+            var text = Self.endingInPunctuation(" \(kind) Example \(number) -\nInput: " + Self.pythonStrip(example.input)) + "\n"
+            text = Self.endingInPunctuation(text + " Output: " + Self.pythonStrip(example.output)) + "\n"
+            if encoding.explanations, let explanation = example.explanation {
+                text = Self.endingInPunctuation(text + " Explanation: " + Self.pythonStrip(explanation)) + "\n"
+            }
+            return text + "\n"
+        }
+        var positives: [String] = []
+        for (index, example) in task.positiveExamples.prefix(encoding.positiveExamples).enumerated() {
+            let text = block("Positive", index + 1, example)
+            guard fits(definition + positives.joined(separator: " ") + text + taskInput) else { break }
+            positives.append(text)
+        }
+        var negatives: [String] = []
+        for (index, example) in task.negativeExamples.prefix(encoding.negativeExamples).enumerated() {
+            let text = block("Negative", index + 1, example)
+            guard fits(definition + positives.joined(separator: " ") + negatives.joined(separator: " ") + text + taskInput) else { break }
+            negatives.append(text)
+        }
+        var source = taskName + definition + positives.joined() + negatives.joined() + taskInput
+        if let limit, let tokenizer {
+            let ids = tokenizer.encode(source)
+            if ids.count > limit { source = tokenizer.decode(Array(ids.prefix(limit)), skipSpecialTokens: true) }
+        }
+        let options = task.options(for: instance)
+        return FormattedExample(id: instance.id, src: source, tgt: instance.outputs[0], references: instance.outputs,
+                                candidates: options, gold: options.flatMap { Self.gold($0, instance.outputs) },
+                                shots: positives.count + negatives.count)
+    }
+
+    /// Python's `str.strip()`: removes the characters `str.isspace` accepts from both ends.
+    static func pythonStrip(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !isPythonSpace($0) }),
+              let last = scalars.lastIndex(where: { !isPythonSpace($0) }) else { return "" }
+        return String(scalars[first...last])
+    }
+
+    private static func isPythonSpace(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x09...0x0D, 0x1C...0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000: return true
+        default: return false
+        }
+    }
+
+    /// The collator's `if not text[-1] in string.punctuation: text += "."`.
+    static func endingInPunctuation(_ text: String) -> String {
+        guard let last = text.unicodeScalars.last, last.isASCII, "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~".unicodeScalars.contains(last)
+        else { return text + "." }
+        return text
+    }
+
+    // MARK: OPT-IML
+
+    private func optIML(_ instance: TaskInstance, _ task: BenchTask, _ encoding: OPTIMLEncoding) -> FormattedExample {
+        let delimiterChoice = encoding.delimiter
+            ?? OPTIMLEncoding.delimiters[Int(StableHash.of(seed, "delimiter", task.id, instance.id) % UInt64(OPTIMLEncoding.delimiters.count))]
+        let optionsStyle = encoding.options == .auto ? Self.autoOptions(task.benchmark) : encoding.options
+        func query(_ item: TaskInstance) -> String {
+            var text = Self.pythonStrip(item.input)
+            if let options = task.options(for: item) {
+                switch optionsStyle {
+                case .flan: text += "\n\nOPTIONS:\n" + options.map { "- " + $0 }.joined(separator: "\n")
+                case .inline: text += "\nOptions: " + options.enumerated().map { "(\(Self.letter($0.offset))) \($0.element)" }.joined(separator: " ")
+                case .none, .auto: break
+                }
+            }
+            return text.hasSuffix(":") ? text : text + delimiterChoice
+        }
+        let instruction = task.instructionLevel == .task ? Self.pythonStrip(task.definition.first ?? "") : ""
+        var shown = self.demonstrations(for: instance, of: task, count: encoding.shots)
+            .map { query($0) + " " + Self.pythonStrip($0.outputs[0]) }
+        func source() -> String {
+            let body = (shown + [query(instance)]).joined(separator: encoding.separator)
+            return instruction.isEmpty ? body : instruction + "\n\n" + body
+        }
+        var src = source()
+        if let budget = encoding.maxTokens, let tokenizer {
+            while !shown.isEmpty, tokenizer.encode(src, addBOS: false).count > budget {
+                shown.removeFirst()
+                src = source()
+            }
+            let ids = tokenizer.encode(src, addBOS: false)
+            if ids.count > budget { src = tokenizer.decode(Array(ids.suffix(budget))) }
+        }
+        let options = task.options(for: instance)
+        return FormattedExample(id: instance.id, src: src, tgt: " " + Self.pythonStrip(instance.outputs[0]),
+                                references: instance.outputs, candidates: options?.map { " " + $0 },
+                                gold: options.flatMap { Self.gold($0, instance.outputs) }, shots: shown.count)
+    }
+
+    /// k demonstrations for a query: drawn (seeded per query) from the task's training instances, or for
+    /// a held-out task from its demonstration pool; where those are too few, from the other instances
+    /// of the query's own split. Never the query itself, nor an instance with the same input.
+    func demonstrations(for query: TaskInstance, of task: BenchTask, count: Int) -> [TaskInstance] {
+        guard count > 0 else { return [] }
+        let usable = { (candidate: TaskInstance) in candidate.id != query.id && candidate.input != query.input }
+        let primary = task.instances.filter { ($0.split == .train || $0.split == .demonstrations) && usable($0) }
+        let fallback = task.instances.filter { $0.split == query.split && $0.split != .train && $0.split != .demonstrations && usable($0) }
+        let salt = task.id + "\u{0}" + query.id
+        let drawn = StableHash.ordered(primary, seed: seed, salt: salt, key: \.id)
+            + StableHash.ordered(fallback, seed: seed, salt: salt, key: \.id)
+        return Array(drawn.prefix(count))
+    }
+
+    static func autoOptions(_ benchmark: String) -> OptionsStyle {
+        switch benchmark {
+        case "flan": return .flan
+        case "crossfit": return .inline
+        default: return .none
+        }
+    }
+
+    static func letter(_ index: Int) -> String {
+        index < 26 ? String(UnicodeScalar(UInt8(65 + index))) : "\(index + 1)"
+    }
+
+    static func gold(_ options: [String], _ outputs: [String]) -> Int? { options.firstIndex(where: outputs.contains) }
+}

@@ -1,0 +1,30 @@
+/// Hashes that are the same on every run and machine (Swift's `Hasher` is seeded per process), so
+/// that splits, demonstration draws and delimiters depend only on the seed and the names involved.
+enum StableHash {
+    /// FNV-1a over the UTF-8 of each part, parts separated by a 0 byte, then a SplitMix64 finalizer.
+    static func of(_ seed: UInt64, _ parts: String...) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ seed
+        for part in parts {
+            for byte in part.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+            hash = (hash ^ 0) &* 0x0000_0100_0000_01b3
+        }
+        return mix(hash)
+    }
+
+    /// SplitMix64's finalizer: spreads every input bit over the output.
+    static func mix(_ value: UInt64) -> UInt64 {
+        var z = value &+ 0x9e37_79b9_7f4a_7c15
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+
+    /// `items` in the order of their hashes (ties by the items' own order): a seeded shuffle that does
+    /// not move an item when others are added or removed.
+    static func ordered<T>(_ items: [T], seed: UInt64, salt: String, key: (T) -> String) -> [T] {
+        items.enumerated()
+            .map { (hash: of(seed, salt, key($0.element)), index: $0.offset, item: $0.element) }
+            .sorted { ($0.hash, $0.index) < ($1.hash, $1.index) }
+            .map(\.item)
+    }
+}

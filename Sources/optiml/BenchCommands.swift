@@ -1,0 +1,226 @@
+import ArgumentParser
+import Foundation
+import OPTBench
+import OPTTokenizer
+
+/// `optiml bench`: build OPT-IML Bench from task sources, and look into a built one.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Build OPT-IML Bench from task collections, with the three evaluation levels, a leakage audit and the paper's prompt formats.",
+        subcommands: [BenchBuild.self, BenchStatsCommand.self, BenchShow.self, BenchExportCommand.self])
+}
+
+/// `optiml bench build`
+struct BenchBuild: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "build",
+        abstract: "Build a bench: consolidate categories, split tasks and instances into the three levels, audit leakage, write it atomically.",
+        discussion: """
+        Presets: niv2-default (Super-NI's official default split: train_tasks.txt, test_tasks.txt, excluded_tasks.txt, \
+        English only), opt-iml (the paper's held-out categories, partially held-out categories and held-out instances), \
+        or a YAML split file (see README).
+        """)
+
+    @Option(name: .customLong("source"), help: "A task source, niv2:DIR (task files, or the official layout with splits/) or jsonl:PATH; repeatable.")
+    var sources: [String]
+    @Option(help: "niv2-default, opt-iml, or a .yaml/.yml/.json split file.") var preset: String
+    @Option(help: "Seed for every random choice (default: the split's own, 0 for the presets).") var seed: UInt64?
+    @Option(help: "A category map to use instead of the built-in one (same JSON format).") var taxonomy: String?
+    @Flag(help: "Exclude the training task of every train/eval pair the n-gram audit reports.") var removeLeaks = false
+    @Flag(help: "Replace an existing bench at --out.") var force = false
+    @Option(help: "The bench folder to write.") var out: String
+
+    func run() throws {
+        do {
+            let parsedSources = try sources.map(TaskSource.init(parsing:))
+            // The split file is read first, so that a mistake in it shows before a long load.
+            let given: SplitSpec?
+            switch preset {
+            case "niv2-default": given = nil  // its lists may come from the source's splits/ folder
+            case "opt-iml": given = SplitSpec.optIML()
+            case let file where [".yaml", ".yml", ".json"].contains(where: file.hasSuffix):
+                given = try SplitSpec.load(file: URL(fileURLWithPath: file))
+            default: throw BenchError.unknownPreset(preset)
+            }
+            let map = try taxonomy.map { try Taxonomy(file: URL(fileURLWithPath: $0)) } ?? Taxonomy.builtin()
+            var clock = StageClock()
+            let (tasks, counts, niv2Splits) = try BenchBuilder.loadTasks(parsedSources)
+            clock.done("read \(tasks.count) tasks, \(tasks.reduce(0) { $0 + $1.instances.count }) instances")
+            var spec = try given ?? SplitSpec.niv2Default(lists: niv2Splits["default"] ?? SplitSpec.builtinNIV2DefaultLists())
+            if removeLeaks { spec.leakage.remove = true }
+            let builder = BenchBuilder(spec: spec, seed: seed, taxonomy: map, specOrigin: preset,
+                                       requireNamesExist: !["niv2-default", "opt-iml"].contains(preset))
+            let bench = try builder.build(tasks: tasks)
+            clock.done("split and audited")
+            let manifest = try BenchStore.write(bench, sources: parsedSources, sourceCounts: counts, taxonomy: map,
+                                                to: URL(fileURLWithPath: out, isDirectory: true), replace: force)
+            clock.done("wrote the bench")
+            print("wrote \(out): \(manifest.counts.tasksKept) tasks kept of \(manifest.counts.tasksRead) read (\(manifest.counts.tasksExcluded) excluded)")
+            for level in ["1", "2", "3"] {
+                let splits = manifest.levels[level] ?? [:]
+                print("level \(level): validation \(splits["validation"]?.count ?? 0) tasks, test \(splits["test"]?.count ?? 0) tasks")
+            }
+            print(String(format: "leakage audit: %d pairs above %.1f%% (%d-grams; %d train words against %d eval words in %.2f s)",
+                         bench.leakage.pairs.count, spec.leakage.threshold * 100, spec.leakage.ngram,
+                         bench.leakage.trainWords, bench.leakage.evalWords, bench.leakage.seconds))
+            if !manifest.taxonomy.unmapped.isEmpty {
+                print("categories the taxonomy does not know (kept as they are): " + manifest.taxonomy.unmapped.joined(separator: ", "))
+            }
+        } catch let error as BenchError { throw CLIError(error) }
+    }
+}
+
+/// Prints on stderr how long each stage of a long job took.
+struct StageClock {
+    private var last = Date()
+
+    mutating func done(_ stage: String) {
+        let now = Date()
+        FileHandle.standardError.write(Data("\(stage) (\(String(format: "%.1f", now.timeIntervalSince(last))) s)\n".utf8))
+        last = now
+    }
+}
+
+/// `optiml bench stats`
+struct BenchStatsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats", abstract: "Per split and level: benchmarks, categories, tasks and examples (the paper's Table 1 view).")
+
+    @Argument(help: "A built bench folder.") var bench: String
+    @Flag(help: "One JSON object per row.") var json = false
+
+    func run() throws {
+        let manifest: BenchManifest
+        do { manifest = try BenchStore.manifest(URL(fileURLWithPath: bench, isDirectory: true)) } catch { throw CLIError(error) }
+        let rows = BenchStats.rows(manifest)
+        if json {
+            for row in rows { try printJSON(row) }
+            return
+        }
+        print("| split | level | benchmarks | categories | tasks | examples |")
+        print("|---|---|--:|--:|--:|--:|")
+        for row in rows {
+            let level = row.level.map { "\($0) (held-out \($0 == 1 ? "categories" : $0 == 2 ? "tasks" : "instances"))" } ?? "–"
+            print("| \(row.split) | \(level) | \(row.benchmarks) | \(row.categories) | \(row.tasks) | \(row.examples) |")
+        }
+        print("preset \(manifest.spec.name), seed \(manifest.seed); \(manifest.counts.tasksExcluded) tasks excluded")
+    }
+}
+
+/// The prompt options `show` and `export` share.
+struct PromptOptions: ParsableArguments {
+    @Option(help: "tk (Tk-Instruct / Super-NI encoding) or opt-iml (default, unless --pos/--neg/--explanations/--no-definition ask for tk).")
+    var style: String?
+    @Flag(help: "Tk-Instruct: leave out the task definition.") var noDefinition = false
+    @Flag(help: "Tk-Instruct: prefix the task name.") var addTaskName = false
+    @Option(help: "Tk-Instruct: positive examples of the task definition to show (default 2).") var pos: Int?
+    @Option(help: "Tk-Instruct: negative examples to show (default 0).") var neg: Int?
+    @Flag(help: "Tk-Instruct: add the examples' explanations.") var explanations = false
+    @Option(help: "OPT-IML: demonstrations (k-shot, 0 to 32) drawn from the task's training instances.") var shots = 0
+    @Option(help: "OPT-IML: how answer options are shown: auto, flan, inline or none.") var options = "auto"
+    @Option(help: "OPT-IML: separator between demonstrations.") var separator = "\n\n\n"
+    @Option(help: "Seed for delimiters and demonstrations.") var seed: UInt64 = 0
+    @Option(help: "Token budget of a prompt (Tk-Instruct: max_source_length with BOS; OPT-IML: left truncation). Needs --tokenizer.")
+    var maxTokens: Int?
+    @Option(help: "A model or tokenizer folder, for --max-tokens.") var tokenizer: String?
+
+    var isTk: Bool { style == "tk" || (style == nil && (pos != nil || neg != nil || explanations || noDefinition || addTaskName)) }
+
+    func validate() throws {
+        if let style, style != "tk", style != "opt-iml" { throw ValidationError("--style \(style): expected tk or opt-iml") }
+        if !(0...32).contains(shots) { throw ValidationError("--shots must be between 0 and 32") }
+        if isTk && shots > 0 { throw ValidationError("the Tk-Instruct encoding shows the task's own examples: use --pos/--neg instead of --shots") }
+        if (pos ?? 0) < 0 || (neg ?? 0) < 0 { throw ValidationError("--pos and --neg must not be negative") }
+        if OptionsStyle(rawValue: options) == nil { throw ValidationError("--options \(options): expected auto, flan, inline or none") }
+        if maxTokens != nil && tokenizer == nil { throw ValidationError("--max-tokens needs --tokenizer DIR to count tokens") }
+        if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
+    }
+
+    func formatter() throws -> PromptFormatter {
+        let loaded = try tokenizer.map { directory in
+            do { return try BPETokenizer.load(directory: URL(fileURLWithPath: directory, isDirectory: true)) } catch { throw CLIError(error) }
+        }
+        let style: PromptStyle = isTk
+            ? .tk(TkEncoding(addTaskName: addTaskName, addDefinition: !noDefinition, positiveExamples: pos ?? 2, negativeExamples: neg ?? 0,
+                             explanations: explanations, maxSourceLength: maxTokens))
+            : .optIML(OPTIMLEncoding(shots: shots, separator: separator, options: OptionsStyle(rawValue: options) ?? .auto, maxTokens: maxTokens))
+        return PromptFormatter(style: style, seed: seed, tokenizer: loaded)
+    }
+}
+
+/// `optiml bench show`
+struct BenchShow: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Print a task's formatted prompts, its instances in file order.")
+
+    @Argument(help: "A built bench folder.") var bench: String
+    @Option(help: "The task id.") var task: String
+    @Option(help: "At most this many instances.") var limit: Int?
+    @OptionGroup var prompt: PromptOptions
+    @Flag(help: "One JSON object per line: id, split, src, tgt, references, candidates, gold, shots.") var json = false
+
+    func run() throws {
+        let directory = URL(fileURLWithPath: bench, isDirectory: true)
+        let formatter = try prompt.formatter()
+        do {
+            let manifest = try BenchStore.manifest(directory)
+            let (loaded, record) = try BenchStore.task(task, in: directory, manifest: manifest)
+            for instance in loaded.instances.prefix(limit ?? Int.max) {
+                let example = formatter.format(instance, of: loaded)
+                if json {
+                    try printJSON(ShownExample(example: example, split: instance.split?.rawValue ?? ""))
+                } else {
+                    print("=== \(instance.id) [\(instance.split?.rawValue ?? "")\(record.level.map { ", level \($0)" } ?? "")]")
+                    print(example.src)
+                    print("--- target: \(example.tgt.debugDescription)")
+                    if let candidates = example.candidates { print("candidates: \(candidates)  gold: \(example.gold.map(String.init) ?? "none")") }
+                }
+            }
+        } catch let error as BenchError { throw CLIError(error) }
+    }
+
+    private struct ShownExample: Encodable {
+        let example: FormattedExample
+        let split: String
+        func encode(to encoder: Encoder) throws {
+            try example.encode(to: encoder)
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(split, forKey: .split)
+        }
+        enum Key: String, CodingKey { case split }
+    }
+}
+
+/// `optiml bench export`
+struct BenchExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export", abstract: "Write a split as metaseq-style {src, tgt} JSONL (evaluation splits add candidates) for existing trainers.")
+
+    @Argument(help: "A built bench folder.") var bench: String
+    @Option(help: "train, validation or test.") var split: String
+    @Option(help: "Evaluation splits: only these levels, e.g. 1,2 (default: all).") var levels: String?
+    @Option(help: "Output format (metaseq).") var format = "metaseq"
+    @OptionGroup var prompt: PromptOptions
+    @Option(help: "The JSONL file to write.") var out: String
+
+    func validate() throws {
+        guard ["train", "validation", "test"].contains(split) else { throw ValidationError("--split \(split): expected train, validation or test") }
+        guard format == "metaseq" else { throw ValidationError("--format \(format): only metaseq is implemented") }
+        if let levels, levels.split(separator: ",").contains(where: { Int($0).map { !(1...3).contains($0) } ?? true }) {
+            throw ValidationError("--levels \(levels): expected a comma-separated list of 1, 2 and 3")
+        }
+    }
+
+    func run() throws {
+        guard let instanceSplit = InstanceSplit(rawValue: split) else { throw ValidationError("--split \(split): expected train, validation or test") }
+        let formatter = try prompt.formatter()
+        do {
+            let count = try BenchExport.metaseq(
+                bench: URL(fileURLWithPath: bench, isDirectory: true), split: instanceSplit,
+                levels: levels.map { Set($0.split(separator: ",").compactMap { Int($0) }) }, formatter: formatter,
+                to: URL(fileURLWithPath: out))
+            print("wrote \(count) examples to \(out)")
+        } catch let error as BenchError { throw CLIError(error) }
+    }
+}

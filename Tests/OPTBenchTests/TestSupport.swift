@@ -1,0 +1,52 @@
+import Foundation
+@testable import OPTBench
+
+/// Paths of the committed fixtures and of the shared data beside the checkout.
+enum Paths {
+    /// The package root: the folder holding Package.swift above this file.
+    static let packageRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
+        while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+            url.deleteLastPathComponent()
+        }
+        return url
+    }()
+
+    static let tkFixtures = packageRoot.appendingPathComponent("Tests/Fixtures/bench/tk_instruct")
+    static let tokenizer = packageRoot.appendingPathComponent("Tests/Fixtures/models/tiny-preln-safetensors-sharded")
+    /// Real Super-NI task files (`../shared/data/niv2`), absent on some machines.
+    static let niv2 = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data/niv2")
+    static var hasNIV2: Bool { FileManager.default.fileExists(atPath: niv2.appendingPathComponent("tasks").path) }
+}
+
+/// A fresh empty folder under the temporary directory.
+func temporaryFolder(_ name: String = #function) throws -> URL {
+    let url = FileManager.default.temporaryDirectory
+        .appendingPathComponent("optbench-\(name.filter { $0.isLetter || $0.isNumber })-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// Writes `text` as `name` into `folder` (creating subfolders) and returns its URL.
+@discardableResult
+func writeFile(_ text: String, _ name: String, in folder: URL) throws -> URL {
+    let url = folder.appendingPathComponent(name)
+    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try Data(text.utf8).write(to: url)
+    return url
+}
+
+/// A synthetic task: `count` instances with inputs long enough for 13-grams.
+func syntheticTask(_ id: String, category: String, source: String? = nil, count: Int = 20, benchmark: String = "niv2",
+                   labels: [String]? = nil, languages: [String] = ["English"]) -> BenchTask {
+    let instances = (0..<count).map { index in
+        TaskInstance(id: "\(id)-\(index)",
+                     // The task id every few words: no 13 words in a row are shared between two tasks.
+                     input: "\(id) instance \(index) \(id) has words \(id) enough for \(id) several grams \(id) in the \(id) audit \(index) \(id)",
+                     outputs: [labels.map { $0[index % $0.count] } ?? "answer \(index) of \(id)"])
+    }
+    return BenchTask(id: id, benchmark: benchmark, categories: [category], sources: [source ?? id],
+                     definition: ["Do the \(id) task."],
+                     positiveExamples: [TaskExample(input: "example input", output: labels?.first ?? "example output", explanation: "because")],
+                     instances: instances, inputLanguages: languages, outputLanguages: languages, instructionLanguages: ["English"])
+}

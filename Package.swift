@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "OPTModel", targets: ["OPTModel"]),
         .library(name: "OPTTokenizer", targets: ["OPTTokenizer"]),
         .library(name: "OPTBench", targets: ["OPTBench"]),
+        .library(name: "OPTEval", targets: ["OPTEval"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -50,11 +51,13 @@ let package = Package(
             ],
             resources: [.process("Resources")]
         ),
+        .target(name: "OPTEval", dependencies: ["OPTTokenizer"]),
         .executableTarget(
             name: "optiml",
             dependencies: [
                 "OPTModel",
                 "OPTBench",
+                "OPTEval",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -63,5 +66,6 @@ let package = Package(
         .testTarget(name: "OPTCheckpointTests", dependencies: ["OPTCheckpoint"]),
         .testTarget(name: "OPTModelTests", dependencies: ["OPTModel"]),
         .testTarget(name: "OPTBenchTests", dependencies: ["OPTBench", "OPTTokenizer"]),
+        .testTarget(name: "OPTEvalTests", dependencies: ["OPTEval", "OPTTokenizer"]),
     ]
 )

@@ -7,12 +7,12 @@ OPTIML := .build/release/optiml
 
 .PHONY: setup build demo test
 
-# OpenBLAS is the BLAS on Linux (Apple platforms use Accelerate and need nothing).
+# OpenBLAS is the BLAS on Linux, SQLite the results store's database (Apple platforms ship both).
 setup:
-	@if [ "$$(uname)" = Linux ] && ! pkg-config --exists openblas 2>/dev/null; then \
-		echo "installing libopenblas-dev and pkg-config"; \
+	@if [ "$$(uname)" = Linux ] && ! { pkg-config --exists openblas && pkg-config --exists sqlite3; } 2>/dev/null; then \
+		echo "installing libopenblas-dev, libsqlite3-dev and pkg-config"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libopenblas-dev pkg-config >/dev/null; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libopenblas-dev libsqlite3-dev pkg-config >/dev/null; \
 	fi
 
 build: setup

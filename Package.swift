@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -51,7 +52,14 @@ let package = Package(
             ],
             resources: [.process("Resources")]
         ),
-        .target(name: "OPTEval", dependencies: ["OPTTokenizer"]),
+        .target(
+            name: "OPTEval",
+            dependencies: [
+                "OPTTokenizer", "OPTBench", "OPTModel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "optiml",
             dependencies: [
@@ -66,6 +74,6 @@ let package = Package(
         .testTarget(name: "OPTCheckpointTests", dependencies: ["OPTCheckpoint"]),
         .testTarget(name: "OPTModelTests", dependencies: ["OPTModel"]),
         .testTarget(name: "OPTBenchTests", dependencies: ["OPTBench", "OPTTokenizer"]),
-        .testTarget(name: "OPTEvalTests", dependencies: ["OPTEval", "OPTTokenizer"]),
+        .testTarget(name: "OPTEvalTests", dependencies: ["OPTEval", "OPTTokenizer", "OPTBench", "OPTModel"]),
     ]
 )

@@ -31,6 +31,28 @@ public final class KVCache: @unchecked Sendable {
         validCounts = Array(repeating: 0, count: batchSize)
     }
 
+    /// A cache of `rows` rows that each start as a copy of row 0 of `source` (a prefix shared by
+    /// several continuations), with room for `capacity` positions.
+    public init(repeatingFirstRowOf source: KVCache, rows: Int, capacity: Int) {
+        precondition(capacity >= source.length, "the copy must hold the prefix")
+        batchSize = rows
+        self.capacity = capacity
+        width = source.width
+        let size = rows * capacity * width, prefix = source.length * width
+        keys = source.keys.map { _ in FloatBuffer(count: size) }
+        values = source.values.map { _ in FloatBuffer(count: size) }
+        for (layer, (sourceKeys, sourceValues)) in zip(source.keys, source.values).enumerated() {
+            for row in 0..<rows {
+                let at = row * capacity * width
+                (keys[layer].pointer + at).update(from: sourceKeys.pointer, count: prefix)
+                (values[layer].pointer + at).update(from: sourceValues.pointer, count: prefix)
+            }
+        }
+        mask = Array(repeating: source.mask[0], count: rows)
+        validCounts = Array(repeating: source.validCounts[0], count: rows)
+        length = source.length
+    }
+
     /// Records `rowMask` for the next positions and returns the position ids of those tokens.
     ///
     /// Padding gets position -1 as in transformers (`cumsum(mask) * mask - 1`).

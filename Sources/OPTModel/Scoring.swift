@@ -68,6 +68,57 @@ extension Generator {
         }
     }
 
+    /// Scores several continuations of one context (the candidates of a multiple-choice question),
+    /// running the context once: its KV cache is copied to one row per continuation, and only the
+    /// continuations' own tokens run after it. The numbers are those of `score(_:)`, which this falls
+    /// back to when an input has to be truncated to fit the model's positions.
+    public func score(context: String, continuations: [String]) throws -> [ContinuationScore] {
+        guard !continuations.isEmpty else { return [] }
+        let split = try continuations.map { try splitPair(context: context, continuation: $0) }
+        let contextIDs = split[0].context
+        let longest = split.map(\.continuation.count).max() ?? 1
+        guard split.allSatisfy({ $0.context == contextIDs }), contextIDs.count + longest - 1 <= model.config.maxPositionEmbeddings else {
+            return try score(continuations.map { (context, $0) })
+        }
+        let vocab = model.config.vocabSize, pad = model.config.padTokenId
+        // log p and greedy flags of each continuation's tokens, filled while the logits they come from are alive.
+        var tokenLogprobs = [[Double]](repeating: [], count: split.count)
+        var greedy = [Bool](repeating: true, count: split.count)
+        func take(_ row: UnsafeBufferPointer<Float>, token: Int, for b: Int) {
+            tokenLogprobs[b].append(Double(row[token]) - Double(Ops.logSumExp(row, count: vocab)))
+            if LogitsProcessing.argmax(row) != token { greedy[b] = false }
+        }
+        // The context's last position predicts every continuation's first token.
+        let prefix = KVCache(config: model.config, batchSize: 1, capacity: contextIDs.count + longest - 1)
+        try withExtendedLifetime(prefix) {
+            let last = try model.forward(tokens: [contextIDs], realToken: [Array(repeating: true, count: contextIDs.count)],
+                                         cache: prefix, logits: .last)
+            for (b, pair) in split.enumerated() { take(UnsafeBufferPointer(rebasing: last[0..<vocab]), token: pair.continuation[0], for: b) }
+        }
+        // The rest: every continuation but its last token, right-padded, in one batch over copies of the prefix.
+        let steps = longest - 1
+        if steps > 0 {
+            let rows = KVCache(repeatingFirstRowOf: prefix, rows: split.count, capacity: contextIDs.count + steps)
+            let inputs = split.map { Array($0.continuation.dropLast()) }
+            try withExtendedLifetime(rows) {
+                let logits = try model.forward(
+                    tokens: inputs.map { $0 + Array(repeating: pad, count: steps - $0.count) },
+                    realToken: inputs.map { Array(repeating: true, count: $0.count) + Array(repeating: false, count: steps - $0.count) },
+                    cache: rows, logits: .all)
+                for (b, pair) in split.enumerated() {
+                    for (i, id) in pair.continuation.enumerated().dropFirst() {
+                        let start = (b * steps + i - 1) * vocab
+                        take(UnsafeBufferPointer(rebasing: logits[start..<(start + vocab)]), token: id, for: b)
+                    }
+                }
+            }
+        }
+        return split.enumerated().map { b, pair in
+            ContinuationScore(contextIDs: contextIDs, continuationIDs: pair.continuation, tokenLogprobs: tokenLogprobs[b],
+                              logprob: tokenLogprobs[b].reduce(0, +), isGreedy: greedy[b], truncatedTokens: 0)
+        }
+    }
+
     /// lm-evaluation-harness's `_encode_pair`, with OPT's BOS on the context.
     func splitPair(context: String, continuation: String) throws -> (context: [Int], continuation: [Int]) {
         guard !continuation.isEmpty else { throw ModelError.invalidArgument("the continuation is empty: nothing to score") }

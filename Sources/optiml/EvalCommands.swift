@@ -3,11 +3,112 @@ import Foundation
 import OPTEval
 import OPTTokenizer
 
-/// `optiml eval`: evaluation (so far: scoring prediction files the Super-NI way).
+/// `optiml eval`: evaluate a model on a bench, or score prediction files the Super-NI way.
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "eval", abstract: "Evaluate models on a bench, or score prediction files.",
-        subcommands: [EvalScore.self])
+        commandName: "eval", abstract: "Evaluate a model on a bench (the default), or score prediction files.",
+        subcommands: [EvalRun.self, EvalScore.self], defaultSubcommand: EvalRun.self)
+}
+
+/// `optiml eval [run]`
+struct EvalRun: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Evaluate a model on a bench's levels, 0- and k-shot: rank classification for tasks with options, greedy generation (EM, ROUGE-L) for the rest.",
+        discussion: """
+        Results go to --out: results.sqlite (runs, a response cache, samples), results.json and samples.jsonl.         A repeated or interrupted run with the same model, bench and settings reuses every answer already in the cache.
+        """)
+
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(help: "A bench folder built by optiml bench build.") var bench: String
+    @Option(help: "validation or test.") var split = "test"
+    @Option(help: "Levels to evaluate, e.g. 1,2,3.") var levels = "1,2,3"
+    @Option(help: "Shot counts, e.g. 0,5.") var shots = "0"
+    @Option(help: "opt-iml or tk.") var style = "opt-iml"
+    @Option(help: "At most this many instances per task.") var limit: Int?
+    @Option(help: "Seed for delimiters, demonstrations and the bootstrap.") var seed: UInt64 = 0
+    @Option(help: "Prompts per generation batch.") var batchSize = 8
+    @Option(help: "New tokens at most per generation.") var maxNewTokens = 256
+    @Flag(help: "Skip the content-free requests of calibrated accuracy.") var noCalibration = false
+    @Option(help: "The folder for the results.") var out: String
+
+    func numbers(_ text: String, _ name: String) throws -> [Int] {
+        let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else { throw ValidationError("--\(name) \(text): expected comma-separated numbers") }
+        return values.compactMap { $0 }
+    }
+
+    func validate() throws {
+        guard ["validation", "test"].contains(split) else { throw ValidationError("--split \(split): expected validation or test") }
+        guard ["opt-iml", "tk"].contains(style) else { throw ValidationError("--style \(style): expected opt-iml or tk") }
+        if try numbers(levels, "levels").contains(where: { !(1...3).contains($0) }) { throw ValidationError("--levels: only 1, 2 and 3") }
+        if try numbers(shots, "shots").contains(where: { !(0...32).contains($0) }) { throw ValidationError("--shots: each between 0 and 32") }
+        if batchSize < 1 || maxNewTokens < 1 || (limit ?? 1) < 1 { throw ValidationError("--batch-size, --max-new-tokens and --limit must be at least 1") }
+    }
+
+    func run() throws {
+        var settings = EvalSettings()
+        settings.split = split
+        settings.levels = try numbers(levels, "levels")
+        settings.shots = try numbers(shots, "shots")
+        settings.style = style
+        settings.limit = limit
+        settings.seed = seed
+        settings.maxNewTokens = maxNewTokens
+        settings.calibrate = !noCalibration
+        let outFolder = URL(fileURLWithPath: out, isDirectory: true)
+        do {
+            let generator = try modelOptions.loadGenerator()
+            let backend = LocalBackend(generator: generator, modelHash: try LocalBackend.modelHash(directory: modelOptions.directory),
+                                       batchSize: batchSize)
+            try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
+            let store = try ResultsStore(path: outFolder.appendingPathComponent("results.sqlite"))
+            var runner = EvalRunner(bench: URL(fileURLWithPath: bench, isDirectory: true), backend: backend, store: store,
+                                    settings: settings, tokenizer: generator.tokenizer)
+            let bar = ProgressBar(label: "requests")
+            runner.progress = { done, total in bar.update(done, total) }
+            let outcome = try runner.run(modelName: modelOptions.model)
+            bar.finish()
+            try store.exportSamples(runID: outcome.runID, to: outFolder.appendingPathComponent("samples.jsonl"))
+            if let results = try store.runs().first(where: { $0.id == outcome.runID })?.resultsJSON {
+                try Data(results.utf8).write(to: outFolder.appendingPathComponent("results.json"), options: .atomic)
+            }
+            printTable(outcome)
+            print("\(outcome.computed) requests computed, \(outcome.cached) from the cache; results in \(out)")
+        } catch { throw CLIError(error) }
+    }
+
+    private func printTable(_ outcome: EvalOutcome) {
+        print("| level | shots | tasks | score | ± |")
+        print("|---|--:|--:|--:|--:|")
+        for group in outcome.groups where group.kind == "level" {
+            let shots = group.shots.map(String.init) ?? "all"
+            let stderr = group.stderr.map { String(format: "%.1f", $0) } ?? ""
+            print("| \(group.level) | \(shots) | \(group.tasks) | \(String(format: "%.1f", group.score)) | \(stderr) |")
+        }
+    }
+}
+
+/// A one-line progress bar on stderr with rate and ETA.
+final class ProgressBar: @unchecked Sendable {
+    private let label: String
+    private let start = Date()
+    private var first: Int?
+
+    init(label: String) { self.label = label }
+
+    func update(_ done: Int, _ total: Int) {
+        if first == nil { first = done }
+        let elapsed = Date().timeIntervalSince(start)
+        let fresh = done - (first ?? 0)
+        let rate = elapsed > 0 ? Double(fresh) / elapsed : 0
+        let eta = rate > 0 ? Double(total - done) / rate : 0
+        let width = 30, filled = total > 0 ? width * done / total : width
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total) \(label)  \(String(format: "%.1f", rate))/s  ETA \(Int(eta))s".utf8))
+    }
+
+    func finish() { FileHandle.standardError.write(Data("\n".utf8)) }
 }
 
 /// `optiml eval score`: Super-NaturalInstructions' `eval/automatic/evaluation.py`, same keys and values.

@@ -83,6 +83,17 @@ struct ParityTests {
             for (a, b) in zip(score.tokenLogprobs, reference.token_logprobs) { #expect(abs(a - b) <= 1e-4) }
             #expect(score.isGreedy == reference.is_greedy)
         }
+        // Continuations of one context scored over its shared KV cache give transformers' numbers too.
+        for context in Set(expected.scores.map(\.context)) {
+            let references = expected.scores.filter { $0.context == context }
+            let shared = try generator.score(context: context, continuations: references.map(\.continuation))
+            for (score, reference) in zip(shared, references) {
+                #expect(score.continuationIDs == reference.continuation_ids)
+                #expect(abs(score.logprob - reference.logprob) <= 1e-4, "shared prefix: \(reference.context)|\(reference.continuation)")
+                for (a, b) in zip(score.tokenLogprobs, reference.token_logprobs) { #expect(abs(a - b) <= 1e-4) }
+                #expect(score.isGreedy == reference.is_greedy)
+            }
+        }
         // Scoring one pair alone gives what the batch gave.
         let single = try generator.score(context: expected.scores[0].context, continuation: expected.scores[0].continuation)
         #expect(abs(single.logprob - ours[0].logprob) <= 1e-4)

@@ -1,0 +1,227 @@
+import Foundation
+import OPTBench
+import OPTTokenizer
+
+/// What an evaluation run measures; part of the run's identity in the results store.
+public struct EvalSettings: Codable, Sendable, Equatable {
+    /// `validation` or `test`.
+    public var split: String = "test"
+    public var levels: [Int] = [1, 2, 3]
+    public var shots: [Int] = [0]
+    /// `opt-iml` or `tk`.
+    public var style: String = "opt-iml"
+    /// At most this many instances per task (file order).
+    public var limit: Int?
+    public var seed: UInt64 = 0
+    /// Generation stops at EOS, a stop string or this many new tokens (the paper: 256).
+    public var maxNewTokens: Int = 256
+    /// Also score each candidate after a content-free input ("N/A"), for calibrated accuracy.
+    public var calibrate: Bool = true
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case split, levels, shots, style, limit, seed, calibrate
+        case maxNewTokens = "max_new_tokens"
+    }
+
+    var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+}
+
+/// The outcome of a run: its id in the store and the aggregated results.
+public struct EvalOutcome: Sendable {
+    public var runID: Int64
+    public var tasks: [TaskResult]
+    public var groups: [GroupResult]
+    /// Requests answered by the backend in this run (the rest came from the cache).
+    public var computed: Int
+    public var cached: Int
+}
+
+/// Evaluates a backend on a bench: formats each selected task's instances, asks the backend (through
+/// the response cache, so an interrupted or repeated run resumes), scores, stores samples and
+/// aggregates. Tasks with answer options are ranked by likelihood; the others generate greedily.
+public struct EvalRunner {
+    public var bench: URL
+    public var backend: any EvalBackend
+    public var store: ResultsStore
+    public var settings: EvalSettings
+    /// The model's tokenizer: cross-lingual ROUGE-L over its (GPT-2) tokens for non-English outputs.
+    public var tokenizer: BPETokenizer?
+    /// Requests per backend call; the cache is written after each.
+    public var chunkSize = 32
+    /// Called after each chunk with (requests done, requests in all).
+    public var progress: (Int, Int) -> Void = { _, _ in }
+
+    public init(bench: URL, backend: any EvalBackend, store: ResultsStore, settings: EvalSettings, tokenizer: BPETokenizer?) {
+        self.bench = bench
+        self.backend = backend
+        self.store = store
+        self.settings = settings
+        self.tokenizer = tokenizer
+    }
+
+    /// One instance to score: its prompt and the requests that answer it.
+    struct Planned {
+        var task: String
+        var level: Int
+        var shots: Int
+        var example: FormattedExample
+        var crossLingual: Bool
+        var requests: [EvalRequest]
+        /// Candidates' content-free requests follow the candidates' own in `requests`.
+        var calibrated: Bool
+    }
+
+    public func run(modelName: String) throws -> EvalOutcome {
+        let manifestData = try Data(contentsOf: bench.appendingPathComponent("manifest.json"))
+        let manifest = try BenchStore.manifest(bench)
+        let benchHash = SHA256Hex.of(manifestData)
+        let runID = try store.resumableRun(modelHash: backend.modelHash, benchHash: benchHash, settings: settings.json)?.id
+            ?? store.beginRun(RunRecord(id: nil, model: modelName, modelHash: backend.modelHash, benchHash: benchHash,
+                                        settings: settings.json, gitRevision: nil, startedAt: Date(), finishedAt: nil, resultsJSON: nil))
+        let (planned, infos) = try plan(manifest)
+
+        // Answers: cached ones first, the rest from the backend, chunk by chunk into the cache.
+        var unique: [String: EvalRequest] = [:]
+        for item in planned { for request in item.requests { unique[request.cacheKey(modelHash: backend.modelHash)] = request } }
+        var answers = try store.cachedResponses(for: Array(unique.keys)).compactMapValues(Self.response)
+        let missing = unique.filter { answers[$0.key] == nil }.sorted { $0.key < $1.key }
+        progress(answers.count, unique.count)
+        for start in stride(from: 0, to: missing.count, by: chunkSize) {
+            let chunk = Array(missing[start..<min(start + chunkSize, missing.count)])
+            let responses = try backend.answer(chunk.map(\.value))
+            try store.store(zip(chunk, responses).map { Self.cached($1, key: $0.key) })
+            for (item, response) in zip(chunk, responses) { answers[item.key] = response }
+            progress(answers.count, unique.count)
+        }
+
+        var scores: [InstanceScore] = [], samples: [SampleRecord] = []
+        for item in planned {
+            let responses = item.requests.map { answers[$0.cacheKey(modelHash: backend.modelHash)] }
+            let (prediction, metrics) = score(item, responses.compactMap { $0 })
+            scores.append(InstanceScore(task: item.task, shots: item.shots, metrics: metrics))
+            samples.append(SampleRecord(runID: runID, task: item.task, instanceID: item.example.id, shots: item.shots, level: item.level,
+                                        prompt: item.example.src, prediction: prediction, references: item.example.references,
+                                        metrics: metrics))
+        }
+        try store.addSamples(samples)
+        let summary = Aggregation.summarize(scores, tasks: infos, seed: settings.seed)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        let results = String(decoding: try encoder.encode(EvalResultsFile(model: modelName, benchHash: benchHash, settings: settings,
+                                                                            tasks: summary.tasks, groups: summary.groups)), as: UTF8.self)
+        try store.finishRun(id: runID, resultsJSON: results, at: Date())
+        return EvalOutcome(runID: runID, tasks: summary.tasks, groups: summary.groups, computed: missing.count,
+                           cached: unique.count - missing.count)
+    }
+
+    /// The instances of the selected tasks, formatted for every shot count, with their requests.
+    func plan(_ manifest: BenchManifest) throws -> ([Planned], [String: TaskInfo]) {
+        guard let split = InstanceSplit(rawValue: settings.split), split == .validation || split == .test else {
+            throw BenchError.invalidBench(path: bench.path, reason: "evaluation split \(settings.split) is not validation or test")
+        }
+        var planned: [Planned] = [], infos: [String: TaskInfo] = [:]
+        for record in manifest.tasks {
+            let level = record.role == .train ? 3 : record.level ?? 0
+            guard settings.levels.contains(level), (record.instances[split.rawValue] ?? 0) > 0 else { continue }
+            let (task, _) = try BenchStore.task(record.id, in: bench, manifest: manifest)
+            let instances = Array(task.instances(in: split).prefix(settings.limit ?? Int.max))
+            let crossLingual = !task.outputLanguages.isEmpty && !task.outputLanguages.contains("English")
+            infos[task.id] = TaskInfo(benchmark: task.benchmark, categories: task.categories, level: level,
+                                      primaryMetric: task.options == nil ? "rougeL" : "acc")
+            for shots in settings.shots {
+                let formatter = PromptFormatter(style: style(shots: shots), seed: settings.seed, tokenizer: tokenizer)
+                for instance in instances {
+                    let example = formatter.format(instance, of: task)
+                    var requests: [EvalRequest]
+                    var calibrated = false
+                    if let candidates = example.candidates {
+                        requests = candidates.map { .loglikelihood(context: example.src, continuation: $0) }
+                        if settings.calibrate {
+                            var contentFree = instance
+                            contentFree.input = "N/A"
+                            let neutral = formatter.format(contentFree, of: task).src
+                            requests += candidates.map { .loglikelihood(context: neutral, continuation: $0) }
+                            calibrated = true
+                        }
+                    } else {
+                        let until = shots > 0 && settings.style == "opt-iml" ? ["\n\n\n"] : []
+                        requests = [.generate(context: example.src, until: until, maxTokens: settings.maxNewTokens)]
+                    }
+                    planned.append(Planned(task: task.id, level: level, shots: shots, example: example, crossLingual: crossLingual,
+                                           requests: requests, calibrated: calibrated))
+                }
+            }
+        }
+        return (planned, infos)
+    }
+
+    private func style(shots: Int) -> PromptStyle {
+        // Tk-Instruct's demonstrations are the task's own positive examples.
+        settings.style == "tk" ? .tk(TkEncoding(positiveExamples: shots)) : .optIML(OPTIMLEncoding(shots: shots))
+    }
+
+    /// The prediction shown in samples and the instance's metrics.
+    func score(_ item: Planned, _ responses: [EvalResponse]) -> (String, [String: Double]) {
+        let example = item.example
+        if let candidates = example.candidates {
+            let count = candidates.count
+            let logprobs = responses.prefix(count).map { $0.logprob ?? -.infinity }
+            guard logprobs.count == count, let choice = try? RankClassification.choose(logprobs: logprobs) else { return ("", [:]) }
+            let gold = example.gold ?? -1
+            var metrics: [String: Double] = ["acc": choice == gold ? 1 : 0]
+            if let normalized = try? RankClassification.chooseNormalized(
+                logprobs: logprobs, characterLengths: candidates.map(RankClassification.characterLength)) {
+                metrics["acc_norm"] = normalized == gold ? 1 : 0
+            }
+            if item.calibrated, responses.count == 2 * count,
+               let calibrated = try? RankClassification.chooseCalibrated(logprobs: logprobs,
+                                                                           contentFreeLogprobs: responses.suffix(count).map { $0.logprob ?? 0 }) {
+                metrics["acc_calibrated"] = calibrated == gold ? 1 : 0
+            }
+            return (candidates[choice], metrics)
+        }
+        let prediction = (responses.first?.text ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let rouge = item.crossLingual ? tokenizer.map { RougeL(crossLingual: $0) } ?? RougeL() : RougeL()
+        return (prediction, ["exact_match": ExactMatch.score(prediction: prediction, references: example.references),
+                             "rougeL": rouge.fmeasure(prediction: prediction, references: example.references)])
+    }
+
+    static func response(_ cached: CachedResponse) -> EvalResponse? {
+        switch cached.kind {
+        case "loglikelihood":
+            guard let logprob = cached.logprob else { return nil }
+            return .loglikelihood(logprob: logprob, isGreedy: cached.isGreedy ?? false, tokens: cached.tokenCount ?? 0)
+        case "generate": return cached.text.map(EvalResponse.generated)
+        default: return nil
+        }
+    }
+
+    static func cached(_ response: EvalResponse, key: String) -> CachedResponse {
+        switch response {
+        case let .loglikelihood(logprob, isGreedy, tokens):
+            return CachedResponse(key: key, kind: "loglikelihood", logprob: logprob, isGreedy: isGreedy, tokenCount: tokens, text: nil)
+        case let .generated(text):
+            return CachedResponse(key: key, kind: "generate", logprob: nil, isGreedy: nil, tokenCount: nil, text: text)
+        }
+    }
+}
+
+/// results.json: the run's settings, per-task results and group means.
+public struct EvalResultsFile: Codable, Sendable {
+    public var model: String
+    public var benchHash: String
+    public var settings: EvalSettings
+    public var tasks: [TaskResult]
+    public var groups: [GroupResult]
+
+    enum CodingKeys: String, CodingKey {
+        case model, settings, tasks, groups
+        case benchHash = "bench_sha256"
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import OPTModel
+
+/// The in-process engine as a backend. Loglikelihood requests that share a context run it once
+/// (its KV cache is copied to each candidate); generation requests run greedily in batches of
+/// similar length. Longest requests go first, so that memory needs show at the start.
+public struct LocalBackend: EvalBackend {
+    public let generator: Generator
+    public let modelHash: String
+    /// Prompts per generation batch.
+    public var batchSize: Int
+
+    public init(generator: Generator, modelHash: String, batchSize: Int = 8) {
+        self.generator = generator
+        self.modelHash = modelHash
+        self.batchSize = max(1, batchSize)
+    }
+
+    /// A hash of a checkpoint folder: config.json's bytes and every file's name and size.
+    public static func modelHash(directory: URL) throws -> String {
+        let fileManager = FileManager.default
+        var data = (try? Data(contentsOf: directory.appendingPathComponent("config.json"))) ?? Data()
+        for name in try fileManager.contentsOfDirectory(atPath: directory.path).sorted() {
+            let size = (try? fileManager.attributesOfItem(atPath: directory.appendingPathComponent(name).path)[.size] as? Int) ?? 0
+            data += Data("\u{0}\(name)\u{0}\(size ?? 0)".utf8)
+        }
+        return SHA256Hex.of(data)
+    }
+
+    public func answer(_ requests: [EvalRequest]) throws -> [EvalResponse] {
+        var responses = [EvalResponse?](repeating: nil, count: requests.count)
+        var byContext: [String: [(index: Int, continuation: String)]] = [:]
+        var generations: [(index: Int, context: String, until: [String], maxTokens: Int)] = []
+        for (index, request) in requests.enumerated() {
+            switch request {
+            case let .loglikelihood(context, continuation): byContext[context, default: []].append((index, continuation))
+            case let .generate(context, until, maxTokens): generations.append((index, context, until, maxTokens))
+            }
+        }
+        for (context, group) in byContext.sorted(by: { ($0.key.utf8.count, $0.key) > ($1.key.utf8.count, $1.key) }) {
+            let scores = try generator.score(context: context, continuations: group.map(\.continuation))
+            for (item, score) in zip(group, scores) {
+                responses[item.index] = .loglikelihood(logprob: score.logprob, isGreedy: score.isGreedy, tokens: score.continuationIDs.count)
+            }
+        }
+        // Batches share stop strings and length limits; within them, prompts of similar length.
+        let limit = generator.model.config.maxPositionEmbeddings
+        let keyed = try generations.map { item -> (index: Int, ids: [Int], until: [String], maxTokens: Int) in
+            let ids = try generator.encodePrompt(item.context)
+            // Left truncation keeps room for the new tokens, as lm-evaluation-harness does.
+            let room = max(1, limit - item.maxTokens)
+            return (item.index, ids.count > room ? [ids[0]] + ids.suffix(room - 1) : ids, item.until, item.maxTokens)
+        }
+        let groups = Dictionary(grouping: keyed) { "\($0.maxTokens)\u{0}" + $0.until.joined(separator: "\u{0}") }
+        for key in groups.keys.sorted() {
+            let items = (groups[key] ?? []).sorted { $0.ids.count > $1.ids.count }
+            var parameters = GenerationParameters()
+            parameters.maxNewTokens = items[0].maxTokens
+            parameters.stop = items[0].until
+            for start in stride(from: 0, to: items.count, by: batchSize) {
+                let batch = Array(items[start..<min(start + batchSize, items.count)])
+                let results = try generator.generate(promptIDs: batch.map(\.ids), parameters: parameters)
+                for (item, result) in zip(batch, results) { responses[item.index] = .generated(result.text) }
+            }
+        }
+        return responses.map { $0 ?? .generated("") }
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+
+/// What a task asks of a model. Tasks produce requests and backends answer them; tasks never call
+/// models and models never know tasks (lm-evaluation-harness's split).
+public enum EvalRequest: Hashable, Sendable, Codable {
+    /// log p(continuation | context), summed over the continuation's tokens.
+    case loglikelihood(context: String, continuation: String)
+    /// Greedy text after the context, until EOS, one of `until`, or `maxTokens` new tokens.
+    case generate(context: String, until: [String], maxTokens: Int)
+
+    /// A stable key for the response cache: the request with the model's identity.
+    public func cacheKey(modelHash: String) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let body = (try? encoder.encode(self)) ?? Data()
+        return SHA256Hex.of(Data((modelHash + "\u{0}").utf8) + body)
+    }
+}
+
+/// A backend's answer to one request.
+public enum EvalResponse: Hashable, Sendable {
+    case loglikelihood(logprob: Double, isGreedy: Bool, tokens: Int)
+    case generated(String)
+
+    public var logprob: Double? { if case let .loglikelihood(value, _, _) = self { value } else { nil } }
+    public var text: String? { if case let .generated(text) = self { text } else { nil } }
+}
+
+/// Answers requests: the local engine, or (later) a remote OpenAI-compatible server.
+public protocol EvalBackend: Sendable {
+    /// Identifies the model's weights and tokenizer, for the response cache.
+    var modelHash: String { get }
+    /// Answers every request, in order.
+    func answer(_ requests: [EvalRequest]) throws -> [EvalResponse]
+}

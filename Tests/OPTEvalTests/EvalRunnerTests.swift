@@ -1,0 +1,111 @@
+import Foundation
+import OPTBench
+import OPTModel
+import Testing
+@testable import OPTEval
+
+/// The runner end to end: a bench built from the shipped Super-NI task fixtures, the tiny fixture
+/// model behind the local backend, the results store.
+@Suite("Eval runner")
+struct EvalRunnerTests {
+    static let model = Paths.packageRoot.appendingPathComponent("Tests/Fixtures/models/tiny-preln-safetensors-sharded")
+    static let tasks = Paths.packageRoot.appendingPathComponent("Tests/Fixtures/bench/tk_instruct/tasks")
+
+    /// A bench over the fixture tasks: task363 (options NEG/POS) and task1564 held out, the rest trained
+    /// on with a level-3 hold-out.
+    static func bench(in folder: URL) throws -> URL {
+        let sources = [TaskSource(kind: .niv2, path: tasks.path)]
+        let (loaded, counts, _) = try BenchBuilder.loadTasks(sources)
+        var spec = SplitSpec(name: "runner-test")
+        spec.test.tasks = ["task363_sst2_polarity_classification", "task1564_triviaqa_answer_generation"]
+        spec.instances.fraction = 0.5
+        let taxonomy = try Taxonomy.builtin()
+        let bench = try BenchBuilder(spec: spec, taxonomy: taxonomy, specOrigin: "test", requireNamesExist: false).build(tasks: loaded)
+        let url = folder.appendingPathComponent("bench")
+        _ = try BenchStore.write(bench, sources: sources, sourceCounts: counts, taxonomy: taxonomy, to: url)
+        return url
+    }
+
+    func folder() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("optimleval-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test("a run scores every selected instance, a second run answers everything from the cache with the same results")
+    func runAndResume() throws {
+        let folder = try folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let bench = try Self.bench(in: folder)
+        let generator = try Generator(directory: Self.model)
+        let backend = LocalBackend(generator: generator, modelHash: try LocalBackend.modelHash(directory: Self.model), batchSize: 3)
+        var settings = EvalSettings()
+        settings.shots = [0, 1]
+        settings.limit = 3
+        settings.maxNewTokens = 4
+        let store = try ResultsStore(path: folder.appendingPathComponent("results.sqlite"))
+        let runner = EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: generator.tokenizer)
+        let first = try runner.run(modelName: "tiny")
+        #expect(first.cached == 0 && first.computed > 0)
+        let classification = first.tasks.filter { $0.task == "task363_sst2_polarity_classification" }
+        #expect(classification.map(\.shots) == [0, 1])
+        #expect(classification.allSatisfy { $0.primaryMetric == "acc" && $0.metrics["acc_norm"] != nil && $0.metrics["acc_calibrated"] != nil })
+        let generation = first.tasks.filter { $0.task == "task1564_triviaqa_answer_generation" }
+        #expect(generation.allSatisfy { $0.primaryMetric == "rougeL" && $0.metrics["exact_match"] != nil && $0.instances == 3 })
+        #expect(first.tasks.contains { $0.level == 3 })
+        #expect(first.groups.contains { $0.kind == "level" && $0.shots == nil }, "the mean over shot counts")
+        let samples = try store.samples(runID: first.runID)
+        #expect(samples.count == first.tasks.reduce(0) { $0 + $1.instances })
+
+        // The same model, bench and settings: the unfinished-run lookup does not apply (finished),
+        // but every answer comes from the cache and the numbers are the same.
+        let second = try EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: generator.tokenizer)
+            .run(modelName: "tiny")
+        #expect(second.computed == 0 && second.cached == first.computed)
+        #expect(second.tasks == first.tasks)
+        #expect(second.groups == first.groups)
+    }
+
+    @Test("the local backend's loglikelihoods over a shared context equal one-by-one scoring")
+    func sharedContextScores() throws {
+        let generator = try Generator(directory: Self.model)
+        let backend = LocalBackend(generator: generator, modelHash: "tiny")
+        let context = "Review: a moving, funny film.\nSentiment:"
+        let candidates = [" negative", " positive", " neutral and long winded"]
+        let requests = candidates.map { EvalRequest.loglikelihood(context: context, continuation: $0) }
+            + [.generate(context: "Hello", until: [], maxTokens: 3)]
+        let answers = try backend.answer(requests)
+        for (candidate, answer) in zip(candidates, answers) {
+            let alone = try generator.score(context: context, continuation: candidate)
+            let logprob = answer.logprob ?? .nan
+            #expect(abs(logprob - alone.logprob) <= 1e-4)
+        }
+        var parameters = GenerationParameters()
+        parameters.maxNewTokens = 3
+        let direct = try generator.generate(prompt: "Hello", parameters: parameters)
+        #expect(answers[3].text == direct.text)
+    }
+
+    @Test("aggregation: category means, levels as the mean of their categories, bootstrap error")
+    func aggregation() {
+        let infos = ["a": TaskInfo(benchmark: "niv2", categories: ["X"], level: 1, primaryMetric: "acc"),
+                     "b": TaskInfo(benchmark: "niv2", categories: ["X"], level: 1, primaryMetric: "acc"),
+                     "c": TaskInfo(benchmark: "flan", categories: ["Y"], level: 1, primaryMetric: "rougeL")]
+        let scores = [InstanceScore(task: "a", shots: 0, metrics: ["acc": 1]), InstanceScore(task: "a", shots: 0, metrics: ["acc": 0]),
+                      InstanceScore(task: "b", shots: 0, metrics: ["acc": 1]),
+                      InstanceScore(task: "c", shots: 0, metrics: ["rougeL": 0.2]), InstanceScore(task: "c", shots: 5, metrics: ["rougeL": 0.6]),
+                      InstanceScore(task: "a", shots: 5, metrics: ["acc": 1])]
+        let (tasks, groups) = Aggregation.summarize(scores, tasks: infos)
+        #expect(tasks.first { $0.task == "a" && $0.shots == 0 }?.score == 50)
+        let categoryX = groups.first { $0.kind == "category" && $0.name == "X" && $0.shots == 0 }
+        #expect(categoryX?.score == 75 && categoryX?.tasks == 2)
+        let level0 = groups.first { $0.kind == "level" && $0.shots == 0 }
+        #expect(abs((level0?.score ?? 0) - (75 + 20) / 2) < 1e-9, "the mean of categories X and Y")
+        #expect((level0?.stderr ?? 0) > 0)
+        let level5 = groups.first { $0.kind == "level" && $0.shots == 5 }
+        #expect(abs((level5?.score ?? 0) - (100 + 60) / 2) < 1e-9)
+        let combined = groups.first { $0.kind == "level" && $0.shots == nil }
+        #expect(abs((combined?.score ?? 0) - (47.5 + 80) / 2) < 1e-9)
+        #expect(groups.contains { $0.kind == "benchmark" && $0.name == "flan" && $0.score == 20 })
+    }
+}

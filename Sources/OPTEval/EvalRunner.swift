@@ -90,14 +90,19 @@ public struct EvalRunner {
         var unique: [String: EvalRequest] = [:]
         for item in planned { for request in item.requests { unique[request.cacheKey(modelHash: backend.modelHash)] = request } }
         var answers = try store.cachedResponses(for: Array(unique.keys)).compactMapValues(Self.response)
-        let missing = unique.filter { answers[$0.key] == nil }.sorted { $0.key < $1.key }
+        // Requests of one context stay together (the backend shares its prefix), longest contexts first.
+        let missing = unique.filter { answers[$0.key] == nil }.sorted { Self.order($0.value) < Self.order($1.value) }
         progress(answers.count, unique.count)
-        for start in stride(from: 0, to: missing.count, by: chunkSize) {
-            let chunk = Array(missing[start..<min(start + chunkSize, missing.count)])
+        var start = 0
+        while start < missing.count {
+            var end = min(start + chunkSize, missing.count)
+            while end < missing.count && Self.context(missing[end].value) == Self.context(missing[end - 1].value) { end += 1 }
+            let chunk = Array(missing[start..<end])
             let responses = try backend.answer(chunk.map(\.value))
             try store.store(zip(chunk, responses).map { Self.cached($1, key: $0.key) })
             for (item, response) in zip(chunk, responses) { answers[item.key] = response }
             progress(answers.count, unique.count)
+            start = end
         }
 
         var scores: [InstanceScore] = [], samples: [SampleRecord] = []
@@ -190,6 +195,20 @@ public struct EvalRunner {
         let rouge = item.crossLingual ? tokenizer.map { RougeL(crossLingual: $0) } ?? RougeL() : RougeL()
         return (prediction, ["exact_match": ExactMatch.score(prediction: prediction, references: example.references),
                              "rougeL": rouge.fmeasure(prediction: prediction, references: example.references)])
+    }
+
+    static func context(_ request: EvalRequest) -> String {
+        switch request {
+        case let .loglikelihood(context, _), let .generate(context, _, _): context
+        }
+    }
+
+    /// Scoring before generation; within each, longer contexts first, then by text.
+    static func order(_ request: EvalRequest) -> (Int, Int, String, String) {
+        switch request {
+        case let .loglikelihood(context, continuation): (0, -context.utf8.count, context, continuation)
+        case let .generate(context, _, _): (1, -context.utf8.count, context, "")
+        }
     }
 
     static func response(_ cached: CachedResponse) -> EvalResponse? {

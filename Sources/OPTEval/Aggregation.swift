@@ -1,13 +1,16 @@
 import Foundation
 
-/// One scored instance: its task, shot count and metric values (fractions in 0…1).
+/// One scored instance: its task, id, shot count and metric values (fractions in 0…1).
 public struct InstanceScore: Sendable, Equatable {
     public var task: String
+    /// Orders a task's instances for the bootstrap, so that results do not depend on input order.
+    public var instance: String
     public var shots: Int
     public var metrics: [String: Double]
 
-    public init(task: String, shots: Int, metrics: [String: Double]) {
+    public init(task: String, instance: String = "", shots: Int, metrics: [String: Double]) {
         self.task = task
+        self.instance = instance
         self.shots = shots
         self.metrics = metrics
     }
@@ -71,8 +74,9 @@ public enum Aggregation {
         var taskResults: [TaskResult] = []
         // Primary-metric values of each (task, shots), for the bootstrap.
         var primaryValues: [Key: [Double]] = [:]
-        for (key, items) in byTask.sorted(by: { ($0.key.task, $0.key.shots) < ($1.key.task, $1.key.shots) }) {
+        for (key, unordered) in byTask.sorted(by: { ($0.key.task, $0.key.shots) < ($1.key.task, $1.key.shots) }) {
             guard let info = tasks[key.task] else { continue }
+            let items = unordered.sorted { $0.instance < $1.instance }
             let names = Set(items.flatMap(\.metrics.keys)).sorted()
             var means: [String: Double] = [:]
             for name in names {

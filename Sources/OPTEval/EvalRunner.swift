@@ -17,11 +17,15 @@ public struct EvalSettings: Codable, Sendable, Equatable {
     public var maxNewTokens: Int = 256
     /// Also score each candidate after a content-free input ("N/A"), for calibrated accuracy.
     public var calibrate: Bool = true
+    /// This run evaluates shard `shard` (0-based) of `shards`: the instances whose (task, id) hash
+    /// falls there. `optiml eval merge` combines the shards' samples.
+    public var shard: Int?
+    public var shards: Int?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case split, levels, shots, style, limit, seed, calibrate
+        case split, levels, shots, style, limit, seed, calibrate, shard, shards
         case maxNewTokens = "max_new_tokens"
     }
 
@@ -109,7 +113,7 @@ public struct EvalRunner {
         for item in planned {
             let responses = item.requests.map { answers[$0.cacheKey(modelHash: backend.modelHash)] }
             let (prediction, metrics) = score(item, responses.compactMap { $0 })
-            scores.append(InstanceScore(task: item.task, shots: item.shots, metrics: metrics))
+            scores.append(InstanceScore(task: item.task, instance: item.example.id, shots: item.shots, metrics: metrics))
             samples.append(SampleRecord(runID: runID, task: item.task, instanceID: item.example.id, shots: item.shots, level: item.level,
                                         prompt: item.example.src, prediction: prediction, references: item.example.references,
                                         metrics: metrics))
@@ -119,7 +123,8 @@ public struct EvalRunner {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         let results = String(decoding: try encoder.encode(EvalResultsFile(model: modelName, benchHash: benchHash, settings: settings,
-                                                                            tasks: summary.tasks, groups: summary.groups)), as: UTF8.self)
+                                                                            taskInfo: infos, tasks: summary.tasks, groups: summary.groups)),
+                             as: UTF8.self)
         try store.finishRun(id: runID, resultsJSON: results, at: Date())
         return EvalOutcome(runID: runID, tasks: summary.tasks, groups: summary.groups, computed: missing.count,
                            cached: unique.count - missing.count)
@@ -136,6 +141,7 @@ public struct EvalRunner {
             guard settings.levels.contains(level), (record.instances[split.rawValue] ?? 0) > 0 else { continue }
             let (task, _) = try BenchStore.task(record.id, in: bench, manifest: manifest)
             let instances = Array(task.instances(in: split).prefix(settings.limit ?? Int.max))
+                .filter { settings.includes(task: task.id, instance: $0.id) }
             let crossLingual = !task.outputLanguages.isEmpty && !task.outputLanguages.contains("English")
             infos[task.id] = TaskInfo(benchmark: task.benchmark, categories: task.categories, level: level,
                                       primaryMetric: task.options == nil ? "rougeL" : "acc")
@@ -231,16 +237,38 @@ public struct EvalRunner {
     }
 }
 
-/// results.json: the run's settings, per-task results and group means.
+/// results.json: the run's settings, what aggregation knows of each task, per-task results and group means.
 public struct EvalResultsFile: Codable, Sendable {
     public var model: String
     public var benchHash: String
     public var settings: EvalSettings
+    public var taskInfo: [String: TaskInfo]
     public var tasks: [TaskResult]
     public var groups: [GroupResult]
+
+    public init(model: String, benchHash: String, settings: EvalSettings, taskInfo: [String: TaskInfo], tasks: [TaskResult],
+                groups: [GroupResult]) {
+        self.model = model
+        self.benchHash = benchHash
+        self.settings = settings
+        self.taskInfo = taskInfo
+        self.tasks = tasks
+        self.groups = groups
+    }
 
     enum CodingKeys: String, CodingKey {
         case model, settings, tasks, groups
         case benchHash = "bench_sha256"
+        case taskInfo = "task_info"
+    }
+}
+
+extension EvalSettings {
+    /// Whether this run's shard holds the instance (every instance without sharding).
+    func includes(task: String, instance: String) -> Bool {
+        guard let shard, let shards, shards > 1 else { return true }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in (task + "\u{0}" + instance).utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return Int(hash % UInt64(shards)) == shard
     }
 }

@@ -7,7 +7,7 @@ import OPTTokenizer
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval", abstract: "Evaluate a model on a bench (the default), or score prediction files.",
-        subcommands: [EvalRun.self, EvalScore.self], defaultSubcommand: EvalRun.self)
+        subcommands: [EvalRun.self, EvalMerge.self, EvalScore.self], defaultSubcommand: EvalRun.self)
 }
 
 /// `optiml eval [run]`
@@ -30,7 +30,16 @@ struct EvalRun: ParsableCommand {
     @Option(help: "Prompts per generation batch.") var batchSize = 8
     @Option(help: "New tokens at most per generation.") var maxNewTokens = 256
     @Flag(help: "Skip the content-free requests of calibrated accuracy.") var noCalibration = false
+    @Option(help: "Evaluate only shard i of N (0-based, e.g. 2/8); combine the shards' folders with optiml eval merge.")
+    var shard: String?
     @Option(help: "The folder for the results.") var out: String
+
+    /// `i/N` as (i, N).
+    var shardParts: (index: Int, count: Int)? {
+        guard let shard else { return nil }
+        let parts = shard.split(separator: "/").compactMap { Int($0) }
+        return parts.count == 2 ? (parts[0], parts[1]) : nil
+    }
 
     func numbers(_ text: String, _ name: String) throws -> [Int] {
         let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -44,6 +53,11 @@ struct EvalRun: ParsableCommand {
         if try numbers(levels, "levels").contains(where: { !(1...3).contains($0) }) { throw ValidationError("--levels: only 1, 2 and 3") }
         if try numbers(shots, "shots").contains(where: { !(0...32).contains($0) }) { throw ValidationError("--shots: each between 0 and 32") }
         if batchSize < 1 || maxNewTokens < 1 || (limit ?? 1) < 1 { throw ValidationError("--batch-size, --max-new-tokens and --limit must be at least 1") }
+        if let shard {
+            guard let (index, count) = shardParts, count >= 1, (0..<count).contains(index) else {
+                throw ValidationError("--shard \(shard): expected i/N with 0 ≤ i < N")
+            }
+        }
     }
 
     func run() throws {
@@ -56,6 +70,8 @@ struct EvalRun: ParsableCommand {
         settings.seed = seed
         settings.maxNewTokens = maxNewTokens
         settings.calibrate = !noCalibration
+        settings.shard = shardParts?.index
+        settings.shards = shardParts?.count
         let outFolder = URL(fileURLWithPath: out, isDirectory: true)
         do {
             let generator = try modelOptions.loadGenerator()
@@ -86,6 +102,28 @@ struct EvalRun: ParsableCommand {
             let stderr = group.stderr.map { String(format: "%.1f", $0) } ?? ""
             print("| \(group.level) | \(shots) | \(group.tasks) | \(String(format: "%.1f", group.score)) | \(stderr) |")
         }
+    }
+}
+
+/// `optiml eval merge`
+struct EvalMerge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge", abstract: "Combine the result folders of `optiml eval --shard i/N` into the results of the whole evaluation.")
+
+    @Argument(help: "The shards' result folders (each with results.json and samples.jsonl).") var shards: [String]
+    @Option(help: "The folder for the merged results.json and samples.jsonl.") var out: String
+
+    func run() throws {
+        do {
+            let (results, samples) = try ShardMerge.merge(shards.map { URL(fileURLWithPath: $0, isDirectory: true) })
+            let folder = URL(fileURLWithPath: out, isDirectory: true)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            try encoder.encode(results).write(to: folder.appendingPathComponent("results.json"), options: .atomic)
+            try samples.write(to: folder.appendingPathComponent("samples.jsonl"), options: .atomic)
+            print("merged \(shards.count) shards: \(results.tasks.count) task results into \(out)")
+        } catch { throw CLIError(error) }
     }
 }
 

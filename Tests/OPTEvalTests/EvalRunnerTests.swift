@@ -1,6 +1,7 @@
 import Foundation
 import OPTBench
 import OPTModel
+import OPTTokenizer
 import Testing
 @testable import OPTEval
 
@@ -64,6 +65,49 @@ struct EvalRunnerTests {
         #expect(second.computed == 0 && second.cached == first.computed)
         #expect(second.tasks == first.tasks)
         #expect(second.groups == first.groups)
+    }
+
+    /// Runs the runner into `folder` and writes results.json and samples.jsonl there, as the CLI does.
+    func runInto(_ folder: URL, bench: URL, backend: LocalBackend, settings: EvalSettings, tokenizer: BPETokenizer) throws -> EvalOutcome {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let store = try ResultsStore(path: folder.appendingPathComponent("results.sqlite"))
+        let outcome = try EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: tokenizer).run(modelName: "tiny")
+        try store.exportSamples(runID: outcome.runID, to: folder.appendingPathComponent("samples.jsonl"))
+        let results = try #require(try store.runs().first { $0.id == outcome.runID }?.resultsJSON)
+        try Data(results.utf8).write(to: folder.appendingPathComponent("results.json"))
+        return outcome
+    }
+
+    @Test("shards of an evaluation, merged, give the results of the whole evaluation")
+    func shardsMerge() throws {
+        let folder = try folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let bench = try Self.bench(in: folder)
+        let generator = try Generator(directory: Self.model)
+        let backend = LocalBackend(generator: generator, modelHash: "tiny", batchSize: 4)
+        var settings = EvalSettings()
+        settings.shots = [0, 1]
+        settings.limit = 4
+        settings.maxNewTokens = 3
+        let whole = try runInto(folder.appendingPathComponent("whole"), bench: bench, backend: backend, settings: settings,
+                                tokenizer: generator.tokenizer)
+        var parts: [URL] = []
+        var instances = 0
+        for index in 0..<3 {
+            var part = settings
+            part.shard = index
+            part.shards = 3
+            let url = folder.appendingPathComponent("shard\(index)")
+            instances += try runInto(url, bench: bench, backend: backend, settings: part, tokenizer: generator.tokenizer)
+                .tasks.reduce(0) { $0 + $1.instances }
+            parts.append(url)
+        }
+        #expect(instances == whole.tasks.reduce(0) { $0 + $1.instances })
+        let merged = try ShardMerge.merge(parts.reversed())
+        #expect(merged.results.tasks == whole.tasks)
+        #expect(merged.results.groups == whole.groups)
+        #expect(throws: ShardMergeError.incomplete(have: [0, 1], shards: 3)) { try ShardMerge.merge(Array(parts.prefix(2))) }
+        #expect(throws: ShardMergeError.self) { try ShardMerge.merge([parts[0], folder.appendingPathComponent("whole")]) }
     }
 
     @Test("the local backend's loglikelihoods over a shared context equal one-by-one scoring")

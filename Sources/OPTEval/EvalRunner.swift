@@ -82,9 +82,8 @@ public struct EvalRunner {
     }
 
     public func run(modelName: String) throws -> EvalOutcome {
-        let manifestData = try Data(contentsOf: bench.appendingPathComponent("manifest.json"))
         let manifest = try BenchStore.manifest(bench)
-        let benchHash = SHA256Hex.of(manifestData)
+        let benchHash = SHA256Hex.of(try Data(contentsOf: bench.appendingPathComponent("manifest.json")))
         let runID = try store.resumableRun(modelHash: backend.modelHash, benchHash: benchHash, settings: settings.json)?.id
             ?? store.beginRun(RunRecord(id: nil, model: modelName, modelHash: backend.modelHash, benchHash: benchHash,
                                         settings: settings.json, gitRevision: nil, startedAt: Date(), finishedAt: nil, resultsJSON: nil))

@@ -10,7 +10,11 @@ public struct LocalBackend: EvalBackend {
     /// Prompts per generation batch.
     public var batchSize: Int
 
-    public init(generator: Generator, modelHash: String, batchSize: Int = 8) {
+    /// Refuses a tokenizer with ids the model has no embedding for (files of two different models in one folder).
+    public init(generator: Generator, modelHash: String, batchSize: Int = 8) throws {
+        guard generator.tokenizer.vocabularySize <= generator.model.config.vocabSize else {
+            throw EvalError.tokenizerMismatch(tokenizerSize: generator.tokenizer.vocabularySize, modelSize: generator.model.config.vocabSize)
+        }
         self.generator = generator
         self.modelHash = modelHash
         self.batchSize = max(1, batchSize)

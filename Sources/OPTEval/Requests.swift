@@ -33,3 +33,16 @@ public protocol EvalBackend: Sendable {
     /// Answers every request, in order.
     func answer(_ requests: [EvalRequest]) throws -> [EvalResponse]
 }
+
+/// Why an evaluation cannot run.
+public enum EvalError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The tokenizer has more ids than the model has embeddings: they do not belong together.
+    case tokenizerMismatch(tokenizerSize: Int, modelSize: Int)
+
+    public var description: String {
+        switch self {
+        case let .tokenizerMismatch(tokenizerSize, modelSize):
+            return "the tokenizer has \(tokenizerSize) tokens but the model only \(modelSize) embeddings: they are not from the same checkpoint"
+        }
+    }
+}

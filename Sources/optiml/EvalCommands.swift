@@ -75,7 +75,7 @@ struct EvalRun: ParsableCommand {
         let outFolder = URL(fileURLWithPath: out, isDirectory: true)
         do {
             let generator = try modelOptions.loadGenerator()
-            let backend = LocalBackend(generator: generator, modelHash: try LocalBackend.modelHash(directory: modelOptions.directory),
+            let backend = try LocalBackend(generator: generator, modelHash: try LocalBackend.modelHash(directory: modelOptions.directory),
                                        batchSize: batchSize)
             try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
             let store = try ResultsStore(path: outFolder.appendingPathComponent("results.sqlite"))

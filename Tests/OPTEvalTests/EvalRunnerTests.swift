@@ -39,7 +39,7 @@ struct EvalRunnerTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let bench = try Self.bench(in: folder)
         let generator = try Generator(directory: Self.model)
-        let backend = LocalBackend(generator: generator, modelHash: try LocalBackend.modelHash(directory: Self.model), batchSize: 3)
+        let backend = try LocalBackend(generator: generator, modelHash: try LocalBackend.modelHash(directory: Self.model), batchSize: 3)
         var settings = EvalSettings()
         settings.shots = [0, 1]
         settings.limit = 3
@@ -84,7 +84,7 @@ struct EvalRunnerTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let bench = try Self.bench(in: folder)
         let generator = try Generator(directory: Self.model)
-        let backend = LocalBackend(generator: generator, modelHash: "tiny", batchSize: 4)
+        let backend = try LocalBackend(generator: generator, modelHash: "tiny", batchSize: 4)
         var settings = EvalSettings()
         settings.shots = [0, 1]
         settings.limit = 4
@@ -113,7 +113,7 @@ struct EvalRunnerTests {
     @Test("the local backend's loglikelihoods over a shared context equal one-by-one scoring")
     func sharedContextScores() throws {
         let generator = try Generator(directory: Self.model)
-        let backend = LocalBackend(generator: generator, modelHash: "tiny")
+        let backend = try LocalBackend(generator: generator, modelHash: "tiny")
         let context = "Review: a moving, funny film.\nSentiment:"
         let candidates = [" negative", " positive", " neutral and long winded"]
         let requests = candidates.map { EvalRequest.loglikelihood(context: context, continuation: $0) }
@@ -151,5 +151,28 @@ struct EvalRunnerTests {
         let combined = groups.first { $0.kind == "level" && $0.shots == nil }
         #expect(abs((combined?.score ?? 0) - (47.5 + 80) / 2) < 1e-9)
         #expect(groups.contains { $0.kind == "benchmark" && $0.name == "flan" && $0.score == 20 })
+    }
+}
+
+extension EvalRunnerTests {
+    @Test("bad input: a folder that is no bench, a tokenizer from another model")
+    func badInput() throws {
+        let folder = try folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let generator = try Generator(directory: Self.model)
+        let backend = try LocalBackend(generator: generator, modelHash: "tiny")
+        let store = try ResultsStore(path: folder.appendingPathComponent("results.sqlite"))
+        let runner = EvalRunner(bench: folder.appendingPathComponent("nothing"), backend: backend, store: store,
+                                settings: EvalSettings(), tokenizer: nil)
+        let error = try #require(throws: BenchError.self) { try runner.run(modelName: "tiny") }
+        #expect(error.description.contains("nothing") && error.description.contains("manifest.json"))
+        // The GPT-2 tokenizer (50k tokens) with the tiny model (1,000 embeddings).
+        if Paths.hasGPT2 {
+            let gpt2 = try BPETokenizer.load(directory: Paths.gpt2)
+            let mismatched = Generator(model: generator.model, tokenizer: gpt2)
+            #expect(throws: EvalError.tokenizerMismatch(tokenizerSize: gpt2.vocabularySize, modelSize: generator.model.config.vocabSize)) {
+                try LocalBackend(generator: mismatched, modelHash: "x")
+            }
+        }
     }
 }

@@ -319,7 +319,7 @@ struct BadInputTests {
         for definition in [#""""#, #""   ""#, "[]"] {
             let url = try writeFile(#"{"task": {"benchmark": "flan", "categories": ["Misc."], "definition": \#(definition)}}"#
                 + "\n" + #"{"id": "1", "input": "x", "outputs": ["y"]}"# + "\n", "blank_definition.jsonl", in: folder)
-                        #expect(throws: BenchError.self, "definition \(definition)") { try JSONLSource.task(file: url) }
+            #expect(throws: BenchError.self, "definition \(definition)") { try JSONLSource.task(file: url) }
         }
     }
 
@@ -330,7 +330,7 @@ struct BadInputTests {
         for id in ["../../escaped", "sub/task", ""] {
             let url = try writeFile(#"{"task": {"id": "\#(id)", "benchmark": "flan", "categories": ["Misc."], "definition": "x"}}"#
                 + "\n" + #"{"id": "1", "input": "x", "outputs": ["y"]}"# + "\n", "path_id.jsonl", in: folder)
-                        #expect(throws: BenchError.self, "id \(id.debugDescription)") { try JSONLSource.task(file: url) }
+            #expect(throws: BenchError.self, "id \(id.debugDescription)") { try JSONLSource.task(file: url) }
         }
     }
 
@@ -346,7 +346,7 @@ struct BadInputTests {
         _ = try? BenchStore.write(bench, sources: [], sourceCounts: [], taxonomy: taxonomy, to: target)
         let beside = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("out").path)
             .filter { $0 != "bench" }
-                #expect(beside.isEmpty, "written beside the bench: \(beside)")
+        #expect(beside.isEmpty, "written beside the bench: \(beside)")
     }
 
     // MARK: - Split YAML

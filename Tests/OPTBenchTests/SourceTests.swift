@@ -186,8 +186,8 @@ struct SourceTests {
         try writeFile(Self.minimalNIV2(), "taskA-b.json", in: folder)
         let ids = try NIV2Source.load(directory: folder).tasks.map(\.id)
         #expect(Set(ids) == ["taskA", "taskA-b"])
-        // Sorted by file name, "taskA-b.json" < "taskA.json" ('-' < '.'), while the ids sort the other way.
-                #expect(ids == ids.sorted())
+        // By file name, "taskA-b.json" < "taskA.json" ('-' < '.'), while the ids sort the other way: the loader sorts by id.
+        #expect(ids == ids.sorted())
     }
 
     // MARK: - JSONLSource

@@ -168,6 +168,7 @@ public struct EvalRunner {
                 }
             }
         }
+        guard !planned.isEmpty else { throw EvalError.nothingToEvaluate(bench: bench.path, split: settings.split, levels: settings.levels) }
         return (planned, infos)
     }
 

@@ -38,9 +38,13 @@ public protocol EvalBackend: Sendable {
 public enum EvalError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The tokenizer has more ids than the model has embeddings: they do not belong together.
     case tokenizerMismatch(tokenizerSize: Int, modelSize: Int)
+    /// The bench has no instance in that split at those levels.
+    case nothingToEvaluate(bench: String, split: String, levels: [Int])
 
     public var description: String {
         switch self {
+        case let .nothingToEvaluate(bench, split, levels):
+            return "\(bench) has no \(split) instances at level \(levels.map(String.init).joined(separator: ", ")) (see optiml bench stats)"
         case let .tokenizerMismatch(tokenizerSize, modelSize):
             return "the tokenizer has \(tokenizerSize) tokens but the model only \(modelSize) embeddings: they are not from the same checkpoint"
         }

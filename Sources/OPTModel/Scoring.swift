@@ -98,17 +98,24 @@ extension Generator {
         // The rest: every continuation but its last token, right-padded, in one batch over copies of the prefix.
         let steps = longest - 1
         if steps > 0 {
-            let rows = KVCache(repeatingFirstRowOf: prefix, rows: split.count, capacity: contextIDs.count + steps)
-            let inputs = split.map { Array($0.continuation.dropLast()) }
-            try withExtendedLifetime(rows) {
-                let logits = try model.forward(
-                    tokens: inputs.map { $0 + Array(repeating: pad, count: steps - $0.count) },
-                    realToken: inputs.map { Array(repeating: true, count: $0.count) + Array(repeating: false, count: steps - $0.count) },
-                    cache: rows, logits: .all)
-                for (b, pair) in split.enumerated() {
-                    for (i, id) in pair.continuation.enumerated().dropFirst() {
-                        let start = (b * steps + i - 1) * vocab
-                        take(UnsafeBufferPointer(rebasing: logits[start..<(start + vocab)]), token: id, for: b)
+            // Copies of the prefix are made for as many continuations at a time as fit in about 512 MB.
+            let c = model.config
+            let bytesPerRow = (contextIDs.count + steps) * c.hiddenSize * c.numHiddenLayers * 2 * MemoryLayout<Float>.size
+            let perBatch = max(1, (512 << 20) / max(bytesPerRow, 1))
+            for first in stride(from: 0, to: split.count, by: perBatch) {
+                let members = Array(first..<min(first + perBatch, split.count))
+                let rows = KVCache(repeatingFirstRowOf: prefix, rows: members.count, capacity: contextIDs.count + steps)
+                let inputs = members.map { Array(split[$0].continuation.dropLast()) }
+                try withExtendedLifetime(rows) {
+                    let logits = try model.forward(
+                        tokens: inputs.map { $0 + Array(repeating: pad, count: steps - $0.count) },
+                        realToken: inputs.map { Array(repeating: true, count: $0.count) + Array(repeating: false, count: steps - $0.count) },
+                        cache: rows, logits: .all)
+                    for (row, b) in members.enumerated() {
+                        for (i, id) in split[b].continuation.enumerated().dropFirst() {
+                            let start = (row * steps + i - 1) * vocab
+                            take(UnsafeBufferPointer(rebasing: logits[start..<(start + vocab)]), token: id, for: b)
+                        }
                     }
                 }
             }

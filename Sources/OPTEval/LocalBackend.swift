@@ -2,12 +2,12 @@ import Foundation
 import OPTModel
 
 /// The in-process engine as a backend. Loglikelihood requests that share a context run it once
-/// (its KV cache is copied to each candidate); generation requests run greedily in batches of
-/// similar length. Longest requests go first, so that memory needs show at the start.
+/// (its KV cache is copied to each candidate), `batchSize` contexts of similar length at a time;
+/// generation requests run greedily in batches of similar length. Longest requests go first, so that memory needs show at the start.
 public struct LocalBackend: EvalBackend {
     public let generator: Generator
     public let modelHash: String
-    /// Prompts per generation batch.
+    /// Contexts per scoring batch, prompts per generation batch.
     public var batchSize: Int
 
     /// Refuses a tokenizer with ids the model has no embedding for (files of two different models in one folder).
@@ -41,10 +41,15 @@ public struct LocalBackend: EvalBackend {
             case let .generate(context, until, maxTokens): generations.append((index, context, until, maxTokens))
             }
         }
-        for (context, group) in byContext.sorted(by: { ($0.key.utf8.count, $0.key) > ($1.key.utf8.count, $1.key) }) {
-            let scores = try generator.score(context: context, continuations: group.map(\.continuation))
-            for (item, score) in zip(group, scores) {
-                responses[item.index] = .loglikelihood(logprob: score.logprob, isGreedy: score.isGreedy, tokens: score.continuationIDs.count)
+        // Contexts of similar length share a batch (little padding); each runs once for all its continuations.
+        let contexts = byContext.sorted { ($0.key.utf8.count, $0.key) > ($1.key.utf8.count, $1.key) }
+        for start in stride(from: 0, to: contexts.count, by: batchSize) {
+            let batch = Array(contexts[start..<min(start + batchSize, contexts.count)])
+            let scores = try generator.score(contexts: batch.map { ($0.key, $0.value.map(\.continuation)) })
+            for ((_, group), groupScores) in zip(batch, scores) {
+                for (item, score) in zip(group, groupScores) {
+                    responses[item.index] = .loglikelihood(logprob: score.logprob, isGreedy: score.isGreedy, tokens: score.continuationIDs.count)
+                }
             }
         }
         // Batches share stop strings and length limits; within them, prompts of similar length.

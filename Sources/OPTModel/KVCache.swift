@@ -31,25 +31,25 @@ public final class KVCache: @unchecked Sendable {
         validCounts = Array(repeating: 0, count: batchSize)
     }
 
-    /// A cache of `rows` rows that each start as a copy of row 0 of `source` (a prefix shared by
+    /// A cache whose row i starts as a copy of row `sourceRows[i]` of `source` (a prefix shared by
     /// several continuations), with room for `capacity` positions.
-    public init(repeatingFirstRowOf source: KVCache, rows: Int, capacity: Int) {
+    public init(copying sourceRows: [Int], of source: KVCache, capacity: Int) {
         precondition(capacity >= source.length, "the copy must hold the prefix")
-        batchSize = rows
+        batchSize = sourceRows.count
         self.capacity = capacity
         width = source.width
-        let size = rows * capacity * width, prefix = source.length * width
+        let size = sourceRows.count * capacity * width, prefix = source.length * width
         keys = source.keys.map { _ in FloatBuffer(count: size) }
         values = source.values.map { _ in FloatBuffer(count: size) }
         for (layer, (sourceKeys, sourceValues)) in zip(source.keys, source.values).enumerated() {
-            for row in 0..<rows {
-                let at = row * capacity * width
-                (keys[layer].pointer + at).update(from: sourceKeys.pointer, count: prefix)
-                (values[layer].pointer + at).update(from: sourceValues.pointer, count: prefix)
+            for (row, from) in sourceRows.enumerated() {
+                let at = row * capacity * width, start = source.offset(row: from, position: 0)
+                (keys[layer].pointer + at).update(from: sourceKeys.pointer + start, count: prefix)
+                (values[layer].pointer + at).update(from: sourceValues.pointer + start, count: prefix)
             }
         }
-        mask = Array(repeating: source.mask[0], count: rows)
-        validCounts = Array(repeating: source.validCounts[0], count: rows)
+        mask = sourceRows.map { source.mask[$0] }
+        validCounts = sourceRows.map { source.validCounts[$0] }
         length = source.length
     }
 

@@ -69,61 +69,85 @@ extension Generator {
     }
 
     /// Scores several continuations of one context (the candidates of a multiple-choice question),
-    /// running the context once: its KV cache is copied to one row per continuation, and only the
-    /// continuations' own tokens run after it. The numbers are those of `score(_:)`, which this falls
-    /// back to when an input has to be truncated to fit the model's positions.
+    /// running the context once. See `score(contexts:)`.
     public func score(context: String, continuations: [String]) throws -> [ContinuationScore] {
-        guard !continuations.isEmpty else { return [] }
-        let split = try continuations.map { try splitPair(context: context, continuation: $0) }
-        let contextIDs = split[0].context
-        let longest = split.map(\.continuation.count).max() ?? 1
-        guard split.allSatisfy({ $0.context == contextIDs }), contextIDs.count + longest - 1 <= model.config.maxPositionEmbeddings else {
-            return try score(continuations.map { (context, $0) })
+        try score(contexts: [(context, continuations)])[0]
+    }
+
+    /// Scores the continuations of several contexts, each context run once: the contexts go through
+    /// one left-padded batch, each one's KV cache is copied to a row per continuation, and the
+    /// continuations' own tokens run in one more batch. The numbers are those of `score(_:)`, which
+    /// a context falls back to when an input has to be truncated to fit the model's positions.
+    public func score(contexts groups: [(context: String, continuations: [String])]) throws -> [[ContinuationScore]] {
+        let limit = model.config.maxPositionEmbeddings
+        var results = [[ContinuationScore]](repeating: [], count: groups.count)
+        var shared: [(group: Int, context: [Int], continuations: [[Int]])] = []
+        for (g, group) in groups.enumerated() where !group.continuations.isEmpty {
+            let split = try group.continuations.map { try splitPair(context: group.context, continuation: $0) }
+            let longest = split.map(\.continuation.count).max() ?? 1
+            if split.allSatisfy({ $0.context == split[0].context }) && split[0].context.count + longest - 1 <= limit {
+                shared.append((g, split[0].context, split.map(\.continuation)))
+            } else {
+                results[g] = try score(group.continuations.map { (group.context, $0) })
+            }
         }
+        guard !shared.isEmpty else { return results }
         let vocab = model.config.vocabSize, pad = model.config.padTokenId
-        // log p and greedy flags of each continuation's tokens, filled while the logits they come from are alive.
-        var tokenLogprobs = [[Double]](repeating: [], count: split.count)
-        var greedy = [Bool](repeating: true, count: split.count)
-        func take(_ row: UnsafeBufferPointer<Float>, token: Int, for b: Int) {
-            tokenLogprobs[b].append(Double(row[token]) - Double(Ops.logSumExp(row, count: vocab)))
-            if LogitsProcessing.argmax(row) != token { greedy[b] = false }
+        let contextLength = shared.map(\.context.count).max() ?? 1
+        let steps = (shared.flatMap { $0.continuations.map(\.count) }.max() ?? 1) - 1
+        // Every continuation as (its context's row, its tokens); log p and greedy flags are filled
+        // while the logits they come from are alive.
+        let members = shared.enumerated().flatMap { row, item in item.continuations.map { (row: row, tokens: $0) } }
+        var tokenLogprobs = [[Double]](repeating: [], count: members.count)
+        var greedy = [Bool](repeating: true, count: members.count)
+        func take(_ row: UnsafeBufferPointer<Float>, token: Int, for m: Int) {
+            tokenLogprobs[m].append(Double(row[token]) - Double(Ops.logSumExp(row, count: vocab)))
+            if LogitsProcessing.argmax(row) != token { greedy[m] = false }
         }
-        // The context's last position predicts every continuation's first token.
-        let prefix = KVCache(config: model.config, batchSize: 1, capacity: contextIDs.count + longest - 1)
+        // Each context's last position predicts its continuations' first tokens.
+        let prefix = KVCache(config: model.config, batchSize: shared.count, capacity: contextLength + steps)
         try withExtendedLifetime(prefix) {
-            let last = try model.forward(tokens: [contextIDs], realToken: [Array(repeating: true, count: contextIDs.count)],
-                                         cache: prefix, logits: .last)
-            for (b, pair) in split.enumerated() { take(UnsafeBufferPointer(rebasing: last[0..<vocab]), token: pair.continuation[0], for: b) }
+            let last = try model.forward(
+                tokens: shared.map { Array(repeating: pad, count: contextLength - $0.context.count) + $0.context },
+                realToken: shared.map { Array(repeating: false, count: contextLength - $0.context.count) + Array(repeating: true, count: $0.context.count) },
+                cache: prefix, logits: .last)
+            for (m, member) in members.enumerated() {
+                take(UnsafeBufferPointer(rebasing: last[(member.row * vocab)..<((member.row + 1) * vocab)]), token: member.tokens[0], for: m)
+            }
         }
-        // The rest: every continuation but its last token, right-padded, in one batch over copies of the prefix.
-        let steps = longest - 1
         if steps > 0 {
-            // Copies of the prefix are made for as many continuations at a time as fit in about 512 MB.
+            // The rest of every continuation, right-padded, over copies of its context's cache: as many
+            // rows at a time as fit in about 512 MB.
             let c = model.config
-            let bytesPerRow = (contextIDs.count + steps) * c.hiddenSize * c.numHiddenLayers * 2 * MemoryLayout<Float>.size
+            let bytesPerRow = (contextLength + steps) * c.hiddenSize * c.numHiddenLayers * 2 * MemoryLayout<Float>.size
             let perBatch = max(1, (512 << 20) / max(bytesPerRow, 1))
-            for first in stride(from: 0, to: split.count, by: perBatch) {
-                let members = Array(first..<min(first + perBatch, split.count))
-                let rows = KVCache(repeatingFirstRowOf: prefix, rows: members.count, capacity: contextIDs.count + steps)
-                let inputs = members.map { Array(split[$0].continuation.dropLast()) }
+            for first in stride(from: 0, to: members.count, by: perBatch) {
+                let batch = Array(first..<min(first + perBatch, members.count))
+                let rows = KVCache(copying: batch.map { members[$0].row }, of: prefix, capacity: contextLength + steps)
+                let inputs = batch.map { Array(members[$0].tokens.dropLast()) }
                 try withExtendedLifetime(rows) {
                     let logits = try model.forward(
                         tokens: inputs.map { $0 + Array(repeating: pad, count: steps - $0.count) },
                         realToken: inputs.map { Array(repeating: true, count: $0.count) + Array(repeating: false, count: steps - $0.count) },
                         cache: rows, logits: .all)
-                    for (row, b) in members.enumerated() {
-                        for (i, id) in split[b].continuation.enumerated().dropFirst() {
+                    for (row, m) in batch.enumerated() {
+                        for (i, id) in members[m].tokens.enumerated().dropFirst() {
                             let start = (row * steps + i - 1) * vocab
-                            take(UnsafeBufferPointer(rebasing: logits[start..<(start + vocab)]), token: id, for: b)
+                            take(UnsafeBufferPointer(rebasing: logits[start..<(start + vocab)]), token: id, for: m)
                         }
                     }
                 }
             }
         }
-        return split.enumerated().map { b, pair in
-            ContinuationScore(contextIDs: contextIDs, continuationIDs: pair.continuation, tokenLogprobs: tokenLogprobs[b],
-                              logprob: tokenLogprobs[b].reduce(0, +), isGreedy: greedy[b], truncatedTokens: 0)
+        var m = 0
+        for item in shared {
+            results[item.group] = item.continuations.map { tokens in
+                defer { m += 1 }
+                return ContinuationScore(contextIDs: item.context, continuationIDs: tokens, tokenLogprobs: tokenLogprobs[m],
+                                         logprob: tokenLogprobs[m].reduce(0, +), isGreedy: greedy[m], truncatedTokens: 0)
+            }
         }
+        return results
     }
 
     /// lm-evaluation-harness's `_encode_pair`, with OPT's BOS on the context.

@@ -94,6 +94,18 @@ struct ParityTests {
                 #expect(score.isGreedy == reference.is_greedy)
             }
         }
+        // All contexts in one batch, each with its continuations: the same numbers again.
+        let contexts = Array(Set(expected.scores.map(\.context))).sorted()
+        let grouped = try generator.score(contexts: contexts.map { context in
+            (context, expected.scores.filter { $0.context == context }.map(\.continuation))
+        })
+        for (context, scores) in zip(contexts, grouped) {
+            for (score, reference) in zip(scores, expected.scores.filter { $0.context == context }) {
+                #expect(score.continuationIDs == reference.continuation_ids)
+                #expect(abs(score.logprob - reference.logprob) <= 1e-4, "batched contexts: \(reference.context)|\(reference.continuation)")
+                #expect(score.isGreedy == reference.is_greedy)
+            }
+        }
         // Scoring one pair alone gives what the batch gave.
         let single = try generator.score(context: expected.scores[0].context, continuation: expected.scores[0].continuation)
         #expect(abs(single.logprob - ours[0].logprob) <= 1e-4)

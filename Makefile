@@ -3,6 +3,7 @@ SHELL := /bin/bash
 DEMO_MODEL := Tests/Fixtures/models/tiny-preln-safetensors-sharded
 DEMO_TASKS := Tests/Fixtures/bench/tk_instruct/tasks
 DEMO_BENCH := .build/demo-bench
+DEMO_RUN := .build/demo-run
 OPTIML := .build/release/optiml
 
 .PHONY: setup build demo test
@@ -19,7 +20,8 @@ build: setup
 	swift build -c release --product optiml
 
 # Until the bundled nano model exists, the demo runs the runtime end to end on a shipped tiny checkpoint,
-# then builds a small OPT-IML Bench from the shipped Super-NI task fixtures.
+# then builds a small OPT-IML Bench from the shipped Super-NI task fixtures, evaluates the model on it and
+# writes the report.
 demo: build
 	$(OPTIML) inspect --model $(DEMO_MODEL)
 	$(OPTIML) tokenize --model $(DEMO_MODEL) "Hello world"
@@ -29,6 +31,8 @@ demo: build
 	$(OPTIML) bench build --source niv2:$(DEMO_TASKS) --preset opt-iml --seed 1 --force --out $(DEMO_BENCH)
 	$(OPTIML) bench stats $(DEMO_BENCH)
 	$(OPTIML) bench show $(DEMO_BENCH) --task task363_sst2_polarity_classification --limit 1 --shots 2
+	$(OPTIML) eval --model $(DEMO_MODEL) --bench $(DEMO_BENCH) --split validation --shots 0,1 --max-new-tokens 8 --out $(DEMO_RUN)
+	$(OPTIML) report $(DEMO_RUN) --out $(DEMO_RUN)
 
 test: setup
 	swift test

@@ -26,7 +26,7 @@ public struct LocalBackend: EvalBackend {
         var data = (try? Data(contentsOf: directory.appendingPathComponent("config.json"))) ?? Data()
         for name in try fileManager.contentsOfDirectory(atPath: directory.path).sorted() {
             let size = (try? fileManager.attributesOfItem(atPath: directory.appendingPathComponent(name).path)[.size] as? Int) ?? 0
-            data += Data("\u{0}\(name)\u{0}\(size ?? 0)".utf8)
+            data += Data("\u{0}\(name)\u{0}\(size)".utf8)
         }
         return SHA256Hex.of(data)
     }

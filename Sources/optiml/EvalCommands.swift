@@ -30,6 +30,14 @@ struct EvalRun: ParsableCommand {
     @Option(help: "Prompts per generation batch.") var batchSize = 8
     @Option(help: "New tokens at most per generation.") var maxNewTokens = 256
     @Flag(help: "Skip the content-free requests of calibrated accuracy.") var noCalibration = false
+    @Option(help: "local (the engine in this process) or openai (an OpenAI-compatible completions server at --base-url).")
+    var backend = "local"
+    @Option(help: "openai backend: the server's base URL, e.g. http://127.0.0.1:8080/v1.") var baseURL: String?
+    @Option(help: "openai backend: the model name sent in requests (default: --model's folder name).") var remoteModel: String?
+    @Option(help: "openai backend: bearer token.") var apiKey: String?
+    @Option(help: "openai backend: requests in flight at once.") var concurrency = 8
+    @Option(help: "openai backend: seconds before a request times out.") var timeout: Double = 120
+    @Option(help: "openai backend: retries of a failed request (with exponential backoff).") var retries = 3
     @Option(help: "Evaluate only shard i of N (0-based, e.g. 2/8); combine the shards' folders with optiml eval merge.")
     var shard: String?
     @Option(help: "The folder for the results.") var out: String
@@ -53,6 +61,13 @@ struct EvalRun: ParsableCommand {
         if try numbers(levels, "levels").contains(where: { !(1...3).contains($0) }) { throw ValidationError("--levels: only 1, 2 and 3") }
         if try numbers(shots, "shots").contains(where: { !(0...32).contains($0) }) { throw ValidationError("--shots: each between 0 and 32") }
         if batchSize < 1 || maxNewTokens < 1 || (limit ?? 1) < 1 { throw ValidationError("--batch-size, --max-new-tokens and --limit must be at least 1") }
+        guard ["local", "openai"].contains(backend) else { throw ValidationError("--backend \(backend): expected local or openai") }
+        if backend == "openai" {
+            guard let baseURL, let url = URL(string: baseURL), url.scheme == "http" || url.scheme == "https" else {
+                throw ValidationError("--backend openai needs --base-url http(s)://HOST:PORT/v1")
+            }
+            if concurrency < 1 || timeout <= 0 || retries < 0 { throw ValidationError("--concurrency and --timeout must be positive, --retries not negative") }
+        }
         if let shard {
             guard let (index, count) = shardParts, count >= 1, (0..<count).contains(index) else {
                 throw ValidationError("--shard \(shard): expected i/N with 0 ≤ i < N")
@@ -74,13 +89,23 @@ struct EvalRun: ParsableCommand {
         settings.shards = shardParts?.count
         let outFolder = URL(fileURLWithPath: out, isDirectory: true)
         do {
-            let generator = try modelOptions.loadGenerator()
-            let backend = try LocalBackend(generator: generator, modelHash: try LocalBackend.modelHash(directory: modelOptions.directory),
-                                       batchSize: batchSize)
+            // The remote backend needs only the tokenizer (cross-lingual ROUGE-L, Tk-Instruct's length limits).
+            let tokenizer: BPETokenizer
+            let answering: any EvalBackend
+            if backend == "openai", let baseURL, let url = URL(string: baseURL) {
+                tokenizer = try BPETokenizer.load(directory: modelOptions.directory)
+                answering = OpenAIBackend(baseURL: url, model: remoteModel ?? modelOptions.directory.lastPathComponent, apiKey: apiKey,
+                                          concurrency: concurrency, timeout: timeout, retries: retries)
+            } else {
+                let generator = try modelOptions.loadGenerator()
+                tokenizer = generator.tokenizer
+                answering = try LocalBackend(generator: generator, modelHash: try LocalBackend.modelHash(directory: modelOptions.directory),
+                                             batchSize: batchSize)
+            }
             try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
             let store = try ResultsStore(path: outFolder.appendingPathComponent("results.sqlite"))
-            var runner = EvalRunner(bench: URL(fileURLWithPath: bench, isDirectory: true), backend: backend, store: store,
-                                    settings: settings, tokenizer: generator.tokenizer)
+            var runner = EvalRunner(bench: URL(fileURLWithPath: bench, isDirectory: true), backend: answering, store: store,
+                                    settings: settings, tokenizer: tokenizer)
             let bar = ProgressBar(label: "requests")
             runner.progress = { done, total in bar.update(done, total) }
             let outcome = try runner.run(modelName: modelOptions.model)

@@ -1,0 +1,177 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Why a remote server could not answer; every case names the URL.
+public enum RemoteBackendError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No answer after every retry (refused, unreachable, timed out).
+    case unreachable(url: String, reason: String, attempts: Int)
+    /// The server answered with an error status.
+    case status(url: String, code: Int, body: String)
+    /// The answer is not the OpenAI completions shape this backend reads.
+    case malformedResponse(url: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .unreachable(url, reason, attempts): return "\(url): no answer after \(attempts) attempts (\(reason))"
+        case let .status(url, code, body): return "\(url): HTTP \(code): \(body.prefix(300))"
+        case let .malformedResponse(url, reason): return "\(url): unexpected response: \(reason)"
+        }
+    }
+}
+
+/// Evaluates through any OpenAI-compatible completions server (vLLM, TGI's OpenAI route, this
+/// project's own server), with lm-evaluation-harness's `local-completions` conventions: scoring
+/// sends context + continuation with `echo`, `logprobs: 1` and `max_tokens: 0` and sums the
+/// log-probabilities of the tokens past the context (by `text_offset`); generation sends the context
+/// with `stop` and `max_tokens`, greedily. Requests run `concurrency` at a time; failures are retried
+/// with exponential backoff.
+public struct OpenAIBackend: EvalBackend {
+    public var baseURL: URL
+    public var model: String
+    public var apiKey: String?
+    public var concurrency: Int
+    public var timeout: TimeInterval
+    public var retries: Int
+    public var modelHash: String { SHA256Hex.of(Data("openai\u{0}\(baseURL.absoluteString)\u{0}\(model)".utf8)) }
+
+    public init(baseURL: URL, model: String, apiKey: String? = nil, concurrency: Int = 8, timeout: TimeInterval = 120, retries: Int = 3) {
+        self.baseURL = baseURL
+        self.model = model
+        self.apiKey = apiKey
+        self.concurrency = max(1, concurrency)
+        self.timeout = timeout
+        self.retries = max(0, retries)
+    }
+
+    var completionsURL: URL { baseURL.appendingPathComponent("completions") }
+
+    public func answer(_ requests: [EvalRequest]) throws -> [EvalResponse] {
+        let results = ResultSlots(count: requests.count)
+        let queue = OperationQueue()
+        queue.maxConcurrentOperationCount = concurrency
+        for (index, request) in requests.enumerated() {
+            queue.addOperation { results.set(index, Result { try self.answer(request) }) }
+        }
+        queue.waitUntilAllOperationsAreFinished()
+        return try results.values()
+    }
+
+    func answer(_ request: EvalRequest) throws -> EvalResponse {
+        switch request {
+        case let .loglikelihood(context, continuation):
+            let body: [String: Any] = ["model": model, "prompt": context + continuation, "max_tokens": 0, "echo": true,
+                                       "logprobs": 1, "temperature": 0]
+            return try Self.loglikelihood(try post(body), contextLength: context.unicodeScalars.count, url: completionsURL.absoluteString)
+        case let .generate(context, until, maxTokens):
+            var body: [String: Any] = ["model": model, "prompt": context, "max_tokens": maxTokens, "temperature": 0]
+            if !until.isEmpty { body["stop"] = Array(until.prefix(4)) }
+            guard let text = try Self.firstChoice(try post(body), url: completionsURL.absoluteString)["text"] as? String else {
+                throw RemoteBackendError.malformedResponse(url: completionsURL.absoluteString, reason: "choices[0].text is not a string")
+            }
+            return .generated(text)
+        }
+    }
+
+    /// The continuation's summed log-probability: tokens whose `text_offset` is at or past the context's end.
+    static func loglikelihood(_ response: [String: Any], contextLength: Int, url: String) throws -> EvalResponse {
+        let choice = try firstChoice(response, url: url)
+        guard let logprobs = choice["logprobs"] as? [String: Any], let offsets = logprobs["text_offset"] as? [Int],
+              let values = logprobs["token_logprobs"] as? [Any], let tokens = logprobs["tokens"] as? [String],
+              offsets.count == values.count, tokens.count == values.count else {
+            throw RemoteBackendError.malformedResponse(url: url, reason: "choices[0].logprobs lacks tokens, token_logprobs or text_offset")
+        }
+        let tops = logprobs["top_logprobs"] as? [Any] ?? []
+        var total = 0.0, count = 0, greedy = true
+        for (position, offset) in offsets.enumerated() where offset >= contextLength {
+            guard let value = values[position] as? Double else {
+                throw RemoteBackendError.malformedResponse(url: url, reason: "token_logprobs[\(position)] is not a number")
+            }
+            total += value
+            count += 1
+            if position < tops.count, let top = tops[position] as? [String: Double], let best = top.max(by: { $0.value < $1.value }) {
+                if best.key != tokens[position] { greedy = false }
+            }
+        }
+        guard count > 0 else { throw RemoteBackendError.malformedResponse(url: url, reason: "no token after the context (offset \(contextLength))") }
+        return .loglikelihood(logprob: total, isGreedy: greedy, tokens: count)
+    }
+
+    static func firstChoice(_ response: [String: Any], url: String) throws -> [String: Any] {
+        guard let choices = response["choices"] as? [Any], let first = choices.first as? [String: Any] else {
+            throw RemoteBackendError.malformedResponse(url: url, reason: "no choices")
+        }
+        return first
+    }
+
+    /// POSTs JSON and returns the decoded object, retrying refused connections, timeouts, 429 and 5xx.
+    func post(_ body: [String: Any]) throws -> [String: Any] {
+        let url = completionsURL.absoluteString
+        var request = URLRequest(url: completionsURL, timeoutInterval: timeout)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        if let apiKey { request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
+        request.httpBody = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+        var lastReason = ""
+        for attempt in 0...retries {
+            if attempt > 0 { Thread.sleep(forTimeInterval: min(8, 0.25 * pow(2, Double(attempt - 1)))) }
+            let (data, response, error) = Self.send(request)
+            if let error {
+                lastReason = error.localizedDescription
+                continue
+            }
+            let code = (response as? HTTPURLResponse)?.statusCode ?? 0
+            let text = String(decoding: data ?? Data(), as: UTF8.self)
+            if code == 429 || code >= 500 {
+                lastReason = "HTTP \(code)"
+                continue
+            }
+            guard (200..<300).contains(code) else { throw RemoteBackendError.status(url: url, code: code, body: text) }
+            guard let object = (try? JSONSerialization.jsonObject(with: data ?? Data())) as? [String: Any] else {
+                throw RemoteBackendError.malformedResponse(url: url, reason: "not a JSON object: \(text.prefix(200))")
+            }
+            return object
+        }
+        throw RemoteBackendError.unreachable(url: url, reason: lastReason, attempts: retries + 1)
+    }
+
+    /// One request, waited for (the backend's calls are synchronous; concurrency comes from the queue).
+    static func send(_ request: URLRequest) -> (Data?, URLResponse?, Error?) {
+        let done = DispatchSemaphore(value: 0)
+        let box = ResponseBox()
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            box.value = (data, response, error)
+            done.signal()
+        }.resume()
+        done.wait()
+        return box.value
+    }
+}
+
+/// Filled by one data task's completion handler, read after the semaphore.
+private final class ResponseBox: @unchecked Sendable {
+    var value: (Data?, URLResponse?, Error?) = (nil, nil, nil)
+}
+
+/// Results written by concurrent operations, one slot each.
+private final class ResultSlots: @unchecked Sendable {
+    private var slots: [Result<EvalResponse, Error>?]
+    private let lock = NSLock()
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ result: Result<EvalResponse, Error>) {
+        lock.lock()
+        slots[index] = result
+        lock.unlock()
+    }
+
+    /// Every response in order, or the first error.
+    func values() throws -> [EvalResponse] {
+        try slots.map { slot in
+            guard let slot else { throw RemoteBackendError.malformedResponse(url: "", reason: "a request was not answered") }
+            return try slot.get()
+        }
+    }
+}

@@ -32,8 +32,11 @@ public struct OpenAIBackend: EvalBackend {
     public var model: String
     public var apiKey: String?
     public var concurrency: Int
-    public var timeout: TimeInterval
+    public let timeout: TimeInterval
     public var retries: Int
+    /// Its own session, so that the timeout holds for the whole request (a request's own
+    /// timeoutInterval is not applied everywhere).
+    private let session: URLSession
     public var modelHash: String { SHA256Hex.of(Data("openai\u{0}\(baseURL.absoluteString)\u{0}\(model)".utf8)) }
 
     public init(baseURL: URL, model: String, apiKey: String? = nil, concurrency: Int = 8, timeout: TimeInterval = 120, retries: Int = 3) {
@@ -43,6 +46,10 @@ public struct OpenAIBackend: EvalBackend {
         self.concurrency = max(1, concurrency)
         self.timeout = timeout
         self.retries = max(0, retries)
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = timeout
+        configuration.timeoutIntervalForResource = timeout
+        session = URLSession(configuration: configuration)
     }
 
     var completionsURL: URL { baseURL.appendingPathComponent("completions") }
@@ -116,7 +123,7 @@ public struct OpenAIBackend: EvalBackend {
         var lastReason = ""
         for attempt in 0...retries {
             if attempt > 0 { Thread.sleep(forTimeInterval: min(8, 0.25 * pow(2, Double(attempt - 1)))) }
-            let (data, response, error) = Self.send(request)
+            let (data, response, error) = send(request)
             if let error {
                 lastReason = error.localizedDescription
                 continue
@@ -137,10 +144,10 @@ public struct OpenAIBackend: EvalBackend {
     }
 
     /// One request, waited for (the backend's calls are synchronous; concurrency comes from the queue).
-    static func send(_ request: URLRequest) -> (Data?, URLResponse?, Error?) {
+    func send(_ request: URLRequest) -> (Data?, URLResponse?, Error?) {
         let done = DispatchSemaphore(value: 0)
         let box = ResponseBox()
-        URLSession.shared.dataTask(with: request) { data, response, error in
+        session.dataTask(with: request) { data, response, error in
             box.value = (data, response, error)
             done.signal()
         }.resume()

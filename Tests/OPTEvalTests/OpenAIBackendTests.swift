@@ -118,6 +118,21 @@ struct OpenAIBackendTests {
         }
     }
 
+    @Test("a server that does not answer in time: a timeout, retried, then an error")
+    func timeout() throws {
+        let slow = try CannedServer { _, _ in
+            Thread.sleep(forTimeInterval: 1.5)
+            return (200, Self.logprobsAnswer)
+        }
+        let backend = OpenAIBackend(baseURL: URL(string: "http://127.0.0.1:\(slow.port)/v1")!, model: "m", timeout: 0.5, retries: 1)
+        let error = try #require(throws: RemoteBackendError.self) { try backend.answer([.generate(context: "x", until: [], maxTokens: 1)]) }
+        guard case let .unreachable(_, _, attempts) = error else {
+            Issue.record("expected unreachable, got \(error)")
+            return
+        }
+        #expect(attempts == 2)
+    }
+
     /// A loopback port that was free a moment ago: bound, read and closed, with nothing listening.
     static func unusedPort() throws -> UInt16 {
         let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

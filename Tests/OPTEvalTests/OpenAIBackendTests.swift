@@ -19,21 +19,13 @@ final class CannedServer: @unchecked Sendable {
     /// `answer(number, body)` gives the status and body of the request numbered `number` (from 0).
     init(answer: @escaping (Int, String) -> (status: Int, body: String)) throws {
         self.answer = answer
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.listener = listener
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
-        }
-        guard bound, listen(listener, 16) == 0 else {
+        let (listener, port) = try bindLoopback()
+        guard listen(listener, 16) == 0 else {
             close(listener)
             throw POSIXError(.EADDRINUSE)
         }
-        port = UInt16(bigEndian: address.sin_port)
+        self.listener = listener
+        self.port = port
         Thread.detachNewThread { [self] in serve() }
     }
 
@@ -69,6 +61,23 @@ final class CannedServer: @unchecked Sendable {
             close(connection)
         }
     }
+}
+
+/// A TCP socket bound to 127.0.0.1 on a port the system picks, and that port.
+func bindLoopback() throws -> (socket: Int32, port: UInt16) {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+    }
+    guard descriptor >= 0, bound else {
+        close(descriptor)
+        throw POSIXError(.EADDRINUSE)
+    }
+    return (descriptor, UInt16(bigEndian: address.sin_port))
 }
 
 @Suite("OpenAI-compatible backend")
@@ -135,17 +144,9 @@ struct OpenAIBackendTests {
 
     /// A loopback port that was free a moment ago: bound, read and closed, with nothing listening.
     static func unusedPort() throws -> UInt16 {
-        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(probe) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, length) == 0 && getsockname(probe, $0, &length) == 0 }
-        }
-        guard bound else { throw POSIXError(.EADDRINUSE) }
-        return UInt16(bigEndian: address.sin_port)
+        let (probe, port) = try bindLoopback()
+        close(probe)
+        return port
     }
 
     @Test("a server that is not there: an error naming the URL after the retries")

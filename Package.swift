@@ -57,7 +57,6 @@ let package = Package(
             dependencies: [
                 "OPTTokenizer", "OPTBench", "OPTModel",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .executableTarget(

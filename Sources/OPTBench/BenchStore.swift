@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// The bench's index: sources, split, seed, levels with their tasks, counts, taxonomy and content hashes.
@@ -97,21 +96,21 @@ public enum BenchStore {
                 for instance in task.instances { perSplit[instance.split?.rawValue ?? "none", default: 0] += 1 }
                 records.append(BenchManifest.TaskRecord(id: task.id, benchmark: task.benchmark, categories: task.categories,
                                                         role: assignment.role, level: assignment.level, instances: perSplit,
-                                                        options: task.options, file: file, sha256: sha256(data)))
+                                                        options: task.options, file: file, sha256: ContentHash.sha256(data)))
             }
             let leakage = try encoder().encode(bench.leakage)
             try leakage.write(to: staging.appendingPathComponent("leakage.json"))
             let manifest = BenchManifest(
                 sources: zip(sources, sourceCounts).map { .init(kind: $0.kind.rawValue, path: $0.path, tasks: $1) },
                 spec: bench.spec, seed: bench.seed,
-                taxonomy: .init(origin: taxonomy.origin, sha256: sha256(taxonomy.data), unmapped: bench.unmappedCategories),
+                taxonomy: .init(origin: taxonomy.origin, sha256: ContentHash.sha256(taxonomy.data), unmapped: bench.unmappedCategories),
                 levels: levels(records), tasks: records,
                 excluded: bench.allTasks.compactMap { task in
                     bench.assignments[task.id].flatMap { $0.role == .excluded ? .init(id: task.id, reason: $0.reason ?? "") : nil }
                 },
                 counts: .init(tasksRead: bench.allTasks.count, tasksKept: records.count, tasksExcluded: bench.allTasks.count - records.count,
                               instances: records.reduce(into: [:]) { total, record in total.merge(record.instances, uniquingKeysWith: +) }),
-                leakageSHA256: sha256(leakage))
+                leakageSHA256: ContentHash.sha256(leakage))
             try encoder().encode(manifest).write(to: staging.appendingPathComponent("manifest.json"))
             try moveIntoPlace(staging, directory)
             return manifest
@@ -190,7 +189,7 @@ public enum BenchStore {
         let url = directory.appendingPathComponent(record.file)
         let data: Data
         do { data = try Data(contentsOf: url) } catch { throw BenchError.unreadableFile(path: url.path, reason: LenientJSON.reason(error)) }
-        guard sha256(data) == record.sha256 else {
+        guard ContentHash.sha256(data) == record.sha256 else {
             throw BenchError.invalidBench(path: url.path, reason: "its SHA-256 differs from the manifest's (the file was changed or damaged)")
         }
         let lines = data.split(separator: 0x0A)
@@ -205,8 +204,6 @@ public enum BenchStore {
             throw BenchError.invalidBench(path: url.path, reason: "\(error)")
         }
     }
-
-    static func sha256(_ data: Data) -> String { SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined() }
 
     static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()

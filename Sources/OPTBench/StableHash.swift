@@ -1,8 +1,9 @@
 /// Hashes that are the same on every run and machine (Swift's `Hasher` is seeded per process), so
-/// that splits, demonstration draws and delimiters depend only on the seed and the names involved.
-enum StableHash {
+/// that splits, demonstration draws, delimiters and evaluation shards depend only on the seed and
+/// the names involved.
+public enum StableHash {
     /// FNV-1a over the UTF-8 of each part, parts separated by a 0 byte, then a SplitMix64 finalizer.
-    static func of(_ seed: UInt64, _ parts: String...) -> UInt64 {
+    public static func of(_ seed: UInt64, _ parts: String...) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ seed
         for part in parts {
             for byte in part.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
@@ -12,7 +13,7 @@ enum StableHash {
     }
 
     /// SplitMix64's finalizer: spreads every input bit over the output.
-    static func mix(_ value: UInt64) -> UInt64 {
+    public static func mix(_ value: UInt64) -> UInt64 {
         var z = value &+ 0x9e37_79b9_7f4a_7c15
         z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
         z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb

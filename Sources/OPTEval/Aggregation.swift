@@ -1,4 +1,5 @@
 import Foundation
+import OPTBench
 
 /// One scored instance: its task, id, shot count and metric values (fractions in 0…1).
 public struct InstanceScore: Sendable, Equatable {
@@ -163,10 +164,7 @@ struct SplitMix {
     var state: UInt64
 
     mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
+        defer { state &+= 0x9e37_79b9_7f4a_7c15 }
+        return StableHash.mix(state)
     }
 }

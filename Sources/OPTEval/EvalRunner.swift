@@ -83,7 +83,7 @@ public struct EvalRunner {
 
     public func run(modelName: String) throws -> EvalOutcome {
         let manifest = try BenchStore.manifest(bench)
-        let benchHash = SHA256Hex.of(try Data(contentsOf: bench.appendingPathComponent("manifest.json")))
+        let benchHash = ContentHash.sha256(try Data(contentsOf: bench.appendingPathComponent("manifest.json")))
         let runID = try store.resumableRun(modelHash: backend.modelHash, benchHash: benchHash, settings: settings.json)?.id
             ?? store.beginRun(RunRecord(id: nil, model: modelName, modelHash: backend.modelHash, benchHash: benchHash,
                                         settings: settings.json, gitRevision: nil, startedAt: Date(), finishedAt: nil, resultsJSON: nil))
@@ -91,7 +91,9 @@ public struct EvalRunner {
 
         // Answers: cached ones first, the rest from the backend, chunk by chunk into the cache.
         var unique: [String: EvalRequest] = [:]
-        for item in planned { for request in item.requests { unique[request.cacheKey(modelHash: backend.modelHash)] = request } }
+        // Each request's cache key, computed once (a JSON encoding and a SHA-256 each).
+        let keys = planned.map { $0.requests.map { $0.cacheKey(modelHash: backend.modelHash) } }
+        for (item, itemKeys) in zip(planned, keys) { for (request, key) in zip(item.requests, itemKeys) { unique[key] = request } }
         var answers = try store.cachedResponses(for: Array(unique.keys)).compactMapValues(Self.response)
         // Requests of one context stay together (the backend shares its prefix), longest contexts first.
         let missing = unique.filter { answers[$0.key] == nil }.sorted { Self.order($0.value) < Self.order($1.value) }
@@ -109,8 +111,8 @@ public struct EvalRunner {
         }
 
         var scores: [InstanceScore] = [], samples: [SampleRecord] = []
-        for item in planned {
-            let responses = item.requests.map { answers[$0.cacheKey(modelHash: backend.modelHash)] }
+        for (item, itemKeys) in zip(planned, keys) {
+            let responses = itemKeys.map { answers[$0] }
             let (prediction, metrics) = score(item, responses.compactMap { $0 })
             scores.append(InstanceScore(task: item.task, instance: item.example.id, shots: item.shots, metrics: metrics))
             samples.append(SampleRecord(runID: runID, task: item.task, instanceID: item.example.id, shots: item.shots, level: item.level,
@@ -267,8 +269,6 @@ extension EvalSettings {
     /// Whether this run's shard holds the instance (every instance without sharding).
     func includes(task: String, instance: String) -> Bool {
         guard let shard, let shards, shards > 1 else { return true }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in (task + "\u{0}" + instance).utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return Int(hash % UInt64(shards)) == shard
+        return Int(StableHash.of(0, "shard", task, instance) % UInt64(shards)) == shard
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import OPTBench
 import OPTModel
 
 /// The in-process engine as a backend. Loglikelihood requests that share a context run it once
@@ -28,7 +29,7 @@ public struct LocalBackend: EvalBackend {
             let size = (try? fileManager.attributesOfItem(atPath: directory.appendingPathComponent(name).path)[.size] as? Int) ?? 0
             data += Data("\u{0}\(name)\u{0}\(size)".utf8)
         }
-        return SHA256Hex.of(data)
+        return ContentHash.sha256(data)
     }
 
     public func answer(_ requests: [EvalRequest]) throws -> [EvalResponse] {

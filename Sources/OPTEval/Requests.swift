@@ -1,4 +1,5 @@
 import Foundation
+import OPTBench
 
 /// What a task asks of a model. Tasks produce requests and backends answer them; tasks never call
 /// models and models never know tasks (lm-evaluation-harness's split).
@@ -13,7 +14,7 @@ public enum EvalRequest: Hashable, Sendable, Codable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let body = (try? encoder.encode(self)) ?? Data()
-        return SHA256Hex.of(Data((modelHash + "\u{0}").utf8) + body)
+        return ContentHash.sha256(Data((modelHash + "\u{0}").utf8) + body)
     }
 }
 

@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "OPTTokenizer", targets: ["OPTTokenizer"]),
         .library(name: "OPTBench", targets: ["OPTBench"]),
         .library(name: "OPTEval", targets: ["OPTEval"]),
+        .library(name: "OPTTrain", targets: ["OPTTrain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -59,12 +60,18 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        .target(
+            name: "OPTTrain",
+            dependencies: ["OPTModel", "OPTKernels", "OPTCheckpoint", "OPTTokenizer", "OPTBench", "CKernels"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
         .executableTarget(
             name: "optiml",
             dependencies: [
                 "OPTModel",
                 "OPTBench",
                 "OPTEval",
+                "OPTTrain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -73,6 +80,7 @@ let package = Package(
         .testTarget(name: "OPTCheckpointTests", dependencies: ["OPTCheckpoint"]),
         .testTarget(name: "OPTModelTests", dependencies: ["OPTModel"]),
         .testTarget(name: "OPTBenchTests", dependencies: ["OPTBench", "OPTTokenizer"]),
+        .testTarget(name: "OPTTrainTests", dependencies: ["OPTTrain", "OPTModel", "OPTBench", "OPTCheckpoint"]),
         .testTarget(name: "OPTEvalTests", dependencies: ["OPTEval", "OPTTokenizer", "OPTBench", "OPTModel"]),
     ]
 )

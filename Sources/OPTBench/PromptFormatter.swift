@@ -15,6 +15,9 @@ public struct FormattedExample: Codable, Sendable, Equatable {
     public var gold: Int?
     /// How many demonstrations `src` holds.
     public var shots: Int
+    /// Where each demonstration's answer lies in `src` (UTF-8 offsets; OPT-IML style only, nil without
+    /// demonstrations), so that training can put a loss on them (MetaICL's standard loss).
+    public var demonstrationAnswers: [Range<Int>]?
 }
 
 /// The Tk-Instruct / Super-NI encoding, byte-identical to `DataCollatorForNI` (yizhongw/Tk-Instruct,
@@ -191,16 +194,24 @@ public struct PromptFormatter: Sendable {
         }
         let instruction = task.instructionLevel == .task ? Self.pythonStrip(task.definition.first ?? "") : ""
         var shown = self.demonstrations(for: instance, of: task, count: encoding.shots)
-            .map { query($0) + " " + Self.pythonStrip($0.outputs[0]) }
-        func source() -> String {
-            let body = (shown + [query(instance)]).joined(separator: encoding.separator)
-            return instruction.isEmpty ? body : instruction + "\n\n" + body
+            .map { (query: query($0), answer: " " + Self.pythonStrip($0.outputs[0])) }
+        // Instruction, then each demonstration and the query, separated; answers' offsets noted.
+        func source() -> (text: String, answers: [Range<Int>]) {
+            var text = instruction.isEmpty ? "" : instruction + "\n\n", answers: [Range<Int>] = []
+            for demonstration in shown {
+                text += demonstration.query
+                let start = text.utf8.count
+                text += demonstration.answer
+                answers.append(start..<text.utf8.count)
+                text += encoding.separator
+            }
+            return (text + query(instance), answers)
         }
-        var src = source()
+        var (src, answers) = source()
         if let budget = encoding.maxTokens, let tokenizer {
             while !shown.isEmpty, tokenizer.encode(src, addBOS: false).count > budget {
                 shown.removeFirst()
-                src = source()
+                (src, answers) = source()
             }
             let ids = tokenizer.encode(src, addBOS: false)
             if ids.count > budget { src = tokenizer.decode(Array(ids.suffix(budget))) }
@@ -208,7 +219,8 @@ public struct PromptFormatter: Sendable {
         let options = task.options(for: instance)
         return FormattedExample(id: instance.id, src: src, tgt: " " + Self.pythonStrip(instance.outputs[0]),
                                 references: instance.outputs, candidates: options?.map { " " + $0 },
-                                gold: options.flatMap { Self.gold($0, instance.outputs) }, shots: shown.count)
+                                gold: options.flatMap { Self.gold($0, instance.outputs) }, shots: shown.count,
+                                demonstrationAnswers: shown.isEmpty ? nil : answers)
     }
 
     /// k demonstrations for a query: drawn (seeded per query) from the task's training instances, or for

@@ -87,6 +87,19 @@ public final class Checkpoint: @unchecked Sendable {
         tensorNames = tensors.keys.sorted()
     }
 
+    /// Opens one safetensors file that is not a model's weights (a training run's optimizer state).
+    public init(safetensorsFile url: URL) throws {
+        directory = url.deletingLastPathComponent()
+        format = .safetensors
+        let file = try MappedFile(url: url)
+        let parsed = try SafeTensorsFile.parse(file, fileIndex: 0)
+        files = [file]
+        tensors = parsed.tensors
+        metadata = parsed.metadata
+        weightFiles = [url]
+        tensorNames = tensors.keys.sorted()
+    }
+
     /// dtype and shape of a tensor, nil when absent.
     public func info(_ name: String) -> TensorInfo? {
         tensors[name]?.info

@@ -1,0 +1,233 @@
+import Foundation
+import OPTBench
+import OPTModel
+import OPTTokenizer
+
+/// Everything that decides a fine-tuning run's numbers (and how often it saves and evaluates).
+public struct TrainerSettings: Codable, Sendable, Equatable {
+    public var steps: Int
+    /// Sequences (rows of `sequenceLength` tokens) per optimizer step.
+    public var batchSize: Int
+    /// Rows per forward/backward pass; `batchSize / microBatchSize` passes accumulate into one step.
+    public var microBatchSize: Int
+    public var sequenceLength: Int
+    public var schedule: LearningRateSchedule
+    public var adam: AdamW.Settings
+    public var clipNorm: Double
+    public var dropout: DropoutRates
+    public var mixture: MixtureSettings
+    /// Seeds dropout (the mixture has its own seed).
+    public var seed: UInt64
+    public var saveEvery: Int
+    /// Validation loss every this many steps (0: never), over this many validation instances.
+    public var evalEvery: Int
+    public var evalExamples: Int
+    /// A loss above this multiple of its running average (after 10 steps) counts as diverged.
+    public var divergenceFactor: Double
+
+    public init(steps: Int, batchSize: Int = 8, microBatchSize: Int? = nil, sequenceLength: Int = 2048, learningRate: Double = 5e-5,
+                warmupSteps: Int = 60, decay: LearningRateSchedule.Decay = .linear, adam: AdamW.Settings = .init(),
+                clipNorm: Double = 1.0, dropout: DropoutRates = .paper, mixture: MixtureSettings = .init(), seed: UInt64 = 0,
+                saveEvery: Int = 500, evalEvery: Int = 0, evalExamples: Int = 64, divergenceFactor: Double = 4) {
+        self.steps = steps
+        self.batchSize = batchSize
+        self.microBatchSize = microBatchSize ?? batchSize
+        self.sequenceLength = sequenceLength
+        schedule = LearningRateSchedule(peak: learningRate, warmupSteps: warmupSteps, totalSteps: steps, decay: decay)
+        self.adam = adam
+        self.clipNorm = clipNorm
+        self.dropout = dropout
+        self.mixture = mixture
+        self.seed = seed
+        self.saveEvery = saveEvery
+        self.evalEvery = evalEvery
+        self.evalExamples = evalExamples
+        self.divergenceFactor = divergenceFactor
+    }
+
+    /// A hash of what decides the numbers (not how often the run saves or evaluates).
+    var numericHash: String {
+        var copy = self
+        copy.saveEvery = 0
+        copy.evalEvery = 0
+        copy.evalExamples = 0
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return ContentHash.sha256((try? encoder.encode(copy)) ?? Data())
+    }
+}
+
+/// One optimizer step's figures, as written to metrics.jsonl.
+public struct StepRecord: Codable, Sendable, Equatable {
+    public var step: Int
+    public var loss: Double
+    public var learningRate: Double
+    public var gradientNorm: Double
+    /// Non-padding tokens in the step's batch, and labelled ones.
+    public var tokens: Int
+    public var labels: Int
+    public var tokensPerSecond: Double
+    public var validationLoss: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case step, loss, tokens, labels
+        case learningRate = "lr"
+        case gradientNorm = "grad_norm"
+        case tokensPerSecond = "tokens_per_s"
+        case validationLoss = "val_loss"
+    }
+}
+
+/// Fine-tunes an OPT checkpoint on a bench's training split with the paper's recipe.
+public final class Trainer {
+    public let settings: TrainerSettings
+    public let model: URL
+    public let out: URL
+    public let parameters: ParameterVector
+    public let graph: TrainingGraph
+    let optimizer: AdamW
+    let gradients: ParameterVector
+    let packer: BatchPacker
+    let validation: [PackedBatch]
+    /// Steps done (restored on resume).
+    public private(set) var step = 0
+    public private(set) var lastCheckpoint: URL?
+    private var averageLoss: Double?
+
+    /// Prepares a run: loads the model (or, with `resume`, the newest checkpoint under `out`), the mixture and the validation set.
+    public init(model: URL, bench: URL, out: URL, settings: TrainerSettings, resume: Bool, threads: Int? = nil) throws {
+        let s = settings
+        guard s.steps > 0, s.batchSize > 0, s.microBatchSize > 0, s.batchSize % s.microBatchSize == 0 else {
+            throw TrainingError.invalidOption("--steps and --batch-size must be positive and --batch-size a multiple of --micro-batch-size")
+        }
+        guard s.saveEvery > 0, s.evalEvery >= 0, s.schedule.peak > 0, s.clipNorm >= 0 else {
+            throw TrainingError.invalidOption("--save-every and --lr must be positive, --eval-every and --clip not negative")
+        }
+        for rate in [s.dropout.embedding, s.dropout.residual, s.dropout.attention, s.dropout.activation] where !(0..<1).contains(rate) {
+            throw TrainingError.invalidOption("dropout rates must be in [0, 1), got \(rate)")
+        }
+        self.settings = s
+        self.model = model
+        self.out = out
+        let loaded = try ParameterVector(directory: model)
+        let config = loaded.layout.config
+        guard s.sequenceLength >= 2, s.sequenceLength <= config.maxPositionEmbeddings else {
+            throw TrainingError.invalidOption("--seq-len \(s.sequenceLength) is beyond the model's \(config.maxPositionEmbeddings) positions (max_position_embeddings in \(model.appendingPathComponent("config.json").path))")
+        }
+        parameters = loaded
+        gradients = ParameterVector(layout: loaded.layout)
+        graph = TrainingGraph(layout: loaded.layout, threads: threads)
+        optimizer = AdamW(layout: loaded.layout, settings: s.adam, pool: graph.pool)
+        let tokenizer = try BPETokenizer.load(directory: model)
+        let mixture = try DataMixture(bench: bench, tokenizer: tokenizer, settings: s.mixture)
+
+        var position = 0
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        if let checkpoint = TrainingCheckpoint.latest(in: out) {
+            guard resume else {
+                throw TrainingError.invalidOption("\(out.path) already holds a run (\(checkpoint.lastPathComponent)); pass --resume to continue it or choose another --out")
+            }
+            let state = try TrainingCheckpoint.load(checkpoint, layout: loaded.layout, into: parameters, optimizer: optimizer)
+            guard state.settingsHash == s.numericHash else {
+                throw TrainingError.invalidCheckpoint(path: checkpoint.path, reason: "it was trained with other settings; resume with the same ones (or choose another --out)")
+            }
+            step = state.step
+            position = state.dataPosition
+            averageLoss = state.lastLoss
+            lastCheckpoint = checkpoint
+        }
+        packer = try BatchPacker(mixture: mixture, rows: s.microBatchSize, length: s.sequenceLength, position: position,
+                                 padToken: Int32(config.padTokenId))
+        validation = s.evalEvery > 0
+            ? BatchPacker.batches(try DataMixture.validationExamples(bench: bench, tokenizer: tokenizer, limit: s.evalExamples, seed: s.mixture.seed),
+                                  rows: s.microBatchSize, length: s.sequenceLength, padToken: Int32(config.padTokenId))
+            : []
+        self.mixtureSummary = mixture.summary
+    }
+
+    /// What the run trains on, for its log.
+    public let mixtureSummary: String
+
+    var metricsURL: URL { out.appendingPathComponent("metrics.jsonl") }
+
+    /// Runs the remaining steps, calling `progress` after each; saves every `saveEvery` steps and at the end.
+    public func run(progress: (StepRecord) -> Void = { _ in }) throws {
+        let s = settings
+        try truncateMetrics(after: step)
+        let metrics = try FileHandle(forWritingTo: metricsURL)
+        defer { try? metrics.close() }
+        try metrics.seekToEnd()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        while step < s.steps {
+            let started = Date()
+            let next = step + 1
+            let batches = (0..<(s.batchSize / s.microBatchSize)).map { _ in packer.next() }
+            let labels = batches.map(\.labelCount).reduce(0, +)
+            GradientOps.zero(gradients)
+            var lossSum = 0.0
+            for (micro, batch) in batches.enumerated() {
+                let seed = StableHash.of(s.seed, "dropout", String(next), String(micro))
+                lossSum += try graph.run(batch, parameters: parameters, gradients: gradients, lossScale: 1 / Float(max(labels, 1)),
+                                         dropout: s.dropout, dropoutSeed: seed).lossSum
+            }
+            let loss = lossSum / Double(max(labels, 1))
+            let norm = GradientOps.clip(gradients, maxNorm: s.clipNorm, pool: graph.pool)
+            if !loss.isFinite || !norm.isFinite || (next > 10 && loss > s.divergenceFactor * (averageLoss ?? loss)) {
+                throw TrainingError.divergence(step: next, loss: loss.isFinite ? loss : .nan, lastCheckpoint: lastCheckpoint?.path)
+            }
+            averageLoss = averageLoss.map { 0.9 * $0 + 0.1 * loss } ?? loss
+            let lr = s.schedule.rate(atStep: next)
+            optimizer.update(parameters, gradients: gradients, lr: lr)
+            step = next
+
+            let tokens = batches.map(realTokens).reduce(0, +)
+            var record = StepRecord(step: step, loss: loss, learningRate: lr, gradientNorm: norm, tokens: tokens, labels: labels,
+                                    tokensPerSecond: Double(tokens) / max(Date().timeIntervalSince(started), 1e-9))
+            if s.evalEvery > 0, step % s.evalEvery == 0 || step == s.steps { record.validationLoss = try validationLoss() }
+            try metrics.write(contentsOf: encoder.encode(record) + Data("\n".utf8))
+            progress(record)
+            if step % s.saveEvery == 0 || step == s.steps { try save(loss: loss) }
+        }
+    }
+
+    /// Mean label loss over the validation set (dropout off).
+    public func validationLoss() throws -> Double? {
+        guard !validation.isEmpty else { return nil }
+        var sum = 0.0, labels = 0
+        for batch in validation {
+            let r = try graph.run(batch, parameters: parameters, gradients: nil)
+            sum += r.lossSum
+            labels += r.labels
+        }
+        return labels > 0 ? sum / Double(labels) : nil
+    }
+
+    private func save(loss: Double) throws {
+        let state = TrainerState(step: step, dataPosition: packer.position, optimizerStep: optimizer.step,
+                                 settingsHash: settings.numericHash, lastLoss: averageLoss ?? loss)
+        lastCheckpoint = try TrainingCheckpoint.save(parameters, optimizer: optimizer, state: state, tokenizerFrom: model, to: out)
+    }
+
+    /// Tokens of a batch that belong to examples (every example ends with a labelled EOS; padding has no label).
+    private func realTokens(_ b: PackedBatch) -> Int {
+        b.segments.filter { segment in (0..<segment.count).contains { b.targets[segment.row * b.length + segment.start + $0] >= 0 } }
+            .map(\.count).reduce(0, +)
+    }
+
+    /// Drops metrics of steps after `step` (written by a run that stopped before its next checkpoint).
+    private func truncateMetrics(after step: Int) throws {
+        let fm = FileManager.default
+        guard let data = fm.contents(atPath: metricsURL.path) else {
+            fm.createFile(atPath: metricsURL.path, contents: nil)
+            return
+        }
+        let kept = data.split(separator: 0x0A).filter { line in
+            guard let record = try? JSONDecoder().decode(StepRecord.self, from: Data(line)) else { return false }
+            return record.step <= step
+        }
+        var text = Data()
+        for line in kept { text += line + Data("\n".utf8) }
+        try text.write(to: metricsURL, options: .atomic)
+    }
+}

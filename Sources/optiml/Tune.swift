@@ -1,0 +1,122 @@
+import ArgumentParser
+import Foundation
+import OPTTrain
+
+/// `optiml tune`: instruction-tunes an OPT checkpoint on a bench's training split.
+struct Tune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tune",
+        abstract: "Instruction-tune an OPT checkpoint on a bench's training split with the paper's recipe.",
+        discussion: """
+        Examples are drawn examples-proportionally with a per-task cap (--task-cap, EPS), optionally with benchmark \
+        proportions (--proportions niv2=25,promptsource=45,flan=20 or --proportions paper) and extra JSONL streams \
+        (--stream reasoning=cot.jsonl:0.01, --stream pretraining=text.jsonl:0.05; lines {"text": …} or {"src": …, "tgt": …}), \
+        formatted in the OPT-IML style, packed into --seq-len rows with document attention masks. Loss on targets only \
+        unless --loss full. Checkpoints (Hugging Face layout plus optimizer and trainer state) go to OUT/checkpoint-NNNNNN \
+        every --save-every steps and at the end; OUT/metrics.jsonl gets one line per step. --resume continues the run in OUT \
+        exactly where its last checkpoint left it.
+        """
+    )
+
+    @Option(help: "Model directory (Hugging Face layout).") var model: String
+    @Option(help: "A bench built by `optiml bench build`.") var bench: String
+    @Option(help: "Output directory for checkpoints and metrics.") var out: String
+    @Option(help: "Optimizer steps.") var steps: Int
+    @Option(help: "Sequences per optimizer step.") var batchSize = 8
+    @Option(help: "Sequences per forward/backward pass (gradients accumulate up to --batch-size).") var microBatchSize: Int?
+    @Option(name: .customLong("seq-len"), help: "Tokens per packed sequence.") var seqLen = 2048
+    @Option(help: "Peak learning rate.") var lr = 5e-5
+    @Option(help: "Linear warmup steps.") var warmup = 60
+    @Option(help: "Decay after warmup: linear (to 0), cosine or constant.") var schedule = "linear"
+    @Option(help: "AdamW decoupled weight decay (biases, norms and position embeddings exempt).") var weightDecay = 0.1
+    @Option(help: "AdamW β1,β2.") var betas = "0.9,0.95"
+    @Option(help: "AdamW epsilon.") var eps = 1e-8
+    @Option(help: "Clip gradients to this global norm (0: off).") var clip = 1.0
+    @Option(help: "Dropout on embeddings, residual connections and attention probabilities.") var dropout: Float = 0.1
+    @Option(help: "Dropout after the FFN activation.") var activationDropout: Float = 0
+    @Option(help: "Per-task cap of examples-proportional sampling.") var taskCap = 4096
+    @Option(help: "Benchmark shares: NAME=W,… or `paper` (CrossFit/ExMix/FLAN/NIV2/PS/T5/U-SKG = 4/2/20/25/45/2/2).") var proportions: String?
+    @Option(help: "Extra stream NAME=FILE.jsonl:SHARE (repeatable).") var stream: [String] = []
+    @Option(help: "Demonstrations per prompt: k ~ Zipf(--zipf) over 0…K (MetaICL); 0 turns them off.") var maxShots = 0
+    @Option(help: "Zipf exponent for the number of demonstrations.") var zipf = 1.0
+    @Option(help: "Loss on demonstrations' answers too (standard) or the query's only (suffix).") var demonstrationLoss = "suffix"
+    @Option(help: "label (targets only, the paper's) or full.") var loss = "label"
+    @Option(help: "Seed of the mixture and dropout.") var seed: UInt64 = 0
+    @Option(help: "Checkpoint every N steps.") var saveEvery = 500
+    @Option(help: "Validation loss every N steps (0: never).") var evalEvery = 0
+    @Option(help: "Validation instances for --eval-every.") var evalExamples = 64
+    @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
+
+    func run() throws {
+        do {
+            let settings = try makeSettings()
+            let trainer = try Trainer(model: URL(fileURLWithPath: model), bench: URL(fileURLWithPath: bench),
+                                      out: URL(fileURLWithPath: out), settings: settings, resume: resume, threads: threads)
+            FileHandle.standardError.write(Data("tune: \(trainer.mixtureSummary); \(trainer.parameters.layout.count) parameters; starting at step \(trainer.step) of \(steps)\n".utf8))
+            let started = Date(), first = trainer.step
+            try trainer.run { record in
+                let elapsed = Date().timeIntervalSince(started), done = record.step - first
+                let eta = done > 0 ? elapsed / Double(done) * Double(steps - record.step) : 0
+                let validation = record.validationLoss.map { String(format: "  val %.4f", $0) } ?? ""
+                let line = String(format: "\rstep %d/%d  loss %.4f  lr %.2e  %.0f tok/s  ETA %.0fs", record.step, steps, record.loss,
+                                  record.learningRate, record.tokensPerSecond, eta) + validation
+                FileHandle.standardError.write(Data(line.utf8))
+                if record.validationLoss != nil { FileHandle.standardError.write(Data("\n".utf8)) }
+            }
+            FileHandle.standardError.write(Data("\n".utf8))
+            print("trained \(trainer.step) steps; last checkpoint \(trainer.lastCheckpoint?.path ?? "-")")
+        } catch { throw CLIError(error) }
+    }
+
+    func makeSettings() throws -> TrainerSettings {
+        guard let decay = LearningRateSchedule.Decay(rawValue: schedule) else {
+            throw TrainingError.invalidOption("--schedule must be linear, cosine or constant, got \(schedule)")
+        }
+        let betaValues = betas.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard betaValues.count == 2, betaValues.allSatisfy({ (0..<1).contains($0) }) else {
+            throw TrainingError.invalidOption("--betas must be two numbers in [0, 1), like 0.9,0.95; got \(betas)")
+        }
+        var mixture = MixtureSettings()
+        mixture.taskCap = taskCap
+        mixture.maxShots = maxShots
+        mixture.zipfExponent = zipf
+        mixture.seed = seed
+        guard let lossKind = MixtureSettings.Loss(rawValue: loss) else { throw TrainingError.invalidOption("--loss must be label or full, got \(loss)") }
+        mixture.loss = lossKind
+        guard let demo = MixtureSettings.DemonstrationLoss(rawValue: demonstrationLoss) else {
+            throw TrainingError.invalidOption("--demonstration-loss must be suffix or standard, got \(demonstrationLoss)")
+        }
+        mixture.demonstrationLoss = demo
+        if let proportions { mixture.proportions = try Self.parseProportions(proportions) }
+        mixture.streams = try stream.map(Self.parseStream)
+        guard taskCap > 0, maxShots >= 0 else { throw TrainingError.invalidOption("--task-cap must be positive and --max-shots not negative") }
+        return TrainerSettings(
+            steps: steps, batchSize: batchSize, microBatchSize: microBatchSize, sequenceLength: seqLen, learningRate: lr,
+            warmupSteps: warmup, decay: decay, adam: .init(beta1: betaValues[0], beta2: betaValues[1], epsilon: eps, weightDecay: weightDecay),
+            clipNorm: clip, dropout: DropoutRates(embedding: dropout, residual: dropout, attention: dropout, activation: activationDropout),
+            mixture: mixture, seed: seed, saveEvery: saveEvery, evalEvery: evalEvery, evalExamples: evalExamples)
+    }
+
+    static func parseProportions(_ text: String) throws -> [String: Double] {
+        if text == "paper" { return MixtureSettings.paperProportions }
+        var result: [String: Double] = [:]
+        for item in text.split(separator: ",") {
+            let parts = item.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let weight = Double(parts[1]), weight >= 0 else {
+                throw TrainingError.invalidOption("--proportions must be NAME=WEIGHT,… (e.g. niv2=25,flan=20); bad item \"\(item)\"")
+            }
+            result[String(parts[0])] = weight
+        }
+        return result
+    }
+
+    static func parseStream(_ text: String) throws -> MixtureSettings.Stream {
+        let nameSplit = text.split(separator: "=", maxSplits: 1)
+        guard nameSplit.count == 2, let colon = nameSplit[1].lastIndex(of: ":"),
+              let share = Double(nameSplit[1][nameSplit[1].index(after: colon)...]) else {
+            throw TrainingError.invalidOption("--stream must be NAME=FILE.jsonl:SHARE (e.g. reasoning=cot.jsonl:0.01), got \"\(text)\"")
+        }
+        return .init(name: String(nameSplit[0]), path: String(nameSplit[1][..<colon]), share: share)
+    }
+}

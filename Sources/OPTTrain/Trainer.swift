@@ -150,8 +150,9 @@ public final class Trainer {
 
     var metricsURL: URL { out.appendingPathComponent("metrics.jsonl") }
 
-    /// Runs the remaining steps, calling `progress` after each; saves every `saveEvery` steps and at the end.
-    public func run(progress: (StepRecord) -> Void = { _ in }) throws {
+    /// Runs the remaining steps, calling `progress` after each (an error it throws stops the run, as
+    /// an interruption would); saves every `saveEvery` steps and at the end.
+    public func run(progress: (StepRecord) throws -> Void = { _ in }) throws {
         let s = settings
         try truncateMetrics(after: step)
         let metrics = try FileHandle(forWritingTo: metricsURL)
@@ -186,7 +187,7 @@ public final class Trainer {
                                     tokensPerSecond: Double(tokens) / max(Date().timeIntervalSince(started), 1e-9))
             if s.evalEvery > 0, step % s.evalEvery == 0 || step == s.steps { record.validationLoss = try validationLoss() }
             try metrics.write(contentsOf: encoder.encode(record) + Data("\n".utf8))
-            progress(record)
+            try progress(record)
             if step % s.saveEvery == 0 || step == s.steps { try save(loss: loss) }
         }
     }

@@ -45,9 +45,18 @@ public enum TrainingCheckpoint {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(state).write(to: temporary.appendingPathComponent(stateFile), options: .atomic)
-            if fm.fileExists(atPath: final.path) { try fm.removeItem(at: final) }
+            // Only an earlier checkpoint of this run is replaced (re-saving a step after a resume); never anything else.
+            if fm.fileExists(atPath: final.path) {
+                guard fm.fileExists(atPath: final.appendingPathComponent(stateFile).path) else {
+                    throw TrainingError.checkpointUnwritable(path: final.path, reason: "something that is not a checkpoint is in the way")
+                }
+                try fm.removeItem(at: final)
+            }
             try fm.moveItem(at: temporary, to: final)
             try Data(final.lastPathComponent.utf8).write(to: out.appendingPathComponent(latestFile), options: .atomic)
+        } catch let error as TrainingError {
+            try? fm.removeItem(at: temporary)
+            throw error
         } catch {
             try? fm.removeItem(at: temporary)
             throw TrainingError.checkpointUnwritable(path: final.path, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")

@@ -116,20 +116,6 @@ struct Speed: ParsableCommand {
         }
         return times.sorted()[times.count / 2]
     }
-
-    private func peakRSSMegabytes() -> Double {
-        var usage = rusage()
-        #if canImport(Glibc)
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        #else
-        getrusage(RUSAGE_SELF, &usage)
-        #endif
-        #if canImport(Darwin)
-        return Double(usage.ru_maxrss) / 1_048_576  // bytes
-        #else
-        return Double(usage.ru_maxrss) / 1024  // kilobytes
-        #endif
-    }
 }
 
 /// One format's figures, as a table line or a JSON object (the schema tools/bench_peers.py reads).
@@ -183,4 +169,19 @@ struct SpeedFailure: Error, CustomStringConvertible {
     let format: String
     let output: String
     var description: String { "the \(format) measurement failed: \(output.isEmpty ? "no output" : output)" }
+}
+
+/// This process's peak resident memory in MB.
+func peakRSSMegabytes() -> Double {
+    var usage = rusage()
+    #if canImport(Glibc)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    #endif
+    #if canImport(Darwin)
+    return Double(usage.ru_maxrss) / 1_048_576  // bytes
+    #else
+    return Double(usage.ru_maxrss) / 1024  // kilobytes
+    #endif
 }

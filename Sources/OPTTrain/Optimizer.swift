@@ -59,18 +59,15 @@ public final class AdamW {
     /// Updates taken so far.
     public var step = 0
     private let pool: ComputePool
-    /// 1 where a parameter decays, 0 where it is exempt (biases, norms, position embeddings).
-    private let decayMask: FloatBuffer
+    /// Contiguous runs of the parameter vector and whether they decay (biases, norms and position embeddings do not).
+    private let runs: [(range: Range<Int>, decays: Bool)]
 
     public init(layout: ParameterLayout, settings: Settings = Settings(), pool: ComputePool) {
         self.settings = settings
         self.pool = pool
         m = ParameterVector(layout: layout)
         v = ParameterVector(layout: layout)
-        decayMask = FloatBuffer(count: layout.count)
-        for slot in layout.slots where !ParameterLayout.isDecayExempt(slot) {
-            (decayMask.pointer + slot.offset).update(repeating: 1, count: slot.count)
-        }
+        runs = layout.slots.map { (range: $0.offset..<($0.offset + $0.count), decays: !ParameterLayout.isDecayExempt($0)) }
     }
 
     /// One update of `parameters` from `gradients` at learning rate `lr`.
@@ -81,13 +78,16 @@ public final class AdamW {
         let correction1 = Float(1 - pow(s.beta1, Double(step)))
         let correction2Root = Float((1 - pow(s.beta2, Double(step))).squareRoot())
         let stepSize = Float(lr) / correction1, decay = Float(lr * s.weightDecay)
-        let p = parameters.pointer, g = gradients.pointer, m = m.pointer, v = v.pointer, mask = decayMask.pointer
-        pool.forEachChunk(parameters.layout.count, minimumChunk: 4096) { _, range in
-            for i in range {
-                p[i] -= decay * mask[i] * p[i]
-                m[i] = b1 * m[i] + (1 - b1) * g[i]
-                v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
-                p[i] -= stepSize * m[i] / (v[i].squareRoot() / correction2Root + eps)
+        let p = parameters.pointer, g = gradients.pointer, m = m.pointer, v = v.pointer
+        for run in runs {
+            let keep = run.decays ? 1 - decay : 1
+            pool.forEachChunk(run.range.count, minimumChunk: 4096) { _, chunk in
+                for i in (run.range.lowerBound + chunk.lowerBound)..<(run.range.lowerBound + chunk.upperBound) {
+                    p[i] *= keep
+                    m[i] = b1 * m[i] + (1 - b1) * g[i]
+                    v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
+                    p[i] -= stepSize * m[i] / (v[i].squareRoot() / correction2Root + eps)
+                }
             }
         }
     }

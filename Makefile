@@ -4,6 +4,8 @@ DEMO_MODEL := Tests/Fixtures/models/tiny-preln-safetensors-sharded
 DEMO_TASKS := Tests/Fixtures/bench/tk_instruct/tasks
 DEMO_BENCH := .build/demo-bench
 DEMO_RUN := .build/demo-run
+DEMO_TUNE := .build/demo-tune
+DEMO_RUN_TUNED := .build/demo-run-tuned
 OPTIML := .build/release/optiml
 
 .PHONY: setup build demo test
@@ -20,8 +22,9 @@ build: setup
 	swift build -c release --product optiml
 
 # Until the bundled nano model exists, the demo runs the runtime end to end on a shipped tiny checkpoint,
-# then builds a small OPT-IML Bench from the shipped Super-NI task fixtures, evaluates the model on it and
-# writes the report.
+# then builds a small OPT-IML Bench from the shipped Super-NI task fixtures, evaluates the model on it,
+# instruction-tunes it on the bench's training split, evaluates the tuned checkpoint and writes the
+# report comparing the two.
 demo: build
 	$(OPTIML) inspect --model $(DEMO_MODEL)
 	$(OPTIML) tokenize --model $(DEMO_MODEL) "Hello world"
@@ -32,7 +35,11 @@ demo: build
 	$(OPTIML) bench stats $(DEMO_BENCH)
 	$(OPTIML) bench show $(DEMO_BENCH) --task task363_sst2_polarity_classification --limit 1 --shots 2
 	$(OPTIML) eval --model $(DEMO_MODEL) --bench $(DEMO_BENCH) --split validation --shots 0,1 --max-new-tokens 8 --out $(DEMO_RUN)
-	$(OPTIML) report $(DEMO_RUN) --out $(DEMO_RUN)
+	rm -rf $(DEMO_TUNE)
+	$(OPTIML) tune --model $(DEMO_MODEL) --bench $(DEMO_BENCH) --out $(DEMO_TUNE) --steps 40 --batch-size 4 --seq-len 64 \
+		--lr 1e-3 --warmup 4 --save-every 20 --eval-every 20
+	$(OPTIML) eval --model $(DEMO_TUNE)/checkpoint-000040 --bench $(DEMO_BENCH) --split validation --shots 0,1 --max-new-tokens 8 --out $(DEMO_RUN_TUNED)
+	$(OPTIML) report $(DEMO_RUN) $(DEMO_RUN_TUNED) --compare --out $(DEMO_RUN)
 
 test: setup
 	swift test

@@ -138,10 +138,15 @@ public final class Trainer {
         }
         packer = try BatchPacker(mixture: mixture, rows: s.microBatchSize, length: s.sequenceLength, position: position,
                                  padToken: Int32(config.padTokenId))
-        validation = s.evalEvery > 0
-            ? BatchPacker.batches(try DataMixture.validationExamples(bench: bench, tokenizer: tokenizer, limit: s.evalExamples, seed: s.mixture.seed),
-                                  rows: s.microBatchSize, length: s.sequenceLength, padToken: Int32(config.padTokenId))
-            : []
+        if s.evalEvery > 0 {
+            let examples = try DataMixture.validationExamples(bench: bench, tokenizer: tokenizer, limit: s.evalExamples, seed: s.mixture.seed)
+            guard !examples.isEmpty else {
+                throw TrainingError.noTrainingData(bench: bench.path, reason: "--eval-every needs validation instances and the bench has none (build it with a validation split, or drop --eval-every)")
+            }
+            validation = BatchPacker.batches(examples, rows: s.microBatchSize, length: s.sequenceLength, padToken: Int32(config.padTokenId))
+        } else {
+            validation = []
+        }
         self.mixtureSummary = mixture.summary
     }
 

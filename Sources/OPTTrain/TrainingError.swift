@@ -1,6 +1,6 @@
 /// Why training could not start or had to stop; each case names what is wrong and where.
 public enum TrainingError: Error, CustomStringConvertible, Equatable {
-    /// The bench has no training instances (or none in the chosen benchmarks).
+    /// The bench has no training instances (or none in the chosen benchmarks), or no validation ones to evaluate on.
     case noTrainingData(bench: String, reason: String)
     case invalidOption(String)
     /// A JSONL stream file that cannot be read or has a bad line.
@@ -12,7 +12,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .noTrainingData(bench, reason): return "\(bench): nothing to train on: \(reason)"
+        case let .noTrainingData(bench, reason): return "\(bench): \(reason)"
         case let .invalidOption(message): return message
         case let .invalidStream(path, line, reason): return "\(path)\(line.map { ":\($0)" } ?? ""): \(reason)"
         case let .divergence(step, loss, last):

@@ -121,8 +121,19 @@ import Testing
                 try Trainer(model: Self.model, bench: bench, out: folder.appendingPathComponent("run"), settings: Self.settings(steps: 2), resume: false)
             } throws: { error in
                 guard case .noTrainingData = error as? TrainingError else { return false }
-                return "\(error)".contains("nothing to train on")
+                return "\(error)".contains("no training task with training instances")
             }
+        }
+    }
+
+    @Test func evaluatingWithoutValidationInstancesIsRefused() throws {
+        try Fixtures.withTemporaryDirectory { folder in
+            let bench = try Self.syntheticBench(in: folder)
+            var settings = Self.settings(steps: 2)
+            settings.evalEvery = 1
+            #expect {
+                try Trainer(model: Self.model, bench: bench, out: folder.appendingPathComponent("run"), settings: settings, resume: false)
+            } throws: { "\($0)".contains("--eval-every needs validation instances") }
         }
     }
 

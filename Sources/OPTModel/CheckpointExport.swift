@@ -10,7 +10,7 @@ import OPTKernels
 /// `"quantization_config": {"quant_method": "optiml_int8", …}` so that other loaders refuse it clearly.
 public enum CheckpointExport {
     /// Tokenizer and generation files copied from the source directory when present.
-    static let companionFiles = [
+    public static let companionFiles = [
         "tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json",
         "added_tokens.json", "generation_config.json",
     ]
@@ -42,7 +42,12 @@ public enum CheckpointExport {
         let format = formats.count == 1 ? formats.first : nil
         config.torchDtype = [WeightFormat.f16: "float16", .bf16: "bfloat16"][format ?? .f32] ?? "float32"
         try config.write(to: directory.appendingPathComponent("config.json"), quantized: formats.contains(.int8))
-        for name in companionFiles {
+        try copyCompanionFiles(companionFiles, from: source, to: directory)
+    }
+
+    /// Copies those of `names` that exist in `source` into `directory`, replacing what is there.
+    public static func copyCompanionFiles(_ names: [String], from source: URL, to directory: URL) throws {
+        for name in names {
             let from = source.appendingPathComponent(name), to = directory.appendingPathComponent(name)
             guard FileManager.default.fileExists(atPath: from.path), from.standardizedFileURL != to.standardizedFileURL else { continue }
             try? FileManager.default.removeItem(at: to)

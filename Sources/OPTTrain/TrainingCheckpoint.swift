@@ -82,12 +82,8 @@ public enum TrainingCheckpoint {
         ]
         try JSONSerialization.data(withJSONObject: generation, options: [.prettyPrinted, .sortedKeys])
             .write(to: directory.appendingPathComponent("generation_config.json"), options: .atomic)
-        for file in ["tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"] {
-            let from = source.appendingPathComponent(file), to = directory.appendingPathComponent(file)
-            guard FileManager.default.fileExists(atPath: from.path), from.standardizedFileURL != to.standardizedFileURL else { continue }
-            try? FileManager.default.removeItem(at: to)
-            try FileManager.default.copyItem(at: from, to: to)
-        }
+        // Tokenizer files from the source; generation_config.json is ours (written above).
+        try CheckpointExport.copyCompanionFiles(CheckpointExport.companionFiles.filter { $0 != "generation_config.json" }, from: source, to: directory)
     }
 
     /// The newest complete checkpoint under `out`, if any.
@@ -106,7 +102,7 @@ public enum TrainingCheckpoint {
             state = try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: directory.appendingPathComponent(stateFile)))
         } catch { throw fail("\(stateFile) is unreadable (\(error.localizedDescription))") }
         let saved = try ParameterVector(directory: directory)
-        guard saved.layout.count == layout.count, saved.layout.config == layout.config || sameShape(saved.layout.config, layout.config) else {
+        guard saved.layout.count == layout.count, sameShape(saved.layout.config, layout.config) else {
             throw fail("its model has a different shape from the one being trained")
         }
         parameters.pointer.update(from: saved.pointer, count: layout.count)
@@ -120,6 +116,7 @@ public enum TrainingCheckpoint {
         return state
     }
 
+    /// Configs equal but for the stored dtype.
     private static func sameShape(_ a: OPTConfig, _ b: OPTConfig) -> Bool {
         var a = a, b = b
         a.torchDtype = nil

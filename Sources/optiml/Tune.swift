@@ -59,7 +59,9 @@ struct Tune: ParsableCommand {
                 let elapsed = Date().timeIntervalSince(started), done = record.step - first
                 let eta = done > 0 ? elapsed / Double(done) * Double(steps - record.step) : 0
                 let validation = record.validationLoss.map { String(format: "  val %.4f", $0) } ?? ""
-                let line = String(format: "\rstep %d/%d  loss %.4f  lr %.2e  %.0f tok/s  ETA %.0fs", record.step, steps, record.loss,
+                let filled = 30 * record.step / max(steps, 1)
+                let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled)
+                let line = "\r[\(bar)] " + String(format: "step %d/%d  loss %.4f  lr %.2e  %.0f tok/s  ETA %.0fs", record.step, steps, record.loss,
                                   record.learningRate, record.tokensPerSecond, eta) + validation
                 FileHandle.standardError.write(Data(line.utf8))
                 if record.validationLoss != nil { FileHandle.standardError.write(Data("\n".utf8)) }

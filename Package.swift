@@ -16,12 +16,14 @@ let package = Package(
         .library(name: "OPTBench", targets: ["OPTBench"]),
         .library(name: "OPTEval", targets: ["OPTEval"]),
         .library(name: "OPTTrain", targets: ["OPTTrain"]),
+        .library(name: "OPTServe", targets: ["OPTServe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -65,6 +67,13 @@ let package = Package(
             dependencies: ["OPTModel", "OPTKernels", "OPTCheckpoint", "OPTTokenizer", "OPTBench", "CKernels"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
+        .target(
+            name: "OPTServe",
+            dependencies: [
+                "OPTModel", "OPTTokenizer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
         .executableTarget(
             name: "optiml",
             dependencies: [
@@ -72,6 +81,7 @@ let package = Package(
                 "OPTBench",
                 "OPTEval",
                 "OPTTrain",
+                "OPTServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -81,6 +91,7 @@ let package = Package(
         .testTarget(name: "OPTModelTests", dependencies: ["OPTModel"]),
         .testTarget(name: "OPTBenchTests", dependencies: ["OPTBench", "OPTTokenizer"]),
         .testTarget(name: "OPTTrainTests", dependencies: ["OPTTrain", "OPTModel", "OPTBench", "OPTCheckpoint"]),
+        .testTarget(name: "OPTServeTests", dependencies: ["OPTServe", "OPTModel", "OPTEval", "OPTTokenizer"]),
         .testTarget(name: "OPTEvalTests", dependencies: ["OPTEval", "OPTTokenizer", "OPTBench", "OPTModel"]),
     ]
 )

@@ -73,7 +73,7 @@ public struct Generator: Sendable {
         var outputs = Array(repeating: [Int](), count: batch)
         var finished: [FinishReason?] = Array(repeating: nil, count: batch)
         var streams = (0..<batch).map { _ in TextStream(tokenizer: tokenizer, stop: p.stop) }
-        var rngs = (0..<batch).map { SeededGenerator(seed: p.seed &+ UInt64($0)) }
+        var samplers = (0..<batch).map { TokenSampler(parameters: p, seed: p.seed &+ UInt64($0)) }
 
         var step = 0
         while step < newTokens && finished.contains(where: { $0 == nil }) {
@@ -83,7 +83,7 @@ public struct Generator: Sendable {
             for b in 0..<batch {
                 guard finished[b] == nil else { next.append(pad); continue }
                 let row = UnsafeMutableBufferPointer(rebasing: logits[(b * vocab)..<((b + 1) * vocab)])
-                let id = choose(row, sequence: sequences[b], parameters: p, rng: &rngs[b])
+                let id = samplers[b].choose(row, sequence: sequences[b])
                 next.append(id)
                 sequences[b].append(id)
                 if p.stopAtEOS && id == model.config.eosTokenId {
@@ -107,9 +107,22 @@ public struct Generator: Sendable {
                 finishReason: finished[b] ?? .length)
         }
     }
+}
 
-    /// The logits processors of transformers in its order, then greedy choice or sampling.
-    private func choose(_ logits: UnsafeMutableBufferPointer<Float>, sequence: [Int], parameters p: GenerationParameters, rng: inout SeededGenerator) -> Int {
+/// Chooses each next token as `generate` does: transformers' logits processors in its order
+/// (repetition penalty, n-gram ban), then greedy choice or seeded sampling.
+public struct TokenSampler: Sendable {
+    public let parameters: GenerationParameters
+    private var rng: SeededGenerator
+
+    public init(parameters: GenerationParameters, seed: UInt64) {
+        self.parameters = parameters
+        rng = SeededGenerator(seed: seed)
+    }
+
+    /// The next token after `sequence` (prompt and output so far); `logits` are modified in place.
+    public mutating func choose(_ logits: UnsafeMutableBufferPointer<Float>, sequence: [Int]) -> Int {
+        let p = parameters
         LogitsProcessing.applyRepetitionPenalty(logits, sequence: sequence, penalty: p.repetitionPenalty)
         LogitsProcessing.banRepeatedNgrams(logits, sequence: sequence, size: p.noRepeatNgramSize)
         let row = UnsafeBufferPointer(logits)
@@ -118,21 +131,21 @@ public struct Generator: Sendable {
 }
 
 /// Incremental text of one generated sequence, with stop strings.
-struct TextStream {
+public struct TextStream: Sendable {
     private var decoder: StreamingDecoder
     private let stop: [String]
     /// All text decoded so far (cut at a stop string once one is found).
-    private(set) var text = ""
+    public private(set) var text = ""
     /// How much of `text` has been handed out.
     private var emitted = 0
 
-    init(tokenizer: BPETokenizer, stop: [String]) {
+    public init(tokenizer: BPETokenizer, stop: [String]) {
         decoder = StreamingDecoder(tokenizer: tokenizer)
         self.stop = stop
     }
 
     /// Adds a token; returns the text that is now safe to show and whether a stop string was reached.
-    mutating func append(_ id: Int) -> (String, Bool) {
+    public mutating func append(_ id: Int) -> (String, Bool) {
         text += decoder.append(id)
         if let range = stop.compactMap({ text.range(of: $0) }).min(by: { $0.lowerBound < $1.lowerBound }) {
             text = String(text[..<range.lowerBound])
@@ -142,7 +155,7 @@ struct TextStream {
     }
 
     /// The rest of the text once generation is over.
-    mutating func finish() -> String {
+    public mutating func finish() -> String {
         text += decoder.finish()
         return release(upTo: text.count)
     }

@@ -88,12 +88,88 @@ public final class OPTModel: Sendable {
         }
         let positions = cache.append(rowMask: realToken)
 
-        let c = config, h = c.hiddenSize, rows = batch * steps
+        let rows = batch * steps
         let ws = cache.workspace
-        ws.reserve(rows: rows, steps: steps, capacity: cache.capacity, threads: pool.threads, config: c)
-        let x = ws.x.pointer, normed = ws.normed.pointer
-        embed(tokens: tokens, positions: positions, workspace: ws)
+        ws.reserve(rows: rows, steps: steps, capacity: cache.capacity, threads: pool.threads, config: config)
+        embed(tokens: tokens.flatMap { $0 }, positions: positions.flatMap { $0 }, workspace: ws)
+        runLayers(rows: rows, workspace: ws) { index in
+            store(layer: index, steps: steps, cache: cache, workspace: ws, rowOffset: 0)
+            attention(layer: index, steps: steps, cache: cache, workspace: ws, rowOffset: 0)
+        }
+        // Only the positions asked for go through project_out and the (large) lm_head.
+        let kept = which.count(of: steps)
+        let selected = (0..<batch).map { b in ((b + 1) * steps - kept)..<((b + 1) * steps) }
+        return UnsafeMutableBufferPointer(start: head(selectedRows: selected, workspace: ws), count: batch * kept * config.vocabSize)
+    }
 
+    /// One sequence's part of a `forward(sequences:)` call: its new tokens and its own cache (batch size 1).
+    public struct SequenceStep {
+        public let tokens: [Int]
+        public let cache: KVCache
+        public let logits: LogitPositions
+        public init(tokens: [Int], cache: KVCache, logits: LogitPositions) {
+            self.tokens = tokens
+            self.cache = cache
+            self.logits = logits
+        }
+    }
+
+    /// Runs several sequences, each with its own cache and any number of new tokens (a prompt, or the
+    /// one token of a decoding step), through one forward pass: the projections and the lm_head see
+    /// every row at once, attention runs per sequence over its own cache. This is how continuous
+    /// batching adds sequences to a running batch and drops them at token boundaries.
+    ///
+    /// Returns each sequence's logits (`[positions][vocab]`), valid until the next call with `workspace`.
+    public func forward(sequences: [SequenceStep], workspace: SequenceWorkspace) throws -> [UnsafeMutableBufferPointer<Float>] {
+        guard !sequences.isEmpty else { return [] }
+        for s in sequences {
+            guard s.cache.batchSize == 1, !s.tokens.isEmpty else {
+                throw ModelError.invalidArgument("forward(sequences:): each sequence needs tokens and a cache of batch size 1")
+            }
+            guard s.cache.length + s.tokens.count <= s.cache.capacity else {
+                throw ModelError.promptTooLong(tokens: s.cache.length + s.tokens.count, limit: s.cache.capacity)
+            }
+            guard s.cache.validCounts[0] + s.tokens.count <= config.maxPositionEmbeddings else {
+                throw ModelError.promptTooLong(tokens: s.cache.validCounts[0] + s.tokens.count, limit: config.maxPositionEmbeddings)
+            }
+            for id in s.tokens where id < 0 || id >= config.vocabSize { throw ModelError.invalidTokenID(id, vocabularySize: config.vocabSize) }
+        }
+        let ws = workspace.workspace
+        let rows = sequences.map(\.tokens.count).reduce(0, +)
+        let longest = sequences.map(\.tokens.count).max() ?? 1, capacity = sequences.map(\.cache.capacity).max() ?? 1
+        ws.reserve(rows: rows, steps: longest, capacity: capacity, threads: pool.threads, config: config)
+        ws.reserveScores(max(longest == 1 ? 0 : pool.threads * longest * capacity, config.numAttentionHeads * capacity))
+        var offsets: [Int] = [], positions: [Int] = [], offset = 0
+        for s in sequences {
+            offsets.append(offset)
+            offset += s.tokens.count
+            positions += s.cache.append(rowMask: [Array(repeating: true, count: s.tokens.count)])[0]
+        }
+        embed(tokens: sequences.flatMap(\.tokens), positions: positions, workspace: ws)
+        runLayers(rows: rows, workspace: ws) { index in
+            for (s, rowOffset) in zip(sequences, offsets) {
+                store(layer: index, steps: s.tokens.count, cache: s.cache, workspace: ws, rowOffset: rowOffset)
+                attention(layer: index, steps: s.tokens.count, cache: s.cache, workspace: ws, rowOffset: rowOffset)
+            }
+        }
+        let selected = zip(sequences, offsets).map { s, start in
+            let n = s.logits.count(of: s.tokens.count)
+            return (start + s.tokens.count - n)..<(start + s.tokens.count)
+        }
+        let logits = head(selectedRows: selected, workspace: ws)
+        var results: [UnsafeMutableBufferPointer<Float>] = [], at = 0
+        for range in selected {
+            results.append(UnsafeMutableBufferPointer(start: logits + at * config.vocabSize, count: range.count * config.vocabSize))
+            at += range.count
+        }
+        return results
+    }
+
+    /// Every decoder layer over `rows` rows of `ws.x`, then the final layer norm; `attend(layer)` fills
+    /// `ws.attended` from `ws.q`, `ws.k`, `ws.v` (and the caches).
+    private func runLayers(rows: Int, workspace ws: Workspace, attend: (Int) -> Void) {
+        let c = config, h = c.hiddenSize
+        let x = ws.x.pointer, normed = ws.normed.pointer
         for (index, layer) in weights.layers.enumerated() {
             // Self-attention block (pre-LN normalises its input; post-LN its output).
             let attnInput = c.doLayerNormBefore ? normed : x
@@ -104,8 +180,7 @@ public final class OPTModel: Sendable {
             for i in 0..<(rows * h) { ws.q.pointer[i] *= scaling }
             linear(layer.kProj, attnInput, rows: rows, into: ws.k.pointer, ws)
             linear(layer.vProj, attnInput, rows: rows, into: ws.v.pointer, ws)
-            store(layer: index, steps: steps, cache: cache)
-            attention(layer: index, steps: steps, cache: cache)
+            attend(index)
             linear(layer.outProj, ws.attended.pointer, rows: rows, into: ws.projected.pointer, ws)
             Ops.add(ws.projected.pointer, into: x, count: rows * h)
             if !c.doLayerNormBefore { layerNorm(layer.selfAttnLayerNorm, x, rows: rows, into: x) }
@@ -120,42 +195,40 @@ public final class OPTModel: Sendable {
             if !c.doLayerNormBefore { layerNorm(layer.finalLayerNorm, x, rows: rows, into: x) }
         }
         if let finalNorm = weights.finalLayerNorm { layerNorm(finalNorm, x, rows: rows, into: x) }
-
-        // Only the positions asked for go through project_out and the (large) lm_head.
-        let kept = which.count(of: steps)
-        var selected = x
-        let selectedRows = batch * kept
-        if kept < steps {
-            for b in 0..<batch {
-                (normed + b * kept * h).update(from: x + ((b + 1) * steps - kept) * h, count: kept * h)
-            }
-            selected = normed
-        }
-        if let projectOut = weights.projectOut {
-            linear(projectOut, selected, rows: selectedRows, into: ws.projected.pointer, ws)
-            selected = ws.projected.pointer
-        }
-        weights.lmHead.multiply(selected, count: selectedRows, into: ws.logits.pointer, pool: pool,
-                                scratch: ws.tile.pointer, quantized: UnsafeMutableRawPointer(ws.quantized.pointer))
-        return UnsafeMutableBufferPointer(start: ws.logits.pointer, count: selectedRows * c.vocabSize)
     }
 
-    /// Token embeddings (projected in where the config says so) plus learned position embeddings.
-    private func embed(tokens: [[Int]], positions: [[Int]], workspace ws: Workspace) {
-        let c = config, h = c.hiddenSize, e = c.wordEmbedProjDim
-        let steps = tokens[0].count, rows = tokens.count * steps
-        let tokenEmbeddings = weights.projectIn == nil ? ws.x.pointer : ws.embedded.pointer
-        for (b, row) in tokens.enumerated() {
-            for (t, id) in row.enumerated() {
-                weights.embedTokens.toFloat(rows: id..<(id + 1), into: tokenEmbeddings + (b * steps + t) * e)
+    /// project_out and the lm_head on the chosen rows of `ws.x` (gathered in order); returns their logits.
+    private func head(selectedRows ranges: [Range<Int>], workspace ws: Workspace) -> UnsafeMutablePointer<Float> {
+        let h = config.hiddenSize, x = ws.x.pointer
+        let total = ranges.map(\.count).reduce(0, +)
+        var selected = x
+        // Rows already in place (every position, in order) need no gathering.
+        let inPlace = zip(ranges, [0] + ranges.map(\.upperBound)).allSatisfy { $0.lowerBound == $1 }
+        if !inPlace {
+            var at = 0
+            for range in ranges {
+                (ws.normed.pointer + at * h).update(from: x + range.lowerBound * h, count: range.count * h)
+                at += range.count
             }
+            selected = ws.normed.pointer
         }
+        if let projectOut = weights.projectOut {
+            linear(projectOut, selected, rows: total, into: ws.projected.pointer, ws)
+            selected = ws.projected.pointer
+        }
+        weights.lmHead.multiply(selected, count: total, into: ws.logits.pointer, pool: pool,
+                                scratch: ws.tile.pointer, quantized: UnsafeMutableRawPointer(ws.quantized.pointer))
+        return ws.logits.pointer
+    }
+
+    /// Token embeddings (projected in where the config says so) plus learned position embeddings, one row per token.
+    private func embed(tokens: [Int], positions: [Int], workspace ws: Workspace) {
+        let h = config.hiddenSize, e = config.wordEmbedProjDim, rows = tokens.count
+        let tokenEmbeddings = weights.projectIn == nil ? ws.x.pointer : ws.embedded.pointer
+        for (r, id) in tokens.enumerated() { weights.embedTokens.toFloat(rows: id..<(id + 1), into: tokenEmbeddings + r * e) }
         if let projectIn = weights.projectIn { linear(projectIn, tokenEmbeddings, rows: rows, into: ws.x.pointer, ws) }
-        for (b, row) in positions.enumerated() {
-            for (t, position) in row.enumerated() {
-                Ops.add(weights.embedPositions.pointer + (position + OPTConfig.positionOffset) * h,
-                        into: ws.x.pointer + (b * steps + t) * h, count: h)
-            }
+        for (r, position) in positions.enumerated() {
+            Ops.add(weights.embedPositions.pointer + (position + OPTConfig.positionOffset) * h, into: ws.x.pointer + r * h, count: h)
         }
     }
 
@@ -172,25 +245,26 @@ public final class OPTModel: Sendable {
                       eps: LayerNormWeights.eps, into: output)
     }
 
-    /// Copies this step's keys and values into the cache after the positions already there.
-    private func store(layer: Int, steps: Int, cache: KVCache) {
-        let h = config.hiddenSize, start = cache.length - steps, ws = cache.workspace
+    /// Copies this step's keys and values (from row `rowOffset` of the workspace on) into the cache
+    /// after the positions already there.
+    private func store(layer: Int, steps: Int, cache: KVCache, workspace ws: Workspace, rowOffset: Int) {
+        let h = config.hiddenSize, start = cache.length - steps
         for b in 0..<cache.batchSize {
-            let destination = cache.offset(row: b, position: start)
-            (cache.keys[layer].pointer + destination).update(from: ws.k.pointer + b * steps * h, count: steps * h)
-            (cache.values[layer].pointer + destination).update(from: ws.v.pointer + b * steps * h, count: steps * h)
+            let destination = cache.offset(row: b, position: start), source = (rowOffset + b * steps) * h
+            (cache.keys[layer].pointer + destination).update(from: ws.k.pointer + source, count: steps * h)
+            (cache.values[layer].pointer + destination).update(from: ws.v.pointer + source, count: steps * h)
         }
     }
 
-    /// Causal, padding-masked attention of this step's queries over every cached position.
-    private func attention(layer: Int, steps: Int, cache: KVCache) {
+    /// Causal, padding-masked attention of this step's queries (rows from `rowOffset` on) over every cached position.
+    private func attention(layer: Int, steps: Int, cache: KVCache, workspace ws: Workspace, rowOffset: Int) {
         if steps == 1 {
-            decodeAttention(layer: layer, cache: cache)
+            decodeAttention(layer: layer, cache: cache, workspace: ws, rowOffset: rowOffset)
             return
         }
         let h = config.hiddenSize, d = config.headDim, heads = config.numAttentionHeads
         let total = cache.length, past = total - steps
-        let ws = cache.workspace
+        let q = ws.q.pointer + rowOffset * h, attended = ws.attended.pointer + rowOffset * h
         // (row, head) pairs in parallel, each thread with its own scores.
         pool.forEachChunk(cache.batchSize * heads) { chunk, pairs in
             let scores = ws.scores.pointer + chunk * steps * total
@@ -200,7 +274,7 @@ public final class OPTModel: Sendable {
                 let values = cache.values[layer].pointer + cache.offset(row: b, position: 0) + head * d
                 let rowMask = cache.mask[b]
                 BLAS.sgemm(transposeA: false, transposeB: true, m: steps, n: total, k: d,
-                           a: ws.q.pointer + b * steps * h + head * d, lda: h, b: keys, ldb: h, c: scores, ldc: total)
+                           a: q + b * steps * h + head * d, lda: h, b: keys, ldb: h, c: scores, ldc: total)
                 for t in 0..<steps {
                     // Keys after the query are never attended: softmax over the visible prefix only.
                     let row = scores + t * total, visible = past + t + 1
@@ -210,16 +284,15 @@ public final class OPTModel: Sendable {
                 }
                 BLAS.sgemm(transposeA: false, transposeB: false, m: steps, n: d, k: total,
                            a: scores, lda: total, b: values, ldb: h,
-                           c: ws.attended.pointer + b * steps * h + head * d, ldc: h)
+                           c: attended + b * steps * h + head * d, ldc: h)
             }
         }
     }
 
     /// One new token per row: every (row, head) pair in parallel, dot products and axpys over the cache.
-    private func decodeAttention(layer: Int, cache: KVCache) {
+    private func decodeAttention(layer: Int, cache: KVCache, workspace ws: Workspace, rowOffset: Int) {
         let h = config.hiddenSize, d = config.headDim, heads = config.numAttentionHeads, total = cache.length
-        let ws = cache.workspace
-        let q = ws.q.pointer, out = ws.attended.pointer, scores = ws.scores.pointer
+        let q = ws.q.pointer + rowOffset * h, out = ws.attended.pointer + rowOffset * h, scores = ws.scores.pointer
         let keys = cache.keys[layer].pointer, values = cache.values[layer].pointer
         pool.forEachChunk(cache.batchSize * heads) { _, pairs in
             for pair in pairs {

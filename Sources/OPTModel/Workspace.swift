@@ -33,7 +33,16 @@ final class Workspace {
         ensure(\.quantized, rows * (max(h, e, c.ffnDim) / 4 + 2))
     }
 
+    /// Grows the attention scores to `count` floats.
+    func reserveScores(_ count: Int) { ensure(\.scores, count) }
+
     private func ensure(_ buffer: ReferenceWritableKeyPath<Workspace, FloatBuffer>, _ count: Int) {
         if self[keyPath: buffer].count < count { self[keyPath: buffer] = FloatBuffer(count: count) }
     }
+}
+
+/// Scratch space of `OPTModel.forward(sequences:workspace:)`: one per engine loop, reused step after step.
+public final class SequenceWorkspace: @unchecked Sendable {
+    let workspace = Workspace()
+    public init() {}
 }

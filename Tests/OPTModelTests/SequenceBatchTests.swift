@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+@testable import OPTModel
+
+/// `forward(sequences:)`: sequences joining and leaving a running batch give what each gives alone.
+@Suite struct SequenceBatchTests {
+    @Test(arguments: Fixtures.modelNames)
+    func raggedBatchesMatchSeparateGreedyRuns(model name: String) throws {
+        let generator = try Generator(directory: Fixtures.models.appendingPathComponent(name))
+        let model = generator.model
+        let prompts = ["The capital of France is", "Q: What is 12 plus 7?\nA:", "Hello"].map { generator.tokenizer.encode($0) }
+        var parameters = GenerationParameters()
+        parameters.maxNewTokens = 6
+        parameters.stopAtEOS = false
+        let expected = try prompts.map { try generator.generate(promptIDs: [$0], parameters: parameters)[0].outputIDs }
+
+        // Sequence i joins at step i (its whole prompt in that step), then decodes one token a step.
+        let caches = prompts.map { KVCache(config: model.config, batchSize: 1, capacity: $0.count + 6) }
+        var outputs = prompts.map { _ in [Int]() }
+        let workspace = SequenceWorkspace()
+        for step in 0..<(6 + prompts.count) {
+            let active = prompts.indices.filter { $0 <= step && outputs[$0].count < 6 }
+            let steps = active.map { i in
+                OPTModel.SequenceStep(tokens: outputs[i].isEmpty ? prompts[i] : [outputs[i].last!], cache: caches[i], logits: .last)
+            }
+            let logits = try model.forward(sequences: steps, workspace: workspace)
+            for (i, row) in zip(active, logits) {
+                outputs[i].append(row.indices.max { row[$0] < row[$1] }!)
+            }
+        }
+        #expect(outputs == expected)
+    }
+
+    @Test func everyPositionsLogitsMatchTheBatchedForward() throws {
+        let generator = try Generator(directory: Fixtures.models.appendingPathComponent("tiny-postln-bin-sharded"))
+        let model = generator.model, ids = generator.tokenizer.encode("Translate to German: cat ->")
+        let cache = KVCache(config: model.config, batchSize: 1, capacity: ids.count)
+        let reference = Array(try model.forward(tokens: [ids], realToken: [ids.map { _ in true }], cache: cache, logits: .all))
+        let other = KVCache(config: model.config, batchSize: 1, capacity: 4)
+        let mine = KVCache(config: model.config, batchSize: 1, capacity: ids.count)
+        let results = try model.forward(sequences: [.init(tokens: [2, 50], cache: other, logits: .last), .init(tokens: ids, cache: mine, logits: .all)],
+                                        workspace: SequenceWorkspace())
+        #expect(results.count == 2 && results[0].count == model.config.vocabSize)
+        #expect(zip(Array(results[1]), reference).allSatisfy { abs($0 - $1) <= 1e-5 })
+        #expect(throws: ModelError.self) {
+            try model.forward(sequences: [.init(tokens: [1, 2, 3], cache: other, logits: .last)], workspace: SequenceWorkspace())
+        }
+    }
+}

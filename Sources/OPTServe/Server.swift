@@ -1,1 +1,318 @@
+import Foundation
 import Hummingbird
+import OPTModel
+import OPTTokenizer
+
+/// The OpenAI-compatible HTTP API over an `Engine`: `/v1/models`, `/v1/completions`,
+/// `/v1/chat/completions` (both streaming as server-sent events), `/health` and `/metrics`.
+public final class OpenAIServer: Sendable {
+    public let engine: Engine
+    public let modelName: String
+    let apiKey: String?
+    let limits: ServeLimits
+    let metrics = ServerMetrics()
+    let created = Int(Date().timeIntervalSince1970)
+    /// Request bodies above this size get 413.
+    static let maxBodyBytes = 8 << 20
+
+    public init(engine: Engine, modelName: String, apiKey: String? = nil, limits: ServeLimits = ServeLimits()) {
+        self.engine = engine
+        self.modelName = modelName
+        self.apiKey = apiKey
+        self.limits = limits
+    }
+
+    var tokenizer: BPETokenizer { engine.tokenizer }
+    var contextLength: Int { engine.model.config.maxPositionEmbeddings }
+
+    /// The Hummingbird application serving on `host:port` (port 0: any free one, reported to `onRunning`).
+    public func application(host: String, port: Int, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        let router = Router()
+        router.get("/health") { _, _ in Self.json(["status": "ok"]) }
+        router.get("/metrics") { [self] _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: metrics.render(engine: engine))))
+        }
+        router.get("/v1/models") { [self] request, _ in
+            do { try authorize(request) } catch let error as APIError { return Self.json(error.body, status: error.status) }
+            return Self.json(["object": "list", "data": [["id": modelName, "object": "model", "created": created, "owned_by": "optiml"]]])
+        }
+        router.post("/v1/completions") { [self] request, _ in await handle(request, endpoint: "/v1/completions", chat: false) }
+        router.post("/v1/chat/completions") { [self] request, _ in await handle(request, endpoint: "/v1/chat/completions", chat: true) }
+        return Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "optiml"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) })
+    }
+
+    private func authorize(_ request: Request) throws {
+        guard let apiKey else { return }
+        guard request.headers[.authorization] == "Bearer \(apiKey)" else {
+            throw APIError(status: 401, "Incorrect or missing API key: send it as \"Authorization: Bearer KEY\".", code: "invalid_api_key")
+        }
+    }
+
+    /// Parses, runs and answers a completion request; every failure becomes an OpenAI error body.
+    /// (A streamed response counts in the metrics when its headers go out.)
+    private func handle(_ request: Request, endpoint: String, chat: Bool) async -> Response {
+        let started = Date()
+        let response: Response
+        do {
+            try authorize(request)
+            // A client that disconnects cancels the work (and its sequences, at the next token).
+            response = try await request.body.consumeWithCancellationOnInboundClose { [self] body in
+                let parsed = try await parse(body, chat: chat)
+                let streams = try submit(parsed)
+                if parsed.stream {
+                    return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                                    body: .init(asyncSequence: eventStream(parsed, streams: streams, chat: chat, started: started)))
+                }
+                let results = try await collect(parsed, streams: streams, started: started)
+                return Self.json(chat ? chatBody(parsed, results) : completionBody(parsed, results))
+            }
+        } catch let error as APIError {
+            response = Self.json(error.body, status: error.status)
+        } catch EngineError.queueFull(let limit) {
+            response = Self.json(APIError(status: 429, "The server is busy (\(limit) requests queued); retry later.", type: "rate_limit_error").body, status: 429)
+        } catch EngineError.shuttingDown {
+            response = Self.json(APIError(status: 503, "The server is shutting down.", type: "server_error").body, status: 503)
+        } catch is CancellationError {
+            // The client went away; nobody reads this.
+            response = Self.json(APIError(status: 499, "client closed the request").body, status: 499)
+        } catch {
+            response = Self.json(APIError(status: 500, "\(error)", type: "server_error").body, status: 500)
+        }
+        metrics.request(endpoint: endpoint, status: Int(response.status.code), seconds: Date().timeIntervalSince(started))
+        return response
+    }
+
+    private func parse(_ body: RequestBody, chat: Bool) async throws -> CompletionRequest {
+        let buffer: ByteBuffer
+        do { buffer = try await body.collect(upTo: Self.maxBodyBytes) } catch {
+            throw APIError(status: 413, "the request body is larger than \(Self.maxBodyBytes) bytes")
+        }
+        let data = Data(buffer.readableBytesView)
+        guard String(data: data, encoding: .utf8) != nil else { throw APIError("the request body is not valid UTF-8") }
+        let json: Any
+        do { json = try JSONSerialization.jsonObject(with: data) } catch {
+            throw APIError("the request body is not valid JSON: \(error.localizedDescription)")
+        }
+        let parsed = try CompletionRequest(json: json, chat: chat, tokenizer: tokenizer, contextLength: contextLength,
+                                           vocabularySize: engine.model.config.vocabSize, limits: limits)
+        if let model = parsed.model, model != modelName {
+            throw APIError(status: 400, "The model `\(model)` does not exist; this server serves `\(modelName)`.", param: "model", code: "model_not_found")
+        }
+        return parsed
+    }
+
+    /// One engine sequence per (prompt, choice), in OpenAI's choice order; all or none are queued.
+    private func submit(_ r: CompletionRequest) throws -> [AsyncStream<SequenceEvent>] {
+        var streams: [AsyncStream<SequenceEvent>] = []
+        for prompt in r.prompts {
+            for choice in 0..<r.n {
+                var parameters = r.parameters
+                parameters.seed = r.parameters.seed &+ UInt64(choice)
+                let sequence = SequenceRequest(promptIDs: prompt.ids, maxTokens: r.maxTokens, parameters: parameters,
+                                               topLogprobs: r.logprobs, promptLogprobs: r.echo && r.logprobs != nil)
+                streams.append(try engine.submit(sequence))
+            }
+        }
+        return streams
+    }
+
+    /// What one choice came to.
+    struct ChoiceResult {
+        var generated = ""
+        var finish: FinishReason = .length
+        var tokens: [(id: Int, logprob: TokenLogprob?)] = []
+        var promptLogprobs: [TokenLogprob?] = []
+        var failure: String?
+    }
+
+    private func collect(_ r: CompletionRequest, streams: [AsyncStream<SequenceEvent>], started: Date) async throws -> [ChoiceResult] {
+        try await withThrowingTaskGroup(of: (Int, ChoiceResult).self) { group in
+            for (index, stream) in streams.enumerated() {
+                group.addTask { [self] in
+                    var result = ChoiceResult(), first = true
+                    for await event in stream {
+                        switch event {
+                        case let .prompt(logprobs): result.promptLogprobs = logprobs
+                        case let .token(id, text, logprob):
+                            if first, index == 0 { metrics.timeToFirstToken(Date().timeIntervalSince(started)) }
+                            first = false
+                            result.generated += text
+                            result.tokens.append((id, logprob))
+                        case let .finished(reason, text):
+                            result.generated += text
+                            result.finish = reason
+                        case let .failed(message): result.failure = message
+                        }
+                    }
+                    try Task.checkCancellation()
+                    return (index, result)
+                }
+            }
+            var results = Array(repeating: ChoiceResult(), count: streams.count)
+            for try await (index, result) in group {
+                if let failure = result.failure { throw APIError(status: 500, failure, type: "server_error") }
+                results[index] = result
+            }
+            return results
+        }
+    }
+
+    // MARK: - Bodies
+
+    private func completionBody(_ r: CompletionRequest, _ results: [ChoiceResult]) -> [String: Any] {
+        var choices: [[String: Any]] = []
+        for (index, result) in results.enumerated() {
+            let prompt = r.prompts[index / r.n]
+            var choice: [String: Any] = ["index": index, "text": (r.echo ? prompt.text : "") + result.generated,
+                                         "finish_reason": Self.reason(result.finish), "logprobs": NSNull()]
+            if r.logprobs != nil { choice["logprobs"] = logprobsBlock(prompt, result, echo: r.echo) }
+            choices.append(choice)
+        }
+        return ["id": "cmpl-" + UUID().uuidString.lowercased(), "object": "text_completion", "created": Int(Date().timeIntervalSince1970),
+                "model": modelName, "choices": choices, "usage": usage(r, results)]
+    }
+
+    private func chatBody(_ r: CompletionRequest, _ results: [ChoiceResult]) -> [String: Any] {
+        let choices = results.enumerated().map { index, result -> [String: Any] in
+            ["index": index, "message": ["role": "assistant", "content": result.generated], "finish_reason": Self.reason(result.finish),
+             "logprobs": r.logprobs == nil ? NSNull() : ["content": result.tokens.compactMap { chatLogprob($0.id, $0.logprob) }] as Any]
+        }
+        return ["id": "chatcmpl-" + UUID().uuidString.lowercased(), "object": "chat.completion", "created": Int(Date().timeIntervalSince1970),
+                "model": modelName, "choices": choices, "usage": usage(r, results)]
+    }
+
+    private func usage(_ r: CompletionRequest, _ results: [ChoiceResult]) -> [String: Int] {
+        let prompt = r.prompts.map(\.ids.count).reduce(0, +), completion = results.map(\.tokens.count).reduce(0, +)
+        return ["prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion]
+    }
+
+    /// `tokens`, `token_logprobs`, `top_logprobs` and `text_offset` as OpenAI's completions API returns
+    /// them: with echo the prompt's tokens first (the first one's values null), offsets counted in
+    /// characters of the returned text (without echo they start at the prompt's length).
+    private func logprobsBlock(_ prompt: CompletionRequest.Prompt, _ result: ChoiceResult, echo: Bool) -> [String: Any] {
+        var tokens: [String] = [], values: [Any] = [], tops: [Any] = [], offsets: [Int] = []
+        var text = StreamingDecoder(tokenizer: tokenizer), offset = 0
+        func add(_ id: Int, _ logprob: TokenLogprob?) {
+            tokens.append(tokenizer.decode([id]))
+            values.append(logprob.map { Double($0.logprob) } ?? NSNull())
+            tops.append(logprob.map { topDictionary($0) } ?? NSNull())
+            offsets.append(offset)
+            offset += text.append(id).unicodeScalars.count
+        }
+        if echo {
+            for (id, logprob) in zip(prompt.ids, result.promptLogprobs + Array(repeating: nil, count: max(0, prompt.ids.count - result.promptLogprobs.count))) {
+                add(id, logprob)
+            }
+        } else {
+            offset = prompt.text.unicodeScalars.count
+        }
+        for token in result.tokens { add(token.id, token.logprob) }
+        return ["tokens": tokens, "token_logprobs": values, "top_logprobs": tops, "text_offset": offsets]
+    }
+
+    private func topDictionary(_ logprob: TokenLogprob) -> [String: Double] {
+        var top: [String: Double] = [:]
+        // Two ids may read the same: the key keeps the likelier.
+        for alternative in logprob.top {
+            let key = tokenizer.decode([alternative.id])
+            top[key] = max(top[key] ?? -.infinity, Double(alternative.logprob))
+        }
+        // The chosen token is always listed, as OpenAI does.
+        top[tokenizer.decode([logprob.id])] = Double(logprob.logprob)
+        return top
+    }
+
+    private func chatLogprob(_ id: Int, _ logprob: TokenLogprob?) -> [String: Any]? {
+        guard let logprob else { return nil }
+        func entry(_ id: Int, _ value: Float) -> [String: Any] {
+            let token = tokenizer.decode([id])
+            return ["token": token, "logprob": Double(value), "bytes": Array(token.utf8).map(Int.init)]
+        }
+        var chosen = entry(id, logprob.logprob)
+        chosen["top_logprobs"] = logprob.top.map { entry($0.id, $0.logprob) }
+        return chosen
+    }
+
+    static func reason(_ finish: FinishReason) -> String { finish == .length ? "length" : "stop" }
+
+    static func json(_ object: [String: Any], status: Int = 200) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    // MARK: - Streaming
+
+    /// Server-sent events: one chunk per token of any choice as it comes, a last chunk per choice with
+    /// its finish reason, the usage chunk when asked (`stream_options.include_usage`), then `data: [DONE]`.
+    /// When the client goes away the stream stops, and with it every sequence of the request.
+    private func eventStream(_ r: CompletionRequest, streams: [AsyncStream<SequenceEvent>], chat: Bool, started: Date) -> AsyncStream<ByteBuffer> {
+        let (output, continuation) = AsyncStream<ByteBuffer>.makeStream()
+        let id = (chat ? "chatcmpl-" : "cmpl-") + UUID().uuidString.lowercased()
+        let created = Int(Date().timeIntervalSince1970)
+        let object = chat ? "chat.completion.chunk" : "text_completion"
+        let send: @Sendable ([String: Any]) -> Void = { [modelName] choice in
+            var chunk: [String: Any] = ["id": id, "object": object, "created": created, "model": modelName, "choices": [choice]]
+            if choice.isEmpty { chunk["choices"] = [] }
+            let data = (try? JSONSerialization.data(withJSONObject: chunk, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+            continuation.yield(ByteBuffer(string: "data: " + String(decoding: data, as: UTF8.self) + "\n\n"))
+        }
+        let producer = Task { [self] in
+            let counts = await withTaskGroup(of: (Int, Int).self) { group in
+                for (index, stream) in streams.enumerated() {
+                    group.addTask { [self] in
+                        let prompt = r.prompts[index / r.n]
+                        var generated = 0
+                        if chat { send(["index": index, "delta": ["role": "assistant", "content": ""], "finish_reason": NSNull()]) }
+                        if r.echo { send(["index": index, "text": prompt.text, "finish_reason": NSNull(), "logprobs": NSNull()]) }
+                        for await event in stream {
+                            switch event {
+                            case .prompt: break
+                            case let .token(tokenID, text, logprob):
+                                if generated == 0, index == 0 { metrics.timeToFirstToken(Date().timeIntervalSince(started)) }
+                                generated += 1
+                                guard !text.isEmpty || logprob != nil else { continue }
+                                if chat {
+                                    var choice: [String: Any] = ["index": index, "delta": ["content": text], "finish_reason": NSNull()]
+                                    if r.logprobs != nil { choice["logprobs"] = ["content": [chatLogprob(tokenID, logprob)].compactMap { $0 }] }
+                                    send(choice)
+                                } else {
+                                    let logprobs: Any = logprob.map { l in
+                                        ["tokens": [tokenizer.decode([tokenID])], "token_logprobs": [Double(l.logprob)], "top_logprobs": [topDictionary(l)], "text_offset": [0]] as [String: Any]
+                                    } ?? NSNull()
+                                    send(["index": index, "text": text, "finish_reason": NSNull(), "logprobs": logprobs])
+                                }
+                            case let .finished(reason, text):
+                                let finish = Self.reason(reason)
+                                send(chat ? ["index": index, "delta": text.isEmpty ? [:] : ["content": text], "finish_reason": finish]
+                                          : ["index": index, "text": text, "finish_reason": finish, "logprobs": NSNull()])
+                            case let .failed(message):
+                                send(["index": index, "error": message, "finish_reason": "error"])
+                            }
+                        }
+                        return (index, generated)
+                    }
+                }
+                var counts = Array(repeating: 0, count: streams.count)
+                for await (index, generated) in group { counts[index] = generated }
+                return counts
+            }
+            guard !Task.isCancelled else { return }
+            if r.includeUsage {
+                let prompt = r.prompts.map(\.ids.count).reduce(0, +), completion = counts.reduce(0, +)
+                let chunk: [String: Any] = ["id": id, "object": object, "created": created, "model": modelName, "choices": [],
+                                            "usage": ["prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion]]
+                let data = (try? JSONSerialization.data(withJSONObject: chunk, options: [.sortedKeys])) ?? Data()
+                continuation.yield(ByteBuffer(string: "data: " + String(decoding: data, as: UTF8.self) + "\n\n"))
+            }
+            continuation.yield(ByteBuffer(string: "data: [DONE]\n\n"))
+            continuation.finish()
+        }
+        continuation.onTermination = { termination in
+            if case .cancelled = termination { producer.cancel() }
+        }
+        return output
+    }
+}

@@ -1,1 +1,260 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import OPTEval
+import OPTModel
 import Testing
+@testable import OPTServe
+
+/// The package root (the folder holding Package.swift above this file).
+let packageRoot: URL = {
+    var url = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
+    while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+        url.deleteLastPathComponent()
+    }
+    return url
+}()
+
+/// A real server on a free loopback port, in this process.
+final class TestServer: @unchecked Sendable {
+    static let modelDirectory = packageRoot.appendingPathComponent("Tests/Fixtures/models/tiny-preln-safetensors-sharded")
+    static let generator = try! Generator(directory: modelDirectory)
+
+    let engine: Engine
+    let port: Int
+    private let task: Task<Void, Error>
+
+    init(apiKey: String? = nil, maxBatch: Int = 8, maxQueue: Int = 64, startEngine: Bool = true) async throws {
+        engine = Engine(model: Self.generator.model, tokenizer: Self.generator.tokenizer, maxBatch: maxBatch, maxQueue: maxQueue)
+        if startEngine { engine.start() }
+        let server = OpenAIServer(engine: engine, modelName: "tiny", apiKey: apiKey)
+        let (ports, reported) = AsyncStream<Int>.makeStream()
+        let app = server.application(host: "127.0.0.1", port: 0) { reported.yield($0) }
+        task = Task { try await app.run() }
+        var iterator = ports.makeAsyncIterator()
+        port = await iterator.next() ?? 0
+    }
+
+    func stop() {
+        task.cancel()
+        engine.shutdown()
+    }
+
+    var base: URL { URL(string: "http://127.0.0.1:\(port)")! }
+
+    /// POSTs raw bytes (or GETs without a body); returns the status and the body.
+    func send(_ path: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> (Int, Data) {
+        var request = URLRequest(url: base.appendingPathComponent(path), timeoutInterval: 30)
+        request.httpMethod = body == nil ? "GET" : "POST"
+        request.httpBody = body
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        for (key, value) in headers { request.setValue(value, forHTTPHeaderField: key) }
+        return try await withCheckedThrowingContinuation { continuation in
+            URLSession.shared.dataTask(with: request) { data, response, error in
+                if let error { continuation.resume(throwing: error); return }
+                continuation.resume(returning: ((response as? HTTPURLResponse)?.statusCode ?? 0, data ?? Data()))
+            }.resume()
+        }
+    }
+
+    func post(_ path: String, _ object: [String: Any], headers: [String: String] = [:]) async throws -> (Int, [String: Any]) {
+        let (status, data) = try await send(path, body: try JSONSerialization.data(withJSONObject: object), headers: headers)
+        return (status, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
+    }
+}
+
+func text(_ body: [String: Any], _ index: Int = 0) -> String? {
+    guard let choices = body["choices"] as? [[String: Any]], index < choices.count else { return nil }
+    return choices[index]["text"] as? String
+}
+
+@Suite(.serialized) struct ServerTests {
+    let prompts = ["The capital of France is", "Q: What is 12 plus 7?\nA:", "Héllo wörld — 東京 🙂"]
+
+    func greedy(_ prompt: String, _ tokens: Int) throws -> GenerationResult {
+        var p = GenerationParameters()
+        p.maxNewTokens = tokens
+        return try TestServer.generator.generate(prompt: prompt, parameters: p)
+    }
+
+    @Test func greedyTextEqualsGenerateForEveryPromptShape() async throws {
+        let server = try await TestServer()
+        defer { server.stop() }
+        let expected = try prompts.map { try greedy($0, 12) }
+        for (prompt, reference) in zip(prompts, expected) {
+            let (status, body) = try await server.post("v1/completions", ["model": "tiny", "prompt": prompt, "max_tokens": 12, "temperature": 0])
+            #expect(status == 200)
+            #expect(text(body) == reference.text)
+            #expect(((body["choices"] as? [[String: Any]])?[0]["finish_reason"] as? String) == (reference.finishReason == .length ? "length" : "stop"))
+            #expect((body["usage"] as? [String: Int])?["completion_tokens"] == reference.outputIDs.count)
+        }
+        // A list of strings, token ids, a list of token-id lists; n choices.
+        let (_, list) = try await server.post("v1/completions", ["prompt": prompts, "max_tokens": 12, "temperature": 0, "n": 2])
+        #expect((0..<6).map { text(list, $0) } == expected.flatMap { [$0.text, $0.text] })
+        let ids = expected[0].promptIDs
+        let (_, single) = try await server.post("v1/completions", ["prompt": ids, "max_tokens": 12, "temperature": 0])
+        #expect(text(single) == expected[0].text)
+        let (_, lists) = try await server.post("v1/completions", ["prompt": [ids, expected[1].promptIDs], "max_tokens": 12, "temperature": 0])
+        #expect(text(lists, 1) == expected[1].text)
+        // Stop strings cut the text as generate does.
+        let stop = String(expected[0].text.prefix(3).dropFirst(2))
+        if !stop.isEmpty {
+            var p = GenerationParameters()
+            p.maxNewTokens = 12
+            p.stop = [stop]
+            let reference = try TestServer.generator.generate(prompt: prompts[0], parameters: p)
+            let (_, stopped) = try await server.post("v1/completions", ["prompt": prompts[0], "max_tokens": 12, "temperature": 0, "stop": stop])
+            #expect(text(stopped) == reference.text)
+        }
+    }
+
+    @Test func echoedLogprobsScoreAsTheEngineDoes() async throws {
+        let server = try await TestServer()
+        defer { server.stop() }
+        for (context, continuation) in [("The capital of France is", " Paris"), ("Q: Is the sky blue?\nA:", " no, it is green today")] {
+            let (status, body) = try await server.post("v1/completions", ["prompt": context + continuation, "max_tokens": 0, "echo": true, "logprobs": 2])
+            #expect(status == 200)
+            let choice = try #require((body["choices"] as? [[String: Any]])?.first)
+            #expect(choice["text"] as? String == context + continuation)
+            let logprobs = try #require(choice["logprobs"] as? [String: Any])
+            let offsets = try #require(logprobs["text_offset"] as? [Int]), values = try #require(logprobs["token_logprobs"] as? [Any])
+            let tokens = try #require(logprobs["tokens"] as? [String]), tops = try #require(logprobs["top_logprobs"] as? [Any])
+            #expect(values.first is NSNull && tops.first is NSNull && tokens.count == offsets.count && tops.count == tokens.count)
+            let sum = zip(offsets, values).filter { $0.0 >= context.count }.compactMap { $0.1 as? Double }.reduce(0, +)
+            let reference = try TestServer.generator.score(context: context, continuation: continuation)
+            #expect(abs(sum - reference.logprob) < 1e-4, "\(sum) vs \(reference.logprob)")
+            #expect((tops.last as? [String: Double])?.count ?? 0 >= 2)
+        }
+    }
+
+    @Test func streamingGivesTheSameTextAndEndsWithDone() async throws {
+        let server = try await TestServer()
+        defer { server.stop() }
+        let reference = try greedy(prompts[2], 12)
+        let body = try JSONSerialization.data(withJSONObject: ["prompt": prompts[2], "max_tokens": 12, "temperature": 0, "stream": true,
+                                                               "stream_options": ["include_usage": true]])
+        let (status, data) = try await server.send("v1/completions", body: body)
+        #expect(status == 200)
+        let events = String(decoding: data, as: UTF8.self).components(separatedBy: "\n\n").filter { !$0.isEmpty }
+        #expect(events.last == "data: [DONE]")
+        let chunks = events.dropLast().compactMap { try? JSONSerialization.jsonObject(with: Data($0.dropFirst(6).utf8)) as? [String: Any] }
+        #expect(chunks.count == events.count - 1)
+        let streamed = chunks.compactMap { text($0) }.joined()
+        #expect(streamed == reference.text)
+        #expect((chunks.last?["usage"] as? [String: Int])?["completion_tokens"] == reference.outputIDs.count)
+
+        let chat = try JSONSerialization.data(withJSONObject: ["messages": [["role": "user", "content": "What is 2+2?"]], "max_tokens": 6,
+                                                               "temperature": 0, "stream": true])
+        let (_, chatData) = try await server.send("v1/chat/completions", body: chat)
+        let chatEvents = String(decoding: chatData, as: UTF8.self).components(separatedBy: "\n\n").filter { !$0.isEmpty }
+        let deltas = chatEvents.dropLast().compactMap { try? JSONSerialization.jsonObject(with: Data($0.dropFirst(6).utf8)) as? [String: Any] }
+            .compactMap { (($0["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any])?["content"] as? String }
+        let chatReference = try greedy(try ChatTemplate.prompt(messages: [["role": "user", "content": "What is 2+2?"]]), 6)
+        #expect(chatEvents.last == "data: [DONE]" && deltas.joined() == chatReference.text)
+        let (_, whole) = try await server.post("v1/chat/completions", ["messages": [["role": "user", "content": "What is 2+2?"]], "max_tokens": 6, "temperature": 0])
+        #expect((((whole["choices"] as? [[String: Any]])?.first?["message"]) as? [String: Any])?["content"] as? String == chatReference.text)
+    }
+
+    @Test func badRequestsGetOpenAIErrorsAndTheServerKeepsServing() async throws {
+        let server = try await TestServer(apiKey: "sekrit")
+        defer { server.stop() }
+        let auth = ["Authorization": "Bearer sekrit"]
+        func expectError(_ body: Data, status: Int = 400, param: String? = nil, headers: [String: String]? = nil, path: String = "v1/completions") async throws {
+            let (code, data) = try await server.send(path, body: body, headers: headers ?? auth)
+            let error = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["error"] as? [String: Any]
+            #expect(code == status, "\(String(decoding: data, as: UTF8.self))")
+            #expect(error?["message"] is String && error?["type"] is String, "\(String(decoding: data, as: UTF8.self))")
+            if let param { #expect(error?["param"] as? String == param) }
+        }
+        func json(_ object: [String: Any]) throws -> Data { try JSONSerialization.data(withJSONObject: object) }
+        try await expectError(Data("{\"prompt\": ".utf8))
+        try await expectError(Data([0x7B, 0x22, 0xFF, 0xFE, 0x22, 0x7D]))  // invalid UTF-8
+        try await expectError(Data("[1, 2]".utf8))
+        try await expectError(try json(["prompt": "hi", "max_tokens": "ten"]), param: "max_tokens")
+        try await expectError(try json(["prompt": "hi", "echo": 1]), param: "echo")
+        try await expectError(try json(["prompt": 5]), param: "prompt")
+        try await expectError(try json(["prompt": "hi", "model": "gpt-4"]), param: "model")
+        try await expectError(try json(["prompt": String(repeating: "word ", count: 80)]), param: "prompt")  // beyond 64 positions
+        try await expectError(try json(["prompt": "hi", "max_tokens": 100_000]), param: "max_tokens")
+        try await expectError(try json(["prompt": "hi", "n": 1000]), param: "n")
+        try await expectError(try json(["prompt": [2, 99_999]]), param: "prompt")
+        try await expectError(try json(["prompt": "hi", "temperature": -1]), param: "temperature")
+        try await expectError(try json(["messages": []]), param: "messages", path: "v1/chat/completions")
+        // Keys.
+        try await expectError(try json(["prompt": "hi"]), status: 401, headers: [:])
+        try await expectError(try json(["prompt": "hi"]), status: 401, headers: ["Authorization": "Bearer wrong"])
+        let (models, _) = try await server.send("v1/models", headers: [:])
+        #expect(models == 401)
+        // Still serving.
+        let (status, body) = try await server.post("v1/completions", ["prompt": "hi", "max_tokens": 2], headers: auth)
+        #expect(status == 200 && text(body) != nil)
+        let (health, _) = try await server.send("health")
+        #expect(health == 200)
+        let (_, metrics) = try await server.send("metrics")
+        let page = String(decoding: metrics, as: UTF8.self)
+        #expect(page.contains("optiml_requests_total{endpoint=\"/v1/completions\",status=\"400\"}") && page.contains("optiml_queue_depth 0"))
+        #expect(page.contains("optiml_request_duration_seconds_bucket{le=\"+Inf\"}"))
+    }
+
+    @Test func parallelClientsGetTheTokensOfSequentialRuns() async throws {
+        let server = try await TestServer(maxBatch: 4)
+        defer { server.stop() }
+        let inputs = (0..<12).map { "Client \($0) says" }
+        let expected = try inputs.map { try greedy($0, 10).text }
+        let answers = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+            for (i, prompt) in inputs.enumerated() {
+                group.addTask { (i, text(try await server.post("v1/completions", ["prompt": prompt, "max_tokens": 10, "temperature": 0]).1)) }
+            }
+            var answers = Array(repeating: String?.none, count: inputs.count)
+            for try await (i, answer) in group { answers[i] = answer }
+            return answers
+        }
+        #expect(answers == expected.map { Optional($0) })
+    }
+
+    @Test func aFullQueueAnswers429() async throws {
+        // The engine is not started, so the first sequence holds the only slot.
+        let server = try await TestServer(maxBatch: 1, maxQueue: 0, startEngine: false)
+        defer { server.stop() }
+        let first = try server.engine.submit(SequenceRequest(promptIDs: [2, 10], maxTokens: 1, parameters: GenerationParameters()))
+        let (status, body) = try await server.post("v1/completions", ["prompt": "hi", "max_tokens": 2])
+        #expect(status == 429 && (body["error"] as? [String: Any])?["type"] as? String == "rate_limit_error")
+        _ = first
+    }
+
+    @Test func aSequenceWhoseClientLeftIsCancelled() async throws {
+        let engine = Engine(model: TestServer.generator.model, tokenizer: TestServer.generator.tokenizer, maxBatch: 2, maxQueue: 4)
+        var stream: AsyncStream<SequenceEvent>? = try engine.submit(SequenceRequest(promptIDs: [2, 10, 11], maxTokens: 40, parameters: GenerationParameters()))
+        let reader = Task { [stream] in for await _ in stream! {} }
+        reader.cancel()  // the consumer goes away before the engine runs
+        _ = await reader.value
+        stream = nil
+        engine.start()
+        let kept = try engine.submit(SequenceRequest(promptIDs: [2, 10], maxTokens: 3, parameters: GenerationParameters()))
+        var tokens = 0
+        for await event in kept { if case .token = event { tokens += 1 } }
+        engine.shutdown()
+        #expect(tokens == 3 && engine.tokenCounts.generated == 3 && engine.load.running == 0)
+    }
+
+    /// The evaluation framework's remote backend against this server equals the local backend.
+    @Test func theRemoteEvalBackendMatchesTheLocalOne() async throws {
+        let server = try await TestServer()
+        defer { server.stop() }
+        let requests: [EvalRequest] = [
+            .loglikelihood(context: "The capital of France is", continuation: " Paris"),
+            .loglikelihood(context: "Q: Is the sky blue?\nA:", continuation: " yes"),
+            .loglikelihood(context: "Q: Is the sky blue?\nA:", continuation: " no, it is green today"),
+            .generate(context: "Translate to German: cat ->", until: ["\n"], maxTokens: 8),
+            .generate(context: "The capital of France is", until: [], maxTokens: 12),
+        ]
+        let local = try LocalBackend(generator: TestServer.generator, modelHash: "tiny", batchSize: 2)
+        let remote = OpenAIBackend(baseURL: server.base.appendingPathComponent("v1"), model: "tiny", concurrency: 3, timeout: 30, retries: 0)
+        let expected = try local.answer(requests)
+        let actual = try await Task.detached { try remote.answer(requests) }.value
+        for (a, e) in zip(actual, expected) {
+            if let logprob = e.logprob { #expect(abs((a.logprob ?? 0) - logprob) < 1e-4, "\(a) vs \(e)") } else { #expect(a.text == e.text) }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import OPTServe
+
+/// `optiml serve`: the OpenAI-compatible HTTP server.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve a model over an OpenAI-compatible HTTP API (completions, chat completions, streaming).",
+        discussion: """
+        Endpoints: GET /v1/models, POST /v1/completions, POST /v1/chat/completions, GET /health, GET /metrics (Prometheus). \
+        Requests from all clients share one continuously batched engine: new sequences join the running batch at token \
+        boundaries, finished ones leave. A full queue answers 429; a client that disconnects has its sequences cancelled. \
+        SIGINT or SIGTERM stops accepting connections and lets requests in flight finish.
+        """)
+
+    @OptionGroup var options: ModelOptions
+    @Option(help: "Address to bind (loopback unless told otherwise).") var host = "127.0.0.1"
+    @Option(help: "Port (0: any free port).") var port = 8080
+    @Option(help: "Require `Authorization: Bearer KEY` on /v1 endpoints.") var apiKey: String?
+    @Option(help: "Model name in requests and responses (default: the model folder's name).") var modelName: String?
+    @Option(help: "Sequences decoded together at most.") var maxBatch = 16
+    @Option(help: "Sequences waiting for a batch slot at most (beyond: 429).") var maxQueue = 256
+    @Option(help: "Largest max_tokens a request may ask for.") var maxTokens = 2048
+
+    func run() async throws {
+        guard maxBatch > 0, maxQueue >= 0, maxTokens > 0, (0...65535).contains(port) else {
+            throw ValidationError("--max-batch and --max-tokens must be positive, --max-queue not negative, --port in 0…65535")
+        }
+        let generator = try options.loadGenerator()
+        let engine = Engine(model: generator.model, tokenizer: generator.tokenizer, maxBatch: maxBatch, maxQueue: maxQueue)
+        var limits = ServeLimits()
+        limits.maxTokens = maxTokens
+        let name = modelName ?? options.directory.standardizedFileURL.lastPathComponent
+        let server = OpenAIServer(engine: engine, modelName: name, apiKey: apiKey, limits: limits)
+        engine.start()
+        let host = host
+        let app = server.application(host: host, port: port) { bound in
+            FileHandle.standardError.write(Data("serving \(name) on http://\(host):\(bound) (max batch \(maxBatch), queue \(maxQueue))\n".utf8))
+        }
+        do { try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint]) } catch {
+            engine.shutdown()
+            throw CLIError(error)
+        }
+        engine.shutdown()
+    }
+}

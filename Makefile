@@ -42,4 +42,4 @@ demo: build
 	$(OPTIML) report $(DEMO_RUN) $(DEMO_RUN_TUNED) --compare --out $(DEMO_RUN)
 
 test: setup
-	swift test
+	swift test --no-parallel

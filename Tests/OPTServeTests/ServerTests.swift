@@ -45,7 +45,8 @@ final class TestServer: @unchecked Sendable {
 
     /// POSTs raw bytes (or GETs without a body); returns the status and the body.
     func send(_ path: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> (Int, Data) {
-        var request = URLRequest(url: base.appendingPathComponent(path), timeoutInterval: 30)
+        // Generous: other suites running beside these may hold every cooperative thread for a while.
+        var request = URLRequest(url: base.appendingPathComponent(path), timeoutInterval: 600)
         request.httpMethod = body == nil ? "GET" : "POST"
         request.httpBody = body
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
@@ -250,7 +251,7 @@ func text(_ body: [String: Any], _ index: Int = 0) -> String? {
             .generate(context: "The capital of France is", until: [], maxTokens: 12),
         ]
         let local = try LocalBackend(generator: TestServer.generator, modelHash: "tiny", batchSize: 2)
-        let remote = OpenAIBackend(baseURL: server.base.appendingPathComponent("v1"), model: "tiny", concurrency: 3, timeout: 30, retries: 0)
+        let remote = OpenAIBackend(baseURL: server.base.appendingPathComponent("v1"), model: "tiny", concurrency: 3, timeout: 600, retries: 0)
         let expected = try local.answer(requests)
         let actual = try await Task.detached { try remote.answer(requests) }.value
         for (a, e) in zip(actual, expected) {

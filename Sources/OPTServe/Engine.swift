@@ -64,8 +64,8 @@ public final class Engine: @unchecked Sendable {
     public let maxQueue: Int
 
     private let condition = NSCondition()
-    private var waiting: [Sequence] = []
-    private var running: [Sequence] = []
+    private var waiting: [EngineSequence] = []
+    private var running: [EngineSequence] = []
     private var cancelled = Set<Int>()
     private var nextID = 0
     private var stopping = false
@@ -120,7 +120,7 @@ public final class Engine: @unchecked Sendable {
         guard waiting.count < maxQueue + max(0, maxBatch - running.count) else { throw EngineError.queueFull(limit: maxQueue) }
         let id = nextID
         nextID += 1
-        waiting.append(Sequence(id: id, request: request, tokenizer: tokenizer, continuation: continuation))
+        waiting.append(EngineSequence(id: id, request: request, tokenizer: tokenizer, continuation: continuation))
         continuation.onTermination = { [weak self] termination in
             if case .cancelled = termination { self?.cancel(id) }
         }
@@ -159,7 +159,7 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// One forward pass over the batch: prompts of sequences that just joined, one token of the others.
-    private func step(_ batch: [Sequence]) {
+    private func step(_ batch: [EngineSequence]) {
         let steps = batch.map { s -> OPTModel.SequenceStep in
             if s.cache == nil {
                 s.cache = KVCache(config: model.config, batchSize: 1, capacity: s.request.promptIDs.count + max(s.request.maxTokens, 1))
@@ -203,7 +203,7 @@ public final class Engine: @unchecked Sendable {
 }
 
 /// A sequence inside the engine; touched only by the engine's thread once submitted.
-final class Sequence {
+final class EngineSequence {
     let id: Int
     let request: SequenceRequest
     let continuation: AsyncStream<SequenceEvent>.Continuation

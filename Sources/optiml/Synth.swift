@@ -1,0 +1,27 @@
+import ArgumentParser
+import Foundation
+import OPTBench
+
+/// `optiml synth`: the generated task suite.
+struct Synth: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate a Super-NaturalInstructions-format task suite (26 tasks, 12 categories) and a split for it.",
+        discussion: """
+        Writes OUT/tasks/task9001_synthetic_*.json (instruction, two explained positive examples, --instances instances each; \
+        closed-label tasks have their options) and OUT/split.yaml (Textual Entailment and Word Analogy held out entirely, some \
+        Program Execution and Number Conversion tasks held out, 5% of the other tasks' instances held out). Build a bench \
+        from it with: optiml bench build --source niv2:OUT/tasks --preset OUT/split.yaml --out BENCH. Deterministic for --seed.
+        """)
+
+    @Option(help: "Output folder.") var out: String
+    @Option(help: "Seed of every generated instance.") var seed: UInt64 = 0
+    @Option(help: "Instances per task.") var instances = 2000
+
+    func run() throws {
+        guard instances > 0 else { throw ValidationError("--instances must be positive") }
+        do {
+            let count = try SyntheticSuite.write(to: URL(fileURLWithPath: out), seed: seed, instances: instances)
+            print("wrote \(count) tasks to \(out)/tasks and the split \(out)/split.yaml")
+        } catch { throw CLIError(error) }
+    }
+}

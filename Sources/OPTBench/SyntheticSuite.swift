@@ -15,8 +15,8 @@ public enum SyntheticSuite {
         let make: @Sendable (inout SynthRandom) -> (input: String, output: String, explanation: String)
     }
 
-    /// Writes `tasks/taskNNNN_synthetic_*.json` and `split.yaml` (the three evaluation levels) under
-    /// `directory`; returns the number of tasks written.
+    /// Writes `tasks/taskNNNN_synthetic_*.json`, `split.yaml` (the three evaluation levels) and
+    /// `pretraining.jsonl` (plain text, `{"text": …}` lines) under `directory`; returns the number of tasks written.
     @discardableResult
     public static func write(to directory: URL, seed: UInt64 = 0, instances: Int = 2000) throws -> Int {
         let tasksDirectory = directory.appendingPathComponent("tasks")
@@ -28,6 +28,15 @@ public enum SyntheticSuite {
             try data.write(to: file, options: .atomic)
         }
         try Data(splitYAML.utf8).write(to: directory.appendingPathComponent("split.yaml"), options: .atomic)
+        // Plain text for pre-training: paragraphs of four generated sentences, one JSON object a line.
+        let sentences = pretrainingText(seed: seed, sentences: 4 * max(1000, 2 * instances))
+        var lines = ""
+        for start in stride(from: 0, to: sentences.count, by: 4) {
+            let paragraph = sentences[start..<min(start + 4, sentences.count)].joined(separator: " ")
+            let data = try JSONSerialization.data(withJSONObject: ["text": paragraph], options: [.withoutEscapingSlashes])
+            lines += String(decoding: data, as: UTF8.self) + "\n"
+        }
+        try Data(lines.utf8).write(to: directory.appendingPathComponent("pretraining.jsonl"), options: .atomic)
         return specs.count
     }
 

@@ -105,28 +105,34 @@ public final class DataMixture: @unchecked Sendable {
     /// Tasks and counts, for the run's log.
     public var summary: String {
         let instances = pools.map(\.count).reduce(0, +)
-        return "\(tasks.count) training tasks, \(instances) instances in \(benchmarks.count) benchmark(s)"
+        return (tasks.isEmpty ? "no bench" : "\(tasks.count) training tasks, \(instances) instances in \(benchmarks.count) benchmark(s)")
             + streams.enumerated().map { ", stream \(settings.streams[$0.offset].name): \($0.element.count) records" }.joined()
     }
 
-    public init(bench: URL, tokenizer: BPETokenizer, settings: MixtureSettings) throws {
+    /// The mixture of `bench`'s training tasks and `settings.streams`; without a bench, of the streams
+    /// alone, in proportion to their shares (pre-training on text).
+    public init(bench: URL?, tokenizer: BPETokenizer, settings: MixtureSettings) throws {
         self.settings = settings
         self.tokenizer = tokenizer
-        let manifest = try BenchStore.manifest(bench)
         var tasks: [BenchTask] = [], pools: [[TaskInstance]] = []
-        for record in manifest.tasks where record.role == .train && (record.instances["train"] ?? 0) > 0 {
-            if let proportions = settings.proportions, (proportions[record.benchmark] ?? 0) <= 0 { continue }
-            let (task, _) = try BenchStore.task(record.id, in: bench, manifest: manifest)
-            let pool = task.instances(in: .train)
-            guard !pool.isEmpty else { continue }
-            // A seeded order per task, cycled through as the task is drawn.
-            pools.append(pool.enumerated().map { ($0.element, StableHash.of(settings.seed, "train-order", task.id, $0.element.id)) }
-                .sorted { $0.1 < $1.1 }.map(\.0))
-            tasks.append(task)
-        }
-        guard !tasks.isEmpty else {
-            let which = settings.proportions.map { " in the benchmarks " + $0.keys.sorted().joined(separator: ", ") } ?? ""
-            throw TrainingError.noTrainingData(bench: bench.path, reason: "no training task with training instances\(which)")
+        if let bench {
+            let manifest = try BenchStore.manifest(bench)
+            for record in manifest.tasks where record.role == .train && (record.instances["train"] ?? 0) > 0 {
+                if let proportions = settings.proportions, (proportions[record.benchmark] ?? 0) <= 0 { continue }
+                let (task, _) = try BenchStore.task(record.id, in: bench, manifest: manifest)
+                let pool = task.instances(in: .train)
+                guard !pool.isEmpty else { continue }
+                // A seeded order per task, cycled through as the task is drawn.
+                pools.append(pool.enumerated().map { ($0.element, StableHash.of(settings.seed, "train-order", task.id, $0.element.id)) }
+                    .sorted { $0.1 < $1.1 }.map(\.0))
+                tasks.append(task)
+            }
+            guard !tasks.isEmpty else {
+                let which = settings.proportions.map { " in the benchmarks " + $0.keys.sorted().joined(separator: ", ") } ?? ""
+                throw TrainingError.noTrainingData(bench: bench.path, reason: "no training task with training instances\(which)")
+            }
+        } else if settings.streams.isEmpty {
+            throw TrainingError.invalidOption("nothing to train on: give a bench, a --stream, or both")
         }
         self.tasks = tasks
         self.pools = pools
@@ -147,10 +153,11 @@ public final class DataMixture: @unchecked Sendable {
             return total
         }
         let streamShare = settings.streams.map(\.share).reduce(0, +)
-        guard streamShare < 1, settings.streams.allSatisfy({ $0.share > 0 }) else {
-            throw TrainingError.invalidOption("stream shares must be positive and sum to less than 1, got \(settings.streams.map(\.share))")
+        guard bench == nil || streamShare < 1, settings.streams.allSatisfy({ $0.share > 0 }) else {
+            throw TrainingError.invalidOption("stream shares must be positive and, beside a bench, sum to less than 1, got \(settings.streams.map(\.share))")
         }
-        var cumulativeShare = 1 - streamShare
+        // The bench takes what the streams leave; without one, the streams share everything.
+        var cumulativeShare = bench == nil ? 0 : 1 - streamShare
         sourceWeights = [cumulativeShare] + settings.streams.map { cumulativeShare += $0.share; return cumulativeShare }
         var zipfTotal = 0.0
         zipf = (0...max(settings.maxShots, 0)).map { zipfTotal += pow(Double($0 + 1), -settings.zipfExponent); return zipfTotal }

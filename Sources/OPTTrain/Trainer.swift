@@ -95,7 +95,8 @@ public final class Trainer {
     private var averageLoss: Double?
 
     /// Prepares a run: loads the model (or, with `resume`, the newest checkpoint under `out`), the mixture and the validation set.
-    public init(model: URL, bench: URL, out: URL, settings: TrainerSettings, resume: Bool, threads: Int? = nil) throws {
+    /// Without a bench the run trains on the streams alone (pre-training on text).
+    public init(model: URL, bench: URL?, out: URL, settings: TrainerSettings, resume: Bool, threads: Int? = nil) throws {
         let s = settings
         guard s.steps > 0, s.batchSize > 0, s.microBatchSize > 0, s.batchSize % s.microBatchSize == 0 else {
             throw TrainingError.invalidOption("--steps and --batch-size must be positive and --batch-size a multiple of --micro-batch-size")
@@ -139,6 +140,7 @@ public final class Trainer {
         packer = try BatchPacker(mixture: mixture, rows: s.microBatchSize, length: s.sequenceLength, position: position,
                                  padToken: Int32(config.padTokenId))
         if s.evalEvery > 0 {
+            guard let bench else { throw TrainingError.invalidOption("--eval-every needs a bench with validation instances") }
             let examples = try DataMixture.validationExamples(bench: bench, tokenizer: tokenizer, limit: s.evalExamples, seed: s.mixture.seed)
             guard !examples.isEmpty else {
                 throw TrainingError.noTrainingData(bench: bench.path, reason: "--eval-every needs validation instances and the bench has none (build it with a validation split, or drop --eval-every)")

@@ -9,7 +9,9 @@ struct Synth: ParsableCommand {
         discussion: """
         Writes OUT/tasks/task9001_synthetic_*.json (instruction, two explained positive examples, --instances instances each; \
         closed-label tasks have their options) and OUT/split.yaml (Textual Entailment and Word Analogy held out entirely, some \
-        Program Execution and Number Conversion tasks held out, 5% of the other tasks' instances held out). Build a bench \
+        Program Execution and Number Conversion tasks held out, 5% of the other tasks' instances held out), and \
+        OUT/pretraining.jsonl (plain generated text, {"text": …} lines, for `optiml tune --stream text=OUT/pretraining.jsonl:1` \
+        without a bench). Build a bench \
         from it with: optiml bench build --source niv2:OUT/tasks --preset OUT/split.yaml --out BENCH. Deterministic for --seed.
         """)
 
@@ -21,7 +23,7 @@ struct Synth: ParsableCommand {
         guard instances > 0 else { throw ValidationError("--instances must be positive") }
         do {
             let count = try SyntheticSuite.write(to: URL(fileURLWithPath: out), seed: seed, instances: instances)
-            print("wrote \(count) tasks to \(out)/tasks and the split \(out)/split.yaml")
+            print("wrote \(count) tasks to \(out)/tasks, the split \(out)/split.yaml and \(out)/pretraining.jsonl")
         } catch { throw CLIError(error) }
     }
 }

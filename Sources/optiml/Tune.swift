@@ -19,7 +19,7 @@ struct Tune: ParsableCommand {
     )
 
     @Option(help: "Model directory (Hugging Face layout).") var model: String
-    @Option(help: "A bench built by `optiml bench build`.") var bench: String
+    @Option(help: "A bench built by `optiml bench build` (without one, the run trains on its --stream files alone: pre-training).") var bench: String?
     @Option(help: "Output directory for checkpoints and metrics.") var out: String
     @Option(help: "Optimizer steps.") var steps: Int
     @Option(help: "Sequences per optimizer step.") var batchSize = 8
@@ -51,7 +51,7 @@ struct Tune: ParsableCommand {
     func run() throws {
         do {
             let settings = try makeSettings()
-            let trainer = try Trainer(model: URL(fileURLWithPath: model), bench: URL(fileURLWithPath: bench),
+            let trainer = try Trainer(model: URL(fileURLWithPath: model), bench: bench.map { URL(fileURLWithPath: $0) },
                                       out: URL(fileURLWithPath: out), settings: settings, resume: resume, threads: threads)
             FileHandle.standardError.write(Data("tune: \(trainer.mixtureSummary); \(trainer.parameters.layout.count) parameters; starting at step \(trainer.step) of \(steps)\n".utf8))
             let started = Date(), first = trainer.step

@@ -112,6 +112,26 @@ import Testing
         return Double(right) / Double(max(total, 1))
     }
 
+    /// Without a bench, a run pre-trains on its text streams (all tokens trained on).
+    @Test func aRunWithoutABenchTrainsOnItsStreams() throws {
+        try Fixtures.withTemporaryDirectory { folder in
+            let text = folder.appendingPathComponent("text.jsonl")
+            let lines = (0..<40).map { "{\"text\": \"The opposite of hot is cold. \($0 % 4) plus 1 is \($0 % 4 + 1).\"}" }
+            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: text)
+            var settings = Self.settings(steps: 80, lr: 1e-2)
+            settings.dropout = .none
+            settings.mixture.streams = [.init(name: "text", path: text.path, share: 1)]
+            let out = folder.appendingPathComponent("run")
+            let trainer = try Trainer(model: Self.model, bench: nil, out: out, settings: settings, resume: false, threads: 2)
+            #expect(trainer.mixtureSummary.hasPrefix("no bench"))
+            try trainer.run()
+            let losses = try Self.losses(out)
+            #expect(losses[80]! < losses[1]! / 3, "loss \(losses[1]!) → \(losses[80]!)")
+            settings.mixture.streams = []
+            #expect(throws: TrainingError.self) { try Trainer(model: Self.model, bench: nil, out: folder.appendingPathComponent("none"), settings: settings, resume: false) }
+        }
+    }
+
     // MARK: - Bad input and faults
 
     @Test func aBenchWithoutTrainingInstancesIsRefused() throws {

@@ -153,6 +153,8 @@ extension OPTConfig {
         case opt350m = "opt-350m"
         case opt1_3b = "opt-1.3b"
         case opt2_7b = "opt-2.7b"
+        /// A few million parameters: the project's own demo model (its vocabulary set by its tokenizer).
+        case nano
 
         /// The configuration of the published checkpoint (vocabulary padded to 50272).
         public var config: OPTConfig {
@@ -163,6 +165,7 @@ extension OPTConfig {
                           wordEmbedProjDim: 512, doLayerNormBefore: false)
             case .opt1_3b: OPTConfig(vocabSize: 50272, hiddenSize: 2048, numHiddenLayers: 24, numAttentionHeads: 32, ffnDim: 8192)
             case .opt2_7b: OPTConfig(vocabSize: 50272, hiddenSize: 2560, numHiddenLayers: 32, numAttentionHeads: 32, ffnDim: 10240)
+            case .nano: OPTConfig(vocabSize: 1024, hiddenSize: 192, numHiddenLayers: 4, numAttentionHeads: 6, ffnDim: 768, maxPositionEmbeddings: 512)
             }
         }
     }

@@ -8,8 +8,9 @@ import OPTTokenizer
 /// and demos where nothing can be downloaded. Weights are N(0, 0.02) like OPT's initialisation,
 /// layer norms start at 1 and 0, biases at 0.
 public enum RandomCheckpoint {
-    /// Writes config.json, model.safetensors (in `dtype`) and a byte-level tokenizer into `directory`.
-    public static func write(config: OPTConfig, dtype: TensorDType, seed: UInt64, to directory: URL) throws {
+    /// Writes config.json, model.safetensors (in `dtype`) and a tokenizer into `directory`: the files of
+    /// `tokenizer` when given (the caller sizes `config.vocabSize` for it), else a byte-level one.
+    public static func write(config: OPTConfig, dtype: TensorDType, seed: UInt64, tokenizer: URL? = nil, to directory: URL) throws {
         guard [.f32, .f16, .bf16].contains(dtype) else {
             throw ModelError.invalidArgument("random checkpoints are written as F32, F16 or BF16, not \(dtype.rawValue)")
         }
@@ -55,7 +56,11 @@ public enum RandomCheckpoint {
         var stored = config
         stored.torchDtype = ["F16": "float16", "BF16": "bfloat16"][dtype.rawValue] ?? "float32"
         try stored.write(to: directory.appendingPathComponent("config.json"))
-        try TokenizerWriter.write(vocab: TokenizerWriter.byteVocabulary(), merges: [], to: directory)
+        if let tokenizer {
+            try CheckpointExport.copyCompanionFiles(CheckpointExport.companionFiles, from: tokenizer, to: directory)
+        } else {
+            try TokenizerWriter.write(vocab: TokenizerWriter.byteVocabulary(), merges: [], to: directory)
+        }
     }
 
     private enum Fill { case normal, ones, zeros }

@@ -82,7 +82,11 @@ public final class OpenAIServer: Sendable {
             response = Self.json(APIError(status: 500, "\(error)", type: "server_error").body, status: 500)
         }
         metrics.request(endpoint: endpoint, status: Int(response.status.code), seconds: Date().timeIntervalSince(started))
-        return response
+        // Watching for a client that leaves ends the connection with the response; saying so keeps
+        // keep-alive clients from sending their next request on a connection that is closing.
+        var closing = response
+        closing.headers[.connection] = "close"
+        return closing
     }
 
     private func parse(_ body: RequestBody, chat: Bool) async throws -> CompletionRequest {

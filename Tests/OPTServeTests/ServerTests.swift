@@ -51,8 +51,15 @@ final class TestServer: @unchecked Sendable {
         request.httpBody = body
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         for (key, value) in headers { request.setValue(value, forHTTPHeaderField: key) }
+        // One connection per request: FoundationNetworking's shared session sometimes stalls when
+        // many requests to one host share its connections (curl's parallel clients never stall).
+        request.setValue("close", forHTTPHeaderField: "Connection")
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = 600
+        let session = URLSession(configuration: configuration)
+        defer { session.finishTasksAndInvalidate() }
         return try await withCheckedThrowingContinuation { continuation in
-            URLSession.shared.dataTask(with: request) { data, response, error in
+            session.dataTask(with: request) { data, response, error in
                 if let error { continuation.resume(throwing: error); return }
                 continuation.resume(returning: ((response as? HTTPURLResponse)?.statusCode ?? 0, data ?? Data()))
             }.resume()

@@ -38,10 +38,13 @@ import Testing
         let reference = Array(try model.forward(tokens: [ids], realToken: [ids.map { _ in true }], cache: cache, logits: .all))
         let other = KVCache(config: model.config, batchSize: 1, capacity: 4)
         let mine = KVCache(config: model.config, batchSize: 1, capacity: ids.count)
+        // The logits live in the workspace, so it must outlive their use.
+        let workspace = SequenceWorkspace()
         let results = try model.forward(sequences: [.init(tokens: [2, 50], cache: other, logits: .last), .init(tokens: ids, cache: mine, logits: .all)],
-                                        workspace: SequenceWorkspace())
+                                        workspace: workspace)
         #expect(results.count == 2 && results[0].count == model.config.vocabSize)
         #expect(zip(Array(results[1]), reference).allSatisfy { abs($0 - $1) <= 1e-5 })
+        withExtendedLifetime(workspace) {}
         #expect(throws: ModelError.self) {
             try model.forward(sequences: [.init(tokens: [1, 2, 3], cache: other, logits: .last)], workspace: SequenceWorkspace())
         }

@@ -28,6 +28,7 @@ import Testing
                 outputs[i].append(row.indices.max { row[$0] < row[$1] }!)
             }
         }
+        withExtendedLifetime(workspace) {}
         #expect(outputs == expected)
     }
 

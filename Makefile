@@ -4,7 +4,7 @@ DEMO_MODEL := Tests/Fixtures/models/tiny-preln-safetensors-sharded
 DEMO_OUT := .build/demo
 OPTIML := .build/release/optiml
 
-.PHONY: setup build demo test
+.PHONY: setup build demo demo-quick nano test
 
 # OpenBLAS is the BLAS on Linux, SQLite the results store's database (Apple platforms ship both).
 setup:
@@ -26,6 +26,14 @@ demo: build
 	$(OPTIML) generate --model $(DEMO_MODEL) --prompt "The capital of France is" --max-new-tokens 16 --temperature 0.8 --top-p 0.9 --seed 7 --json
 	$(OPTIML) score --model $(DEMO_MODEL) --context "The capital of France is" --continuation " Paris" --json
 	$(OPTIML) demo --out $(DEMO_OUT)
+
+# The short demo CI runs after the tests (about half a minute once built).
+demo-quick: build
+	$(OPTIML) demo --quick --out .build/demo-quick
+
+# Reproduces the shipped base model Models/nano from scratch (about 10 minutes on 2 cores).
+nano: build
+	$(OPTIML) nano --out Models/nano
 
 test: setup
 	swift test --no-parallel

@@ -119,7 +119,8 @@ public final class OPTModel: Sendable {
     /// every row at once, attention runs per sequence over its own cache. This is how continuous
     /// batching adds sequences to a running batch and drops them at token boundaries.
     ///
-    /// Returns each sequence's logits (`[positions][vocab]`), valid until the next call with `workspace`.
+    /// Returns each sequence's logits (`[positions][vocab]`). They point into `workspace`: valid until its
+    /// next call and only while it lives (keep it alive with `withExtendedLifetime` while reading them).
     public func forward(sequences: [SequenceStep], workspace: SequenceWorkspace) throws -> [UnsafeMutableBufferPointer<Float>] {
         guard !sequences.isEmpty else { return [] }
         for s in sequences {

@@ -7,62 +7,63 @@ import OPTModel
 /// `optiml demo`: the whole OPT-IML loop on data and a model the tool makes itself.
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the OPT-IML loop end to end on a generated suite and a nano model trained from scratch.",
+        abstract: "Run the OPT-IML loop end to end on a generated task suite and the bundled nano base model.",
         discussion: """
-        Stages: generate the task suite and its pre-training text (synth); train a BPE tokenizer on the text; initialise \
-        a nano OPT (a few million parameters) and pre-train it on the text; build a bench with the three levels; evaluate \
-        the base model 0- and 2-shot; instruction-tune it on the training split; evaluate the tuned model; print the \
-        paper-style table (base vs tuned per level and shot count); write the HTML report; answer one held-out \
-        instruction with both models. Everything goes under --out, which is replaced. --quick runs short stages for CI.
+        Stages: generate the task suite (synth); build a bench with the three levels; evaluate the base model 0- and \
+        2-shot; instruction-tune it on the training split with the paper's recipe (label loss, packing, examples-\
+        proportional sampling with a task cap, MetaICL demonstrations, 5% pre-training text); evaluate the tuned \
+        model; print the paper-style table (base vs tuned per level and shot count); write the HTML report; answer one \
+        held-out instruction with both models. The base model is Models/nano (made by `optiml nano`, which --pretrain \
+        runs first). Everything goes under --out, which is replaced. --quick runs short stages for CI.
         """)
 
     @Option(help: "Folder for everything the demo writes (replaced).") var out = ".build/demo"
     @Flag(help: "Short stages (a couple of minutes), for CI.") var quick = false
-    @Option(help: "Seed of the suite, the model and training.") var seed: UInt64 = 0
+    @Option(help: "Seed of the suite and of instruction tuning.") var seed: UInt64 = 0
+    @Option(help: "The base model: a nano checkpoint (`optiml nano` writes one).") var base = "Models/nano"
+    @Flag(help: "Pre-train the base model from scratch first (optiml nano, into --out) instead of using --base.") var pretrain = false
+
+    static let tuningSteps = 900, quickTuningSteps = 40
 
     func run() throws {
         let root = URL(fileURLWithPath: out)
         try? FileManager.default.removeItem(at: root)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         func path(_ name: String) -> String { root.appendingPathComponent(name).path }
-        let steps = quick ? 40 : 300, instances = quick ? 300 : 2000, limit = quick ? 8 : 20
+        let steps = quick ? Self.quickTuningSteps : Self.tuningSteps, instances = quick ? 300 : 2000, limit = quick ? 8 : 20
         let started = Date()
-        func stage(_ title: String, _ body: () throws -> Void) throws {
+        func announce(_ title: String) {
             FileHandle.standardError.write(Data("\n== \(title) (\(Int(Date().timeIntervalSince(started))) s)\n".utf8))
+        }
+        func stage(_ title: String, _ body: () throws -> Void) throws {
+            announce(title)
             try body()
         }
+        var baseModel = base
+        if pretrain {
+            baseModel = path("nano")
+            try Nano.pretrain(out: baseModel, work: path("nano-stages"), steps: quick ? 40 : Nano.defaultSteps, seed: 0,
+                              log: { announce("nano: " + $0) })
+        } else if !FileManager.default.fileExists(atPath: URL(fileURLWithPath: base).appendingPathComponent("config.json").path) {
+            throw ValidationError("no base model at \(base): run the demo from the repository root, pass --base DIR, or add --pretrain")
+        }
         try stage("task suite") { try Synth.parse(["--out", path("suite"), "--seed", "\(seed)", "--instances", "\(instances)"]).run() }
-        try stage("tokenizer") {
-            try TrainTokenizer.parse(["--corpus", path("suite/pretraining.jsonl"), "--vocab-size", "2048", "--out", path("tokenizer")]).run()
-        }
-        try stage("nano model") {
-            try InitRandom.parse(["--like", "nano", "--tokenizer", path("tokenizer"), "--seed", "\(seed)", "--out", path("nano-init")]).run()
-        }
-        try stage("pre-training on generated text") {
-            try Tune.parse(["--model", path("nano-init"), "--stream", "text=\(path("suite/pretraining.jsonl")):1", "--loss", "full",
-                            "--seq-len", "256", "--batch-size", "8", "--steps", "\(steps)", "--lr", "2e-3", "--warmup", "20",
-                            "--dropout", "0", "--seed", "\(seed)", "--save-every", "\(steps)", "--out", path("pretrain")]).run()
-        }
-        let base = path("pretrain/" + checkpointName(steps)), tuned = path("tune/" + checkpointName(steps))
         try stage("bench") {
             try BenchBuild.parse(["--source", "niv2:" + path("suite/tasks"), "--preset", path("suite/split.yaml"), "--out", path("bench")]).run()
         }
+        let tuned = path("tune/" + Nano.checkpointName(steps))
         let evalArguments = ["--bench", path("bench"), "--split", "test", "--shots", "0,2", "--limit", "\(limit)", "--max-new-tokens", "8"]
-        try stage("evaluating the base model") { try EvalRun.parse(["--model", base, "--out", path("eval-base")] + evalArguments).run() }
+        try stage("evaluating the base model") { try EvalRun.parse(["--model", baseModel, "--out", path("eval-base")] + evalArguments).run() }
         try stage("instruction tuning") {
-            try Tune.parse(["--model", base, "--bench", path("bench"), "--seq-len", "256", "--batch-size", "8", "--steps", "\(steps)",
-                            "--lr", "1e-3", "--warmup", "20", "--seed", "\(seed)", "--save-every", "\(steps)", "--out", path("tune")]).run()
+            try Tune.parse(["--model", baseModel, "--bench", path("bench"), "--stream", "pretraining=\(path("suite/pretraining.jsonl")):0.05",
+                            "--max-shots", "2", "--seq-len", "256", "--batch-size", "8", "--steps", "\(steps)",
+                            "--lr", "1e-3", "--warmup", "30", "--seed", "\(seed)", "--save-every", "\(steps)", "--out", path("tune")]).run()
         }
         try stage("evaluating the tuned model") { try EvalRun.parse(["--model", tuned, "--out", path("eval-tuned")] + evalArguments).run() }
         try stage("report") { try ReportCommand.parse([path("eval-base"), path("eval-tuned"), "--compare", "--out", out]).run() }
         print("\n" + (try table(base: path("eval-base"), tuned: path("eval-tuned"))))
-        try answerHeldOutInstruction(bench: URL(fileURLWithPath: path("bench")), models: [("base", base), ("tuned", tuned)])
+        try answerHeldOutInstruction(bench: URL(fileURLWithPath: path("bench")), models: [("base", baseModel), ("tuned", tuned)])
         print("\nfinished in \(Int(Date().timeIntervalSince(started))) s; report: \(path("report.html"))")
-    }
-
-    private func checkpointName(_ step: Int) -> String {
-        let digits = String(step)
-        return "checkpoint-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits
     }
 
     /// The paper-style table: per level and shot count, base and tuned scores and the change.

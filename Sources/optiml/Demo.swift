@@ -11,8 +11,8 @@ struct Demo: ParsableCommand {
         discussion: """
         Stages: generate the task suite (synth); build a bench with the three levels; evaluate the base model 0- and \
         2-shot; instruction-tune it on the training split with the paper's recipe (label loss, packing, examples-\
-        proportional sampling with a task cap, MetaICL demonstrations, 5% pre-training text); evaluate the tuned \
-        model; print the paper-style table (base vs tuned per level and shot count); write the HTML report; answer one \
+        proportional sampling with a task cap, 5% pre-training text; no demonstrations, as in the final models); \
+        evaluate the tuned model; print the paper-style table (base vs tuned per level and shot count); write the HTML report; answer one \
         held-out instruction with both models. The base model is Models/nano (made by `optiml nano`, which --pretrain \
         runs first). Everything goes under --out, which is replaced. --quick runs short stages for CI.
         """)
@@ -30,7 +30,7 @@ struct Demo: ParsableCommand {
         try? FileManager.default.removeItem(at: root)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         func path(_ name: String) -> String { root.appendingPathComponent(name).path }
-        let steps = quick ? Self.quickTuningSteps : Self.tuningSteps, instances = quick ? 300 : 2000, limit = quick ? 8 : 20
+        let steps = quick ? Self.quickTuningSteps : Self.tuningSteps, instances = quick ? 300 : 2000, limit = quick ? 8 : 50
         let started = Date()
         func announce(_ title: String) {
             FileHandle.standardError.write(Data("\n== \(title) (\(Int(Date().timeIntervalSince(started))) s)\n".utf8))
@@ -56,7 +56,7 @@ struct Demo: ParsableCommand {
         try stage("evaluating the base model") { try EvalRun.parse(["--model", baseModel, "--out", path("eval-base")] + evalArguments).run() }
         try stage("instruction tuning") {
             try Tune.parse(["--model", baseModel, "--bench", path("bench"), "--stream", "pretraining=\(path("suite/pretraining.jsonl")):0.05",
-                            "--max-shots", "2", "--seq-len", "256", "--batch-size", "8", "--steps", "\(steps)",
+                            "--seq-len", "256", "--batch-size", "8", "--steps", "\(steps)",
                             "--lr", "1e-3", "--warmup", "30", "--seed", "\(seed)", "--save-every", "\(steps)", "--out", path("tune")]).run()
         }
         try stage("evaluating the tuned model") { try EvalRun.parse(["--model", tuned, "--out", path("eval-tuned")] + evalArguments).run() }

@@ -5,7 +5,7 @@ import OPTBench
 /// `optiml synth`: the generated task suite.
 struct Synth: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Generate a Super-NaturalInstructions-format task suite (26 tasks, 12 categories) and a split for it.",
+        abstract: "Generate a Super-NaturalInstructions-format task suite (27 tasks, 11 categories) and a split for it.",
         discussion: """
         Writes OUT/tasks/task9001_synthetic_*.json (instruction, two explained positive examples, --instances instances each; \
         closed-label tasks have their options) and OUT/split.yaml (Textual Entailment and Word Analogy held out entirely, some \

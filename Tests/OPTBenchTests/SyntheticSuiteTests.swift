@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Synthetic task suite")
 struct SyntheticSuiteTests {
-    @Test("26+ tasks in 12 categories, Super-NI files with instructions, explained examples, options and many distinct instances")
+    @Test("≥ 24 tasks in ≥ 8 categories, Super-NI files with instructions, explained examples, options and many distinct instances")
     func suiteShape() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -20,8 +20,7 @@ Setup, all in a temporary folder (--work keeps it):
             --threads T --batch-size B [--limit L] --out FRESH` with a fresh --out each time (no response cache).
             "ours s" is the run's own span in results.sqlite (runs.started_at -> finished_at): after the model is
             loaded, covering prompt formatting, every request, scoring and storing the samples. The wall time of
-            the process and of a run with zero requests (--levels 3: the bench has no level-3 instances), which
-            is load + startup, are shown too.
+            the process and of a run of one instance (--limit 1), about load + startup, are shown too.
   theirs    lm_eval.models.huggingface.HFLM(pretrained=DIR, batch_size=B, device="cpu") after
             torch.set_num_threads(T), loaded once (load time shown, not counted). Multiple choice:
             lm.loglikelihood([Instance("loglikelihood", doc, (src, candidate), idx=j, metadata=(task, doc_id, 1))
@@ -192,17 +191,17 @@ def export(args, bench, shots, out):
 
 # ---------------------------------------------------------------- ours
 
-def ours_once(args, bench, shots, out, levels="1,2"):
-    command = [args.optiml, "eval", "--model", args.model, "--bench", bench, "--levels", levels, "--shots", str(shots),
+def ours_once(args, bench, shots, out, limit=None):
+    command = [args.optiml, "eval", "--model", args.model, "--bench", bench, "--levels", "1,2", "--shots", str(shots),
                "--no-calibration", "--max-new-tokens", str(args.max_new_tokens), "--threads", str(args.threads),
                "--batch-size", str(args.batch_size), "--out", out]
-    if args.limit:
-        command += ["--limit", str(args.limit)]
+    if limit or args.limit:
+        command += ["--limit", str(limit or args.limit)]
     def body():
         if os.path.exists(out):
             shutil.rmtree(out)  # a fresh folder for every try: no response cache
         return run(command, "optiml eval")
-    what = f"optiml eval {os.path.basename(bench)} {shots}-shot" if levels != "3" else "optiml's zero-request run"
+    what = f"optiml eval {os.path.basename(bench)} {shots}-shot" if limit is None else "optiml's one-instance run"
     done, watch = measured(args, what, body)
     db = sqlite3.connect(os.path.join(out, "results.sqlite"))
     model_hash, started, finished = db.execute(
@@ -385,10 +384,11 @@ def main():
                 note(f"{differ} {kind} prompts ({shots}-shot) of the one-task bench differ from the two-task bench's")
             prompts[(kind, shots)] = records
 
-    # Ours: zero-request runs for load + startup, then each kind and shot count in a fresh folder.
+    # Ours: one-instance runs for load + startup (an evaluation with nothing to do is refused), then each
+    # kind and shot count in a fresh folder.
     wait_idle(args, "timing optiml")
     baseline = statistics.median(
-        ours_once(args, one["multiple choice"], 0, os.path.join(work, f"ours-empty-{i}"), levels="3")["wall"]
+        ours_once(args, one["multiple choice"], 0, os.path.join(work, f"ours-one-{i}"), limit=1)["wall"]
         for i in range(max(args.repeat, 1)))
     ours = {}
     for shots in shot_counts:
@@ -462,7 +462,7 @@ def main():
     print()
     print(f"ours s: the run's span in results.sqlite (after the model load). Process wall times: "
           + ", ".join(f"{r['kind']} {r['shots']}-shot {r['ours_wall_s']:.2f} s" for r in rows)
-          + f"; a run with zero requests (load + startup) takes {baseline:.2f} s. lm-eval's HFLM load: {their_load:.2f} s "
+          + f"; a run of one instance (load + startup) takes {baseline:.2f} s. lm-eval's HFLM load: {their_load:.2f} s "
           "(not counted).\n")
     print("| agreement | shots | same | of | share | detail |")
     print("|---|--:|--:|--:|--:|---|")

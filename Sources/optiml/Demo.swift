@@ -3,6 +3,7 @@ import Foundation
 import OPTBench
 import OPTEval
 import OPTModel
+import OPTTrain
 
 /// `optiml demo`: the whole OPT-IML loop on data and a model the tool makes itself.
 struct Demo: ParsableCommand {
@@ -51,7 +52,7 @@ struct Demo: ParsableCommand {
         try stage("bench") {
             try BenchBuild.parse(["--source", "niv2:" + path("suite/tasks"), "--preset", path("suite/split.yaml"), "--out", path("bench")]).run()
         }
-        let tuned = path("tune/" + Nano.checkpointName(steps))
+        let tuned = path("tune/" + TrainingCheckpoint.name(step: steps))
         let evalArguments = ["--bench", path("bench"), "--split", "test", "--shots", "0,2", "--limit", "\(limit)", "--max-new-tokens", "8"]
         try stage("evaluating the base model") { try EvalRun.parse(["--model", baseModel, "--out", path("eval-base")] + evalArguments).run() }
         try stage("instruction tuning") {

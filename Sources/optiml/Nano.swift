@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OPTTrain
 
 /// `optiml nano`: the bundled base model, reproduced from nothing (what `make nano` runs).
 struct Nano: ParsableCommand {
@@ -41,11 +42,6 @@ struct Nano: ParsableCommand {
                         "--dropout", "0", "--seed", "\(seed)", "--save-every", "\(steps)", "--out", path("pretrain")]).run()
         log("f16 weights")
         try? FileManager.default.removeItem(atPath: out)
-        try Quantize.parse(["--model", path("pretrain/" + checkpointName(steps)), "--dtype", "f16", "--out", out]).run()
-    }
-
-    static func checkpointName(_ step: Int) -> String {
-        let digits = String(step)
-        return "checkpoint-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits
+        try Quantize.parse(["--model", path("pretrain/" + TrainingCheckpoint.name(step: steps)), "--dtype", "f16", "--out", out]).run()
     }
 }

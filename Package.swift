@@ -58,7 +58,7 @@ let package = Package(
         .target(
             name: "OPTEval",
             dependencies: [
-                "OPTTokenizer", "OPTBench", "OPTModel",
+                "OPTTokenizer", "OPTBench", "OPTModel", "OPTCheckpoint", "OPTKernels",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -92,6 +92,6 @@ let package = Package(
         .testTarget(name: "OPTBenchTests", dependencies: ["OPTBench", "OPTTokenizer"]),
         .testTarget(name: "OPTTrainTests", dependencies: ["OPTTrain", "OPTModel", "OPTBench", "OPTCheckpoint"]),
         .testTarget(name: "OPTServeTests", dependencies: ["OPTServe", "OPTModel", "OPTEval", "OPTTokenizer"]),
-        .testTarget(name: "OPTEvalTests", dependencies: ["OPTEval", "OPTTokenizer", "OPTBench", "OPTModel"]),
+        .testTarget(name: "OPTEvalTests", dependencies: ["OPTEval", "OPTTokenizer", "OPTBench", "OPTModel", "OPTCheckpoint", "OPTKernels"]),
     ]
 )

@@ -84,15 +84,16 @@ public struct EvalRunner {
     public func run(modelName: String) throws -> EvalOutcome {
         let manifest = try BenchStore.manifest(bench)
         let benchHash = ContentHash.sha256(try Data(contentsOf: bench.appendingPathComponent("manifest.json")))
-        let runID = try store.resumableRun(modelHash: backend.modelHash, benchHash: benchHash, settings: settings.json)?.id
-            ?? store.beginRun(RunRecord(id: nil, model: modelName, modelHash: backend.modelHash, benchHash: benchHash,
+        let identity = backend.identity, modelHash = identity.hash
+        let runID = try store.resumableRun(modelHash: modelHash, benchHash: benchHash, settings: settings.json)?.id
+            ?? store.beginRun(RunRecord(id: nil, model: modelName, modelHash: modelHash, modelIdentity: identity.json, benchHash: benchHash,
                                         settings: settings.json, gitRevision: nil, startedAt: Date(), finishedAt: nil, resultsJSON: nil))
         let (planned, infos) = try plan(manifest)
 
         // Answers: cached ones first, the rest from the backend, chunk by chunk into the cache.
         var unique: [String: EvalRequest] = [:]
         // Each request's cache key, computed once (a JSON encoding and a SHA-256 each).
-        let keys = planned.map { $0.requests.map { $0.cacheKey(modelHash: backend.modelHash) } }
+        let keys = planned.map { $0.requests.map { $0.cacheKey(modelHash: modelHash) } }
         for (item, itemKeys) in zip(planned, keys) { for (request, key) in zip(item.requests, itemKeys) { unique[key] = request } }
         var answers = try store.cachedResponses(for: Array(unique.keys)).compactMapValues(Self.response)
         // Requests of one context stay together (the backend shares its prefix), longest contexts first.
@@ -123,7 +124,7 @@ public struct EvalRunner {
         let summary = Aggregation.summarize(scores, tasks: infos, seed: settings.seed)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        let results = String(decoding: try encoder.encode(EvalResultsFile(model: modelName, benchHash: benchHash, settings: settings,
+        let results = String(decoding: try encoder.encode(EvalResultsFile(model: modelName, modelIdentity: identity, benchHash: benchHash, settings: settings,
                                                                             taskInfo: infos, tasks: summary.tasks, groups: summary.groups)),
                              as: UTF8.self)
         try store.finishRun(id: runID, resultsJSON: results, at: Date())
@@ -242,15 +243,18 @@ public struct EvalRunner {
 /// results.json: the run's settings, what aggregation knows of each task, per-task results and group means.
 public struct EvalResultsFile: Codable, Sendable {
     public var model: String
+    /// What decided the answers (nil in files written before runs recorded it).
+    public var modelIdentity: ModelIdentity?
     public var benchHash: String
     public var settings: EvalSettings
     public var taskInfo: [String: TaskInfo]
     public var tasks: [TaskResult]
     public var groups: [GroupResult]
 
-    public init(model: String, benchHash: String, settings: EvalSettings, taskInfo: [String: TaskInfo], tasks: [TaskResult],
-                groups: [GroupResult]) {
+    public init(model: String, modelIdentity: ModelIdentity?, benchHash: String, settings: EvalSettings, taskInfo: [String: TaskInfo],
+                tasks: [TaskResult], groups: [GroupResult]) {
         self.model = model
+        self.modelIdentity = modelIdentity
         self.benchHash = benchHash
         self.settings = settings
         self.taskInfo = taskInfo
@@ -262,6 +266,7 @@ public struct EvalResultsFile: Codable, Sendable {
         case model, settings, tasks, groups
         case benchHash = "bench_sha256"
         case taskInfo = "task_info"
+        case modelIdentity = "model_identity"
     }
 }
 

@@ -1,5 +1,7 @@
 import Foundation
 import OPTBench
+import OPTCheckpoint
+import OPTKernels
 import OPTModel
 
 /// The in-process engine as a backend. Loglikelihood requests that share a context run it once
@@ -7,29 +9,37 @@ import OPTModel
 /// generation requests run greedily in batches of similar length. Longest requests go first, so that memory needs show at the start.
 public struct LocalBackend: EvalBackend {
     public let generator: Generator
-    public let modelHash: String
+    public let identity: ModelIdentity
     /// Contexts per scoring batch, prompts per generation batch.
     public var batchSize: Int
 
     /// Refuses a tokenizer with ids the model has no embedding for (files of two different models in one folder).
-    public init(generator: Generator, modelHash: String, batchSize: Int = 8) throws {
+    public init(generator: Generator, identity: ModelIdentity, batchSize: Int = 8) throws {
         guard generator.tokenizer.vocabularySize <= generator.model.config.vocabSize else {
             throw EvalError.tokenizerMismatch(tokenizerSize: generator.tokenizer.vocabularySize, modelSize: generator.model.config.vocabSize)
         }
         self.generator = generator
-        self.modelHash = modelHash
+        self.identity = identity
         self.batchSize = max(1, batchSize)
     }
 
-    /// A hash of a checkpoint folder: config.json's bytes and every file's name and size.
-    public static func modelHash(directory: URL) throws -> String {
-        let fileManager = FileManager.default
-        var data = (try? Data(contentsOf: directory.appendingPathComponent("config.json"))) ?? Data()
-        for name in try fileManager.contentsOfDirectory(atPath: directory.path).sorted() {
-            let size = (try? fileManager.attributesOfItem(atPath: directory.appendingPathComponent(name).path)[.size] as? Int) ?? 0
-            data += Data("\u{0}\(name)\u{0}\(size)".utf8)
-        }
-        return ContentHash.sha256(data)
+    /// The tokenizer files that decide how text becomes ids.
+    static let tokenizerFiles = ["tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json",
+                                 "special_tokens_map.json", "added_tokens.json"]
+
+    /// What decides `model`'s answers, loaded from `directory`: the content of config.json, the weight files
+    /// and the tokenizer files (not their names or sizes), the weight formats computed in, and the kernel
+    /// and BLAS paths that order the sums.
+    public static func identity(directory: URL, model: OPTModel) throws -> ModelIdentity {
+        let checkpoint = try Checkpoint(directory: directory)
+        let read = ([directory.appendingPathComponent("config.json")] + checkpoint.weightFiles
+            + tokenizerFiles.map { directory.appendingPathComponent($0) })
+            .filter { FileManager.default.fileExists(atPath: $0.path) }
+        var listing = ""
+        for file in read { listing += "\(file.lastPathComponent)\u{0}\(try ContentHash.sha256(file: file))\n" }
+        let formats = Set(model.weights.namedMatrices.map(\.matrix.format.rawValue)).sorted()
+        return ModelIdentity(["weights_sha256": ContentHash.sha256(Data(listing.utf8)), "format": formats.joined(separator: ","),
+                              "kernels": KernelPath.current, "blas": BLAS.implementation])
     }
 
     public func answer(_ requests: [EvalRequest]) throws -> [EvalResponse] {

@@ -38,7 +38,7 @@ public struct OpenAIBackend: EvalBackend {
     /// Its own session, so that the timeout holds for the whole request (a request's own
     /// timeoutInterval is not applied everywhere).
     private let session: URLSession
-    public var modelHash: String { ContentHash.sha256(Data("openai\u{0}\(baseURL.absoluteString)\u{0}\(model)".utf8)) }
+    public var identity: ModelIdentity { ModelIdentity(["backend": "openai", "base_url": baseURL.absoluteString, "model": model]) }
 
     public init(baseURL: URL, model: String, apiKey: String? = nil, concurrency: Int = 8, timeout: TimeInterval = 120, retries: Int = 3) {
         self.baseURL = baseURL

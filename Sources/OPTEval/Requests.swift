@@ -29,8 +29,9 @@ public enum EvalResponse: Hashable, Sendable {
 
 /// Answers requests: the local engine, or (later) a remote OpenAI-compatible server.
 public protocol EvalBackend: Sendable {
-    /// Identifies the model's weights and tokenizer, for the response cache.
-    var modelHash: String { get }
+    /// What decides the answers (weights, tokenizer, formats, kernels; or the server and model name), for
+    /// the response cache and the run's record.
+    var identity: ModelIdentity { get }
     /// Answers every request, in order.
     func answer(_ requests: [EvalRequest]) throws -> [EvalResponse]
 }

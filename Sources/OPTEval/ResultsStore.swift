@@ -8,8 +8,10 @@ public struct RunRecord: Codable, Sendable, Equatable {
     public var id: Int64?
     /// The model directory or name.
     public var model: String
-    /// What identifies the weights (e.g. the sha256 of config.json and the file sizes), given by the caller.
+    /// The hash of `modelIdentity`, given by the caller: a run resumes only under the same one.
     public var modelHash: String
+    /// JSON of what decided the answers (`ModelIdentity.json`: weights' content hash, format, kernels, …).
+    public var modelIdentity: String
     /// The sha256 of the bench manifest.
     public var benchHash: String
     /// JSON text of the run's settings (levels, shots, style, seed, limit, …). Runs are matched by
@@ -26,12 +28,13 @@ public struct RunRecord: Codable, Sendable, Equatable {
 
     /// A run record; `id` stays nil until the store assigns it.
     public init(
-        id: Int64? = nil, model: String, modelHash: String, benchHash: String, settings: String,
+        id: Int64? = nil, model: String, modelHash: String, modelIdentity: String = "{}", benchHash: String, settings: String,
         gitRevision: String? = nil, startedAt: Date, finishedAt: Date? = nil, resultsJSON: String? = nil
     ) {
         self.id = id
         self.model = model
         self.modelHash = modelHash
+        self.modelIdentity = modelIdentity
         self.benchHash = benchHash
         self.settings = settings
         self.gitRevision = gitRevision
@@ -253,6 +256,10 @@ public final class ResultsStore: Sendable {
                 ) WITHOUT ROWID;
                 """)
         }
+        // Runs record what decided their answers, not only its hash.
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN model_identity TEXT NOT NULL DEFAULT '{}'")
+        }
         return migrator
     }
 
@@ -263,11 +270,11 @@ public final class ResultsStore: Sendable {
         try writing("beginRun") { db in
             try db.execute(
                 sql: """
-                    INSERT INTO runs (model, model_hash, bench_hash, settings, git_revision, started_at, finished_at, results_json)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO runs (model, model_hash, model_identity, bench_hash, settings, git_revision, started_at, finished_at, results_json)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    run.model, run.modelHash, run.benchHash, run.settings, run.gitRevision,
+                    run.model, run.modelHash, run.modelIdentity, run.benchHash, run.settings, run.gitRevision,
                     run.startedAt.timeIntervalSinceReferenceDate, run.finishedAt?.timeIntervalSinceReferenceDate,
                     run.resultsJSON,
                 ])
@@ -309,13 +316,14 @@ public final class ResultsStore: Sendable {
     }
 
     private static let runSelect =
-        "SELECT id, model, model_hash, bench_hash, settings, git_revision, started_at, finished_at, results_json FROM runs"
+        "SELECT id, model, model_hash, bench_hash, settings, git_revision, started_at, finished_at, results_json, model_identity FROM runs"
 
     private static func run(from row: Row) throws -> RunRecord {
         RunRecord(
             id: try row.decode(Int64.self, atIndex: 0),
             model: try row.decode(String.self, atIndex: 1),
             modelHash: try row.decode(String.self, atIndex: 2),
+            modelIdentity: try row.decode(String.self, atIndex: 9),
             benchHash: try row.decode(String.self, atIndex: 3),
             settings: try row.decode(String.self, atIndex: 4),
             gitRevision: try row.decode(String?.self, atIndex: 5),

@@ -44,6 +44,11 @@ public enum ShardMerge {
             var settings = file.settings
             settings.shard = nil
             if file.model != first.model { throw ShardMergeError.mismatch(path: folder.path, what: "model") }
+            // Machines may differ in kernel paths; the weights, their format and the server may not.
+            let answers = { (identity: ModelIdentity?) in identity?.facts.filter { !["kernels", "blas"].contains($0.key) } }
+            if answers(file.modelIdentity) != answers(first.modelIdentity) {
+                throw ShardMergeError.mismatch(path: folder.path, what: "model identity (weights, format or server)")
+            }
             if file.benchHash != first.benchHash { throw ShardMergeError.mismatch(path: folder.path, what: "bench") }
             if settings != common { throw ShardMergeError.mismatch(path: folder.path, what: "settings") }
         }
@@ -70,7 +75,7 @@ public enum ShardMerge {
         }
         let summary = Aggregation.summarize(scores, tasks: infos, seed: bootstrapSeed ?? common.seed)
         common.shards = nil
-        return (EvalResultsFile(model: first.model, benchHash: first.benchHash, settings: common, taskInfo: infos,
+        return (EvalResultsFile(model: first.model, modelIdentity: first.modelIdentity, benchHash: first.benchHash, settings: common, taskInfo: infos,
                                 tasks: summary.tasks, groups: summary.groups), samples)
     }
 }

@@ -38,3 +38,14 @@ public enum BLAS {
     @usableFromInline
     static func blasInt(_ value: Int) -> Int32 { Int32(truncatingIfNeeded: value) }
 }
+
+extension BLAS {
+    /// The BLAS library and the processor path it chose (OpenBLAS's core name), which decide how its sums are ordered.
+    public static var implementation: String {
+        #if canImport(Accelerate)
+        return "Accelerate"
+        #else
+        return "OpenBLAS " + String(cString: openblas_get_corename())
+        #endif
+    }
+}

@@ -99,7 +99,8 @@ struct EvalRun: ParsableCommand {
             } else {
                 let generator = try modelOptions.loadGenerator()
                 tokenizer = generator.tokenizer
-                answering = try LocalBackend(generator: generator, modelHash: try LocalBackend.modelHash(directory: modelOptions.directory),
+                answering = try LocalBackend(generator: generator,
+                                             identity: try LocalBackend.identity(directory: modelOptions.directory, model: generator.model),
                                              batchSize: batchSize)
             }
             try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)

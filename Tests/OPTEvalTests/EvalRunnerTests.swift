@@ -1,5 +1,7 @@
 import Foundation
 import OPTBench
+import OPTCheckpoint
+import OPTKernels
 import OPTModel
 import OPTTokenizer
 import Testing
@@ -39,7 +41,7 @@ struct EvalRunnerTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let bench = try Self.bench(in: folder)
         let generator = try Generator(directory: Self.model)
-        let backend = try LocalBackend(generator: generator, modelHash: try LocalBackend.modelHash(directory: Self.model), batchSize: 3)
+        let backend = try LocalBackend(generator: generator, identity: try LocalBackend.identity(directory: Self.model, model: generator.model), batchSize: 3)
         var settings = EvalSettings()
         settings.shots = [0, 1]
         settings.limit = 3
@@ -67,6 +69,46 @@ struct EvalRunnerTests {
         #expect(second.groups == first.groups)
     }
 
+    @Test("the cache never answers under another dtype or other weights; a copy of the same files shares it; runs record what decided their answers")
+    func cacheKeyedByWhatDecidesAnswers() throws {
+        let folder = try folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let bench = try Self.bench(in: folder)
+        var settings = EvalSettings()
+        settings.limit = 2
+        settings.maxNewTokens = 3
+        let store = try ResultsStore(path: folder.appendingPathComponent("results.sqlite"))
+        func run(_ directory: URL, _ format: WeightFormat?) throws -> (EvalOutcome, ModelIdentity) {
+            let generator = Generator(model: try OPTModel(directory: directory, format: format), tokenizer: try BPETokenizer.load(directory: directory))
+            let backend = try LocalBackend(generator: generator, identity: try LocalBackend.identity(directory: directory, model: generator.model))
+            return (try EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: generator.tokenizer)
+                .run(modelName: directory.lastPathComponent), backend.identity)
+        }
+        let (f32, f32Identity) = try run(Self.model, .f32)
+        let (int8, int8Identity) = try run(Self.model, .int8)
+        #expect(f32.computed > 0 && int8.cached == 0 && int8.computed == f32.computed, "int8 answers are computed, not taken from f32's")
+        #expect(f32Identity.facts["format"] == "f32" && int8Identity.facts["format"] == "int8")
+        #expect(f32Identity.facts["weights_sha256"] == int8Identity.facts["weights_sha256"])
+        #expect(f32Identity.facts["kernels"] == KernelPath.current)
+
+        // The same bytes under another folder name share the cache; one changed byte (same size) does not.
+        let copy = folder.appendingPathComponent("renamed-copy")
+        try FileManager.default.copyItem(at: Self.model, to: copy)
+        let (again, againIdentity) = try run(copy, .f32)
+        #expect(again.computed == 0 && againIdentity == f32Identity)
+        let checkpoint = try Checkpoint(directory: copy)
+        let weightFile = try #require(checkpoint.weightFiles.last)
+        var bytes = try Data(contentsOf: weightFile)
+        bytes[bytes.count - 1] ^= 0x01
+        try bytes.write(to: weightFile)
+        let (changed, changedIdentity) = try run(copy, .f32)
+        #expect(changed.cached == 0 && changedIdentity.facts["weights_sha256"] != f32Identity.facts["weights_sha256"])
+
+        let recorded = try store.runs().map(\.modelIdentity)
+        #expect(recorded.first == f32Identity.json && recorded.contains(int8Identity.json))
+        #expect(recorded.first?.contains("\"format\":\"f32\"") == true)
+    }
+
     /// Runs the runner into `folder` and writes results.json and samples.jsonl there, as the CLI does.
     func runInto(_ folder: URL, bench: URL, backend: LocalBackend, settings: EvalSettings, tokenizer: BPETokenizer) throws -> EvalOutcome {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -84,7 +126,7 @@ struct EvalRunnerTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let bench = try Self.bench(in: folder)
         let generator = try Generator(directory: Self.model)
-        let backend = try LocalBackend(generator: generator, modelHash: "tiny", batchSize: 4)
+        let backend = try LocalBackend(generator: generator, identity: ModelIdentity(["model": "tiny"]), batchSize: 4)
         var settings = EvalSettings()
         settings.shots = [0, 1]
         settings.limit = 4
@@ -113,7 +155,7 @@ struct EvalRunnerTests {
     @Test("the local backend's loglikelihoods over a shared context equal one-by-one scoring")
     func sharedContextScores() throws {
         let generator = try Generator(directory: Self.model)
-        let backend = try LocalBackend(generator: generator, modelHash: "tiny")
+        let backend = try LocalBackend(generator: generator, identity: ModelIdentity(["model": "tiny"]))
         let context = "Review: a moving, funny film.\nSentiment:"
         let candidates = [" negative", " positive", " neutral and long winded"]
         let requests = candidates.map { EvalRequest.loglikelihood(context: context, continuation: $0) }
@@ -160,7 +202,7 @@ extension EvalRunnerTests {
         let folder = try folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let generator = try Generator(directory: Self.model)
-        let backend = try LocalBackend(generator: generator, modelHash: "tiny")
+        let backend = try LocalBackend(generator: generator, identity: ModelIdentity(["model": "tiny"]))
         let store = try ResultsStore(path: folder.appendingPathComponent("results.sqlite"))
         let runner = EvalRunner(bench: folder.appendingPathComponent("nothing"), backend: backend, store: store,
                                 settings: EvalSettings(), tokenizer: nil)
@@ -175,7 +217,7 @@ extension EvalRunnerTests {
             let gpt2 = try BPETokenizer.load(directory: Paths.gpt2)
             let mismatched = Generator(model: generator.model, tokenizer: gpt2)
             #expect(throws: EvalError.tokenizerMismatch(tokenizerSize: gpt2.vocabularySize, modelSize: generator.model.config.vocabSize)) {
-                try LocalBackend(generator: mismatched, modelHash: "x")
+                try LocalBackend(generator: mismatched, identity: ModelIdentity(["model": "x"]))
             }
         }
     }

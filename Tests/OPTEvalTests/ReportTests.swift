@@ -32,7 +32,7 @@ struct ReportTests {
         var settings = EvalSettings()
         settings.shots = [0, 2]
         settings.limit = 4
-        return EvalResultsFile(model: model, benchHash: String(repeating: "ab", count: 32), settings: settings, taskInfo: infos,
+        return EvalResultsFile(model: model, modelIdentity: nil, benchHash: String(repeating: "ab", count: 32), settings: settings, taskInfo: infos,
                                tasks: summary.tasks, groups: summary.groups)
     }
 

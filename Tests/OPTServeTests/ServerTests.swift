@@ -257,7 +257,7 @@ func text(_ body: [String: Any], _ index: Int = 0) -> String? {
             .generate(context: "Translate to German: cat ->", until: ["\n"], maxTokens: 8),
             .generate(context: "The capital of France is", until: [], maxTokens: 12),
         ]
-        let local = try LocalBackend(generator: TestServer.generator, modelHash: "tiny", batchSize: 2)
+        let local = try LocalBackend(generator: TestServer.generator, identity: ModelIdentity(["model": "tiny"]), batchSize: 2)
         let remote = OpenAIBackend(baseURL: server.base.appendingPathComponent("v1"), model: "tiny", concurrency: 3, timeout: 600, retries: 0)
         let expected = try local.answer(requests)
         let actual = try await Task.detached { try remote.answer(requests) }.value

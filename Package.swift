@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "OPTModel", targets: ["OPTModel"]),
         .library(name: "OPTTokenizer", targets: ["OPTTokenizer"]),
         .library(name: "OPTBench", targets: ["OPTBench"]),
+        .library(name: "OPTTemplate", targets: ["OPTTemplate"]),
+        .library(name: "OPTData", targets: ["OPTData"]),
         .library(name: "OPTEval", targets: ["OPTEval"]),
         .library(name: "OPTTrain", targets: ["OPTTrain"]),
         .library(name: "OPTServe", targets: ["OPTServe"]),
@@ -41,6 +43,10 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(name: "OPTTokenizer"),
+        // The Jinja2 dialect of PromptSource and lm-evaluation-harness: parse once, render many rows.
+        .target(name: "OPTTemplate"),
+        // Dataset files as rows: JSONL, JSON, CSV/TSV and Hugging Face Arrow files (memory-mapped).
+        .target(name: "OPTData"),
         .target(name: "OPTCheckpoint"),
         .target(
             name: "OPTModel",
@@ -49,7 +55,7 @@ let package = Package(
         .target(
             name: "OPTBench",
             dependencies: [
-                "OPTTokenizer",
+                "OPTTokenizer", "OPTTemplate", "OPTData",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -79,6 +85,7 @@ let package = Package(
             dependencies: [
                 "OPTModel",
                 "OPTBench",
+                "OPTData",
                 "OPTEval",
                 "OPTTrain",
                 "OPTServe",
@@ -87,9 +94,11 @@ let package = Package(
         ),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels"]),
         .testTarget(name: "OPTTokenizerTests", dependencies: ["OPTTokenizer"]),
+        .testTarget(name: "OPTTemplateTests", dependencies: ["OPTTemplate"]),
+        .testTarget(name: "OPTDataTests", dependencies: ["OPTData"]),
         .testTarget(name: "OPTCheckpointTests", dependencies: ["OPTCheckpoint"]),
         .testTarget(name: "OPTModelTests", dependencies: ["OPTModel"]),
-        .testTarget(name: "OPTBenchTests", dependencies: ["OPTBench", "OPTTokenizer"]),
+        .testTarget(name: "OPTBenchTests", dependencies: ["OPTBench", "OPTTokenizer", "OPTTemplate", "OPTData"]),
         .testTarget(name: "OPTTrainTests", dependencies: ["OPTTrain", "OPTModel", "OPTBench", "OPTCheckpoint"]),
         .testTarget(name: "OPTServeTests", dependencies: ["OPTServe", "OPTModel", "OPTEval", "OPTTokenizer"]),
         .testTarget(name: "OPTEvalTests", dependencies: ["OPTEval", "OPTTokenizer", "OPTBench", "OPTModel", "OPTCheckpoint", "OPTKernels"]),

@@ -1,8 +1,8 @@
 import Foundation
 
-/// A task source named on the command line: `niv2:DIR` or `jsonl:PATH`.
+/// A task source named on the command line: `niv2:DIR`, `promptsource:TEMPLATES_DIR`, `bigbench:DIR` or `jsonl:PATH`.
 public struct TaskSource: Sendable, Equatable {
-    public enum Kind: String, Sendable, CaseIterable { case niv2, jsonl }
+    public enum Kind: String, Sendable, CaseIterable { case niv2, promptsource, bigbench, jsonl }
     public var kind: Kind
     public var path: String
 
@@ -14,7 +14,7 @@ public struct TaskSource: Sendable, Equatable {
     /// Parses `KIND:PATH`.
     public init(parsing spec: String) throws {
         guard let colon = spec.firstIndex(of: ":"), let kind = Kind(rawValue: String(spec[..<colon])) else {
-            throw BenchError.invalidSource(spec, reason: "expected niv2:DIR or jsonl:PATH")
+            throw BenchError.invalidSource(spec, reason: "expected niv2:DIR, promptsource:DIR, bigbench:DIR or jsonl:PATH")
         }
         let path = String(spec[spec.index(after: colon)...])
         guard !path.isEmpty else { throw BenchError.invalidSource(spec, reason: "the path is empty") }
@@ -54,9 +54,22 @@ public struct BenchBuilder {
         self.requireNamesExist = requireNamesExist
     }
 
+    /// What PromptSource sources read besides their templates.
+    public struct PromptSourceOptions: Sendable {
+        /// The folder of dataset rows (`--datasets`); required by a `promptsource:` source.
+        public var datasets: URL?
+        public var selection: PromptSourceSelection = .original
+        public var split = "train"
+        /// A category map to use instead of the shipped one.
+        public var categories: URL?
+
+        public init(datasets: URL? = nil) { self.datasets = datasets }
+    }
+
     /// Reads every source: the tasks (ids unique across sources), how many each source held, and the
     /// Super-NI split lists found.
-    public static func loadTasks(_ sources: [TaskSource]) throws -> (tasks: [BenchTask], counts: [Int], niv2Splits: [String: NIV2SplitLists]) {
+    public static func loadTasks(_ sources: [TaskSource], promptSource: PromptSourceOptions = PromptSourceOptions())
+        throws -> (tasks: [BenchTask], counts: [Int], niv2Splits: [String: NIV2SplitLists]) {
         var tasks: [BenchTask] = [], counts: [Int] = [], splits: [String: NIV2SplitLists] = [:], origin: [String: String] = [:]
         for source in sources {
             let url = URL(fileURLWithPath: source.path)
@@ -68,6 +81,15 @@ public struct BenchBuilder {
                 splits.merge(result.splits) { first, _ in first }
             case .jsonl:
                 loaded = try JSONLSource.load(path: url)
+            case .bigbench:
+                loaded = try BigBenchSource.load(directory: url)
+            case .promptsource:
+                guard let datasets = promptSource.datasets else {
+                    throw BenchError.invalidSource("promptsource:\(source.path)", reason: "needs --datasets DIR, the folder of the datasets' rows")
+                }
+                let categories = try promptSource.categories.map { try PromptSourceCategories(file: $0) } ?? PromptSourceCategories.builtin()
+                loaded = try PromptSourceSource(templates: url, datasets: datasets, selection: promptSource.selection,
+                                                split: promptSource.split, categories: categories).load()
             }
             for task in loaded {
                 if let first = origin[task.id] { throw BenchError.duplicateTask(id: task.id, first: first, second: task.origin) }

@@ -22,6 +22,10 @@ public enum BenchError: Error, CustomStringConvertible, Sendable, Equatable {
     /// A built bench is incomplete or inconsistent.
     case invalidBench(path: String, reason: String)
     case unknownTask(bench: String, task: String)
+    /// A template that does not parse (a syntax error, an unknown filter); `reason` gives its line and column.
+    case badTemplate(path: String, template: String, reason: String)
+    /// A template failed on a dataset row (a missing column, a value of the wrong type).
+    case templateFailed(path: String, row: Int, template: String, reason: String)
 
     /// One line naming the file and what is wrong with it.
     public var description: String {
@@ -42,6 +46,8 @@ public enum BenchError: Error, CustomStringConvertible, Sendable, Equatable {
         case let .unwritable(path, reason): return "cannot write \(path): \(reason)"
         case let .invalidBench(path, reason): return "\(path) is not a usable bench: \(reason)"
         case let .unknownTask(bench, task): return "no task \(task.debugDescription) in the bench \(bench)"
+        case let .badTemplate(path, template, reason): return "\(path): template \(template): \(reason)"
+        case let .templateFailed(path, row, template, reason): return "\(path): row \(row): template \(template): \(reason)"
         }
     }
 }

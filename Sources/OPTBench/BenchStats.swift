@@ -30,3 +30,27 @@ public enum BenchStats {
         return rows
     }
 }
+
+/// The paper's Table 1 proper: per benchmark, how its instructions are given and how many categories
+/// (clusters), tasks and examples the bench holds of it.
+public struct BenchmarkStatsRow: Codable, Sendable, Equatable {
+    public var benchmark: String
+    /// `task`, `instance`, or both joined by `/` where a benchmark's tasks differ.
+    public var instructions: String
+    public var categories: Int
+    public var tasks: Int
+    /// Instances of every split.
+    public var examples: Int
+}
+
+extension BenchStats {
+    /// One row per benchmark of the bench's kept tasks, sorted by name.
+    public static func benchmarks(_ manifest: BenchManifest) -> [BenchmarkStatsRow] {
+        Dictionary(grouping: manifest.tasks, by: \.benchmark).map { benchmark, records in
+            BenchmarkStatsRow(benchmark: benchmark,
+                              instructions: Set(records.compactMap { $0.instructionLevel?.rawValue }).sorted().joined(separator: "/"),
+                              categories: Set(records.flatMap(\.categories)).count, tasks: records.count,
+                              examples: records.reduce(0) { $0 + $1.instances.values.reduce(0, +) })
+        }.sorted { $0.benchmark < $1.benchmark }
+    }
+}

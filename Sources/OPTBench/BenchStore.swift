@@ -34,6 +34,8 @@ public struct BenchManifest: Codable, Sendable, Equatable {
     public struct TaskRecord: Codable, Sendable, Equatable {
         public var id: String
         public var benchmark: String
+        /// Where the task's instruction lives (nil in benches written before it was recorded).
+        public var instructionLevel: InstructionLevel?
         public var categories: [String]
         public var role: TaskAssignment.Role
         public var level: Int?
@@ -42,6 +44,11 @@ public struct BenchManifest: Codable, Sendable, Equatable {
         public var options: [String]?
         public var file: String
         public var sha256: String
+
+        enum CodingKeys: String, CodingKey {
+            case id, benchmark, categories, role, level, instances, options, file, sha256
+            case instructionLevel = "instruction_level"
+        }
     }
 
     public struct ExcludedTask: Codable, Sendable, Equatable {
@@ -94,7 +101,8 @@ public enum BenchStore {
                 try data.write(to: staging.appendingPathComponent(file))
                 var perSplit: [String: Int] = [:]
                 for instance in task.instances { perSplit[instance.split?.rawValue ?? "none", default: 0] += 1 }
-                records.append(BenchManifest.TaskRecord(id: task.id, benchmark: task.benchmark, categories: task.categories,
+                records.append(BenchManifest.TaskRecord(id: task.id, benchmark: task.benchmark, instructionLevel: task.instructionLevel,
+                                                        categories: task.categories,
                                                         role: assignment.role, level: assignment.level, instances: perSplit,
                                                         options: task.options, file: file, sha256: ContentHash.sha256(data)))
             }

@@ -19,6 +19,13 @@ public struct SplitSpec: Codable, Sendable, Equatable {
     public var instances = InstanceHoldout()
     public var caps = Caps()
     public var leakage = LeakageRules()
+    /// Benchmark shares of the training mixture that the bench is meant for (`tune --proportions`); empty: none given.
+    public var proportions: [String: Double] = [:]
+
+    /// The paper's benchmark proportions (§4: CrossFit/ExMix/FLAN/NIV2/PS/T5/U-SKG = 4/2/20/25/45/2/2), by benchmark name.
+    public static let paperProportions: [String: Double] = [
+        "crossfit": 4, "exmix": 2, "flan": 20, "niv2": 25, "promptsource": 45, "t5": 2, "unifiedskg": 2,
+    ]
 
     public init(name: String) { self.name = name }
 
@@ -68,7 +75,7 @@ public struct SplitSpec: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, seed, languages, validation, test, instances, caps, leakage
+        case name, seed, languages, validation, test, instances, caps, leakage, proportions
         case trainTasks = "train_tasks", excludeTasks = "exclude_tasks", partiallyHeldOut = "partially_held_out"
     }
 }
@@ -103,6 +110,7 @@ extension SplitSpec {
         instances = try c.decodeIfPresent(InstanceHoldout.self, forKey: .instances) ?? instances
         caps = try c.decodeIfPresent(Caps.self, forKey: .caps) ?? caps
         leakage = try c.decodeIfPresent(LeakageRules.self, forKey: .leakage) ?? leakage
+        proportions = try c.decodeIfPresent([String: Double].self, forKey: .proportions) ?? proportions
     }
 }
 
@@ -176,6 +184,7 @@ extension SplitSpec {
         spec.partiallyHeldOut.validation = ["Toxic Language Detection", "Summarization", "Question Answering"]
         spec.partiallyHeldOut.test = ["Question Answering"]
         spec.instances.fraction = 0.1
+        spec.proportions = paperProportions
         return spec
     }
 

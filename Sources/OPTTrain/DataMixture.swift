@@ -53,10 +53,8 @@ public struct MixtureSettings: Sendable, Equatable, Codable {
 
     public init() {}
 
-    /// The paper's benchmark proportions (CrossFit/ExMix/FLAN/NIV2/PS/T5/U-SKG = 4/2/20/25/45/2/2).
-    public static let paperProportions: [String: Double] = [
-        "crossfit": 4, "exmix": 2, "flan": 20, "niv2": 25, "promptsource": 45, "t5": 2, "uskg": 2,
-    ]
+    /// The paper's benchmark proportions (the opt-iml preset records them in a bench's manifest).
+    public static let paperProportions = SplitSpec.paperProportions
 }
 
 /// A small seeded generator whose whole state is one word, so that it can be saved with a checkpoint.

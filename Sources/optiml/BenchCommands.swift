@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OPTBench
+import OPTData
 import OPTTokenizer
 
 /// `optiml bench`: build OPT-IML Bench from task sources, and look into a built one.
@@ -8,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Build OPT-IML Bench from task collections, with the three evaluation levels, a leakage audit and the paper's prompt formats.",
-        subcommands: [BenchBuild.self, BenchStatsCommand.self, BenchShow.self, BenchExportCommand.self])
+        subcommands: [BenchBuild.self, BenchStatsCommand.self, BenchShow.self, BenchExportCommand.self, BenchRender.self])
 }
 
 /// `optiml bench build`
@@ -22,8 +23,17 @@ struct BenchBuild: ParsableCommand {
         or a YAML split file (see README).
         """)
 
-    @Option(name: .customLong("source"), help: "A task source, niv2:DIR (task files, or the official layout with splits/) or jsonl:PATH; repeatable.")
+    @Option(name: .customLong("source"), help: """
+        A task source, repeatable: niv2:DIR (task files, or the official layout with splits/), promptsource:TEMPLATES_DIR         (with --datasets), bigbench:DIR (BIG-bench JSON tasks) or jsonl:PATH.
+        """)
     var sources: [String]
+    @Option(help: "The datasets' rows for promptsource: sources: DIR/<dataset>[/<subset>]/<split>.{jsonl,json,csv,tsv,arrow}, save_to_disk folders or a Hugging Face cache.")
+    var datasets: String?
+    @Option(help: "PromptSource templates that make tasks: original (original-task templates only, as T0 and the paper) or all.")
+    var promptsourceTemplates: PromptSourceSelection = .original
+    @Option(help: "The split of each PromptSource dataset whose rows become instances.") var promptsourceSplit = "train"
+    @Option(help: "A PromptSource dataset → category map to use instead of the shipped one (same JSON format).")
+    var promptsourceCategories: String?
     @Option(help: "niv2-default, opt-iml, or a .yaml/.yml/.json split file.") var preset: String
     @Option(help: "Seed for every random choice (default: the split's own, 0 for the presets).") var seed: UInt64?
     @Option(help: "A category map to use instead of the built-in one (same JSON format).") var taxonomy: String?
@@ -45,7 +55,11 @@ struct BenchBuild: ParsableCommand {
             }
             let map = try taxonomy.map { try Taxonomy(file: URL(fileURLWithPath: $0)) } ?? Taxonomy.builtin()
             var clock = StageClock()
-            let (tasks, counts, niv2Splits) = try BenchBuilder.loadTasks(parsedSources)
+            var promptSource = BenchBuilder.PromptSourceOptions(datasets: datasets.map { URL(fileURLWithPath: $0, isDirectory: true) })
+            promptSource.selection = promptsourceTemplates
+            promptSource.split = promptsourceSplit
+            promptSource.categories = promptsourceCategories.map { URL(fileURLWithPath: $0) }
+            let (tasks, counts, niv2Splits) = try BenchBuilder.loadTasks(parsedSources, promptSource: promptSource)
             clock.done("read \(tasks.count) tasks, \(tasks.reduce(0) { $0 + $1.instances.count }) instances")
             var spec = try given ?? SplitSpec.niv2Default(lists: niv2Splits["default"] ?? SplitSpec.builtinNIV2DefaultLists())
             if removeLeaks { spec.leakage.remove = true }
@@ -94,10 +108,21 @@ struct BenchStatsCommand: ParsableCommand {
         let manifest: BenchManifest
         do { manifest = try BenchStore.manifest(URL(fileURLWithPath: bench, isDirectory: true)) } catch { throw CLIError(error) }
         let rows = BenchStats.rows(manifest)
+        let benchmarks = BenchStats.benchmarks(manifest)
         if json {
             for row in rows { try printJSON(row) }
+            for row in benchmarks { try printJSON(row) }
             return
         }
+        print("| benchmark | instructions | categories | tasks | examples |")
+        print("|---|---|--:|--:|--:|")
+        for row in benchmarks {
+            print("| \(row.benchmark) | \(row.instructions.isEmpty ? "–" : row.instructions + "-level") | \(row.categories) | \(row.tasks) | \(row.examples) |")
+        }
+        if !manifest.spec.proportions.isEmpty {
+            print("training proportions: " + manifest.spec.proportions.sorted { $0.key < $1.key }.map { "\($0.key) \(Int($0.value))" }.joined(separator: ", "))
+        }
+        print("")
         print("| split | level | benchmarks | categories | tasks | examples |")
         print("|---|---|--:|--:|--:|--:|")
         for row in rows {
@@ -222,5 +247,52 @@ struct BenchExportCommand: ParsableCommand {
                 to: URL(fileURLWithPath: out))
             print("wrote \(count) examples to \(out)")
         } catch let error as BenchError { throw CLIError(error) }
+    }
+}
+
+extension PromptSourceSelection: ExpressibleByArgument {}
+
+/// `optiml bench render`
+struct BenchRender: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "render",
+        abstract: "Apply PromptSource templates to dataset rows, exactly as PromptSource's Template.apply and get_answer_choices_list.",
+        discussion: """
+        One JSON line per (template, row) with --json: template (id), name, row (0-based), input, target (null when the \
+        template renders none) and answer_choices (null when it has none).
+        """)
+
+    @Option(help: "PromptSource's templates folder.") var promptsource: String
+    @Option(help: "The dataset, as its templates folder: NAME or NAME/SUBSET (e.g. glue/mrpc).") var dataset: String
+    @Option(help: "The rows: a .jsonl/.json/.csv/.tsv/.arrow file, or a dataset folder (with --split).") var rows: String
+    @Option(help: "The split to read when --rows is a folder.") var split = "train"
+    @Option(help: "Only this template (its id or name).") var template: String?
+    @Option(help: "Seed of PromptSource's random `choice` filter (each row draws with seed, template and row).") var seed: UInt64 = 0
+    @Flag(help: "JSON lines instead of text.") var json = false
+
+    func run() throws {
+        do {
+            let root = URL(fileURLWithPath: promptsource, isDirectory: true)
+            let collection = try PromptSourceTemplates.load(file: root.appendingPathComponent(dataset).appendingPathComponent("templates.yaml"),
+                                                             folder: dataset)
+            let templates = collection.templates.filter { template == nil || $0.id == template || $0.name == template }
+            if let template, templates.isEmpty {
+                throw CLIError(BenchError.badTemplate(path: collection.file.path, template: template, reason: "no template has this id or name"))
+            }
+            let source = try DatasetSplit.open(URL(fileURLWithPath: rows), split: split)
+            try source.forEachRow { index, row in
+                for rendered in try PromptSourceSource.render(templates, row: row, index: index, seed: seed, path: source.root.path) {
+                    if json {
+                        try printJSON(rendered)
+                    } else {
+                        print("=== \(rendered.name) (\(rendered.template)), row \(index)")
+                        print(rendered.input)
+                        print("--- target: \(rendered.target.debugDescription)")
+                        if let choices = rendered.answerChoices { print("answer_choices: \(choices)") }
+                    }
+                }
+                return true
+            }
+        } catch let error as CLIError { throw error } catch { throw CLIError(error) }
     }
 }

@@ -17,6 +17,12 @@ enum Paths {
     /// Real Super-NI task files (`../shared/data/niv2`), absent on some machines.
     static let niv2 = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data/niv2")
     static var hasNIV2: Bool { FileManager.default.fileExists(atPath: niv2.appendingPathComponent("tasks").path) }
+    /// Real BIG-bench tasks (`../shared/data/bigbench`), absent on some machines.
+    static let bigbench = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data/bigbench/benchmark_tasks")
+    static var hasBigBench: Bool { FileManager.default.fileExists(atPath: bigbench.path) }
+    /// PromptSource's templates (`../shared/data/promptsource`), absent on some machines.
+    static let promptsource = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data/promptsource/templates")
+    static var hasPromptSource: Bool { FileManager.default.fileExists(atPath: promptsource.path) }
 }
 
 /// A fresh empty folder under the temporary directory.

@@ -1,0 +1,201 @@
+import Foundation
+import OPTData
+import OPTTemplate
+
+/// Which PromptSource templates make tasks.
+public enum PromptSourceSelection: String, Sendable, CaseIterable {
+    /// Templates marked `original_task: true`, as T0 and the paper train on.
+    case original
+    case all
+}
+
+/// Reads PromptSource tasks: every (dataset, subset, template) over the dataset's rows is a task of
+/// benchmark `promptsource` with instance-level instructions; a template's answer choices become
+/// the instance's options.
+public struct PromptSourceSource {
+    /// The `templates` folder.
+    public var templates: URL
+    /// The data: `<folder>/<dataset>[/<subset>]/<split>.{jsonl,json,csv,tsv,arrow}`, a `save_to_disk` folder or a
+    /// Hugging Face cache there (see `DatasetSplit`).
+    public var datasets: URL
+    public var selection: PromptSourceSelection
+    /// The split whose rows become instances (the bench then splits instances itself).
+    public var split: String
+    public var categories: PromptSourceCategories
+
+    public init(templates: URL, datasets: URL, selection: PromptSourceSelection = .original, split: String = "train",
+                categories: PromptSourceCategories) {
+        self.templates = templates
+        self.datasets = datasets
+        self.selection = selection
+        self.split = split
+        self.categories = categories
+    }
+
+    /// The tasks of every dataset that has both templates and rows (datasets without a data folder are left out).
+    public func load() throws -> [BenchTask] {
+        let collections = try PromptSourceTemplates.load(directory: templates)
+        try checkDataFolders(known: collections.map(\.folder))
+        var tasks: [BenchTask] = []
+        for collection in collections {
+            let folder = datasets.appendingPathComponent(collection.folder, isDirectory: true)
+            guard FileManager.default.fileExists(atPath: folder.path) else { continue }
+            let rows: DatasetSplit
+            do { rows = try DatasetSplit.open(folder, split: split) } catch {
+                throw BenchError.unreadableFile(path: folder.path, reason: "\(error)")
+            }
+            let chosen = collection.templates.filter { selection == .all || $0.originalTask }
+            tasks += try Self.tasks(collection, templates: chosen, rows: rows, categories: categories)
+        }
+        return tasks.sorted { $0.id < $1.id }
+    }
+
+    /// A data folder whose name no templates folder has is a mistake (a misspelt dataset), not data to skip.
+    private func checkDataFolders(known: [String]) throws {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: datasets.path)) ?? []
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: datasets.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw BenchError.invalidSource("--datasets \(datasets.path)", reason: "no such folder")
+        }
+        let tops = Set(known.map { String($0.split(separator: "/").first ?? "") })
+        for name in names.sorted() where !name.hasPrefix(".") {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: datasets.appendingPathComponent(name).path, isDirectory: &isFolder), isFolder.boolValue else { continue }
+            if !tops.contains(name) {
+                throw BenchError.invalidSource("--datasets \(datasets.appendingPathComponent(name).path)",
+                                               reason: "PromptSource has no templates for a dataset \(name.debugDescription) (in \(templates.path))")
+            }
+        }
+    }
+
+    /// One task per template over the rows: rows a template renders no target for (a conditional template) are left out.
+    static func tasks(_ collection: PromptSourceDataset, templates: [PromptSourceTemplate], rows: DatasetSplit,
+                      categories: PromptSourceCategories) throws -> [BenchTask] {
+        let entry = categories.entry(collection.folder)
+        var instances = [[TaskInstance]](repeating: [], count: templates.count)
+        let ids = taskIDs(collection.folder, templates)
+        try rows.forEachRow { index, row in
+            for (number, rendered) in try render(templates, row: row, index: index, seed: 0, path: rows.root.path).enumerated() {
+                guard let target = rendered.target, !target.isEmpty else { continue }
+                instances[number].append(TaskInstance(id: "\(ids[number])-\(index)", input: rendered.input, outputs: [target],
+                                                      options: rendered.answerChoices))
+            }
+            return true
+        }
+        return zip(templates, zip(ids, instances)).compactMap { template, item in
+            guard !item.1.isEmpty else { return nil }
+            return BenchTask(id: item.0, benchmark: "promptsource", categories: [entry.category], sources: [entry.source ?? collection.folder],
+                             instructionLevel: .instance, templates: [template.name], instances: item.1,
+                             origin: "\(collection.file.path) × \(rows.root.path)")
+        }
+    }
+
+    /// Every template applied to one row (number `index` of the file at `path`, for errors); `choice` draws
+    /// with a seed made of `seed`, the template and the row.
+    public static func render(_ templates: [PromptSourceTemplate], row: DatasetRow, index: Int, seed: UInt64, path: String) throws
+        -> [RenderedPrompt] {
+        let variables = variables(row)
+        return try templates.map { template in
+            let rendered: (parts: [String], answerChoices: [String]?)
+            do { rendered = try template.apply(variables, seed: StableHash.of(seed, "promptsource", template.id, "\(index)")) } catch {
+                throw BenchError.templateFailed(path: path, row: index, template: "\(template.name) (\(template.id))", reason: "\(error)")
+            }
+            return RenderedPrompt(template: template.id, name: template.name, row: index, input: rendered.parts[0],
+                                  target: rendered.parts.count > 1 ? rendered.parts[1] : nil, answerChoices: rendered.answerChoices)
+        }
+    }
+
+    /// `promptsource_<folder>_<template name>` in lower-case letters, digits and `_`; a name two templates share gets the id's start.
+    static func taskIDs(_ folder: String, _ templates: [PromptSourceTemplate]) -> [String] {
+        func slug(_ text: String) -> String {
+            let words = text.lowercased().unicodeScalars.split { !(("a"..."z").contains($0) || ("0"..."9").contains($0)) }
+            return words.map { String(String.UnicodeScalarView($0)) }.joined(separator: "_")
+        }
+        let names = templates.map { slug($0.name) }
+        return zip(templates, names).map { template, name in
+            let unique = names.filter { $0 == name }.count == 1
+            return "promptsource_\(slug(folder))_\(name)" + (unique ? "" : "_\(template.id.prefix(8))")
+        }
+    }
+
+    /// A row's columns as template variables, as `datasets` hands them to PromptSource (ClassLabels as ints).
+    static func variables(_ row: DatasetRow) -> [String: TemplateValue] {
+        var variables: [String: TemplateValue] = [:]
+        for (key, value) in row.fields { variables[key] = templateValue(value) }
+        return variables
+    }
+
+    static func templateValue(_ value: DatasetValue) -> TemplateValue {
+        switch value {
+        case .null: .none
+        case .bool(let flag): .bool(flag)
+        case .int(let number): .int(Int(number))
+        case .double(let number): .double(number)
+        case .string(let text): .string(text)
+        case .list(let items): .array(items.map(templateValue))
+        case .record(let fields): .mapping(fields.fields.map { ($0.key, templateValue($0.value)) })
+        // Binary columns reach templates as text (no PromptSource dataset has one).
+        case .bytes(let bytes): .string(String(decoding: bytes, as: UTF8.self))
+        }
+    }
+}
+
+/// One template applied to one row: what `optiml bench render --json` prints, one object a line.
+public struct RenderedPrompt: Encodable, Sendable, Equatable {
+    /// The template's id.
+    public var template: String
+    public var name: String
+    /// The row's 0-based index in its file.
+    public var row: Int
+    public var input: String
+    /// nil when the template renders no `|||` target for the row.
+    public var target: String?
+    public var answerChoices: [String]?
+
+    enum CodingKeys: String, CodingKey {
+        case template, name, row, input, target
+        case answerChoices = "answer_choices"
+    }
+
+    /// Writes `null` for a missing target or choices, as PromptSource's values print.
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(template, forKey: .template)
+        try container.encode(name, forKey: .name)
+        try container.encode(row, forKey: .row)
+        try container.encode(input, forKey: .input)
+        try container.encode(target, forKey: .target)
+        try container.encode(answerChoices, forKey: .answerChoices)
+    }
+}
+
+/// The shipped map of PromptSource datasets onto the taxonomy's categories and source datasets
+/// (`Resources/promptsource.json`), or a user's file in the same format.
+public struct PromptSourceCategories: Sendable {
+    public struct Entry: Decodable, Sendable {
+        public var category: String
+        /// The dataset's name across benchmarks, where it differs from the folder (e.g. `rte` for `super_glue/rte`).
+        public var source: String?
+    }
+    private var datasets: [String: Entry]
+    /// Where the map came from, for error messages.
+    public let origin: String
+
+    public static func builtin() throws -> PromptSourceCategories {
+        guard let url = Bundle.module.url(forResource: "promptsource", withExtension: "json") else {
+            throw BenchError.unreadableFile(path: "promptsource.json", reason: "the resource is missing from the OPTBench bundle")
+        }
+        return try PromptSourceCategories(file: url)
+    }
+
+    public init(file: URL) throws {
+        struct File: Decodable { var datasets: [String: Entry] }
+        do { datasets = try JSONDecoder().decode(File.self, from: Data(contentsOf: file)).datasets } catch {
+            throw BenchError.malformedFile(path: file.path, line: nil, reason: LenientJSON.reason(error))
+        }
+        origin = file.path
+    }
+
+    /// A dataset's entry; one the map does not know is filed under its own name as category `Misc.`.
+    func entry(_ folder: String) -> Entry { datasets[folder] ?? Entry(category: "Misc.", source: nil) }
+}

@@ -40,12 +40,12 @@ public struct PromptSourceSource {
         for collection in collections {
             let folder = datasets.appendingPathComponent(collection.folder, isDirectory: true)
             guard FileManager.default.fileExists(atPath: folder.path) else { continue }
-            let rows: DatasetSplit
-            do { rows = try DatasetSplit.open(folder, split: split) } catch {
-                throw BenchError.unreadableFile(path: folder.path, reason: "\(error)")
-            }
             let chosen = collection.templates.filter { selection == .all || $0.originalTask }
-            tasks += try Self.tasks(collection, templates: chosen, rows: rows, categories: categories)
+            do {
+                tasks += try Self.tasks(collection, templates: chosen, rows: try DatasetSplit.open(folder, split: split), categories: categories)
+            } catch let error as DataError {
+                throw BenchError.malformedFile(path: error.file, line: error.line, reason: error.message + (error.location.map { " (\($0))" } ?? ""))
+            }
         }
         return tasks.sorted { $0.id < $1.id }
     }

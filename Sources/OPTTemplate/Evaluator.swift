@@ -537,8 +537,9 @@ final class Renderer {
             if case .int(let i)? = Number(v) { return .some(i) }
             return nil
         }
+        // Jinja compiles slices to a plain Python subscript, so unlike items, failures raise.
         guard let a = bound(start), let b = bound(stop), let c = bound(step) else {
-            return .undefined("slice indices must be integers or None")
+            throw Failure(.type, "slice indices must be integers or None or have an __index__ method")
         }
         switch obj {
         case .list(let l):
@@ -556,8 +557,10 @@ final class Renderer {
             }
             let scalars = Array(s.unicodeScalars)
             return .string(stringFromScalars(try sliceIndices(scalars.count, a, b, c).map { scalars[$0] }))
+        case .dict:
+            throw Failure(.type, "unhashable type: 'slice'")
         default:
-            return .undefined("'\(obj.typeName)' object is not subscriptable")
+            throw Failure(.type, "'\(obj.typeName)' object is not subscriptable")
         }
     }
 

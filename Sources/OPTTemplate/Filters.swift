@@ -378,6 +378,12 @@ extension Renderer {
             _ = try bindArguments("string", args, kwargs, [])
             return .string(str(value))
         case .truncate:
+            // PromptSource wraps every `{{ }}` in `| string | truncate(2048)`: decide short strings without binding arguments.
+            if kwargs.isEmpty, args.count == 1, case .int(let length) = args[0], case .string(let s) = value,
+                length >= 3, s.utf8.count <= length + 5
+            {
+                return value
+            }
             let a = try bindArguments("truncate", args, kwargs, ["length", "killwords", "end", "leeway"])
             let length = try a[0].map(requireInt) ?? 255
             let leeway = try a[3].map(requireInt) ?? 5
@@ -500,7 +506,9 @@ extension Renderer {
                     var r = i % scale
                     if r < 0 { q -= 1; r += scale }
                     if 2 * r > scale || (2 * r == scale && q % 2 != 0) { q += 1 }
-                    return .int(q * scale)
+                    let (rounded, overflow) = q.multipliedReportingOverflow(by: scale)
+                    if overflow { throw Failure(.overflow, "integer result too large for this engine") }
+                    return .int(rounded)
                 case .double(let d): return .double(pyRound(d, precision))
                 }
             }

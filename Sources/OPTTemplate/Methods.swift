@@ -250,8 +250,11 @@ extension Renderer {
             default: throw Failure(.type, "range expected at most 3 arguments, got \(args.count)")
             }
             if step == 0 { throw Failure(.value, "range() arg 3 must not be zero") }
-            let count = step > 0 ? (stop > start ? (stop - start + step - 1) / step : 0)
-                : (start > stop ? (start - stop - step - 1) / -step : 0)
+            // Computed in Double so extreme bounds cannot overflow; the cap keeps the result exact.
+            let span = step > 0 ? Double(stop) - Double(start) : Double(start) - Double(stop)
+            let estimate = span <= 0 ? 0 : (span / Swift.abs(Double(step))).rounded(.up)
+            if estimate > Double(maxSequenceLength) { throw Failure(.overflow, "range is too long for this engine") }
+            let count = Int(estimate)
             if count > maxSequenceLength { throw Failure(.overflow, "range is too long for this engine") }
             return .list(TemplateList(owned: (0..<count).map { .int(start + $0 * step) }))
         case .zip:

@@ -33,22 +33,23 @@ func utf8Less(_ a: String, _ b: String) -> Bool {
     a.utf8.lexicographicallyPrecedes(b.utf8)
 }
 
-/// Python's `==`.
-func pyEquals(_ a: TemplateValue, _ b: TemplateValue) -> Bool {
+/// Python's `==`; containers nested deeper than Python's recursion limit compare unequal instead of overflowing the stack.
+func pyEquals(_ a: TemplateValue, _ b: TemplateValue, depth: Int = 0) -> Bool {
+    if depth > 500 { return false }
     switch (a, b) {
     case (.string(let x), .string(let y)): return x.utf8.elementsEqual(y.utf8)
     case (.none, .none): return true
     case (.undefined, .undefined): return true
     case (.list(let x), .list(let y)):
         if x === y { return true }
-        return x.items.count == y.items.count && zip(x.items, y.items).allSatisfy { pyEquals($0, $1) }
+        return x.items.count == y.items.count && zip(x.items, y.items).allSatisfy { pyEquals($0, $1, depth: depth + 1) }
     case (.tuple(let x), .tuple(let y)):
-        return x.count == y.count && zip(x, y).allSatisfy { pyEquals($0, $1) }
+        return x.count == y.count && zip(x, y).allSatisfy { pyEquals($0, $1, depth: depth + 1) }
     case (.dict(let x), .dict(let y)):
         if x === y { return true }
         guard x.keys.count == y.keys.count else { return false }
         for (k, i) in x.index {
-            guard let j = y.index[k], pyEquals(x.values[i], y.values[j]) else { return false }
+            guard let j = y.index[k], pyEquals(x.values[i], y.values[j], depth: depth + 1) else { return false }
         }
         return true
     case (.object(let x), .object(let y)): return x === y
@@ -64,15 +65,16 @@ func pyEquals(_ a: TemplateValue, _ b: TemplateValue) -> Bool {
 }
 
 /// Python's ordering for `<` and `sorted`; -1, 0 or 1.
-func pyCompare(_ a: TemplateValue, _ b: TemplateValue, op: String = "<") throws(Failure) -> Int {
+func pyCompare(_ a: TemplateValue, _ b: TemplateValue, op: String = "<", depth: Int = 0) throws(Failure) -> Int {
+    if depth > 500 { throw Failure(.recursion, "maximum recursion depth exceeded in comparison") }
     try requireDefined(a)
     try requireDefined(b)
     switch (a, b) {
     case (.string(let x), .string(let y)):
         if x.utf8.elementsEqual(y.utf8) { return 0 }
         return utf8Less(x, y) ? -1 : 1
-    case (.list(let x), .list(let y)): return try compareSequences(x.items, y.items, op: op)
-    case (.tuple(let x), .tuple(let y)): return try compareSequences(x, y, op: op)
+    case (.list(let x), .list(let y)): return try compareSequences(x.items, y.items, op: op, depth: depth)
+    case (.tuple(let x), .tuple(let y)): return try compareSequences(x, y, op: op, depth: depth)
     default:
         if let x = Number(a), let y = Number(b) {
             switch (x, y) {
@@ -89,9 +91,9 @@ func pyCompare(_ a: TemplateValue, _ b: TemplateValue, op: String = "<") throws(
     }
 }
 
-func compareSequences(_ x: [TemplateValue], _ y: [TemplateValue], op: String) throws(Failure) -> Int {
-    for (p, q) in zip(x, y) where !pyEquals(p, q) {
-        return try pyCompare(p, q, op: op)
+func compareSequences(_ x: [TemplateValue], _ y: [TemplateValue], op: String, depth: Int = 0) throws(Failure) -> Int {
+    for (p, q) in zip(x, y) where !pyEquals(p, q, depth: depth + 1) {
+        return try pyCompare(p, q, op: op, depth: depth + 1)
     }
     return x.count < y.count ? -1 : x.count == y.count ? 0 : 1
 }

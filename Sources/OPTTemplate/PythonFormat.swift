@@ -326,6 +326,7 @@ func pyPercentFormat(_ format: String, _ args: TemplateValue) throws(Failure) ->
             case .bool(let b): n = b ? 1 : 0
             case .double(let d):
                 guard d.isFinite else { throw Failure(.overflow, "cannot convert float infinity to integer") }
+                guard Swift.abs(d) < 9.2e18 else { throw Failure(.overflow, "integer too large for this engine") }
                 n = Int(d.rounded(.towardZero))
             default: throw Failure(.type, "%\(conversion) format: a real number is required, not \(value.typeName)")
             }

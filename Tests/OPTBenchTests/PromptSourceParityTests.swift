@@ -111,3 +111,47 @@ struct SeveralSourcesTests {
         #expect(!(manifest.levels["1"]?["test"] ?? []).isEmpty && !(manifest.levels["2"]?["validation"] ?? []).isEmpty)
     }
 }
+
+/// PromptSource sources refuse what they cannot read, naming it.
+@Suite("PromptSource bad input")
+struct PromptSourceBadInputTests {
+    static let templates = """
+        dataset: demo
+        templates:
+          '0001': !Template
+            answer_choices: no ||| yes
+            id: '0001'
+            jinja: '{{ text.lower() }} ||| {{ answer_choices[label] }}'
+            metadata: !TemplateMetadata
+              original_task: true
+            name: plain
+            reference: ''
+        """
+
+    func load(_ rows: String, folderName: String = "demo", file: String = "train.jsonl") throws -> [BenchTask] {
+        let root = try temporaryFolder("psinput")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try writeFile(Self.templates, "templates/demo/templates.yaml", in: root)
+        try writeFile(rows, "data/\(folderName)/\(file)", in: root)
+        return try PromptSourceSource(templates: root.appendingPathComponent("templates"), datasets: root.appendingPathComponent("data"),
+                                      categories: try PromptSourceCategories.builtin()).load()
+    }
+
+    @Test("rows become instances with the template's answer choices as options")
+    func rowsBecomeInstances() throws {
+        let tasks = try load(#"{"text": "good", "label": 1}"# + "\n" + #"{"text": "bad", "label": 0}"#)
+        #expect(tasks.map(\.id) == ["promptsource_demo_plain"])
+        #expect(tasks[0].instances.map(\.outputs) == [["yes"], ["no"]] && tasks[0].instances[0].options == ["no", "yes"])
+        #expect(tasks[0].instructionLevel == .instance && tasks[0].benchmark == "promptsource")
+    }
+
+    @Test("a data folder no template knows, a malformed row, a value of the wrong type: errors naming the place")
+    func badInputs() throws {
+        let unknown = try #require(throws: BenchError.self) { try load(#"{"text": "x", "label": 0}"#, folderName: "dmeo") }
+        #expect(unknown.description.contains("dmeo"))
+        let malformed = try #require(throws: BenchError.self) { try load(#"{"text": "x", "label": 0,}"#) }
+        #expect(malformed.description.contains("train.jsonl") && malformed.description.contains("1"), "\(malformed)")
+        let wrongType = try #require(throws: BenchError.self) { try load(#"{"text": 5, "label": 1}"#) }
+        #expect(wrongType.description.contains("row 0") && wrongType.description.contains("plain"), "\(wrongType)")
+    }
+}

@@ -44,7 +44,7 @@ let package = Package(
         ),
         .target(name: "OPTTokenizer"),
         // The Jinja2 dialect of PromptSource and lm-evaluation-harness: parse once, render many rows.
-        .target(name: "OPTTemplate"),
+        .target(name: "OPTTemplate", dependencies: ["OPTData"]),
         // Dataset files as rows: JSONL, JSON, CSV/TSV and Hugging Face Arrow files (memory-mapped).
         .target(name: "OPTData"),
         .target(name: "OPTCheckpoint"),
@@ -94,7 +94,7 @@ let package = Package(
         ),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels"]),
         .testTarget(name: "OPTTokenizerTests", dependencies: ["OPTTokenizer"]),
-        .testTarget(name: "OPTTemplateTests", dependencies: ["OPTTemplate"]),
+        .testTarget(name: "OPTTemplateTests", dependencies: ["OPTTemplate", "OPTData"]),
         .testTarget(name: "OPTDataTests", dependencies: ["OPTData"]),
         .testTarget(name: "OPTCheckpointTests", dependencies: ["OPTCheckpoint"]),
         .testTarget(name: "OPTModelTests", dependencies: ["OPTModel"]),

@@ -94,7 +94,7 @@ public struct PromptSourceSource {
     /// with a seed made of `seed`, the template and the row.
     public static func render(_ templates: [PromptSourceTemplate], row: DatasetRow, index: Int, seed: UInt64, path: String) throws
         -> [RenderedPrompt] {
-        let variables = variables(row)
+        let variables = TemplateValue.variables(row)
         return try templates.map { template in
             let rendered: (parts: [String], answerChoices: [String]?)
             do { rendered = try template.apply(variables, seed: StableHash.of(seed, "promptsource", template.id, "\(index)")) } catch {
@@ -115,27 +115,6 @@ public struct PromptSourceSource {
         return zip(templates, names).map { template, name in
             let unique = names.filter { $0 == name }.count == 1
             return "promptsource_\(slug(folder))_\(name)" + (unique ? "" : "_\(template.id.prefix(8))")
-        }
-    }
-
-    /// A row's columns as template variables, as `datasets` hands them to PromptSource (ClassLabels as ints).
-    static func variables(_ row: DatasetRow) -> [String: TemplateValue] {
-        var variables: [String: TemplateValue] = [:]
-        for (key, value) in row.fields { variables[key] = templateValue(value) }
-        return variables
-    }
-
-    static func templateValue(_ value: DatasetValue) -> TemplateValue {
-        switch value {
-        case .null: .none
-        case .bool(let flag): .bool(flag)
-        case .int(let number): .int(Int(number))
-        case .double(let number): .double(number)
-        case .string(let text): .string(text)
-        case .list(let items): .array(items.map(templateValue))
-        case .record(let fields): .mapping(fields.fields.map { ($0.key, templateValue($0.value)) })
-        // Binary columns reach templates as text (no PromptSource dataset has one).
-        case .bytes(let bytes): .string(String(decoding: bytes, as: UTF8.self))
         }
     }
 }

@@ -123,6 +123,10 @@ public struct OPTConfig: Codable, Sendable, Equatable {
         return config
     }
 
+    /// The largest size a config may give: sums and products of sizes (positions + 2, rows × columns of a
+    /// GEMM's operands for BLAS's 32-bit sizes) then stay far from overflow.
+    static let maxDimension = 1 << 24
+
     /// Rejects shapes the forward pass cannot run.
     public func validate(file: String) throws {
         if let modelType, modelType != "opt" {
@@ -133,8 +137,12 @@ public struct OPTConfig: Codable, Sendable, Equatable {
             ("num_attention_heads", numAttentionHeads), ("ffn_dim", ffnDim),
             ("max_position_embeddings", maxPositionEmbeddings), ("word_embed_proj_dim", wordEmbedProjDim),
         ]
-        for (key, value) in positive where value <= 0 {
-            throw ModelError.invalidConfig(file: file, reason: "\(key) must be positive, got \(value)")
+        for (key, value) in positive where value <= 0 || value > Self.maxDimension {
+            throw ModelError.invalidConfig(file: file, reason: "\(key) must be in 1…\(Self.maxDimension), got \(value)")
+        }
+        for (key, value) in [("bos_token_id", bosTokenId), ("eos_token_id", eosTokenId), ("pad_token_id", padTokenId)]
+        where !(0..<vocabSize).contains(value) {
+            throw ModelError.invalidConfig(file: file, reason: "\(key) \(value) is outside the vocabulary (0…\(vocabSize - 1))")
         }
         if hiddenSize % numAttentionHeads != 0 {
             throw ModelError.invalidConfig(

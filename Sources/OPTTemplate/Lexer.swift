@@ -443,3 +443,13 @@ extension String {
         pyReplace(self, target, replacement, count: -1)
     }
 }
+
+/// The value of an ASCII hexadecimal digit (string escapes `\x`, `\u`, `\U`).
+func hexValue(_ b: UInt8) -> Int? {
+    switch b {
+    case 0x30...0x39: return Int(b - 0x30)
+    case 0x41...0x46: return Int(b - 0x41 + 10)
+    case 0x61...0x66: return Int(b - 0x61 + 10)
+    default: return nil
+    }
+}

@@ -24,8 +24,8 @@ public final class BatchPacker {
     public var position: Int { cursor.position - (pending == nil ? 0 : 1) }
 
     /// The next batch.
-    public func next() -> PackedBatch {
-        let (batch, held) = Self.fill(rows: rows, length: length, pad: pad, pending: pending) {
+    public func next() throws(TrainingError) -> PackedBatch {
+        let (batch, held) = try Self.fill(rows: rows, length: length, pad: pad, pending: pending) {
             Self.fitted(mixture.example(mixture.draw(&cursor)), length: length)
         }
         pending = held
@@ -33,11 +33,11 @@ public final class BatchPacker {
     }
 
     /// Batches of fixed examples (a validation set), in order.
-    public static func batches(_ examples: [TrainingExample], rows: Int, length: Int, padToken: Int32 = 1) -> [PackedBatch] {
+    public static func batches(_ examples: [TrainingExample], rows: Int, length: Int, padToken: Int32 = 1) throws(TrainingError) -> [PackedBatch] {
         var queue = examples.map { fitted($0, length: length) }[...]
         var pending: TrainingExample?, batches: [PackedBatch] = []
         while pending != nil || !queue.isEmpty {
-            let (batch, held) = fill(rows: rows, length: length, pad: padToken, pending: pending) { queue.popFirst() }
+            let (batch, held) = try fill(rows: rows, length: length, pad: padToken, pending: pending) { queue.popFirst() }
             pending = held
             batches.append(batch)
         }
@@ -46,7 +46,7 @@ public final class BatchPacker {
 
     /// One batch from `pending` and then `source` (until it runs dry); returns the example that did not fit.
     private static func fill(rows: Int, length: Int, pad: Int32, pending: TrainingExample?,
-                             _ source: () -> TrainingExample?) -> (PackedBatch, TrainingExample?) {
+                             _ source: () -> TrainingExample?) throws(TrainingError) -> (PackedBatch, TrainingExample?) {
         var batch = PackedBatch(rows: rows, length: length, padToken: pad)
         var pending = pending
         rowLoop: for row in 0..<rows {
@@ -57,7 +57,7 @@ public final class BatchPacker {
                     continue rowLoop
                 }
                 pending = nil
-                batch.place(example.tokens, lossMask: example.lossMask, row: row, start: used)
+                try batch.place(example.tokens, lossMask: example.lossMask, row: row, start: used)
                 used += example.tokens.count
             }
             break

@@ -120,6 +120,10 @@ public final class Trainer {
         graph = TrainingGraph(layout: loaded.layout, threads: threads)
         optimizer = AdamW(layout: loaded.layout, settings: s.adam, pool: graph.pool)
         let tokenizer = try BPETokenizer.load(directory: model)
+        // Token ids index the embedding's gradient rows: a larger tokenizer belongs to another model.
+        guard tokenizer.vocabularySize <= config.vocabSize else {
+            throw TrainingError.invalidOption("\(model.path): the tokenizer has \(tokenizer.vocabularySize) tokens but the model only \(config.vocabSize) embeddings")
+        }
         let mixture = try DataMixture(bench: bench, tokenizer: tokenizer, settings: s.mixture)
 
         var position = 0
@@ -145,7 +149,7 @@ public final class Trainer {
             guard !examples.isEmpty else {
                 throw TrainingError.noTrainingData(bench: bench.path, reason: "--eval-every needs validation instances and the bench has none (build it with a validation split, or drop --eval-every)")
             }
-            validation = BatchPacker.batches(examples, rows: s.microBatchSize, length: s.sequenceLength, padToken: Int32(config.padTokenId))
+            validation = try BatchPacker.batches(examples, rows: s.microBatchSize, length: s.sequenceLength, padToken: Int32(config.padTokenId))
         } else {
             validation = []
         }
@@ -170,7 +174,7 @@ public final class Trainer {
         while step < s.steps {
             let started = Date()
             let next = step + 1
-            let batches = (0..<(s.batchSize / s.microBatchSize)).map { _ in packer.next() }
+            let batches = try (0..<(s.batchSize / s.microBatchSize)).map { _ throws(TrainingError) in try packer.next() }
             let labels = batches.map(\.labelCount).reduce(0, +)
             GradientOps.zero(gradients)
             var lossSum = 0.0

@@ -8,8 +8,9 @@ struct Synth: ParsableCommand {
         abstract: "Generate a Super-NaturalInstructions-format task suite (27 tasks, 11 categories) and a split for it.",
         discussion: """
         Writes OUT/tasks/task9001_synthetic_*.json (instruction, two explained positive examples, --instances instances each; \
-        closed-label tasks have their options) and OUT/split.yaml (Textual Entailment and Word Analogy held out entirely, some \
-        Program Execution and Number Conversion tasks held out, 5% of the other tasks' instances held out), and \
+        closed-label tasks have their options) and OUT/split.yaml (level 1: Question Answering and Text Categorization held out \
+        entirely for test, Word Analogy for validation; level 2: one task each of Information Extraction and Sentiment Analysis \
+        for test and one of Number Conversion for validation; level 3: 5% of the other tasks' instances), and \
         OUT/pretraining.jsonl (plain generated text, {"text": …} lines, for `optiml tune --stream text=OUT/pretraining.jsonl:1` \
         without a bench). Build a bench \
         from it with: optiml bench build --source niv2:OUT/tasks --preset OUT/split.yaml --out BENCH. Deterministic for --seed.

@@ -36,7 +36,7 @@ struct TrainSpeed: ParsableCommand {
             var batch = PackedBatch(rows: batchSize, length: seqLen, padToken: Int32(layout.config.padTokenId))
             for row in 0..<batchSize {
                 let tokens = PseudoRandomTokens.ids(count: seqLen, vocabulary: layout.config.vocabSize, seed: UInt64(row)).map { Int32($0) }
-                batch.place(tokens, lossMask: Array(repeating: true, count: seqLen), row: row, start: 0)
+                try batch.place(tokens, lossMask: Array(repeating: true, count: seqLen), row: row, start: 0)
             }
             var times: [Double] = []
             for step in 0...repeats {

@@ -88,7 +88,7 @@ struct OPTIMLFormatTests {
         let example = format(task(level: .instance), 9, OPTIMLEncoding(shots: 1, separator: "\n###\n", delimiter: " A:"))
         let parts = example.src.components(separatedBy: "\n###\n")
         #expect(parts.count == 2)
-        #expect(parts[0].hasPrefix("sentence ") && parts[0].hasSuffix(" A: no") || parts[0].hasSuffix(" A: yes"))
+        #expect(parts[0].hasPrefix("sentence ") && (parts[0].hasSuffix(" A: no") || parts[0].hasSuffix(" A: yes")))
         #expect(parts[1] == "sentence 9 A:")
     }
 

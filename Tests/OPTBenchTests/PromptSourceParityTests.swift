@@ -1,5 +1,6 @@
 import Foundation
 import OPTData
+import OPTTemplate
 import Testing
 @testable import OPTBench
 
@@ -40,7 +41,7 @@ struct PromptSourceParityTests {
             let templateKey = "\(expected.templates)/\(expected.template)"
             seen.insert(templateKey)
             do {
-                let rendered = try template.apply(PromptSourceSource.variables(row), seed: UInt64(expected.row))
+                let rendered = try template.apply(TemplateValue.variables(row), seed: UInt64(expected.row))
                 let same = expected.alternatives.map { $0.contains(rendered.parts) } ?? (rendered.parts == expected.parts)
                 if !same || rendered.answerChoices != expected.answer_choices || expected.error != nil {
                     failed.insert(templateKey)

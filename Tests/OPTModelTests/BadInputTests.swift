@@ -41,6 +41,16 @@ struct BadInputTests {
         #expect(error?.description.contains("not valid JSON") == true)
     }
 
+    /// Sizes that would overflow `max_position_embeddings + 2` or BLAS's 32-bit sizes, and special ids outside the
+    /// vocabulary, are refused before anything is computed with them.
+    @Test(arguments: [("max_position_embeddings", Int.max), ("vocab_size", Int(Int32.max) + 1), ("ffn_dim", 1 << 40), ("pad_token_id", 999_999_999)])
+    func configIntegersOutOfRange(key: String, value: Int) throws {
+        let directory = try copyWithConfig { $0[key] = value }
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let error = #expect(throws: ModelError.self) { try OPTModel(directory: directory) }
+        #expect(error?.description.contains(key) == true && error?.description.contains("config.json") == true, "\(String(describing: error))")
+    }
+
     @Test func headsThatDoNotDivideHidden() throws {
         let directory = try copyWithConfig { $0["num_attention_heads"] = 5 }
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -96,7 +106,8 @@ struct BadInputTests {
         p.maxNewTokens = 100
         p.stopAtEOS = false
         let result = try generator.generate(promptIDs: [[2] + Array(repeating: 10, count: limit - 5)], parameters: p)[0]
-        #expect(result.outputIDs.count == 4 || result.outputIDs.count == 5)
+        // The prompt holds limit − 4 positions; the 4 new tokens fill the rest (the last one is never fed back).
+        #expect(result.outputIDs.count == 4)
         #expect(result.finishReason == .length)
     }
 

@@ -39,6 +39,11 @@ enum Fixtures {
         try root().deletingLastPathComponent().appendingPathComponent("shared/data/gpt2-tokenizer")
     }
 
+    /// Whether the real GPT-2 vocabulary is beside the checkout.
+    static var hasGPT2Vocabulary: Bool {
+        (try? gpt2Directory()).map { FileManager.default.fileExists(atPath: $0.appendingPathComponent("vocab.json").path) } ?? false
+    }
+
     static func decode<T: Decodable>(_ type: T.Type, _ name: String) throws -> T {
         let data = try Data(contentsOf: tokenizerFolder().appendingPathComponent(name))
         let decoder = JSONDecoder()

@@ -229,19 +229,15 @@ import Testing
     }
 }
 
-/// The real 50k GPT-2 vocabulary from ../shared/data/gpt2-tokenizer (skipped when absent).
-@Suite struct GPT2VocabularyParityTests {
-    private func load() throws -> (BPETokenizer, CaseFile)? {
-        let directory = try Fixtures.gpt2Directory()
-        guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("vocab.json").path) else {
-            print("skipping GPT-2 vocabulary parity: no vocab.json in \(directory.path)")
-            return nil
-        }
-        return (try BPETokenizer.load(directory: directory), try Fixtures.decode(CaseFile.self, "gpt2_cases.json"))
+/// The real 50k GPT-2 vocabulary from ../shared/data/gpt2-tokenizer (skipped, with a message, when absent).
+@Suite(.enabled(if: Fixtures.hasGPT2Vocabulary, "needs ../shared/data/gpt2-tokenizer/vocab.json"))
+struct GPT2VocabularyParityTests {
+    private func load() throws -> (BPETokenizer, CaseFile) {
+        (try BPETokenizer.load(directory: try Fixtures.gpt2Directory()), try Fixtures.decode(CaseFile.self, "gpt2_cases.json"))
     }
 
     @Test func idsMatch() throws {
-        guard let (tokenizer, file) = try load() else { return }
+        let (tokenizer, file) = try load()
         #expect(tokenizer.vocabularySize == file.vocabSize)
         #expect(tokenizer.bosTokenID == nil)
         #expect(file.cases.count >= 100)
@@ -255,14 +251,14 @@ import Testing
     }
 
     @Test func decodeCasesMatch() throws {
-        guard let (tokenizer, file) = try load() else { return }
+        let (tokenizer, file) = try load()
         for item in file.decodeCases ?? [] {
             #expect(sameScalars(tokenizer.decode(item.ids), item.text), "\(item.ids)")
         }
     }
 
     @Test func knownEncodings() throws {
-        guard let (tokenizer, _) = try load() else { return }
+        let (tokenizer, _) = try load()
         // The examples in transformers' GPT2Tokenizer docstring.
         #expect(tokenizer.encode("Hello world") == [15496, 995])
         #expect(tokenizer.encode(" Hello world") == [18435, 995])

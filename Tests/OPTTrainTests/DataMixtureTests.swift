@@ -130,7 +130,7 @@ import Testing
             let bench = try Self.bench(in: folder)
             let mixture = try DataMixture(bench: bench, tokenizer: Self.tokenizer, settings: MixtureSettings())
             let packer = try BatchPacker(mixture: mixture, rows: 3, length: 40)
-            let batches = (0..<4).map { _ in packer.next() }
+            let batches = try (0..<4).map { _ in try packer.next() }
             // Replaying the draws gives the examples the segments hold, whole and in order.
             var cursor = mixture.start(), examples: [TrainingExample] = []
             for _ in 0..<packer.position { examples.append(mixture.example(mixture.draw(&cursor))) }
@@ -145,13 +145,23 @@ import Testing
             #expect(placed == examples.map(\.tokens))
             // Same seed, same batches; a packer started at the saved position continues identically.
             let again = try BatchPacker(mixture: mixture, rows: 3, length: 40)
-            #expect((0..<4).map { _ in again.next() } == batches)
+            #expect(try (0..<4).map { _ in try again.next() } == batches)
             let resumed = try BatchPacker(mixture: mixture, rows: 3, length: 40, position: packer.position)
-            #expect(resumed.next() == packer.next())
+            #expect(try resumed.next() == packer.next())
 
             // An example longer than a row keeps BOS and its last tokens.
             let short = try BatchPacker(mixture: mixture, rows: 1, length: 6).next()
             #expect(short.segments.count == 1 && short.tokens[0] == 2 && short.tokens[5] == 2 && short.targets[4] == 2)
         }
+    }
+
+    @Test("a segment that does not fit its row, or whose mask does not match, is refused, not written out of bounds")
+    func misfitSegments() throws {
+        var batch = PackedBatch(rows: 2, length: 4, padToken: 1)
+        #expect(throws: TrainingError.self) { try batch.place([2, 5, 6], lossMask: [false, true, true], row: 0, start: 2) }
+        #expect(throws: TrainingError.self) { try batch.place([2, 5], lossMask: [false], row: 0, start: 0) }
+        #expect(throws: TrainingError.self) { try batch.place([2, 5], lossMask: [false, true], row: 2, start: 0) }
+        try batch.place([2, 5], lossMask: [false, true], row: 1, start: 2)
+        #expect(batch.segments.count == 1 && batch.tokens[6...7] == [2, 5])
     }
 }

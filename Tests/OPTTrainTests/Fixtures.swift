@@ -39,7 +39,7 @@ enum Fixtures {
 
         var packed: PackedBatch {
             var batch = PackedBatch(rows: rows, length: length, padToken: 1)
-            for e in examples { batch.place(e.tokens, lossMask: e.mask, row: e.row, start: e.start) }
+            for e in examples { try! batch.place(e.tokens, lossMask: e.mask, row: e.row, start: e.start) }
             batch.padRows()
             return batch
         }

@@ -111,8 +111,13 @@ public struct BenchBuilder {
         try checkNames(tasks)
         var assignments = assignRoles(tasks)
         if spec.leakage.excludeSharedSources { excludeSharedSources(tasks, &assignments) }
-        for index in tasks.indices { splitInstances(&tasks[index], role: assignments.role(of: tasks[index].id)) }
-        let audit = LeakageAudit(ngram: spec.leakage.ngram, threshold: spec.leakage.threshold).run(tasks: tasks, assignments: assignments)
+        let splitter = InstanceSplitter(spec: spec, seed: seed)
+        // Tasks whose instances are not held are split when they are read again (audit, writing).
+        for index in tasks.indices where tasks[index].provider == nil {
+            splitter.split(&tasks[index], role: assignments.role(of: tasks[index].id))
+        }
+        let audit = try LeakageAudit(ngram: spec.leakage.ngram, threshold: spec.leakage.threshold)
+            .run(tasks: tasks, assignments: assignments) { task in try splitter.prepared(task, role: assignments.role(of: task.id)).instances }
         if spec.leakage.remove {
             for pair in audit.pairs where assignments[pair.trainTask]?.role == .train {
                 assignments[pair.trainTask] = TaskAssignment(
@@ -123,7 +128,7 @@ public struct BenchBuilder {
         assignLevels(tasks, &assignments)
         let kept = tasks.filter { assignments.role(of: $0.id) != .excluded }.map { task -> BenchTask in
             var task = task
-            if task.options == nil { task.options = detectOptions(task) }
+            if task.provider == nil, task.options == nil { task.options = splitter.detectOptions(task) }
             return task
         }
         let unmapped = Set(loaded.flatMap(\.originalCategories).filter { taxonomy.consolidated($0) == nil }).sorted()
@@ -214,9 +219,26 @@ public struct BenchBuilder {
         }
     }
 
+}
+
+/// How a bench divides a task's instances once its role is known; the same decisions however often a task
+/// whose instances are not held is read again.
+struct InstanceSplitter {
+    var spec: SplitSpec
+    var seed: UInt64
+
+    /// The task with its instances read, split and (without given options) its label set found.
+    func prepared(_ task: BenchTask, role: TaskAssignment.Role) throws -> BenchTask {
+        guard task.provider != nil else { return task }
+        var loaded = try task.loaded()
+        split(&loaded, role: role)
+        if loaded.options == nil { loaded.options = detectOptions(loaded) }
+        return loaded
+    }
+
     /// Training tasks: a seeded level-3 hold-out, the rest trained on up to the cap (file order).
     /// Held-out tasks: the first `eval_per_task` are evaluated, the rest kept as demonstrations.
-    private func splitInstances(_ task: inout BenchTask, role: TaskAssignment.Role) {
+    func split(_ task: inout BenchTask, role: TaskAssignment.Role) {
         switch role {
         case .excluded:
             return
@@ -284,7 +306,7 @@ public struct TaskSummary: Codable, Sendable, Equatable {
         categories = task.categories
         originalCategories = task.originalCategories
         sources = task.sources
-        instances = task.instances.count
+        instances = task.instanceCount
     }
 
     enum CodingKeys: String, CodingKey {

@@ -92,10 +92,13 @@ public enum BenchStore {
         do {
             try fileManager.createDirectory(at: staging.appendingPathComponent("tasks"), withIntermediateDirectories: true)
             var records: [BenchManifest.TaskRecord] = []
-            for task in bench.tasks {
-                guard BenchTask.isValidID(task.id), let assignment = bench.assignments[task.id] else {
-                    throw BenchError.unwritable(path: directory.path, reason: "task id \(task.id.debugDescription) cannot name a file in the bench")
+            let splitter = InstanceSplitter(spec: bench.spec, seed: bench.seed)
+            for unread in bench.tasks {
+                guard BenchTask.isValidID(unread.id), let assignment = bench.assignments[unread.id] else {
+                    throw BenchError.unwritable(path: directory.path, reason: "task id \(unread.id.debugDescription) cannot name a file in the bench")
                 }
+                // One task's instances at a time: a task that does not hold them reads them again here.
+                let task = try splitter.prepared(unread, role: assignment.role)
                 let data = try taskFile(task)
                 let file = "tasks/\(task.id).jsonl"
                 try data.write(to: staging.appendingPathComponent(file))

@@ -29,6 +29,9 @@ public struct BenchTask: Codable, Sendable, Equatable {
     public var reasoning: [String]
     /// Where the task file was read (for error messages and the manifest).
     public var origin: String
+    /// Reads the instances again when they are not held (`instances` is then empty): a bench build keeps one
+    /// such task's instances in memory at a time. Not stored in files.
+    public var provider: InstanceProvider?
 
     public init(id: String, benchmark: String, categories: [String], sources: [String] = [],
                 instructionLevel: InstructionLevel = .task, definition: [String] = [], templates: [String] = [],
@@ -131,4 +134,35 @@ extension BenchTask {
 
     /// Instances of one split, in file order.
     public func instances(in split: InstanceSplit) -> [TaskInstance] { instances.filter { $0.split == split } }
+}
+
+/// A task's instances produced on demand, the same each time (PromptSource renders its rows again), so that
+/// a large source never holds every instance at once.
+public final class InstanceProvider: Sendable, Equatable {
+    /// How many instances `load` gives (counted when the source was read).
+    public let count: Int
+    private let produce: @Sendable () throws -> [TaskInstance]
+
+    public init(count: Int, _ produce: @escaping @Sendable () throws -> [TaskInstance]) {
+        self.count = count
+        self.produce = produce
+    }
+
+    public func load() throws -> [TaskInstance] { try produce() }
+
+    public static func == (lhs: InstanceProvider, rhs: InstanceProvider) -> Bool { lhs === rhs }
+}
+
+extension BenchTask {
+    /// The task with its instances in memory (read from its provider when it has one).
+    public func loaded() throws -> BenchTask {
+        guard let provider else { return self }
+        var task = self
+        task.instances = try provider.load()
+        task.provider = nil
+        return task
+    }
+
+    /// How many instances the task has, held or not.
+    public var instanceCount: Int { provider?.count ?? instances.count }
 }

@@ -53,14 +53,17 @@ public struct LeakageAudit: Sendable {
         self.threshold = threshold
     }
 
-    public func run(tasks: [BenchTask], assignments: [String: TaskAssignment]) -> LeakageReport {
+    /// `instances` gives a task's split instances (reading them again where the task does not hold them), one
+    /// task at a time, so that only the evaluation side's n-grams stay in memory.
+    public func run(tasks: [BenchTask], assignments: [String: TaskAssignment],
+                    instances: (BenchTask) throws -> [TaskInstance] = { $0.instances }) rethrows -> LeakageReport {
         let start = Date()
         // Evaluation instances, numbered; their n-gram hashes point back to them.
         var evalTaskOf: [Int32] = [], evalInstanceID: [String] = [], evalTaskNames: [String] = [], evalTaskSize: [Int] = []
         var index: [UInt64: [Int32]] = [:]
         var evalWords = 0
         for task in tasks where assignments[task.id]?.role != .excluded {
-            let evaluated = task.instances.filter { $0.split == .validation || $0.split == .test }
+            let evaluated = try instances(task).filter { $0.split == .validation || $0.split == .test }
             guard !evaluated.isEmpty else { continue }
             let taskNumber = Int32(evalTaskNames.count)
             evalTaskNames.append(task.id)
@@ -79,7 +82,7 @@ public struct LeakageAudit: Sendable {
         for task in tasks where assignments[task.id]?.role == .train {
             trainTasks += 1
             var hit = Set<Int32>()
-            for instance in task.instances where instance.split == .train {
+            for instance in try instances(task) where instance.split == .train {
                 trainWords += forEachNgram(of: instance) { hash in
                     if let postings = index[hash] { hit.formUnion(postings) }
                 }

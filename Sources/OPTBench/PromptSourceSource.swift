@@ -44,7 +44,7 @@ public struct PromptSourceSource {
             do {
                 tasks += try Self.tasks(collection, templates: chosen, rows: try DatasetSplit.open(folder, split: split), categories: categories)
             } catch let error as DataError {
-                throw BenchError.malformedFile(path: error.file, line: error.line, reason: error.message + (error.location.map { " (\($0))" } ?? ""))
+                throw BenchError(error)
             }
         }
         return tasks.sorted { $0.id < $1.id }
@@ -58,7 +58,8 @@ public struct PromptSourceSource {
             throw BenchError.invalidSource("--datasets \(datasets.path)", reason: "no such folder")
         }
         let tops = Set(known.map { String($0.split(separator: "/").first ?? "") })
-        for name in names.sorted() where !name.hasPrefix(".") {
+        // A Hugging Face cache keeps its raw downloads beside the datasets.
+        for name in names.sorted() where !name.hasPrefix(".") && name != "downloads" {
             var isFolder: ObjCBool = false
             guard FileManager.default.fileExists(atPath: datasets.appendingPathComponent(name).path, isDirectory: &isFolder), isFolder.boolValue else { continue }
             if !tops.contains(name) {
@@ -69,25 +70,48 @@ public struct PromptSourceSource {
     }
 
     /// One task per template over the rows: rows a template renders no target for (a conditional template) are left out.
+    ///
+    /// The tasks do not hold their instances: one pass here counts them (and finds a template's errors before a
+    /// long build), and each task renders its rows again when the build reads it, so that a source of hundreds of
+    /// templates over large datasets never holds every instance at once.
     static func tasks(_ collection: PromptSourceDataset, templates: [PromptSourceTemplate], rows: DatasetSplit,
                       categories: PromptSourceCategories) throws -> [BenchTask] {
         let entry = categories.entry(collection.folder)
-        var instances = [[TaskInstance]](repeating: [], count: templates.count)
         let ids = taskIDs(collection.folder, templates)
+        var counts = [Int](repeating: 0, count: templates.count)
         try rows.forEachRow { index, row in
-            for (number, rendered) in try render(templates, row: row, index: index, seed: 0, path: rows.root.path).enumerated() {
-                guard let target = rendered.target, !target.isEmpty else { continue }
-                instances[number].append(TaskInstance(id: "\(ids[number])-\(index)", input: rendered.input, outputs: [target],
-                                                      options: rendered.answerChoices))
+            for (number, rendered) in try render(templates, row: row, index: index, seed: 0, path: rows.root.path).enumerated()
+            where rendered.target.map { !$0.isEmpty } ?? false {
+                counts[number] += 1
             }
             return true
         }
-        return zip(templates, zip(ids, instances)).compactMap { template, item in
-            guard !item.1.isEmpty else { return nil }
-            return BenchTask(id: item.0, benchmark: "promptsource", categories: [entry.category], sources: [entry.source ?? collection.folder],
-                             instructionLevel: .instance, templates: [template.name], instances: item.1,
-                             origin: "\(collection.file.path) × \(rows.root.path)")
+        return zip(templates, zip(ids, counts)).compactMap { template, item in
+            let (id, count) = item
+            guard count > 0 else { return nil }
+            var task = BenchTask(id: id, benchmark: "promptsource", categories: [entry.category], sources: [entry.source ?? collection.folder],
+                                 instructionLevel: .instance, templates: [template.name], instances: [],
+                                 origin: "\(collection.file.path) × \(rows.root.path)")
+            task.provider = InstanceProvider(count: count) { try instances(of: template, id: id, rows: rows) }
+            return task
         }
+    }
+
+    /// The instances one template makes of the rows, in row order.
+    static func instances(of template: PromptSourceTemplate, id: String, rows: DatasetSplit) throws -> [TaskInstance] {
+        var instances: [TaskInstance] = []
+        do {
+            try rows.forEachRow { index, row in
+                let rendered = try render([template], row: row, index: index, seed: 0, path: rows.root.path)[0]
+                if let target = rendered.target, !target.isEmpty {
+                    instances.append(TaskInstance(id: "\(id)-\(index)", input: rendered.input, outputs: [target], options: rendered.answerChoices))
+                }
+                return true
+            }
+        } catch let error as DataError {
+            throw BenchError(error)
+        }
+        return instances
     }
 
     /// Every template applied to one row (number `index` of the file at `path`, for errors); `choice` draws
@@ -177,4 +201,11 @@ public struct PromptSourceCategories: Sendable {
 
     /// A dataset's entry; one the map does not know is filed under its own name as category `Misc.`.
     func entry(_ folder: String) -> Entry { datasets[folder] ?? Entry(category: "Misc.", source: nil) }
+}
+
+extension BenchError {
+    /// A dataset file that cannot be read, at the line or place the reader names.
+    init(_ error: DataError) {
+        self = .malformedFile(path: error.file, line: error.line, reason: error.message + (error.location.map { " (\($0))" } ?? ""))
+    }
 }

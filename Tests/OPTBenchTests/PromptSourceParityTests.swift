@@ -134,15 +134,18 @@ struct PromptSourceBadInputTests {
         defer { try? FileManager.default.removeItem(at: root) }
         try writeFile(Self.templates, "templates/demo/templates.yaml", in: root)
         try writeFile(rows, "data/\(folderName)/\(file)", in: root)
-        return try PromptSourceSource(templates: root.appendingPathComponent("templates"), datasets: root.appendingPathComponent("data"),
-                                      categories: try PromptSourceCategories.builtin()).load()
+        let tasks = try PromptSourceSource(templates: root.appendingPathComponent("templates"), datasets: root.appendingPathComponent("data"),
+                                           categories: try PromptSourceCategories.builtin()).load()
+        #expect(tasks.allSatisfy { $0.instances.isEmpty && $0.provider != nil }, "counted, rendered again when the build reads the task")
+        return try tasks.map { try $0.loaded() }
     }
 
     @Test("rows become instances with the template's answer choices as options")
     func rowsBecomeInstances() throws {
         let tasks = try load(#"{"text": "good", "label": 1}"# + "\n" + #"{"text": "bad", "label": 0}"#)
         #expect(tasks.map(\.id) == ["promptsource_demo_plain"])
-        #expect(tasks[0].instances.map(\.outputs) == [["yes"], ["no"]] && tasks[0].instances[0].options == ["no", "yes"])
+        let instances = tasks[0].instances
+        #expect(instances.map(\.outputs) == [["yes"], ["no"]] && instances[0].options == ["no", "yes"])
         #expect(tasks[0].instructionLevel == .instance && tasks[0].benchmark == "promptsource")
     }
 
@@ -154,5 +157,44 @@ struct PromptSourceBadInputTests {
         #expect(malformed.description.contains("train.jsonl") && malformed.description.contains("1"), "\(malformed)")
         let wrongType = try #require(throws: BenchError.self) { try load(#"{"text": 5, "label": 1}"#) }
         #expect(wrongType.description.contains("row 0") && wrongType.description.contains("plain"), "\(wrongType)")
+    }
+}
+
+/// Tasks that render their instances again on demand build the very bench that the same tasks held in memory build.
+@Suite("Deferred instances")
+struct DeferredInstancesTests {
+    @Test("a bench from PromptSource tasks read on demand is byte-identical to one from the same tasks in memory",
+          .enabled(if: Paths.hasPromptSource, "needs ../shared/data/promptsource"))
+    func sameBench() throws {
+        let folder = try temporaryFolder("deferred")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let data = folder.appendingPathComponent("data")
+        for dataset in ["ag_news", "glue/mrpc", "super_glue/rte", "imdb"] {
+            let target = data.appendingPathComponent(dataset)
+            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: PromptSourceParityTests.fixtures.appendingPathComponent("datasets/\(dataset)"), to: target)
+        }
+        var options = BenchBuilder.PromptSourceOptions(datasets: data)
+        options.selection = .all
+        let sources = [TaskSource(kind: .promptsource, path: Paths.promptsource.path)]
+        let (deferred, counts, _) = try BenchBuilder.loadTasks(sources, promptSource: options)
+        #expect(deferred.allSatisfy { $0.provider != nil && $0.instances.isEmpty })
+        let held = try deferred.map { try $0.loaded() }
+        var spec = SplitSpec.optIML()
+        spec.instances.fraction = 0.3
+        let taxonomy = try Taxonomy.builtin()
+        var written: [[String: Data]] = []
+        for (name, tasks) in [("deferred", deferred), ("held", held)] {
+            let bench = try BenchBuilder(spec: spec, taxonomy: taxonomy, specOrigin: "test", requireNamesExist: false).build(tasks: tasks)
+            let url = folder.appendingPathComponent(name)
+            _ = try BenchStore.write(bench, sources: sources, sourceCounts: counts, taxonomy: taxonomy, to: url)
+            var files: [String: Data] = [:]
+            for case let file as URL in FileManager.default.enumerator(at: url, includingPropertiesForKeys: nil) ?? .init()
+            where !file.hasDirectoryPath {
+                files[String(file.path.dropFirst(url.path.count))] = try Data(contentsOf: file)
+            }
+            written.append(files)
+        }
+        #expect(written[0].count > 10 && written[0] == written[1])
     }
 }

@@ -23,7 +23,6 @@ struct CompletionRequest {
         var text: String
     }
 
-    var model: String?
     var prompts: [Prompt]
     var maxTokens: Int
     var n: Int
@@ -39,7 +38,6 @@ struct CompletionRequest {
     init(json: Any, chat: Bool, tokenizer: BPETokenizer, contextLength: Int, vocabularySize: Int, limits: ServeLimits) throws {
         guard let body = json as? [String: Any] else { throw APIError("the request body must be a JSON object") }
         let reader = FieldReader(body: body)
-        model = try reader.string("model")
         if chat {
             let text = try ChatTemplate.prompt(messages: body["messages"])
             prompts = [Prompt(ids: tokenizer.encode(text), text: text)]

@@ -8,6 +8,10 @@ import OPTTokenizer
 public final class OpenAIServer: Sendable {
     public let engine: Engine
     public let modelName: String
+    /// The checkpoint folder, resolved; a request may name the model by it as well as by
+    /// `modelName` (lm-evaluation-harness sends its `model=` argument, the folder it loads the
+    /// tokenizer from).
+    let modelPath: String?
     let apiKey: String?
     let limits: ServeLimits
     let metrics = ServerMetrics()
@@ -15,12 +19,30 @@ public final class OpenAIServer: Sendable {
     /// Request bodies above this size get 413.
     static let maxBodyBytes = 8 << 20
 
-    public init(engine: Engine, modelName: String, apiKey: String? = nil, limits: ServeLimits = ServeLimits()) {
+    public init(engine: Engine, modelName: String, modelDirectory: URL? = nil, apiKey: String? = nil, limits: ServeLimits = ServeLimits()) {
         self.engine = engine
         self.modelName = modelName
+        modelPath = modelDirectory.map(Self.resolvedPath)
         self.apiKey = apiKey
         self.limits = limits
     }
+
+    static func resolvedPath(_ url: URL) -> String { url.standardizedFileURL.resolvingSymlinksInPath().path }
+
+    /// Whether `name` is this server's model: its name, or a path (absolute, or relative to the
+    /// server's working directory) to its checkpoint folder.
+    func serves(_ name: String) -> Bool {
+        if name == modelName { return true }
+        guard let modelPath, !name.isEmpty else { return false }
+        return Self.resolvedPath(URL(fileURLWithPath: name, isDirectory: true)) == modelPath
+    }
+
+    /// OpenAI's answer for a model it does not have (vLLM answers 404 too).
+    func unknownModel(_ name: String) -> APIError {
+        APIError(status: 404, "The model `\(name)` does not exist; this server serves `\(modelName)`.", param: "model", code: "model_not_found")
+    }
+
+    var modelObject: [String: Any] { ["id": modelName, "object": "model", "created": created, "owned_by": "optiml"] }
 
     var tokenizer: BPETokenizer { engine.tokenizer }
     var contextLength: Int { engine.model.config.maxPositionEmbeddings }
@@ -35,7 +57,19 @@ public final class OpenAIServer: Sendable {
         }
         router.get("/v1/models") { [self] request, _ in
             do { try authorize(request) } catch let error as APIError { return Self.json(error.body, status: error.status) }
-            return Self.json(["object": "list", "data": [["id": modelName, "object": "model", "created": created, "owned_by": "optiml"]]])
+            return Self.json(["object": "list", "data": [modelObject]])
+        }
+        // The id may be a folder path, so it takes the rest of the path.
+        router.get("/v1/models/**") { [self] request, context in
+            do { try authorize(request) } catch let error as APIError { return Self.json(error.body, status: error.status) }
+            let id = context.parameters.getCatchAll().joined(separator: "/")
+            let name = id.removingPercentEncoding ?? id
+            // An absolute path's leading slash is lost among the route's empty components.
+            guard serves(name) || serves("/" + name) else {
+                let error = unknownModel(name)
+                return Self.json(error.body, status: error.status)
+            }
+            return Self.json(modelObject)
         }
         router.post("/v1/completions") { [self] request, _ in await handle(request, endpoint: "/v1/completions", chat: false) }
         router.post("/v1/chat/completions") { [self] request, _ in await handle(request, endpoint: "/v1/chat/completions", chat: true) }
@@ -100,12 +134,12 @@ public final class OpenAIServer: Sendable {
         do { json = try JSONSerialization.jsonObject(with: data) } catch {
             throw APIError("the request body is not valid JSON: \(error.localizedDescription)")
         }
-        let parsed = try CompletionRequest(json: json, chat: chat, tokenizer: tokenizer, contextLength: contextLength,
-                                           vocabularySize: engine.model.config.vocabSize, limits: limits)
-        if let model = parsed.model, model != modelName {
-            throw APIError(status: 400, "The model `\(model)` does not exist; this server serves `\(modelName)`.", param: "model", code: "model_not_found")
+        // The model first, as vLLM checks it: a request for another model hears that, whatever else is wrong.
+        if let body = json as? [String: Any], let model = try FieldReader(body: body).string("model"), !serves(model) {
+            throw unknownModel(model)
         }
-        return parsed
+        return try CompletionRequest(json: json, chat: chat, tokenizer: tokenizer, contextLength: contextLength,
+                                     vocabularySize: engine.model.config.vocabSize, limits: limits)
     }
 
     /// One engine sequence per (prompt, choice), in OpenAI's choice order; all or none are queued.

@@ -28,7 +28,7 @@ final class TestServer: @unchecked Sendable {
     init(apiKey: String? = nil, maxBatch: Int = 8, maxQueue: Int = 64, startEngine: Bool = true) async throws {
         engine = Engine(model: Self.generator.model, tokenizer: Self.generator.tokenizer, maxBatch: maxBatch, maxQueue: maxQueue)
         if startEngine { engine.start() }
-        let server = OpenAIServer(engine: engine, modelName: "tiny", apiKey: apiKey)
+        let server = OpenAIServer(engine: engine, modelName: "tiny", modelDirectory: Self.modelDirectory, apiKey: apiKey)
         let (ports, reported) = AsyncStream<Int>.makeStream()
         let app = server.application(host: "127.0.0.1", port: 0) { reported.yield($0) }
         task = Task { try await app.run() }
@@ -182,7 +182,7 @@ func text(_ body: [String: Any], _ index: Int = 0) -> String? {
         try await expectError(try json(["prompt": "hi", "max_tokens": "ten"]), param: "max_tokens")
         try await expectError(try json(["prompt": "hi", "echo": 1]), param: "echo")
         try await expectError(try json(["prompt": 5]), param: "prompt")
-        try await expectError(try json(["prompt": "hi", "model": "gpt-4"]), param: "model")
+        try await expectError(try json(["prompt": "hi", "model": "gpt-4"]), status: 404, param: "model")
         try await expectError(try json(["prompt": String(repeating: "word ", count: 80)]), param: "prompt")  // beyond 64 positions
         try await expectError(try json(["prompt": "hi", "max_tokens": 100_000]), param: "max_tokens")
         try await expectError(try json(["prompt": "hi", "n": 1000]), param: "n")
@@ -244,6 +244,31 @@ func text(_ body: [String: Any], _ index: Int = 0) -> String? {
         for await event in kept { if case .token = event { tokens += 1 } }
         engine.shutdown()
         #expect(tokens == 3 && engine.tokenCounts.generated == 3 && engine.load.running == 0)
+    }
+
+    /// `/v1/models/{id}` and the `model` field know the served name and the checkpoint folder's path;
+    /// anything else is 404 `model_not_found`, as OpenAI and vLLM answer.
+    @Test func theModelIsFoundByNameOrFolderAndAnUnknownOneIs404() async throws {
+        let server = try await TestServer()
+        defer { server.stop() }
+        let folder = TestServer.modelDirectory.path
+        for id in ["tiny", folder, folder + "/"] {
+            let (status, data) = try await server.send("v1/models/" + id)
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            #expect(status == 200 && object?["id"] as? String == "tiny" && object?["object"] as? String == "model", "\(id): \(status)")
+        }
+        let relative = String(folder.dropFirst(FileManager.default.currentDirectoryPath.count + 1))
+        for model in [folder, folder + "/", "tiny"] + (folder.hasPrefix(FileManager.default.currentDirectoryPath + "/") ? [relative] : []) {
+            let (status, body) = try await server.post("v1/completions", ["model": model, "prompt": "hi", "max_tokens": 2])
+            #expect(status == 200 && body["model"] as? String == "tiny", "\(model): \(body)")
+        }
+        for (path, body) in [("v1/models/gpt-4", nil), ("v1/completions", ["model": "gpt-4", "prompt": "hi"]),
+                             ("v1/chat/completions", ["model": "/nowhere/tiny", "messages": [["role": "user", "content": "hi"]]])] as [(String, [String: Any]?)] {
+            let (status, data) = try await server.send(path, body: try body.map { try JSONSerialization.data(withJSONObject: $0) })
+            let error = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["error"] as? [String: Any]
+            #expect(status == 404 && error?["code"] as? String == "model_not_found" && error?["type"] as? String == "invalid_request_error",
+                    "\(path): \(status) \(String(decoding: data, as: UTF8.self))")
+        }
     }
 
     /// The evaluation framework's remote backend against this server equals the local backend.

@@ -271,6 +271,64 @@ func text(_ body: [String: Any], _ index: Int = 0) -> String? {
         }
     }
 
+    /// The logprobs of a stream, chunk after chunk, are those of the same request unstreamed: the
+    /// echoed prompt's included, `text_offset` running on through the choice's text.
+    @Test func streamedLogprobsAddUpToTheUnstreamedOnes() async throws {
+        let server = try await TestServer()
+        defer { server.stop() }
+        for echo in [true, false] {
+            let request: [String: Any] = ["prompt": "The capital of France is", "max_tokens": 6, "temperature": 0, "logprobs": 2, "echo": echo]
+            let (_, whole) = try await server.post("v1/completions", request)
+            let choice = try #require((whole["choices"] as? [[String: Any]])?.first)
+            let expected = try #require(choice["logprobs"] as? [String: Any])
+            var streamedRequest = request
+            streamedRequest["stream"] = true
+            let (status, data) = try await server.send("v1/completions", body: try JSONSerialization.data(withJSONObject: streamedRequest))
+            #expect(status == 200)
+            let chunks = String(decoding: data, as: UTF8.self).components(separatedBy: "\n\n").filter { $0.hasPrefix("data: {") }
+                .compactMap { try? JSONSerialization.jsonObject(with: Data($0.dropFirst(6).utf8)) as? [String: Any] }
+                .compactMap { ($0["choices"] as? [[String: Any]])?.first }
+            #expect(chunks.compactMap { $0["text"] as? String }.joined() == choice["text"] as? String)
+            let blocks = chunks.compactMap { $0["logprobs"] as? [String: Any] }
+            #expect(blocks.flatMap { $0["tokens"] as? [String] ?? [] } == expected["tokens"] as? [String])
+            #expect(blocks.flatMap { $0["text_offset"] as? [Int] ?? [] } == expected["text_offset"] as? [Int], "echo \(echo)")
+            let values = blocks.flatMap { $0["token_logprobs"] as? [Any] ?? [] }.map { $0 as? Double }
+            #expect(values == (expected["token_logprobs"] as? [Any])?.map { $0 as? Double }, "echo \(echo)")
+        }
+    }
+
+    /// Prompts are tokenized as vLLM does: text with the tokenizer's BOS (echoed as `</s>` with null
+    /// values, no room in the text) unless `add_special_tokens` is false; token ids as given, their
+    /// echo decoded with the special tokens spelled out. Every offset points at its token in the text.
+    @Test func promptsAreTokenizedAndEchoedAsVLLMDoes() async throws {
+        let server = try await TestServer()
+        defer { server.stop() }
+        let tokenizer = TestServer.generator.tokenizer
+        let prompt = "The capital of France is"
+        let body = tokenizer.encode(prompt, addBOS: false)
+        let cases: [(Any, Bool, [Int], String)] = [
+            (prompt, true, [2] + body, prompt),
+            (prompt, false, body, prompt),
+            ([2] + body, true, [2] + body, "</s>" + prompt),
+            (body, true, body, prompt),
+        ]
+        for (input, addSpecialTokens, ids, echoed) in cases {
+            let (status, answer) = try await server.post("v1/completions", ["prompt": input, "add_special_tokens": addSpecialTokens, "max_tokens": 0,
+                                                                            "echo": true, "logprobs": 0])
+            let choice = try #require((answer["choices"] as? [[String: Any]])?.first, "\(answer)")
+            #expect(status == 200 && choice["text"] as? String == echoed)
+            #expect((answer["usage"] as? [String: Int])?["prompt_tokens"] == ids.count)
+            let logprobs = try #require(choice["logprobs"] as? [String: Any])
+            let tokens = try #require(logprobs["tokens"] as? [String]), offsets = try #require(logprobs["text_offset"] as? [Int])
+            #expect(tokens == ids.map { tokenizer.decode([$0]) })
+            #expect((logprobs["token_logprobs"] as? [Any])?.first is NSNull && (logprobs["token_logprobs"] as? [Any])?.dropFirst().allSatisfy { $0 is Double } == true)
+            let text = Array(echoed.unicodeScalars)
+            for (token, offset) in zip(tokens, offsets) where !(token == "</s>" && !echoed.hasPrefix("</s>")) {
+                #expect(String(String.UnicodeScalarView(text[offset...].prefix(token.unicodeScalars.count))) == token, "\(token) at \(offset) in \(echoed)")
+            }
+        }
+    }
+
     /// The evaluation framework's remote backend against this server equals the local backend.
     @Test func theRemoteEvalBackendMatchesTheLocalOne() async throws {
         let server = try await TestServer()

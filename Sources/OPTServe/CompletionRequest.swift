@@ -19,11 +19,14 @@ public struct ServeLimits: Sendable {
 struct CompletionRequest {
     struct Prompt {
         var ids: [Int]
-        /// The prompt's text as echoed back (a token-id prompt is decoded, BOS not shown).
+        /// The prompt's text as echoed back: a text prompt as sent, a token-id prompt decoded with
+        /// its special tokens spelled out (`</s>` included), as vLLM echoes them.
         var text: String
+        /// Leading ids the tokenizer added to a text prompt (OPT's BOS): echoed as tokens, but not
+        /// part of `text`, so they take no room in `text_offset`.
+        var added = 0
     }
 
-    var model: String?
     var prompts: [Prompt]
     var maxTokens: Int
     var n: Int
@@ -39,12 +42,14 @@ struct CompletionRequest {
     init(json: Any, chat: Bool, tokenizer: BPETokenizer, contextLength: Int, vocabularySize: Int, limits: ServeLimits) throws {
         guard let body = json as? [String: Any] else { throw APIError("the request body must be a JSON object") }
         let reader = FieldReader(body: body)
-        model = try reader.string("model")
         if chat {
             let text = try ChatTemplate.prompt(messages: body["messages"])
             prompts = [Prompt(ids: tokenizer.encode(text), text: text)]
         } else {
-            prompts = try Self.prompts(body["prompt"], tokenizer: tokenizer, vocabularySize: vocabularySize, limits: limits)
+            // vLLM's extension: false tokenizes a text prompt without BOS.
+            let addSpecialTokens = try reader.bool("add_special_tokens") ?? true
+            prompts = try Self.prompts(body["prompt"], tokenizer: tokenizer, addSpecialTokens: addSpecialTokens,
+                                       vocabularySize: vocabularySize, limits: limits)
         }
         maxTokens = try reader.int("max_tokens", chat ? "max_completion_tokens" : nil) ?? 16
         guard (0...limits.maxTokens).contains(maxTokens) else {
@@ -89,10 +94,15 @@ struct CompletionRequest {
     }
 
     /// `prompt` as a string, a list of strings, a list of token ids or a list of token-id lists.
-    static func prompts(_ value: Any?, tokenizer: BPETokenizer, vocabularySize: Int, limits: ServeLimits) throws -> [Prompt] {
+    /// Text is tokenized as vLLM does (with the tokenizer's special tokens, OPT's BOS, unless
+    /// `addSpecialTokens` is false); token ids are taken as given, nothing added.
+    static func prompts(_ value: Any?, tokenizer: BPETokenizer, addSpecialTokens: Bool, vocabularySize: Int,
+                        limits: ServeLimits) throws -> [Prompt] {
         func text(_ s: String) throws -> Prompt {
             guard !s.isEmpty else { throw APIError.invalid("prompt", "the prompt is empty") }
-            return Prompt(ids: tokenizer.encode(s), text: s)
+            let ids = tokenizer.encode(s, addBOS: addSpecialTokens)
+            let added = addSpecialTokens ? ids.count - tokenizer.encode(s, addBOS: false).count : 0
+            return Prompt(ids: ids, text: s, added: added)
         }
         func ids(_ list: [Any]) throws -> Prompt {
             let values = try list.map { item -> Int in
@@ -105,8 +115,7 @@ struct CompletionRequest {
                 return id
             }
             guard !values.isEmpty else { throw APIError.invalid("prompt", "the prompt is empty") }
-            let shown = values.first == tokenizer.bosTokenID ? Array(values.dropFirst()) : values
-            return Prompt(ids: values, text: tokenizer.decode(shown))
+            return Prompt(ids: values, text: tokenizer.decode(values))
         }
         let prompts: [Prompt]
         switch value {

@@ -8,6 +8,10 @@ import OPTTokenizer
 public final class OpenAIServer: Sendable {
     public let engine: Engine
     public let modelName: String
+    /// The checkpoint folder, resolved; a request may name the model by it as well as by
+    /// `modelName` (lm-evaluation-harness sends its `model=` argument, the folder it loads the
+    /// tokenizer from).
+    let modelPath: String?
     let apiKey: String?
     let limits: ServeLimits
     let metrics = ServerMetrics()
@@ -15,12 +19,30 @@ public final class OpenAIServer: Sendable {
     /// Request bodies above this size get 413.
     static let maxBodyBytes = 8 << 20
 
-    public init(engine: Engine, modelName: String, apiKey: String? = nil, limits: ServeLimits = ServeLimits()) {
+    public init(engine: Engine, modelName: String, modelDirectory: URL? = nil, apiKey: String? = nil, limits: ServeLimits = ServeLimits()) {
         self.engine = engine
         self.modelName = modelName
+        modelPath = modelDirectory.map(Self.resolvedPath)
         self.apiKey = apiKey
         self.limits = limits
     }
+
+    static func resolvedPath(_ url: URL) -> String { url.standardizedFileURL.resolvingSymlinksInPath().path }
+
+    /// Whether `name` is this server's model: its name, or a path (absolute, or relative to the
+    /// server's working directory) to its checkpoint folder.
+    func serves(_ name: String) -> Bool {
+        if name == modelName { return true }
+        guard let modelPath, !name.isEmpty else { return false }
+        return Self.resolvedPath(URL(fileURLWithPath: name, isDirectory: true)) == modelPath
+    }
+
+    /// OpenAI's answer for a model it does not have (vLLM answers 404 too).
+    func unknownModel(_ name: String) -> APIError {
+        APIError(status: 404, "The model `\(name)` does not exist; this server serves `\(modelName)`.", param: "model", code: "model_not_found")
+    }
+
+    var modelObject: [String: Any] { ["id": modelName, "object": "model", "created": created, "owned_by": "optiml"] }
 
     var tokenizer: BPETokenizer { engine.tokenizer }
     var contextLength: Int { engine.model.config.maxPositionEmbeddings }
@@ -35,7 +57,19 @@ public final class OpenAIServer: Sendable {
         }
         router.get("/v1/models") { [self] request, _ in
             do { try authorize(request) } catch let error as APIError { return Self.json(error.body, status: error.status) }
-            return Self.json(["object": "list", "data": [["id": modelName, "object": "model", "created": created, "owned_by": "optiml"]]])
+            return Self.json(["object": "list", "data": [modelObject]])
+        }
+        // The id may be a folder path, so it takes the rest of the path.
+        router.get("/v1/models/**") { [self] request, context in
+            do { try authorize(request) } catch let error as APIError { return Self.json(error.body, status: error.status) }
+            let id = context.parameters.getCatchAll().joined(separator: "/")
+            let name = id.removingPercentEncoding ?? id
+            // An absolute path's leading slash is lost among the route's empty components.
+            guard serves(name) || serves("/" + name) else {
+                let error = unknownModel(name)
+                return Self.json(error.body, status: error.status)
+            }
+            return Self.json(modelObject)
         }
         router.post("/v1/completions") { [self] request, _ in await handle(request, endpoint: "/v1/completions", chat: false) }
         router.post("/v1/chat/completions") { [self] request, _ in await handle(request, endpoint: "/v1/chat/completions", chat: true) }
@@ -100,12 +134,12 @@ public final class OpenAIServer: Sendable {
         do { json = try JSONSerialization.jsonObject(with: data) } catch {
             throw APIError("the request body is not valid JSON: \(error.localizedDescription)")
         }
-        let parsed = try CompletionRequest(json: json, chat: chat, tokenizer: tokenizer, contextLength: contextLength,
-                                           vocabularySize: engine.model.config.vocabSize, limits: limits)
-        if let model = parsed.model, model != modelName {
-            throw APIError(status: 400, "The model `\(model)` does not exist; this server serves `\(modelName)`.", param: "model", code: "model_not_found")
+        // The model first, as vLLM checks it: a request for another model hears that, whatever else is wrong.
+        if let body = json as? [String: Any], let model = try FieldReader(body: body).string("model"), !serves(model) {
+            throw unknownModel(model)
         }
-        return parsed
+        return try CompletionRequest(json: json, chat: chat, tokenizer: tokenizer, contextLength: contextLength,
+                                     vocabularySize: engine.model.config.vocabSize, limits: limits)
     }
 
     /// One engine sequence per (prompt, choice), in OpenAI's choice order; all or none are queued.
@@ -197,36 +231,10 @@ public final class OpenAIServer: Sendable {
     /// them: with echo the prompt's tokens first (the first one's values null), offsets counted in
     /// characters of the returned text (without echo they start at the prompt's length).
     private func logprobsBlock(_ prompt: CompletionRequest.Prompt, _ result: ChoiceResult, echo: Bool) -> [String: Any] {
-        var tokens: [String] = [], values: [Any] = [], tops: [Any] = [], offsets: [Int] = []
-        var text = StreamingDecoder(tokenizer: tokenizer), offset = 0
-        func add(_ id: Int, _ logprob: TokenLogprob?) {
-            tokens.append(tokenizer.decode([id]))
-            values.append(logprob.map { Double($0.logprob) } ?? NSNull())
-            tops.append(logprob.map { topDictionary($0) } ?? NSNull())
-            offsets.append(offset)
-            offset += text.append(id).unicodeScalars.count
-        }
-        if echo {
-            for (id, logprob) in zip(prompt.ids, result.promptLogprobs + Array(repeating: nil, count: max(0, prompt.ids.count - result.promptLogprobs.count))) {
-                add(id, logprob)
-            }
-        } else {
-            offset = prompt.text.unicodeScalars.count
-        }
-        for token in result.tokens { add(token.id, token.logprob) }
-        return ["tokens": tokens, "token_logprobs": values, "top_logprobs": tops, "text_offset": offsets]
-    }
-
-    private func topDictionary(_ logprob: TokenLogprob) -> [String: Double] {
-        var top: [String: Double] = [:]
-        // Two ids may read the same: the key keeps the likelier.
-        for alternative in logprob.top {
-            let key = tokenizer.decode([alternative.id])
-            top[key] = max(top[key] ?? -.infinity, Double(alternative.logprob))
-        }
-        // The chosen token is always listed, as OpenAI does.
-        top[tokenizer.decode([logprob.id])] = Double(logprob.logprob)
-        return top
+        var block = LogprobsBlock(tokenizer: tokenizer, offset: echo ? 0 : prompt.text.unicodeScalars.count)
+        if echo { block.addPrompt(prompt, result.promptLogprobs) }
+        for token in result.tokens { block.add(token.id, token.logprob, spelled: false) }
+        return block.take()
     }
 
     private func chatLogprob(_ id: Int, _ logprob: TokenLogprob?) -> [String: Any]? {
@@ -269,11 +277,16 @@ public final class OpenAIServer: Sendable {
                     group.addTask { [self] in
                         let prompt = r.prompts[index / r.n]
                         var generated = 0
+                        // Offsets run on from chunk to chunk, in characters of the choice's whole text.
+                        var block = LogprobsBlock(tokenizer: tokenizer, offset: r.echo ? 0 : prompt.text.unicodeScalars.count)
                         if chat { send(["index": index, "delta": ["role": "assistant", "content": ""], "finish_reason": NSNull()]) }
-                        if r.echo { send(["index": index, "text": prompt.text, "finish_reason": NSNull(), "logprobs": NSNull()]) }
+                        // With logprobs the echo waits for the prompt's values, which come before any token.
+                        if r.echo && r.logprobs == nil { send(["index": index, "text": prompt.text, "finish_reason": NSNull(), "logprobs": NSNull()]) }
                         for await event in stream {
                             switch event {
-                            case .prompt: break
+                            case let .prompt(logprobs):
+                                block.addPrompt(prompt, logprobs)
+                                send(["index": index, "text": prompt.text, "finish_reason": NSNull(), "logprobs": block.take()])
                             case let .token(tokenID, text, logprob):
                                 if generated == 0, index == 0 { metrics.timeToFirstToken(Date().timeIntervalSince(started)) }
                                 generated += 1
@@ -283,9 +296,11 @@ public final class OpenAIServer: Sendable {
                                     if r.logprobs != nil { choice["logprobs"] = ["content": [chatLogprob(tokenID, logprob)].compactMap { $0 }] }
                                     send(choice)
                                 } else {
-                                    let logprobs: Any = logprob.map { l in
-                                        ["tokens": [tokenizer.decode([tokenID])], "token_logprobs": [Double(l.logprob)], "top_logprobs": [topDictionary(l)], "text_offset": [0]] as [String: Any]
-                                    } ?? NSNull()
+                                    var logprobs: Any = NSNull()
+                                    if let logprob {
+                                        block.add(tokenID, logprob, spelled: false)
+                                        logprobs = block.take()
+                                    }
                                     send(["index": index, "text": text, "finish_reason": NSNull(), "logprobs": logprobs])
                                 }
                             case let .finished(reason, text):
@@ -318,5 +333,59 @@ public final class OpenAIServer: Sendable {
             if case .cancelled = termination { producer.cancel() }
         }
         return output
+    }
+}
+
+/// A completions `logprobs` object built token by token. `text_offset` counts characters (Unicode
+/// scalars, as Python's `len`) of the text the client gets, so a token that is not part of it (the
+/// BOS the tokenizer added to a text prompt, or a special token the generated text leaves out)
+/// takes no room. A stream takes a block per chunk; the offsets run on.
+struct LogprobsBlock {
+    private let tokenizer: BPETokenizer
+    private var decoder: StreamingDecoder
+    private var offset: Int
+    private var tokens: [String] = [], values: [Any] = [], tops: [Any] = [], offsets: [Int] = []
+
+    init(tokenizer: BPETokenizer, offset: Int) {
+        self.tokenizer = tokenizer
+        decoder = StreamingDecoder(tokenizer: tokenizer, skipSpecialTokens: false)
+        self.offset = offset
+    }
+
+    /// One token with its log-probability (nil: the first prompt token, which nothing predicts);
+    /// `spelled` says whether a special token is written out in the returned text.
+    mutating func add(_ id: Int, _ logprob: TokenLogprob?, spelled: Bool) {
+        // The token as vLLM names it: decoded alone, special tokens spelled out.
+        tokens.append(tokenizer.decode([id]))
+        values.append(logprob.map { Double($0.logprob) } ?? NSNull() as Any)
+        tops.append(logprob.map(topDictionary) ?? NSNull() as Any)
+        offsets.append(offset)
+        if spelled || !tokenizer.isSpecial(id) { offset += decoder.append(id).unicodeScalars.count }
+    }
+
+    /// The echoed prompt's tokens: values from the engine, null where it gave none.
+    mutating func addPrompt(_ prompt: CompletionRequest.Prompt, _ logprobs: [TokenLogprob?]) {
+        for (position, id) in prompt.ids.enumerated() {
+            let logprob = position < logprobs.count ? logprobs[position] : nil
+            add(id, logprob, spelled: position >= prompt.added)
+        }
+    }
+
+    private func topDictionary(_ logprob: TokenLogprob) -> [String: Double] {
+        var top: [String: Double] = [:]
+        // Two ids may read the same: the key keeps the likelier.
+        for alternative in logprob.top {
+            let key = tokenizer.decode([alternative.id])
+            top[key] = max(top[key] ?? -.infinity, Double(alternative.logprob))
+        }
+        // The chosen token is always listed, as OpenAI does.
+        top[tokenizer.decode([logprob.id])] = Double(logprob.logprob)
+        return top
+    }
+
+    /// The block so far; the next starts empty, its offsets going on from here.
+    mutating func take() -> [String: Any] {
+        defer { tokens = []; values = []; tops = []; offsets = [] }
+        return ["tokens": tokens, "token_logprobs": values, "top_logprobs": tops, "text_offset": offsets]
     }
 }

@@ -7,7 +7,7 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve a model over an OpenAI-compatible HTTP API (completions, chat completions, streaming).",
         discussion: """
-        Endpoints: GET /v1/models, POST /v1/completions, POST /v1/chat/completions, GET /health, GET /metrics (Prometheus). \
+        Endpoints: GET /v1/models, GET /v1/models/{id}, POST /v1/completions, POST /v1/chat/completions, GET /health, GET /metrics (Prometheus). \
         Requests from all clients share one continuously batched engine: new sequences join the running batch at token \
         boundaries, finished ones leave. A full queue answers 429; a client that disconnects has its sequences cancelled. \
         SIGINT or SIGTERM stops accepting connections and lets requests in flight finish.
@@ -17,7 +17,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address to bind (loopback unless told otherwise).") var host = "127.0.0.1"
     @Option(help: "Port (0: any free port).") var port = 8080
     @Option(help: "Require `Authorization: Bearer KEY` on /v1 endpoints.") var apiKey: String?
-    @Option(help: "Model name in requests and responses (default: the model folder's name).") var modelName: String?
+    @Option(help: "Model name in requests and responses (default: the model folder's name); requests may also name the folder's path.") var modelName: String?
     @Option(help: "Sequences decoded together at most.") var maxBatch = 16
     @Option(help: "Sequences waiting for a batch slot at most (beyond: 429).") var maxQueue = 256
     @Option(help: "Largest max_tokens a request may ask for.") var maxTokens = 2048
@@ -31,7 +31,7 @@ struct Serve: AsyncParsableCommand {
         var limits = ServeLimits()
         limits.maxTokens = maxTokens
         let name = modelName ?? options.directory.standardizedFileURL.lastPathComponent
-        let server = OpenAIServer(engine: engine, modelName: name, apiKey: apiKey, limits: limits)
+        let server = OpenAIServer(engine: engine, modelName: name, modelDirectory: options.directory, apiKey: apiKey, limits: limits)
         engine.start()
         let host = host
         let app = server.application(host: host, port: port) { bound in

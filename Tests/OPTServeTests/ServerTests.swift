@@ -28,7 +28,7 @@ final class TestServer: @unchecked Sendable {
     init(apiKey: String? = nil, maxBatch: Int = 8, maxQueue: Int = 64, startEngine: Bool = true) async throws {
         engine = Engine(model: Self.generator.model, tokenizer: Self.generator.tokenizer, maxBatch: maxBatch, maxQueue: maxQueue)
         if startEngine { engine.start() }
-        let server = OpenAIServer(engine: engine, modelName: "tiny", apiKey: apiKey)
+        let server = OpenAIServer(engine: engine, modelName: "tiny", modelDirectory: Self.modelDirectory, apiKey: apiKey)
         let (ports, reported) = AsyncStream<Int>.makeStream()
         let app = server.application(host: "127.0.0.1", port: 0) { reported.yield($0) }
         task = Task { try await app.run() }
@@ -182,7 +182,7 @@ func text(_ body: [String: Any], _ index: Int = 0) -> String? {
         try await expectError(try json(["prompt": "hi", "max_tokens": "ten"]), param: "max_tokens")
         try await expectError(try json(["prompt": "hi", "echo": 1]), param: "echo")
         try await expectError(try json(["prompt": 5]), param: "prompt")
-        try await expectError(try json(["prompt": "hi", "model": "gpt-4"]), param: "model")
+        try await expectError(try json(["prompt": "hi", "model": "gpt-4"]), status: 404, param: "model")
         try await expectError(try json(["prompt": String(repeating: "word ", count: 80)]), param: "prompt")  // beyond 64 positions
         try await expectError(try json(["prompt": "hi", "max_tokens": 100_000]), param: "max_tokens")
         try await expectError(try json(["prompt": "hi", "n": 1000]), param: "n")
@@ -244,6 +244,89 @@ func text(_ body: [String: Any], _ index: Int = 0) -> String? {
         for await event in kept { if case .token = event { tokens += 1 } }
         engine.shutdown()
         #expect(tokens == 3 && engine.tokenCounts.generated == 3 && engine.load.running == 0)
+    }
+
+    /// `/v1/models/{id}` and the `model` field know the served name and the checkpoint folder's path;
+    /// anything else is 404 `model_not_found`, as OpenAI and vLLM answer.
+    @Test func theModelIsFoundByNameOrFolderAndAnUnknownOneIs404() async throws {
+        let server = try await TestServer()
+        defer { server.stop() }
+        let folder = TestServer.modelDirectory.path
+        for id in ["tiny", folder, folder + "/"] {
+            let (status, data) = try await server.send("v1/models/" + id)
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            #expect(status == 200 && object?["id"] as? String == "tiny" && object?["object"] as? String == "model", "\(id): \(status)")
+        }
+        let relative = String(folder.dropFirst(FileManager.default.currentDirectoryPath.count + 1))
+        for model in [folder, folder + "/", "tiny"] + (folder.hasPrefix(FileManager.default.currentDirectoryPath + "/") ? [relative] : []) {
+            let (status, body) = try await server.post("v1/completions", ["model": model, "prompt": "hi", "max_tokens": 2])
+            #expect(status == 200 && body["model"] as? String == "tiny", "\(model): \(body)")
+        }
+        for (path, body) in [("v1/models/gpt-4", nil), ("v1/completions", ["model": "gpt-4", "prompt": "hi"]),
+                             ("v1/chat/completions", ["model": "/nowhere/tiny", "messages": [["role": "user", "content": "hi"]]])] as [(String, [String: Any]?)] {
+            let (status, data) = try await server.send(path, body: try body.map { try JSONSerialization.data(withJSONObject: $0) })
+            let error = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["error"] as? [String: Any]
+            #expect(status == 404 && error?["code"] as? String == "model_not_found" && error?["type"] as? String == "invalid_request_error",
+                    "\(path): \(status) \(String(decoding: data, as: UTF8.self))")
+        }
+    }
+
+    /// The logprobs of a stream, chunk after chunk, are those of the same request unstreamed: the
+    /// echoed prompt's included, `text_offset` running on through the choice's text.
+    @Test func streamedLogprobsAddUpToTheUnstreamedOnes() async throws {
+        let server = try await TestServer()
+        defer { server.stop() }
+        for echo in [true, false] {
+            let request: [String: Any] = ["prompt": "The capital of France is", "max_tokens": 6, "temperature": 0, "logprobs": 2, "echo": echo]
+            let (_, whole) = try await server.post("v1/completions", request)
+            let choice = try #require((whole["choices"] as? [[String: Any]])?.first)
+            let expected = try #require(choice["logprobs"] as? [String: Any])
+            var streamedRequest = request
+            streamedRequest["stream"] = true
+            let (status, data) = try await server.send("v1/completions", body: try JSONSerialization.data(withJSONObject: streamedRequest))
+            #expect(status == 200)
+            let chunks = String(decoding: data, as: UTF8.self).components(separatedBy: "\n\n").filter { $0.hasPrefix("data: {") }
+                .compactMap { try? JSONSerialization.jsonObject(with: Data($0.dropFirst(6).utf8)) as? [String: Any] }
+                .compactMap { ($0["choices"] as? [[String: Any]])?.first }
+            #expect(chunks.compactMap { $0["text"] as? String }.joined() == choice["text"] as? String)
+            let blocks = chunks.compactMap { $0["logprobs"] as? [String: Any] }
+            #expect(blocks.flatMap { $0["tokens"] as? [String] ?? [] } == expected["tokens"] as? [String])
+            #expect(blocks.flatMap { $0["text_offset"] as? [Int] ?? [] } == expected["text_offset"] as? [Int], "echo \(echo)")
+            let values = blocks.flatMap { $0["token_logprobs"] as? [Any] ?? [] }.map { $0 as? Double }
+            #expect(values == (expected["token_logprobs"] as? [Any])?.map { $0 as? Double }, "echo \(echo)")
+        }
+    }
+
+    /// Prompts are tokenized as vLLM does: text with the tokenizer's BOS (echoed as `</s>` with null
+    /// values, no room in the text) unless `add_special_tokens` is false; token ids as given, their
+    /// echo decoded with the special tokens spelled out. Every offset points at its token in the text.
+    @Test func promptsAreTokenizedAndEchoedAsVLLMDoes() async throws {
+        let server = try await TestServer()
+        defer { server.stop() }
+        let tokenizer = TestServer.generator.tokenizer
+        let prompt = "The capital of France is"
+        let body = tokenizer.encode(prompt, addBOS: false)
+        let cases: [(Any, Bool, [Int], String)] = [
+            (prompt, true, [2] + body, prompt),
+            (prompt, false, body, prompt),
+            ([2] + body, true, [2] + body, "</s>" + prompt),
+            (body, true, body, prompt),
+        ]
+        for (input, addSpecialTokens, ids, echoed) in cases {
+            let (status, answer) = try await server.post("v1/completions", ["prompt": input, "add_special_tokens": addSpecialTokens, "max_tokens": 0,
+                                                                            "echo": true, "logprobs": 0])
+            let choice = try #require((answer["choices"] as? [[String: Any]])?.first, "\(answer)")
+            #expect(status == 200 && choice["text"] as? String == echoed)
+            #expect((answer["usage"] as? [String: Int])?["prompt_tokens"] == ids.count)
+            let logprobs = try #require(choice["logprobs"] as? [String: Any])
+            let tokens = try #require(logprobs["tokens"] as? [String]), offsets = try #require(logprobs["text_offset"] as? [Int])
+            #expect(tokens == ids.map { tokenizer.decode([$0]) })
+            #expect((logprobs["token_logprobs"] as? [Any])?.first is NSNull && (logprobs["token_logprobs"] as? [Any])?.dropFirst().allSatisfy { $0 is Double } == true)
+            let text = Array(echoed.unicodeScalars)
+            for (token, offset) in zip(tokens, offsets) where !(token == "</s>" && !echoed.hasPrefix("</s>")) {
+                #expect(String(String.UnicodeScalarView(text[offset...].prefix(token.unicodeScalars.count))) == token, "\(token) at \(offset) in \(echoed)")
+            }
+        }
     }
 
     /// The evaluation framework's remote backend against this server equals the local backend.

@@ -15,13 +15,21 @@ import os
 import random
 
 
-def vary(value, word):
+def vary(value, rng):
     if isinstance(value, str):
-        return f"{word} {value}" if value else value
+        if not value:
+            return value
+        words = value.split(" ")
+        out = ["w%x" % rng.getrandbits(32)]
+        for i, w in enumerate(words):
+            out.append(w)
+            if i % 6 == 5:
+                out.append("w%x" % rng.getrandbits(32))
+        return " ".join(out)
     if isinstance(value, list):
-        return [vary(v, word) for v in value]
+        return [vary(v, rng) for v in value]
     if isinstance(value, dict):
-        return {k: vary(v, word) for k, v in value.items()}
+        return {k: vary(v, rng) for k, v in value.items()}
     return value
 
 
@@ -41,8 +49,7 @@ def main():
         os.makedirs(os.path.join(args.out, folder), exist_ok=True)
         with open(os.path.join(args.out, folder, "train.jsonl"), "w") as out:
             for i in range(args.rows):
-                word = "w%x" % rng.getrandbits(40)
-                out.write(json.dumps(vary(rows[i % len(rows)], word)) + "\n")
+                out.write(json.dumps(vary(rows[i % len(rows)], rng)) + "\n")
     print(f"wrote {min(args.datasets, len(folders))} datasets × {args.rows} rows to {args.out}")
 
 

@@ -36,4 +36,26 @@ public struct ComputePool: Sendable {
             }
         }
     }
+
+    /// The most blocks `blocks(_:minimumBlock:)` cuts a loop into.
+    public static let maximumBlocks = 64
+
+    /// How many blocks `forEachBlock` should cut `count` items into: as many as hold `minimumBlock`
+    /// items each, at most `maximumBlocks`, rounded down to a power of two so that pools of 2 or 4
+    /// threads get equal shares. It depends on `count` alone, never on the thread count.
+    public static func blocks(_ count: Int, minimumBlock: Int) -> Int {
+        let most = min(maximumBlocks, max(1, count / max(minimumBlock, 1)))
+        return 1 << (Int.bitWidth - 1 - most.leadingZeroBitCount)
+    }
+
+    /// Runs `body(block, range)` over `0..<count` cut into `blocks` contiguous blocks, in parallel.
+    ///
+    /// Unlike `forEachChunk`'s, the blocks do not move with the thread count: partial sums taken per
+    /// block and then added in block order, or a BLAS call per block (whose rounding depends on its
+    /// shape), give the same bits on any pool, so that a training run may resume with other `--threads`.
+    public func forEachBlock(_ count: Int, blocks: Int, _ body: (_ block: Int, _ range: Range<Int>) -> Void) {
+        forEachChunk(blocks) { _, indices in
+            for block in indices { body(block, (count * block / blocks)..<(count * (block + 1) / blocks)) }
+        }
+    }
 }

@@ -95,15 +95,16 @@ public final class AdamW {
 
 /// Gradient-vector helpers of the training loop.
 public enum GradientOps {
-    /// The global L2 norm of `g` (accumulated in Double).
+    /// The global L2 norm of `g` (accumulated in Double), the same bits whatever the pool's thread count.
     public static func norm(_ g: ParameterVector, pool: ComputePool) -> Double {
-        var partial = Array(repeating: 0.0, count: pool.threads)
+        let count = g.layout.count, blocks = ComputePool.blocks(count, minimumBlock: 4096)
+        var partial = Array(repeating: 0.0, count: blocks)
         let pointer = g.pointer
         partial.withUnsafeMutableBufferPointer { sums in
-            pool.forEachChunk(g.layout.count, minimumChunk: 4096) { chunk, range in
+            pool.forEachBlock(count, blocks: blocks) { block, range in
                 var s: Double = 0
                 for i in range { s += Double(pointer[i]) * Double(pointer[i]) }
-                sums[chunk] += s
+                sums[block] = s
             }
         }
         return partial.reduce(0, +).squareRoot()

@@ -45,7 +45,8 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
         self.divergenceFactor = divergenceFactor
     }
 
-    /// A hash of what decides the numbers (not how often the run saves or evaluates).
+    /// A hash of what decides the numbers (not how often the run saves or evaluates). The thread count
+    /// is not among them: every sum of a step is cut by its size alone (`ComputePool.forEachBlock`).
     var numericHash: String {
         var copy = self
         copy.saveEvery = 0

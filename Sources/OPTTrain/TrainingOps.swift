@@ -8,12 +8,12 @@ import OPTModel
 /// either write or add the input gradient, as the caller says.
 struct TrainingOps {
     let pool: ComputePool
-    /// Per-thread partial sums for the layer-norm parameter gradients (`threads × 2 × width`).
+    /// Per-block partial sums for the layer-norm parameter gradients (`ComputePool.maximumBlocks × 2 × width`).
     let partials: FloatBuffer
 
     init(pool: ComputePool, width: Int) {
         self.pool = pool
-        partials = FloatBuffer(count: pool.threads * 2 * width)
+        partials = FloatBuffer(count: ComputePool.maximumBlocks * 2 * width)
     }
 
     /// y = x · Wᵀ (+ b): x `[rows, in]`, W `[out, in]`.
@@ -37,6 +37,8 @@ struct TrainingOps {
                    a: dy, lda: o, b: x, ldb: i, beta: 1, c: g + l.weight, ldc: i)
         if let bias = l.bias {
             let db = g + bias
+            // Columns are shared out, not rows: each db[j] adds its rows in order on one thread,
+            // so the sum is the same whatever the thread count.
             pool.forEachChunk(o, minimumChunk: 64) { _, columns in
                 for r in 0..<rows {
                     let row = dy + r * o
@@ -81,10 +83,12 @@ struct TrainingOps {
                            mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
                            dx: UnsafeMutablePointer<Float>, accumulate: Bool) {
         let gamma = n.weight.map { p + $0 }
-        let parts = partials.pointer
-        parts.update(repeating: 0, count: partials.count)
-        pool.forEachChunk(rows, minimumChunk: 8) { chunk, range in
-            let dGamma = parts + chunk * 2 * width, dBeta = dGamma + width
+        // dγ and dβ sum over rows: per block of rows, then over the blocks in order, so that the
+        // thread count cannot change the result.
+        let parts = partials.pointer, blocks = ComputePool.blocks(rows, minimumBlock: 8)
+        parts.update(repeating: 0, count: blocks * 2 * width)
+        pool.forEachBlock(rows, blocks: blocks) { block, range in
+            let dGamma = parts + block * 2 * width, dBeta = dGamma + width
             for r in range {
                 let xr = x + r * width, dyr = dy + r * width, dxr = dx + r * width
                 let m = mean[r], inv = rstd[r]
@@ -106,8 +110,8 @@ struct TrainingOps {
             }
         }
         guard let weight = n.weight, let bias = n.bias else { return }
-        for chunk in 0..<pool.threads {
-            let dGamma = parts + chunk * 2 * width
+        for block in 0..<blocks {
+            let dGamma = parts + block * 2 * width
             Ops.add(dGamma, into: g + weight, count: width)
             Ops.add(dGamma + width, into: g + bias, count: width)
         }

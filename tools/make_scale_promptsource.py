@@ -17,9 +17,9 @@ import random
 
 def vary(value, rng):
     if isinstance(value, str):
-        if not value:
-            return value
         words = value.split(" ")
+        if len(words) < 4:  # labels and names that templates compare or look up stay as they are
+            return value
         out = ["w%x" % rng.getrandbits(32)]
         for i, w in enumerate(words):
             out.append(w)

@@ -9,14 +9,14 @@ import Testing
 
     /// Four rows of 64 tokens packing examples of several lengths (padding included), every token trained on:
     /// 256 rows for the layer norms, products and sums to cut up.
-    static func batch(vocabulary: Int) -> PackedBatch {
+    static func batch(vocabulary: Int) throws -> PackedBatch {
         var batch = PackedBatch(rows: 4, length: 64, padToken: 1)
         let lengths = [[64], [40, 24], [20, 20, 13], [7, 50]]
         for (row, examples) in lengths.enumerated() {
             var start = 0
             for (e, count) in examples.enumerated() {
                 let tokens = (0..<count).map { Int32((($0 + 1) * 37 + row * 101 + e * 13) % vocabulary) }
-                batch.place(tokens, lossMask: Array(repeating: true, count: count), row: row, start: start)
+                try batch.place(tokens, lossMask: Array(repeating: true, count: count), row: row, start: start)
                 start += count
             }
         }
@@ -31,7 +31,7 @@ import Testing
     @Test(arguments: Fixtures.modelNames)
     func lossGradientsAndTheirNormAreBitIdenticalForEveryThreadCount(model name: String) throws {
         let parameters = try ParameterVector(directory: Fixtures.models.appendingPathComponent(name))
-        let batch = Self.batch(vocabulary: parameters.layout.config.vocabSize)
+        let batch = try Self.batch(vocabulary: parameters.layout.config.vocabSize)
         var first: (loss: Double, gradients: [UInt32], norm: Double)?
         for threads in Self.threadCounts {
             let graph = TrainingGraph(layout: parameters.layout, threads: threads)

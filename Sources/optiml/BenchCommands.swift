@@ -60,7 +60,7 @@ struct BenchBuild: ParsableCommand {
             promptSource.split = promptsourceSplit
             promptSource.categories = promptsourceCategories.map { URL(fileURLWithPath: $0) }
             let (tasks, counts, niv2Splits) = try BenchBuilder.loadTasks(parsedSources, promptSource: promptSource)
-            clock.done("read \(tasks.count) tasks, \(tasks.reduce(0) { $0 + $1.instances.count }) instances")
+            clock.done("read \(tasks.count) tasks, \(tasks.reduce(0) { $0 + $1.instanceCount }) instances")
             var spec = try given ?? SplitSpec.niv2Default(lists: niv2Splits["default"] ?? SplitSpec.builtinNIV2DefaultLists())
             if removeLeaks { spec.leakage.remove = true }
             let builder = BenchBuilder(spec: spec, seed: seed, taxonomy: map, specOrigin: preset,

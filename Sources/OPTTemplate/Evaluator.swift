@@ -178,16 +178,7 @@ final class Renderer {
             case .assign(let target, let expr, let loc):
                 try assign(target, try eval(expr), loc)
             case .assignBlock(let target, let body, let filter, let loc):
-                var text = ""
-                scopes.append([:])
-                do {
-                    try render(body, into: &text)
-                } catch {
-                    scopes.removeLast()
-                    throw error
-                }
-                scopes.removeLast()
-                var value = TemplateValue.string(text)
+                var value = TemplateValue.string(try renderScoped(body))
                 if let filter { value = try evalWithBody(filter, value) }
                 try assign(target, value, loc)
             case .with(let pairs, let body, let loc):
@@ -198,18 +189,18 @@ final class Renderer {
                 for ((t, _), v) in zip(pairs, values) { try assign(t, v, loc) }
                 try render(body, into: &out)
             case .filterBlock(let body, let filter, _):
-                var text = ""
-                scopes.append([:])
-                do {
-                    try render(body, into: &text)
-                } catch {
-                    scopes.removeLast()
-                    throw error
-                }
-                scopes.removeLast()
-                out += try evalWithBody(filter, .string(text)).pyStr
+                out += try evalWithBody(filter, .string(try renderScoped(body))).pyStr
             }
         }
+    }
+
+    /// A block's text rendered in a scope of its own (`set` and `filter` blocks), so its assignments stay inside it.
+    func renderScoped(_ body: [Node]) throws(TemplateError) -> String {
+        var text = ""
+        scopes.append([:])
+        defer { scopes.removeLast() }
+        try render(body, into: &text)
+        return text
     }
 
     func evalWithBody(_ filter: Expr, _ body: TemplateValue) throws(TemplateError) -> TemplateValue {

@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "OPTEval",
             dependencies: [
-                "OPTTokenizer", "OPTBench", "OPTModel", "OPTCheckpoint", "OPTKernels",
+                "OPTTokenizer", "OPTBench", "OPTTemplate", "OPTModel", "OPTCheckpoint", "OPTKernels",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

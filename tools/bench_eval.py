@@ -288,7 +288,7 @@ def argmax(values):
 
 
 def compare_mc(ours, records, their_logprobs):
-    by_id = {s["instance_id"]: s for s in ours["samples"]}
+    by_id = {s["id"]: s for s in ours["samples"]}
     same, found, deltas, flips = 0, 0, [], 0
     for record, logprobs in zip(records, their_logprobs):
         theirs = argmax(logprobs)
@@ -309,7 +309,7 @@ def compare_mc(ours, records, their_logprobs):
 
 
 def compare_gen(ours, records, their_texts, shots, max_new_tokens):
-    by_id = {s["instance_id"]: s for s in ours["samples"]}
+    by_id = {s["id"]: s for s in ours["samples"]}
     same, raw_same, found, examples = 0, 0, 0, []
     until = ["\n\n\n"] if shots > 0 else []
     for record, text in zip(records, their_texts):
@@ -402,9 +402,9 @@ def main():
             result["wall"] = statistics.median(r["wall"] for r in results)
             ours[(kind, shots)] = result
             # lm-eval gets exactly the instances our run evaluated (--limit keeps the first in file order).
-            ids = {s["instance_id"] for s in result["samples"]}
+            ids = {s["id"] for s in result["samples"]}
             prompts[(kind, shots)] = [r for r in prompts[(kind, shots)] if r["id"] in ids]
-            prompt_of = {s["instance_id"]: s["prompt"] for s in result["samples"]}
+            prompt_of = {s["id"]: s["prompt"] for s in result["samples"]}
             differ = sum(prompt_of[r["id"]] != r["src"] for r in prompts[(kind, shots)])
             if differ or len(ids) != len(prompts[(kind, shots)]):
                 note(f"{kind} {shots}-shot: {differ} of our prompts differ from the export, "

@@ -82,6 +82,13 @@ public enum BenchStore {
     /// reader never sees half a bench. An existing bench there is replaced only with `replace`.
     public static func write(_ bench: Bench, sources: [TaskSource], sourceCounts: [Int], taxonomy: Taxonomy,
                              to directory: URL, replace: Bool = false) throws -> BenchManifest {
+        try write(bench, sourceRecords: zip(sources, sourceCounts).map { .init(kind: $0.kind.rawValue, path: $0.path, tasks: $1) },
+                  taxonomy: taxonomy, to: directory, replace: replace)
+    }
+
+    /// `write` with the sources as the manifest records them (a suite is not a task source of `bench build`).
+    public static func write(_ bench: Bench, sourceRecords: [BenchManifest.SourceRecord], taxonomy: Taxonomy,
+                             to directory: URL, replace: Bool = false) throws -> BenchManifest {
         let fileManager = FileManager.default
         if fileManager.fileExists(atPath: directory.path) && !replace {
             throw BenchError.unwritable(path: directory.path, reason: "it exists (pass --force to replace it)")
@@ -112,7 +119,7 @@ public enum BenchStore {
             let leakage = try encoder().encode(bench.leakage)
             try leakage.write(to: staging.appendingPathComponent("leakage.json"))
             let manifest = BenchManifest(
-                sources: zip(sources, sourceCounts).map { .init(kind: $0.kind.rawValue, path: $0.path, tasks: $1) },
+                sources: sourceRecords,
                 spec: bench.spec, seed: bench.seed,
                 taxonomy: .init(origin: taxonomy.origin, sha256: ContentHash.sha256(taxonomy.data), unmapped: bench.unmappedCategories),
                 levels: levels(records), tasks: records,

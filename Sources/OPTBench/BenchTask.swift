@@ -29,6 +29,9 @@ public struct BenchTask: Codable, Sendable, Equatable {
     public var reasoning: [String]
     /// Where the task file was read (for error messages and the manifest).
     public var origin: String
+    /// How the task is prompted and scored when it comes from an evaluation suite (lm-evaluation-harness's way);
+    /// nil for the bench's own tasks, which the prompt styles format.
+    public var suite: SuitePrompt?
     /// Reads the instances again when they are not held (`instances` is then empty): a bench build keeps one
     /// such task's instances in memory at a time. Not stored in files.
     public var provider: InstanceProvider?
@@ -60,7 +63,7 @@ public struct BenchTask: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, benchmark, categories, sources, definition, templates, instances, options, domains, reasoning, origin
+        case id, benchmark, categories, sources, definition, templates, instances, options, domains, reasoning, origin, suite
         case originalCategories = "original_categories"
         case instructionLevel = "instruction_level"
         case positiveExamples = "positive_examples"
@@ -100,14 +103,18 @@ public struct TaskInstance: Codable, Sendable, Equatable {
     public var outputs: [String]
     /// Answer options of this instance alone (multiple-choice questions), overriding the task's.
     public var options: [String]?
+    /// The index of the right option when the source gives it (suites: two options may have the same text);
+    /// nil: the first option that is an output.
+    public var gold: Int?
     /// Which part of the bench the instance belongs to; set by the bench build.
     public var split: InstanceSplit?
 
-    public init(id: String, input: String, outputs: [String], options: [String]? = nil, split: InstanceSplit? = nil) {
+    public init(id: String, input: String, outputs: [String], options: [String]? = nil, gold: Int? = nil, split: InstanceSplit? = nil) {
         self.id = id
         self.input = input
         self.outputs = outputs
         self.options = options
+        self.gold = gold
         self.split = split
     }
 }

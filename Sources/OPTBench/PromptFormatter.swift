@@ -85,6 +85,9 @@ public enum OptionsStyle: String, Sendable, CaseIterable {
 public enum PromptStyle: Sendable, Equatable {
     case tk(TkEncoding)
     case optIML(OPTIMLEncoding)
+    /// lm-evaluation-harness's few-shot context for a suite task: its description, the first `shots` examples of
+    /// its few-shot pool (each text, target delimiter, target, few-shot delimiter), then the document's text.
+    case suite(shots: Int)
 }
 
 /// Turns (task, instance, demonstrations, style, seed) into a `FormattedExample`.
@@ -104,7 +107,22 @@ public struct PromptFormatter: Sendable {
         switch style {
         case let .tk(encoding): return tk(instance, task, encoding)
         case let .optIML(encoding): return optIML(instance, task, encoding)
+        case let .suite(shots): return suite(instance, task, shots: shots)
         }
+    }
+
+    // MARK: Suites (lm-evaluation-harness)
+
+    private func suite(_ instance: TaskInstance, _ task: BenchTask, shots: Int) -> FormattedExample {
+        let prompt = task.suite
+        let targetDelimiter = prompt?.targetDelimiter ?? " ", fewshotDelimiter = prompt?.fewshotDelimiter ?? "\n\n"
+        let shown = task.positiveExamples.prefix(shots)
+        let examples = shown.map { $0.input + targetDelimiter + $0.output + fewshotDelimiter }.joined()
+        let options = task.options(for: instance)
+        return FormattedExample(id: instance.id, src: (prompt?.description ?? "") + examples + instance.input,
+                                tgt: targetDelimiter + instance.outputs[0], references: instance.outputs,
+                                candidates: options?.map { targetDelimiter + $0 },
+                                gold: instance.gold ?? options.flatMap { Self.gold($0, instance.outputs) }, shots: shown.count)
     }
 
     // MARK: Tk-Instruct

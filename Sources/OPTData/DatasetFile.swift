@@ -83,7 +83,7 @@ public final class RowIterator {
 /// - JSONL: one JSON object per line, blank lines skipped; streamed a line at a time.
 /// - JSON: see `JSONDocument` for the accepted shapes (a list of objects, `{"data": [...]}`, columns);
 ///   the document is read and parsed whole on `open`.
-/// - CSV/TSV: a header row then records, RFC 4180 quoting; every value stays a `.string` (empty fields are `""`).
+/// - CSV/TSV: a header row (or the names given as `columns`) then records, RFC 4180 quoting; every value stays a `.string` (empty fields are `""`).
 /// - Arrow: the IPC stream or file format that Hugging Face `datasets` writes, memory-mapped, random access.
 public struct DatasetFile: RowSource {
     public enum Format: String, Sendable, CaseIterable {
@@ -111,10 +111,14 @@ public struct DatasetFile: RowSource {
     public let arrow: ArrowFile?
     private let documentRows: [DatasetRow]?
     private let lineLimit: Int
+    /// The field names of a header-less CSV/TSV file.
+    private var columns: [String]?
 
     /// Opens `url`, in the format of its extension unless `format` says. Arrow files are mapped and indexed,
-    /// JSON documents parsed; JSONL/CSV/TSV only checked to be readable.
-    public static func open(_ url: URL, format: Format? = nil, lineLimit: Int = defaultLineLimit) throws(DataError) -> DatasetFile {
+    /// JSON documents parsed; JSONL/CSV/TSV only checked to be readable. `columns` names the fields of a
+    /// CSV/TSV file that has no header row.
+    public static func open(_ url: URL, format: Format? = nil, lineLimit: Int = defaultLineLimit,
+                            columns: [String]? = nil) throws(DataError) -> DatasetFile {
         guard let format = format ?? Format(pathExtension: url.pathExtension) else {
             throw DataError(.unknownFormat("extension '.\(url.pathExtension)' (expected .jsonl, .json, .csv, .tsv or .arrow)"), url: url)
         }
@@ -130,7 +134,7 @@ public struct DatasetFile: RowSource {
             return DatasetFile(url: url, format: format, arrow: nil, documentRows: try JSONDocument.rows(url), lineLimit: lineLimit)
         case .jsonl, .csv, .tsv:
             _ = try ByteReader(url)  // readable now, not at the first row
-            return DatasetFile(url: url, format: format, arrow: nil, documentRows: nil, lineLimit: lineLimit)
+            return DatasetFile(url: url, format: format, arrow: nil, documentRows: nil, lineLimit: lineLimit, columns: columns)
         }
     }
 
@@ -144,8 +148,8 @@ public struct DatasetFile: RowSource {
         if let documentRows { return RowIterator(.memory(documentRows)) }
         switch format {
         case .jsonl: return RowIterator(.jsonl(try JSONLReader(url, lineLimit: lineLimit)))
-        case .csv: return RowIterator(.csv(try CSVReader(url, separator: UInt8(ascii: ","), recordLimit: lineLimit)))
-        case .tsv: return RowIterator(.csv(try CSVReader(url, separator: UInt8(ascii: "\t"), recordLimit: lineLimit)))
+        case .csv: return RowIterator(.csv(try CSVReader(url, separator: UInt8(ascii: ","), recordLimit: lineLimit, columns: columns)))
+        case .tsv: return RowIterator(.csv(try CSVReader(url, separator: UInt8(ascii: "\t"), recordLimit: lineLimit, columns: columns)))
         case .json, .arrow: return RowIterator(.empty)
         }
     }
@@ -171,8 +175,8 @@ public struct DatasetFile: RowSource {
     public func columnNames() throws(DataError) -> [String] {
         if let arrow { return arrow.schema.fields.map(\.name) }
         switch format {
-        case .csv: return try CSVReader(url, separator: UInt8(ascii: ","), recordLimit: lineLimit).header
-        case .tsv: return try CSVReader(url, separator: UInt8(ascii: "\t"), recordLimit: lineLimit).header
+        case .csv: return try CSVReader(url, separator: UInt8(ascii: ","), recordLimit: lineLimit, columns: columns).header
+        case .tsv: return try CSVReader(url, separator: UInt8(ascii: "\t"), recordLimit: lineLimit, columns: columns).header
         default: return try makeIterator().next()?.keys ?? []
         }
     }

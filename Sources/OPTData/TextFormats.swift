@@ -132,7 +132,7 @@ public enum JSONDocument {
     }
 }
 
-/// Streams a CSV or TSV file: a header row, then records (RFC 4180 quoting with `"`, `""` for a quote,
+/// Streams a CSV or TSV file: a header row (unless the column names are given), then records (RFC 4180 quoting with `"`, `""` for a quote,
 /// separators and newlines allowed inside quotes; `\r\n`, `\n` or `\r` end a record). Values stay strings —
 /// an empty field is `""`, never null, and no number is parsed. Empty lines are skipped.
 final class CSVReader {
@@ -142,13 +142,14 @@ final class CSVReader {
     private(set) var header: [String] = []
     private var line = 1  // line of the next byte
 
-    init(_ url: URL, separator: UInt8, recordLimit: Int) throws(DataError) {
+    /// `columns`: the names of a header-less file's fields (MMLU's official CSVs have no header row).
+    init(_ url: URL, separator: UInt8, recordLimit: Int, columns: [String]? = nil) throws(DataError) {
         reader = try ByteReader(url)
         self.separator = separator
         limit = recordLimit
-        // A UTF-8 byte order mark before the header.
+        // A UTF-8 byte order mark before the first record.
         _ = try reader.skip(prefix: [0xEF, 0xBB, 0xBF])
-        if let (fields, _) = try record() { header = fields }
+        if let columns { header = columns } else if let (fields, _) = try record() { header = fields }
     }
 
     func next() throws(DataError) -> DatasetRow? {

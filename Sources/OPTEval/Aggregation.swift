@@ -22,14 +22,17 @@ public struct TaskInfo: Sendable, Equatable, Codable {
     public var benchmark: String
     public var categories: [String]
     public var level: Int
-    /// The metric that stands for the task: `acc` for rank classification, `rougeL` for generation.
+    /// The metric that stands for the task: `acc` for rank classification, `rougeL` for generation (a suite's own).
     public var primaryMetric: String
+    /// For a suite's task: how its categories and the suite combine task scores (nil: the bench's levels).
+    public var aggregate: SuiteAggregation?
 
-    public init(benchmark: String, categories: [String], level: Int, primaryMetric: String) {
+    public init(benchmark: String, categories: [String], level: Int, primaryMetric: String, aggregate: SuiteAggregation? = nil) {
         self.benchmark = benchmark
         self.categories = categories
         self.level = level
         self.primaryMetric = primaryMetric
+        self.aggregate = aggregate
     }
 }
 
@@ -53,7 +56,7 @@ public struct TaskResult: Codable, Sendable, Equatable {
 
 /// The mean of tasks' scores over a category, a benchmark or a level (percentages).
 public struct GroupResult: Codable, Sendable, Equatable {
-    /// "category", "benchmark" or "level".
+    /// "category", "benchmark" or "level"; for a suite's tasks "category" and "suite".
     public var kind: String
     public var name: String
     public var level: Int
@@ -61,8 +64,10 @@ public struct GroupResult: Codable, Sendable, Equatable {
     public var shots: Int?
     public var tasks: Int
     public var score: Double
-    /// Bootstrap standard error (instances resampled within each task), for levels.
+    /// Bootstrap standard error (instances resampled within each task), for levels; pooled for suites' groups.
     public var stderr: Double?
+    /// The instances scored, for suites' groups (nil for the bench's).
+    public var instances: Int?
 }
 
 /// The paper's aggregation: instances → task → category and benchmark → level (the mean of its
@@ -90,12 +95,13 @@ public enum Aggregation {
                                           stderr: 100 * standardError(primary), primaryMetric: info.primaryMetric,
                                           score: means[info.primaryMetric] ?? 0))
         }
-        var groups: [GroupResult] = []
-        let shotCounts = Set(taskResults.map(\.shots)).sorted()
-        for level in Set(taskResults.map(\.level)).sorted() {
+        var groups = suiteGroups(taskResults.filter { tasks[$0.task]?.aggregate != nil }, tasks: tasks)
+        let benchResults = taskResults.filter { tasks[$0.task]?.aggregate == nil }
+        let shotCounts = Set(benchResults.map(\.shots)).sorted()
+        for level in Set(benchResults.map(\.level)).sorted() {
             var levelByShots: [Int: Double] = [:]
             for shots in shotCounts {
-                let results = taskResults.filter { $0.level == level && $0.shots == shots }
+                let results = benchResults.filter { $0.level == level && $0.shots == shots }
                 guard !results.isEmpty else { continue }
                 let categories = groupMeans(results) { tasks[$0.task]?.categories ?? [] }
                 let benchmarks = groupMeans(results) { [tasks[$0.task]?.benchmark ?? ""] }
@@ -116,10 +122,54 @@ public enum Aggregation {
             if levelByShots.count > 1 {
                 let mean = levelByShots.values.reduce(0, +) / Double(levelByShots.count)
                 groups.append(GroupResult(kind: "level", name: "level \(level)", level: level, shots: nil,
-                                          tasks: Set(taskResults.filter { $0.level == level }.map(\.task)).count, score: mean, stderr: nil))
+                                          tasks: Set(benchResults.filter { $0.level == level }.map(\.task)).count, score: mean, stderr: nil))
             }
         }
         return (taskResults, groups)
+    }
+
+    /// A suite's groups per shot count, as lm-evaluation-harness aggregates them: each category (MMLU's stem,
+    /// humanities, …), then the suite over its categories (over its tasks when it has none). `weight_by_size`
+    /// weights by instances and pools the standard errors as lm-eval does; `mean` averages tasks.
+    static func suiteGroups(_ results: [TaskResult], tasks: [String: TaskInfo]) -> [GroupResult] {
+        var groups: [GroupResult] = []
+        for shots in Set(results.map(\.shots)).sorted() {
+            let atShots = results.filter { $0.shots == shots }
+            for suite in Set(atShots.compactMap { tasks[$0.task]?.benchmark }).sorted() {
+                let members = atShots.filter { tasks[$0.task]?.benchmark == suite }
+                guard let aggregate = members.first.flatMap({ tasks[$0.task]?.aggregate }) else { continue }
+                var categories: [GroupResult] = []
+                for category in Set(members.flatMap { tasks[$0.task]?.categories ?? [] }).sorted() where category != suite {
+                    let parts = members.filter { tasks[$0.task]?.categories.contains(category) == true }
+                    categories.append(combine(parts.map { ($0.score, $0.stderr, $0.instances) }, kind: "category", name: category,
+                                              shots: shots, tasks: parts.count, aggregate: aggregate))
+                }
+                let parts = categories.isEmpty ? members.map { ($0.score, $0.stderr, $0.instances) }
+                    : categories.map { ($0.score, $0.stderr ?? 0, $0.instances ?? 0) }
+                groups += categories
+                groups.append(combine(parts, kind: "suite", name: suite, shots: shots, tasks: members.count, aggregate: aggregate))
+            }
+        }
+        return groups
+    }
+
+    /// One group from its parts' (score, standard error, instances).
+    static func combine(_ parts: [(score: Double, stderr: Double, size: Int)], kind: String, name: String, shots: Int, tasks: Int,
+                        aggregate: SuiteAggregation) -> GroupResult {
+        let total = parts.reduce(0) { $0 + $1.size }
+        switch aggregate {
+        case .weightBySize:
+            let score = parts.reduce(0) { $0 + $1.score * Double($1.size) } / Double(max(total, 1))
+            // The pooled sample variance of the parts (lm-eval's `pooled_sample_stderr`).
+            let pooled = parts.reduce(0) { $0 + Double($1.size - 1) * $1.stderr * $1.stderr * Double($1.size) }
+                / Double(max(total - parts.count, 1))
+            return GroupResult(kind: kind, name: name, level: 0, shots: shots, tasks: tasks, score: score,
+                               stderr: (pooled / Double(max(total, 1))).squareRoot(), instances: total)
+        case .mean:
+            let score = parts.reduce(0) { $0 + $1.score } / Double(max(parts.count, 1))
+            let stderr = parts.reduce(0) { $0 + $1.stderr * $1.stderr }.squareRoot() / Double(max(parts.count, 1))
+            return GroupResult(kind: kind, name: name, level: 0, shots: shots, tasks: tasks, score: score, stderr: stderr, instances: total)
+        }
     }
 
     /// Mean task score per group name, groups sorted by name; a task in several groups counts in each.

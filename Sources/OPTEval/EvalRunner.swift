@@ -15,8 +15,11 @@ public struct EvalSettings: Codable, Sendable, Equatable {
     public var seed: UInt64 = 0
     /// Generation stops at EOS, a stop string or this many new tokens (the paper: 256).
     public var maxNewTokens: Int = 256
-    /// Also score each candidate after a content-free input ("N/A"), for calibrated accuracy.
+    /// Also score each candidate after a content-free input ("N/A"), for calibrated accuracy (not for suite tasks).
     public var calibrate: Bool = true
+    /// The evaluation suite the bench was built from (`optiml eval --suite`): every task is evaluated (a suite's
+    /// bench has no levels) and prompted and scored as lm-evaluation-harness does.
+    public var suite: String?
     /// This run evaluates shard `shard` (0-based) of `shards`: the instances whose (task, id) hash
     /// falls there. `optiml eval merge` combines the shards' samples.
     public var shard: Int?
@@ -25,7 +28,7 @@ public struct EvalSettings: Codable, Sendable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case split, levels, shots, style, limit, seed, calibrate, shard, shards
+        case split, levels, shots, style, limit, seed, calibrate, shard, shards, suite
         case maxNewTokens = "max_new_tokens"
     }
 
@@ -79,6 +82,10 @@ public struct EvalRunner {
         var requests: [EvalRequest]
         /// Candidates' content-free requests follow the candidates' own in `requests`.
         var calibrated: Bool
+        /// How a suite task is scored (nil for the bench's own tasks).
+        var suite: SuitePrompt?
+        /// The answer options as written (without the delimiter that precedes them in a request).
+        var options: [String]?
     }
 
     public func run(modelName: String) throws -> EvalOutcome {
@@ -114,11 +121,12 @@ public struct EvalRunner {
         var scores: [InstanceScore] = [], samples: [SampleRecord] = []
         for (item, itemKeys) in zip(planned, keys) {
             let responses = itemKeys.map { answers[$0] }
-            let (prediction, metrics) = score(item, responses.compactMap { $0 })
-            scores.append(InstanceScore(task: item.task, instance: item.example.id, shots: item.shots, metrics: metrics))
-            samples.append(SampleRecord(runID: runID, task: item.task, instanceID: item.example.id, shots: item.shots, level: item.level,
-                                        prompt: item.example.src, prediction: prediction, references: item.example.references,
-                                        metrics: metrics))
+            let scored = score(item, responses.compactMap { $0 })
+            scores.append(InstanceScore(task: item.task, instance: item.example.id, shots: item.shots, metrics: scored.metrics))
+            samples.append(SampleRecord(runID: runID, task: item.task, instanceID: item.example.id, shots: item.shots,
+                                        level: item.suite == nil ? item.level : nil, prompt: item.example.src, prediction: scored.prediction,
+                                        references: item.example.references, metrics: scored.metrics, gold: scored.gold,
+                                        loglikelihoods: scored.loglikelihoods))
         }
         try store.addSamples(samples)
         let summary = Aggregation.summarize(scores, tasks: infos, seed: settings.seed)
@@ -140,17 +148,31 @@ public struct EvalRunner {
         var planned: [Planned] = [], infos: [String: TaskInfo] = [:]
         for record in manifest.tasks {
             let level = record.role == .train ? 3 : record.level ?? 0
-            guard settings.levels.contains(level), (record.instances[split.rawValue] ?? 0) > 0 else { continue }
+            guard settings.suite != nil || settings.levels.contains(level), (record.instances[split.rawValue] ?? 0) > 0 else { continue }
             let (task, _) = try BenchStore.task(record.id, in: bench, manifest: manifest)
             let instances = Array(task.instances(in: split).prefix(settings.limit ?? Int.max))
                 .filter { settings.includes(task: task.id, instance: $0.id) }
             let crossLingual = !task.outputLanguages.isEmpty && !task.outputLanguages.contains("English")
             infos[task.id] = TaskInfo(benchmark: task.benchmark, categories: task.categories, level: level,
-                                      primaryMetric: task.options == nil ? "rougeL" : "acc")
+                                      primaryMetric: task.suite?.metrics.first ?? (task.options == nil ? "rougeL" : "acc"),
+                                      aggregate: task.suite?.aggregate)
             for shots in settings.shots {
-                let formatter = PromptFormatter(style: style(shots: shots), seed: settings.seed, tokenizer: tokenizer)
+                let formatter = PromptFormatter(style: task.suite == nil ? style(shots: shots) : .suite(shots: shots), seed: settings.seed,
+                                                tokenizer: tokenizer)
+                if task.suite != nil, shots > task.positiveExamples.count {
+                    throw SuiteError.tooFewExamples(task: task.id, have: task.positiveExamples.count, need: shots)
+                }
                 for instance in instances {
                     let example = formatter.format(instance, of: task)
+                    if let prompt = task.suite {
+                        let requests: [EvalRequest] = switch prompt.outputType {
+                        case .multipleChoice: (example.candidates ?? []).map { .loglikelihood(context: example.src, continuation: $0) }
+                        case .generateUntil: [.generate(context: example.src, until: prompt.until, maxTokens: prompt.maxGenToks)]
+                        }
+                        planned.append(Planned(task: task.id, level: level, shots: shots, example: example, crossLingual: false,
+                                               requests: requests, calibrated: false, suite: prompt, options: task.options(for: instance)))
+                        continue
+                    }
                     var requests: [EvalRequest]
                     var calibrated = false
                     if let candidates = example.candidates {
@@ -180,17 +202,31 @@ public struct EvalRunner {
         settings.style == "tk" ? .tk(TkEncoding(positiveExamples: shots)) : .optIML(OPTIMLEncoding(shots: shots))
     }
 
+    /// What a sample records of a scored instance.
+    struct Scored {
+        var prediction: String
+        var metrics: [String: Double]
+        var gold: String?
+        var loglikelihoods: [Double]?
+    }
+
     /// The prediction shown in samples and the instance's metrics.
-    func score(_ item: Planned, _ responses: [EvalResponse]) -> (String, [String: Double]) {
+    func score(_ item: Planned, _ responses: [EvalResponse]) -> Scored {
         let example = item.example
         if let candidates = example.candidates {
             let count = candidates.count
             let logprobs = responses.prefix(count).map { $0.logprob ?? -.infinity }
-            guard logprobs.count == count, let choice = try? RankClassification.choose(logprobs: logprobs) else { return ("", [:]) }
             let gold = example.gold ?? -1
+            // A suite's samples and acc_norm use the options as written, without the delimiter before them
+            // (lm-evaluation-harness's `len(choice)`); the bench's own tasks the candidates as scored.
+            let shown = item.suite != nil ? item.options ?? candidates : candidates
+            let goldText = shown.indices.contains(gold) ? shown[gold] : nil
+            guard logprobs.count == count, let choice = try? RankClassification.choose(logprobs: logprobs) else {
+                return Scored(prediction: "", metrics: [:], gold: goldText, loglikelihoods: logprobs)
+            }
             var metrics: [String: Double] = ["acc": choice == gold ? 1 : 0]
-            if let normalized = try? RankClassification.chooseNormalized(
-                logprobs: logprobs, characterLengths: candidates.map(RankClassification.characterLength)) {
+            let lengths = shown.map(RankClassification.characterLength)
+            if let normalized = try? RankClassification.chooseNormalized(logprobs: logprobs, characterLengths: lengths) {
                 metrics["acc_norm"] = normalized == gold ? 1 : 0
             }
             if item.calibrated, responses.count == 2 * count,
@@ -198,12 +234,20 @@ public struct EvalRunner {
                                                                            contentFreeLogprobs: responses.suffix(count).map { $0.logprob ?? 0 }) {
                 metrics["acc_calibrated"] = calibrated == gold ? 1 : 0
             }
-            return (candidates[choice], metrics)
+            if let suite = item.suite { metrics = metrics.filter { suite.metrics.contains($0.key) } }
+            return Scored(prediction: shown[choice], metrics: metrics, gold: goldText, loglikelihoods: logprobs)
+        }
+        if let suite = item.suite {
+            // lm-evaluation-harness compares the filtered generation with the target as they are.
+            let prediction = SuiteFilters.apply(suite.filters, to: responses.first?.text ?? "")
+            let target = example.references.first ?? ""
+            return Scored(prediction: prediction, metrics: ["exact_match": prediction == target ? 1 : 0], gold: target)
         }
         let prediction = (responses.first?.text ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         let rouge = item.crossLingual ? tokenizer.map { RougeL(crossLingual: $0) } ?? RougeL() : RougeL()
-        return (prediction, ["exact_match": ExactMatch.score(prediction: prediction, references: example.references),
-                             "rougeL": rouge.fmeasure(prediction: prediction, references: example.references)])
+        return Scored(prediction: prediction,
+                      metrics: ["exact_match": ExactMatch.score(prediction: prediction, references: example.references),
+                                "rougeL": rouge.fmeasure(prediction: prediction, references: example.references)])
     }
 
     static func context(_ request: EvalRequest) -> String {

@@ -92,11 +92,17 @@ public struct SampleRecord: Codable, Sendable, Equatable {
     public var references: [String]
     /// The instance's scores by metric name, e.g. `["acc": 1, "acc_norm": 0]` (stored as JSON text).
     public var metrics: [String: Double]
+    /// The right answer as the prediction would spell it (a multiple-choice option, a suite's target); nil when
+    /// only references apply.
+    public var gold: String?
+    /// Each option's log-likelihood, for multiple choice.
+    public var loglikelihoods: [Double]?
 
     /// A sample record.
     public init(
         runID: Int64, task: String, instanceID: String, shots: Int, level: Int? = nil,
-        prompt: String, prediction: String, references: [String], metrics: [String: Double]
+        prompt: String, prediction: String, references: [String], metrics: [String: Double],
+        gold: String? = nil, loglikelihoods: [Double]? = nil
     ) {
         self.runID = runID
         self.task = task
@@ -107,6 +113,8 @@ public struct SampleRecord: Codable, Sendable, Equatable {
         self.prediction = prediction
         self.references = references
         self.metrics = metrics
+        self.gold = gold
+        self.loglikelihoods = loglikelihoods
     }
 }
 
@@ -260,6 +268,11 @@ public final class ResultsStore: Sendable {
         migrator.registerMigration("v2") { db in
             try db.execute(sql: "ALTER TABLE runs ADD COLUMN model_identity TEXT NOT NULL DEFAULT '{}'")
         }
+        // Samples keep the right answer and the options' log-likelihoods, as lm-evaluation-harness's do.
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: "ALTER TABLE samples ADD COLUMN gold TEXT")
+            try db.execute(sql: "ALTER TABLE samples ADD COLUMN loglikelihoods_json TEXT")
+        }
         return migrator
     }
 
@@ -398,22 +411,25 @@ public final class ResultsStore: Sendable {
             encoder.nonConformingFloatEncodingStrategy = .convertToString(
                 positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
             let statement = try db.cachedStatement(sql: """
-                INSERT OR REPLACE INTO samples (run_id, task, instance_id, shots, level, prompt, prediction, references_json, metrics_json)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT OR REPLACE INTO samples (run_id, task, instance_id, shots, level, prompt, prediction, references_json, metrics_json,
+                                                gold, loglikelihoods_json)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for sample in samples {
                 let references: String
                 let metrics: String
+                let loglikelihoods: String?
                 do {
                     references = String(decoding: try encoder.encode(sample.references), as: UTF8.self)
                     metrics = String(decoding: try encoder.encode(sample.metrics), as: UTF8.self)
+                    loglikelihoods = try sample.loglikelihoods.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
                 } catch {
                     throw ResultsStoreError.invalidValue(
                         path: file, reason: "sample \(sample.task)/\(sample.instanceID): \(Self.reason(error))")
                 }
                 try statement.execute(arguments: [
                     sample.runID, sample.task, sample.instanceID, sample.shots, sample.level,
-                    sample.prompt, sample.prediction, references, metrics,
+                    sample.prompt, sample.prediction, references, metrics, sample.gold, loglikelihoods,
                 ])
             }
         }
@@ -434,8 +450,8 @@ public final class ResultsStore: Sendable {
         }
     }
 
-    /// Samples of a run as JSON Lines (one object a line, keys: run_id, task, instance_id, shots,
-    /// level, prompt, prediction, references, metrics), written atomically: to a temporary file
+    /// Samples of a run as JSON Lines (one object a line, keys: run_id, task, id (the instance's),
+    /// shots, level, prompt, prediction, gold, references, loglikelihoods, metrics), written atomically: to a temporary file
     /// beside `file`, then renamed over it. Lines are in the order of `samples(runID:)`, metrics'
     /// keys sorted; a non-finite metric (NaN, ±infinity, which JSON lacks) is written as null.
     /// Creates `file`'s folders when missing; an unknown run is an error.
@@ -494,7 +510,7 @@ public final class ResultsStore: Sendable {
     }
 
     private static let sampleSelect = """
-        SELECT run_id, task, instance_id, shots, level, prompt, prediction, references_json, metrics_json
+        SELECT run_id, task, instance_id, shots, level, prompt, prediction, references_json, metrics_json, gold, loglikelihoods_json
         FROM samples WHERE run_id = ? ORDER BY task, shots, instance_id
         """
 
@@ -510,9 +526,11 @@ public final class ResultsStore: Sendable {
         let instanceID = try row.decode(String.self, atIndex: 2)
         let references: [String]
         let metrics: [String: Double]
+        let loglikelihoods: [Double]?
         do {
             references = try decoder.decode([String].self, from: Data(try row.decode(String.self, atIndex: 7).utf8))
             metrics = try decoder.decode([String: Double].self, from: Data(try row.decode(String.self, atIndex: 8).utf8))
+            loglikelihoods = try row.decode(String?.self, atIndex: 10).map { try decoder.decode([Double].self, from: Data($0.utf8)) }
         } catch let error as DatabaseError {
             throw error
         } catch {
@@ -527,14 +545,19 @@ public final class ResultsStore: Sendable {
             prompt: try row.decode(String.self, atIndex: 5),
             prediction: try row.decode(String.self, atIndex: 6),
             references: references,
-            metrics: metrics)
+            metrics: metrics,
+            gold: try row.decode(String?.self, atIndex: 9),
+            loglikelihoods: loglikelihoods)
     }
 
     /// One JSON Lines record, keys in the documented order, ending in a newline.
+    /// Swift's shortest round-trip spelling of a finite Double is a valid JSON number; JSON has no infinities.
+    static func jsonNumber(_ value: Double) -> String { value.isFinite ? "\(value)" : "null" }
+
     static func jsonLine(_ sample: SampleRecord) -> String {
         var line = "{\"run_id\":\(sample.runID),\"task\":"
         appendJSONString(sample.task, to: &line)
-        line += ",\"instance_id\":"
+        line += ",\"id\":"
         appendJSONString(sample.instanceID, to: &line)
         line += ",\"shots\":\(sample.shots),\"level\":"
         line += sample.level.map { String($0) } ?? "null"
@@ -542,22 +565,25 @@ public final class ResultsStore: Sendable {
         appendJSONString(sample.prompt, to: &line)
         line += ",\"prediction\":"
         appendJSONString(sample.prediction, to: &line)
+        line += ",\"gold\":"
+        if let gold = sample.gold { appendJSONString(gold, to: &line) } else { line += "null" }
         line += ",\"references\":["
         for (index, reference) in sample.references.enumerated() {
             if index > 0 { line += "," }
             appendJSONString(reference, to: &line)
         }
-        line += "],\"metrics\":{"
+        line += "],\"loglikelihoods\":"
+        if let loglikelihoods = sample.loglikelihoods {
+            line += "[" + loglikelihoods.map(jsonNumber).joined(separator: ",") + "]"
+        } else {
+            line += "null"
+        }
+        line += ",\"metrics\":{"
         for (index, name) in sample.metrics.keys.sorted().enumerated() {
             if index > 0 { line += "," }
             appendJSONString(name, to: &line)
             line += ":"
-            // Swift's shortest round-trip spelling of a finite Double is a valid JSON number.
-            if let value = sample.metrics[name], value.isFinite {
-                line += "\(value)"
-            } else {
-                line += "null"
-            }
+            line += sample.metrics[name].map(jsonNumber) ?? "null"
         }
         line += "}}\n"
         return line

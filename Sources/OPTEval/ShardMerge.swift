@@ -22,7 +22,7 @@ public enum ShardMergeError: Error, Sendable, Equatable, CustomStringConvertible
 public enum ShardMerge {
     struct SampleLine: Codable {
         var task: String
-        var instance_id: String
+        var id: String
         var shots: Int
         var metrics: [String: Double?]
     }
@@ -64,7 +64,7 @@ public enum ShardMerge {
             for (number, line) in data.split(separator: 0x0A).enumerated() {
                 do {
                     let sample = try JSONDecoder().decode(SampleLine.self, from: Data(line))
-                    scores.append(InstanceScore(task: sample.task, instance: sample.instance_id, shots: sample.shots,
+                    scores.append(InstanceScore(task: sample.task, instance: sample.id, shots: sample.shots,
                                                 metrics: sample.metrics.compactMapValues { $0 }))
                 } catch {
                     throw ShardMergeError.unreadable(path: "\(url.path):\(number + 1)", reason: "\(error)")

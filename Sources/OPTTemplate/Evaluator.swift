@@ -52,6 +52,9 @@ final class Renderer {
     var shadowLists: [ObjectIdentifier: (original: TemplateList, copy: TemplateList)] = [:]
     var shadowDicts: [ObjectIdentifier: (original: TemplateDict, copy: TemplateDict)] = [:]
 
+    /// Jinja's `StrictUndefined`: printing a missing value is an error, not empty text.
+    var strictUndefined = false
+
     init(templateName: String, variables: [String: TemplateValue], seed: UInt64) {
         self.templateName = templateName
         self.variables = variables
@@ -158,11 +161,12 @@ final class Renderer {
             switch node {
             case .text(let t):
                 out += t
-            case .output(let expr, _):
+            case .output(let expr, let loc):
                 let v = try eval(expr)
                 switch v {
                 case .string(let s): out += s
-                case .undefined: break
+                case .undefined(let message):
+                    if strictUndefined { throw located(Failure(.undefined, message), loc) }
                 default: out += str(v)
                 }
             case .conditional(let branches, let otherwise):

@@ -53,9 +53,9 @@ struct Lexer {
     var lineStarts: [Int] = [0]
     var tokens: [Token] = []
 
-    init(source: String, name: String) {
+    init(source: String, name: String, keepTrailingNewline: Bool = false) {
         self.name = name
-        // Jinja normalizes every newline sequence to "\n" and drops one trailing newline (keep_trailing_newline=False).
+        // Jinja normalizes every newline sequence to "\n" and drops one trailing newline unless told to keep it.
         var scalars: [Unicode.Scalar] = []
         scalars.reserveCapacity(source.unicodeScalars.count)
         var previousCR = false
@@ -72,7 +72,7 @@ struct Lexer {
             previousCR = false
             scalars.append(c)
         }
-        if scalars.last == "\n" { scalars.removeLast() }
+        if scalars.last == "\n" && !keepTrailingNewline { scalars.removeLast() }
         s = scalars
         for (i, c) in s.enumerated() where c == "\n" { lineStarts.append(i + 1) }
     }

@@ -29,7 +29,7 @@ public enum TemplateValue: Sendable, Equatable {
     }
 
     /// Python's truth value.
-    var isTruthy: Bool {
+    public var isTruthy: Bool {
         switch self {
         case .undefined, .none: return false
         case .bool(let b): return b
@@ -281,4 +281,32 @@ enum ObjectKind: Sendable {
     case method(TemplateValue, String)
     case loop(LoopState)
     case namespace(TemplateDict)
+}
+
+extension TemplateValue {
+    /// Python's `str(value)`: what `{{ value }}` prints.
+    public var text: String { pyStr }
+
+    /// The items of a list or tuple; nil for anything else.
+    public var items: [TemplateValue]? {
+        switch self {
+        case .list(let list): list.items
+        case .tuple(let items): items
+        default: nil
+        }
+    }
+
+    /// The value of an int (a bool is not one here); nil for anything else.
+    public var int: Int? {
+        if case .int(let number) = self { return number }
+        return nil
+    }
+
+    /// A dict's string-keyed entries (as template variables); nil for anything else.
+    public var entries: [String: TemplateValue]? {
+        guard case .dict(let dict) = self else { return nil }
+        var entries: [String: TemplateValue] = [:]
+        for (key, value) in zip(dict.keys, dict.values) { if case .string(let name) = key { entries[name] = value } }
+        return entries
+    }
 }

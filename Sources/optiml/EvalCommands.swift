@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OPTBench
 import OPTEval
 import OPTTokenizer
 
@@ -20,10 +21,16 @@ struct EvalRun: ParsableCommand {
         """)
 
     @OptionGroup var modelOptions: ModelOptions
-    @Option(help: "A bench folder built by optiml bench build.") var bench: String
+    @Option(help: "A bench folder built by optiml bench build (or give --suite and --data).") var bench: String?
+    @Option(help: ArgumentHelp("An evaluation suite, prompted and scored as lm-evaluation-harness does: \(EvalSuite.available.joined(separator: ", ")), or a suite .yaml file.",
+                               discussion: "Its bench is built from --data into OUT/bench."))
+    var suite: String?
+    @Option(help: "--suite: the folder with the suite's data (e.g. MMLU's data/ archive, BIG-Bench-Hard's repository).") var data: String?
+    @Option(help: "--suite: only these tasks (comma-separated names, e.g. mmlu_anatomy or anatomy).") var tasks: String?
+    @Flag(help: "--suite: leave out tasks whose data is not in --data (they are listed) instead of failing.") var skipMissing = false
     @Option(help: "validation or test.") var split = "test"
     @Option(help: "Levels to evaluate, e.g. 1,2,3.") var levels = "1,2,3"
-    @Option(help: "Shot counts, e.g. 0,5.") var shots = "0"
+    @Option(help: "Shot counts, e.g. 0,5 (default 0; a suite's own, e.g. 0,5 for mmlu).") var shots: String?
     @Option(help: "opt-iml or tk.") var style = "opt-iml"
     @Option(help: "At most this many instances per task.") var limit: Int?
     @Option(help: "Seed for delimiters, demonstrations and the bootstrap.") var seed: UInt64 = 0
@@ -59,7 +66,11 @@ struct EvalRun: ParsableCommand {
         guard ["validation", "test"].contains(split) else { throw ValidationError("--split \(split): expected validation or test") }
         guard ["opt-iml", "tk"].contains(style) else { throw ValidationError("--style \(style): expected opt-iml or tk") }
         if try numbers(levels, "levels").contains(where: { !(1...3).contains($0) }) { throw ValidationError("--levels: only 1, 2 and 3") }
-        if try numbers(shots, "shots").contains(where: { !(0...32).contains($0) }) { throw ValidationError("--shots: each between 0 and 32") }
+        if let shots, try numbers(shots, "shots").contains(where: { !(0...32).contains($0) }) { throw ValidationError("--shots: each between 0 and 32") }
+        switch (bench, suite, data) {
+        case (_?, nil, nil), (nil, _?, _?): break
+        default: throw ValidationError("give either --bench, or --suite with --data")
+        }
         if batchSize < 1 || maxNewTokens < 1 || (limit ?? 1) < 1 { throw ValidationError("--batch-size, --max-new-tokens and --limit must be at least 1") }
         guard ["local", "openai"].contains(backend) else { throw ValidationError("--backend \(backend): expected local or openai") }
         if backend == "openai" {
@@ -79,7 +90,7 @@ struct EvalRun: ParsableCommand {
         var settings = EvalSettings()
         settings.split = split
         settings.levels = try numbers(levels, "levels")
-        settings.shots = try numbers(shots, "shots")
+        settings.shots = try numbers(shots ?? "0", "shots")
         settings.style = style
         settings.limit = limit
         settings.seed = seed
@@ -104,9 +115,23 @@ struct EvalRun: ParsableCommand {
                                              batchSize: batchSize)
             }
             try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
+            var benchFolder = URL(fileURLWithPath: bench ?? "", isDirectory: true)
+            if let suite, let data {
+                let definition = suite.hasSuffix(".yaml") ? try EvalSuite.load(URL(fileURLWithPath: suite)) : try EvalSuite.named(suite)
+                settings.suite = definition.suite
+                settings.levels = []
+                settings.calibrate = false
+                settings.shots = try shots.map { try numbers($0, "shots") } ?? definition.shots
+                benchFolder = outFolder.appendingPathComponent("bench", isDirectory: true)
+                let builder = SuiteBuilder(suite: definition, data: URL(fileURLWithPath: data, isDirectory: true),
+                                           only: tasks.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } },
+                                           skipMissing: skipMissing, maxShots: settings.shots.max() ?? 0)
+                let (manifest, missing) = try builder.write(to: benchFolder)
+                print("\(definition.title): \(manifest.tasks.count) tasks, \(manifest.counts.instances["test"] ?? 0) questions from \(data)")
+                if !missing.isEmpty { print("left out (no data): \(missing.joined(separator: ", "))") }
+            }
             let store = try ResultsStore(path: outFolder.appendingPathComponent("results.sqlite"))
-            var runner = EvalRunner(bench: URL(fileURLWithPath: bench, isDirectory: true), backend: answering, store: store,
-                                    settings: settings, tokenizer: tokenizer)
+            var runner = EvalRunner(bench: benchFolder, backend: answering, store: store, settings: settings, tokenizer: tokenizer)
             let bar = ProgressBar(label: "requests")
             runner.progress = { done, total in bar.update(done, total) }
             let outcome = try runner.run(modelName: modelOptions.model)
@@ -121,6 +146,16 @@ struct EvalRun: ParsableCommand {
     }
 
     private func printTable(_ outcome: EvalOutcome) {
+        if outcome.groups.contains(where: { $0.kind == "suite" }) {
+            print("| group | shots | tasks | questions | score | ± |")
+            print("|---|--:|--:|--:|--:|--:|")
+            for group in outcome.groups where group.kind == "suite" || group.kind == "category" {
+                let name = group.kind == "suite" ? "**\(group.name)**" : group.name
+                print("| \(name) | \(group.shots.map(String.init) ?? "all") | \(group.tasks) | \(group.instances ?? 0) | "
+                      + "\(String(format: "%.1f", group.score)) | \(String(format: "%.1f", group.stderr ?? 0)) |")
+            }
+            return
+        }
         print("| level | shots | tasks | score | ± |")
         print("|---|--:|--:|--:|--:|")
         for group in outcome.groups where group.kind == "level" {

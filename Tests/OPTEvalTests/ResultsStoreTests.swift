@@ -208,14 +208,14 @@ struct ResultsStoreTests {
         let objects = try lines.map { line in
             try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         }
-        let expectedKeys: Set = ["run_id", "task", "instance_id", "shots", "level", "prompt", "prediction", "references", "metrics"]
+        let expectedKeys: Set = ["run_id", "task", "id", "shots", "level", "prompt", "prediction", "gold", "references", "loglikelihoods", "metrics"]
         for object in objects {
             #expect(Set(object.keys) == expectedKeys)
             #expect((object["run_id"] as? NSNumber)?.int64Value == run)
         }
         let second = objects[1]
         #expect(second["task"] as? String == "task1")
-        #expect(second["instance_id"] as? String == "q\"uote")
+        #expect(second["id"] as? String == "q\"uote")
         #expect(second["prediction"] as? String == tricky.prediction)
         #expect(second["prompt"] as? String == tricky.prompt)
         #expect(second["references"] as? [String] == tricky.references)

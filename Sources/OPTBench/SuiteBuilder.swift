@@ -1,0 +1,301 @@
+import Foundation
+import OPTData
+import OPTTemplate
+
+/// Reads a suite's data from a folder and renders every task's documents the way lm-evaluation-harness
+/// does (`doc_to_text`, `doc_to_choice`, `doc_to_target` and their type rules), into bench tasks whose
+/// instances are the test documents and whose positive examples are the few-shot pool, in order.
+public struct SuiteBuilder {
+    public var suite: EvalSuite
+    /// The folder the layouts' paths are relative to.
+    public var data: URL
+    /// Only these tasks (by name); nil: all.
+    public var only: [String]?
+    /// Tasks whose data is absent are left out (and listed) instead of failing the build.
+    public var skipMissing = false
+    /// The most shots any run of the bench will ask for: the size of a carved few-shot pool.
+    public var maxShots: Int
+
+    public init(suite: EvalSuite, data: URL, only: [String]? = nil, skipMissing: Bool = false, maxShots: Int) {
+        self.suite = suite
+        self.data = data
+        self.only = only
+        self.skipMissing = skipMissing
+        self.maxShots = maxShots
+    }
+
+    /// The suite's tasks that have data, and the names of those left out because theirs is missing.
+    public func build() throws -> (tasks: [BenchTask], missing: [String]) {
+        var selected = try suite.resolvedTasks()
+        if let only {
+            let unknown = only.filter { name in !selected.contains { $0.name == name || $0.datasetName == name } }
+            guard unknown.isEmpty else { throw SuiteError.unknownTasks(suite: suite.suite, names: unknown) }
+            selected = selected.filter { only.contains($0.name) || only.contains($0.datasetName) }
+        }
+        var tasks: [BenchTask] = [], missing: [String] = []
+        for task in selected {
+            guard let layout = try layout(for: task) else {
+                if skipMissing { missing.append(task.name); continue }
+                throw SuiteError.missingData(suite: suite.suite, task: task.name, folder: data.path,
+                                             tried: try suite.layouts.map { try path($0.test, task) })
+            }
+            tasks.append(try build(task, layout))
+        }
+        return (tasks, missing)
+    }
+
+    /// Builds the suite and writes it as an evaluation bench (every task held out for test, no levels) at `directory`,
+    /// replacing what is there; returns the manifest and the tasks left out for missing data.
+    public func write(to directory: URL) throws -> (manifest: BenchManifest, missing: [String]) {
+        let (tasks, missing) = try build()
+        guard !tasks.isEmpty else {
+            throw SuiteError.missingData(suite: suite.suite, task: "any", folder: data.path, tried: suite.layouts.map(\.test))
+        }
+        let bench = Bench(tasks: tasks, assignments: Dictionary(uniqueKeysWithValues: tasks.map { ($0.id, TaskAssignment(role: .test)) }),
+                          allTasks: tasks.map(TaskSummary.init), spec: SplitSpec(name: "suite:" + suite.suite), seed: 0,
+                          leakage: LeakageReport(ngram: 0, threshold: 0, pairs: [], trainTasks: 0, evalTasks: tasks.count,
+                                                 evalInstances: tasks.reduce(0) { $0 + $1.instances.count }, trainWords: 0, evalWords: 0),
+                          unmappedCategories: [])
+        let manifest = try BenchStore.write(bench, sourceRecords: [.init(kind: "suite:" + suite.suite, path: data.path, tasks: tasks.count)],
+                                            taxonomy: try Taxonomy.builtin(), to: directory, replace: true)
+        return (manifest, missing)
+    }
+
+    /// The first layout whose evaluated rows exist for `task`.
+    func layout(for task: SuiteTask) throws -> SuiteLayout? {
+        try suite.layouts.first { FileManager.default.fileExists(atPath: data.appendingPathComponent(try path($0.test, task)).path) }
+    }
+
+    func path(_ template: String, _ task: SuiteTask) throws -> String {
+        do { return try Template(template, name: "path").render(["dataset_name": .string(task.datasetName)]) } catch {
+            throw SuiteError.badDefinition(suite: suite.suite, reason: "path \(template.debugDescription): \(error)")
+        }
+    }
+
+    func build(_ task: SuiteTask, _ layout: SuiteLayout) throws -> BenchTask {
+        let renderer = try DocumentRenderer(task, suite: suite.suite)
+        let testPath = try path(layout.test, task)
+        var tested = try documents(testPath, split: layout.testSplit ?? "test", layout, task)
+        var pool: [Document], origin: String?
+        var description = task.description
+        if let fewshot = layout.fewshot {
+            pool = try documents(try path(fewshot, task), split: layout.fewshotSplit ?? "train", layout, task)
+        } else if let prompt = layout.fewshotPrompt {
+            let file = try path(prompt, task)
+            let parsed = try ChainOfThoughtPrompt(url: data.appendingPathComponent(file))
+            // Documents as the test set's ({input, target}): the target is the final answer, or the reasoning for CoT.
+            let reasoning = layout.fewshotTarget == .reasoning
+            pool = parsed.exemplars.enumerated().map { index, exemplar in
+                Document(file: file, row: index,
+                         values: ["input": .string(exemplar.input), "target": .string(reasoning ? exemplar.reasoning : exemplar.answer)])
+            }
+            if description.isEmpty { description = parsed.description + "\n\n" }
+        } else if layout.carveFewshot == true {
+            let carved = min(maxShots, tested.count)
+            pool = Array(tested.prefix(carved))
+            tested.removeFirst(carved)
+            origin = "the first \(carved) questions of \(testPath) (its test rows) are the few-shot examples and are not evaluated"
+        } else {
+            pool = []
+        }
+        let instances = try tested.enumerated().map { index, doc in try renderer.instance(doc, id: String(index)) }
+        let examples = try pool.map { doc in try renderer.example(doc) }
+        var bench = BenchTask(id: task.name, benchmark: suite.suite, categories: [task.category], instructionLevel: .instance,
+                              positiveExamples: examples, instances: instances, origin: data.appendingPathComponent(testPath).path)
+        let renderedDescription: String
+        do {
+            renderedDescription = try Template(description, name: "\(task.name).description", keepTrailingNewline: true, strictUndefined: true)
+                .render(renderer.taskVariables)
+        } catch {
+            throw SuiteError.badDefinition(suite: suite.suite, reason: "\(task.name): description: \(error)")
+        }
+        bench.suite = SuitePrompt(suite: suite.suite, outputType: task.outputType, description: renderedDescription,
+                                  targetDelimiter: task.targetDelimiter, fewshotDelimiter: task.fewshotDelimiter, until: task.until,
+                                  maxGenToks: task.maxGenToks, filters: task.filters, metrics: task.metrics, aggregate: suite.aggregate,
+                                  fewshotOrigin: origin)
+        return bench
+    }
+
+    /// The rows of a file or dataset folder that the layout keeps, as documents.
+    func documents(_ relative: String, split: String, _ layout: SuiteLayout, _ task: SuiteTask) throws -> [Document] {
+        let url = data.appendingPathComponent(relative)
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else {
+            throw SuiteError.missingData(suite: suite.suite, task: task.name, folder: data.path, tried: [relative])
+        }
+        let source: any RowSource = isFolder.boolValue ? try DatasetSplit.open(url, split: split) : try DatasetFile.open(url, columns: layout.columns)
+        let keep = try layout.where.map { try expression($0, "where") }
+        let makeDoc = try layout.doc.map { try expression($0, "doc") }
+        let taskVariables: [String: TemplateValue] = ["dataset_name": .string(task.datasetName)]
+        var documents: [Document] = []
+        try source.forEachRow { index, row in
+            var variables = taskVariables.merging(TemplateValue.variables(row)) { $1 }
+            do {
+                if let keep, !(try keep.evaluate(variables).isTruthy) { return true }
+                if let makeDoc {
+                    let value = try makeDoc.evaluate(variables)
+                    guard let fields = value.entries else { throw SuiteError.badRow(file: url.path, row: index, task: task.name, reason: "`doc` gave \(value.text), not a dict") }
+                    variables = fields
+                } else {
+                    variables = TemplateValue.variables(row)
+                }
+            } catch let error as TemplateError {
+                throw SuiteError.badRow(file: url.path, row: index, task: task.name, reason: "\(error)")
+            }
+            documents.append(Document(file: url.path, row: index, values: variables))
+            return true
+        }
+        return documents
+    }
+
+    func expression(_ source: String, _ what: String) throws -> TemplateExpression {
+        do { return try TemplateExpression(source, name: what) } catch {
+            throw SuiteError.badDefinition(suite: suite.suite, reason: "\(what) \(source.debugDescription): \(error)")
+        }
+    }
+}
+
+/// One lm-eval document: a row as the templates see it, and where it was read.
+struct Document {
+    var file: String
+    var row: Int
+    var values: [String: TemplateValue]
+}
+
+/// lm-evaluation-harness's `doc_to_text`, `doc_to_choice` and `doc_to_target` for one task: a setting that names a
+/// column of the document is that column; otherwise it is a template, and a rendered target of digits is an index
+/// into the choices, a rendered choice list is read as a Python literal.
+struct DocumentRenderer {
+    let task: SuiteTask
+    let text: Template?
+    let target: Template?
+    let choices: [Template]?
+    let choiceList: Template?
+    let taskVariables: [String: TemplateValue]
+
+    init(_ task: SuiteTask, suite: String) throws {
+        self.task = task
+        taskVariables = ["dataset_name": .string(task.datasetName)]
+        func compile(_ source: String, _ field: String) throws -> Template {
+            do { return try Template(source, name: "\(task.name).\(field)", keepTrailingNewline: true, strictUndefined: true) } catch {
+                throw SuiteError.badDefinition(suite: suite, reason: "\(task.name): \(field): \(error)")
+            }
+        }
+        text = try compile(task.docToText, "doc_to_text")
+        target = try compile(task.docToTarget, "doc_to_target")
+        switch task.docToChoice {
+        case .list(let items)?:
+            choices = try items.enumerated().map { try compile($1, "doc_to_choice[\($0)]") }
+            choiceList = nil
+        case .expression(let source)?:
+            choices = nil
+            choiceList = try compile(source, "doc_to_choice")
+        case nil:
+            choices = nil
+            choiceList = nil
+        }
+    }
+
+    /// The test document as an instance: its text, its choices and the index of the right one, or its target.
+    func instance(_ doc: Document, id: String) throws -> TaskInstance {
+        let (input, options, gold, answer) = try render(doc)
+        return TaskInstance(id: id, input: input, outputs: [answer], options: options, gold: gold, split: .test)
+    }
+
+    /// A few-shot document as lm-eval shows it: its text and the text of its target.
+    func example(_ doc: Document) throws -> TaskExample {
+        let (input, _, _, answer) = try render(doc)
+        return TaskExample(input: input, output: answer)
+    }
+
+    func render(_ doc: Document) throws -> (text: String, choices: [String]?, gold: Int?, answer: String) {
+        func fail(_ reason: String) -> SuiteError { .badRow(file: doc.file, row: doc.row, task: task.name, reason: reason) }
+        do {
+            let text = try column(task.docToText, doc)?.text ?? self.text!.render(doc.values)
+            let choices = try renderChoices(doc)
+            let target = try column(task.docToTarget, doc) ?? parsedTarget(try self.target!.render(doc.values), hasChoices: choices != nil)
+            guard let choices else { return (text, nil, nil, target.items?.first?.text ?? target.text) }
+            let gold: Int
+            if let index = target.int {
+                guard choices.indices.contains(index) else { throw fail("target \(index) is outside the \(choices.count) choices") }
+                gold = index
+            } else if let index = choices.firstIndex(of: target.text) {
+                gold = index
+            } else {
+                throw fail("target \(target.text.debugDescription) is not one of the choices \(choices)")
+            }
+            return (text, choices, gold, choices[gold])
+        } catch let error as TemplateError {
+            throw fail("\(error)")
+        }
+    }
+
+    /// The document's column when `setting` names one (lm-eval checks this before treating it as a template).
+    func column(_ setting: String, _ doc: Document) -> TemplateValue? { doc.values[setting] }
+
+    func renderChoices(_ doc: Document) throws -> [String]? {
+        if let choices { return try choices.map { try $0.render(doc.values) } }
+        guard let choiceList, case .expression(let source)? = task.docToChoice else { return nil }
+        let value = try column(source, doc) ?? literal(try choiceList.render(doc.values))
+        guard let items = value.items else {
+            throw SuiteError.badRow(file: doc.file, row: doc.row, task: task.name, reason: "doc_to_choice gave \(value.text), not a list")
+        }
+        return items.map(\.text)
+    }
+
+    /// lm-eval's reading of a rendered target: digits are an index when there are choices, `[…]` a list.
+    func parsedTarget(_ rendered: String, hasChoices: Bool) throws -> TemplateValue {
+        if hasChoices, !rendered.isEmpty, rendered.unicodeScalars.allSatisfy({ $0.properties.numericType == .decimal }), let index = Int(rendered) {
+            return .int(index)
+        }
+        if rendered.count >= 2, rendered.first == "[", rendered.last == "]", let list = try? literal(rendered) { return list }
+        return .string(rendered)
+    }
+
+    /// Python's `ast.literal_eval` of a rendered value (the same literal syntax as Jinja's).
+    func literal(_ rendered: String) throws -> TemplateValue {
+        try TemplateExpression(rendered, name: "\(task.name).literal").evaluate([:])
+    }
+}
+
+/// A BIG-Bench Hard chain-of-thought prompt file: a canary line, `-----`, the task description, then exemplars
+/// `Q: …\nA: Let's think step by step.\n… So the answer is X.` separated by blank lines.
+struct ChainOfThoughtPrompt {
+    struct Exemplar {
+        var input: String
+        /// The reasoning after "Let's think step by step.", up to and with the final answer sentence.
+        var reasoning: String
+        /// X of "So the answer is X.".
+        var answer: String
+    }
+
+    var description: String
+    var exemplars: [Exemplar]
+
+    init(url: URL) throws {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw BenchError.unreadableFile(path: url.path, reason: LenientJSON.reason(error))
+        }
+        func fail(_ reason: String) -> BenchError { .malformedFile(path: url.path, line: nil, reason: reason) }
+        guard let rule = text.range(of: "-----\n") else { throw fail("no ----- line after the canary") }
+        let body = String(text[rule.upperBound...]).trimmingCharacters(in: .newlines)
+        var parts = body.components(separatedBy: "\n\nQ: ")
+        guard parts.count >= 2 else { throw fail("no exemplar (\"Q: …\") after the description") }
+        description = parts.removeFirst()
+        exemplars = try parts.map { part in
+            guard let answerStart = part.range(of: "\nA: ") else { throw fail("an exemplar without \"A: \"") }
+            let input = String(part[..<answerStart.lowerBound])
+            var reasoning = String(part[answerStart.upperBound...]).trimmingCharacters(in: .whitespacesAndNewlines)
+            // After a newline in most files, a space in sports_understanding's.
+            let opening = "Let's think step by step."
+            if reasoning.hasPrefix(opening) { reasoning = String(reasoning.dropFirst(opening.count).drop { $0 == " " || $0 == "\n" }) }
+            guard let final = reasoning.range(of: "So the answer is ", options: .backwards) else {
+                throw fail("an exemplar without \"So the answer is\"")
+            }
+            var answer = String(reasoning[final.upperBound...])
+            if answer.hasSuffix(".") { answer.removeLast() }
+            return Exemplar(input: input, reasoning: reasoning, answer: answer)
+        }
+    }
+}

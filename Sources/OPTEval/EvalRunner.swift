@@ -103,7 +103,7 @@ public struct EvalRunner {
         let keys = planned.map { $0.requests.map { $0.cacheKey(modelHash: modelHash) } }
         for (item, itemKeys) in zip(planned, keys) { for (request, key) in zip(item.requests, itemKeys) { unique[key] = request } }
         var answers = try store.cachedResponses(for: Array(unique.keys)).compactMapValues(Self.response)
-        // Requests of one context stay together (the backend shares its prefix), longest contexts first.
+        // Requests of one context stay together (the backend runs it once), contexts with a shared prefix too.
         let missing = unique.filter { answers[$0.key] == nil }.sorted { Self.order($0.value) < Self.order($1.value) }
         progress(answers.count, unique.count)
         var start = 0
@@ -256,10 +256,11 @@ public struct EvalRunner {
         }
     }
 
-    /// Scoring before generation; within each, longer contexts first, then by text.
+    /// Scoring before generation; scoring in text order (contexts with a shared prefix together, for the backend's
+    /// prefix reuse), generation longer contexts first.
     static func order(_ request: EvalRequest) -> (Int, Int, String, String) {
         switch request {
-        case let .loglikelihood(context, continuation): (0, -context.utf8.count, context, continuation)
+        case let .loglikelihood(context, continuation): (0, 0, context, continuation)
         case let .generate(context, _, _): (1, -context.utf8.count, context, "")
         }
     }

@@ -5,22 +5,26 @@ import OPTKernels
 import OPTModel
 
 /// The in-process engine as a backend. Loglikelihood requests that share a context run it once
-/// (its KV cache is copied to each candidate), `batchSize` contexts of similar length at a time;
-/// generation requests run greedily in batches of similar length. Longest requests go first, so that memory needs show at the start.
+/// (its KV cache is copied to each candidate), `batchSize` contexts at a time in text order, so that a batch's
+/// contexts share their prefix (a k-shot prompt's instruction and exemplars), which runs once and is kept for
+/// later requests (`prefixes`); generation requests run greedily in batches of similar length, longest first.
 public struct LocalBackend: EvalBackend {
     public let generator: Generator
     public let identity: ModelIdentity
     /// Contexts per scoring batch, prompts per generation batch.
     public var batchSize: Int
+    /// Shared context prefixes kept across requests, within its memory budget.
+    public let prefixes: PrefixCache
 
     /// Refuses a tokenizer with ids the model has no embedding for (files of two different models in one folder).
-    public init(generator: Generator, identity: ModelIdentity, batchSize: Int = 8) throws {
+    public init(generator: Generator, identity: ModelIdentity, batchSize: Int = 8, prefixes: PrefixCache = PrefixCache()) throws {
         guard generator.tokenizer.vocabularySize <= generator.model.config.vocabSize else {
             throw EvalError.tokenizerMismatch(tokenizerSize: generator.tokenizer.vocabularySize, modelSize: generator.model.config.vocabSize)
         }
         self.generator = generator
         self.identity = identity
         self.batchSize = max(1, batchSize)
+        self.prefixes = prefixes
     }
 
     /// The tokenizer files that decide how text becomes ids.
@@ -52,11 +56,11 @@ public struct LocalBackend: EvalBackend {
             case let .generate(context, until, maxTokens): generations.append((index, context, until, maxTokens))
             }
         }
-        // Contexts of similar length share a batch (little padding); each runs once for all its continuations.
-        let contexts = byContext.sorted { ($0.key.utf8.count, $0.key) > ($1.key.utf8.count, $1.key) }
+        // Contexts in text order share a batch: those with a common prefix come together. Each runs once for all its continuations.
+        let contexts = byContext.sorted { $0.key < $1.key }
         for start in stride(from: 0, to: contexts.count, by: batchSize) {
             let batch = Array(contexts[start..<min(start + batchSize, contexts.count)])
-            let scores = try generator.score(contexts: batch.map { ($0.key, $0.value.map(\.continuation)) })
+            let scores = try generator.score(contexts: batch.map { ($0.key, $0.value.map(\.continuation)) }, prefixes: prefixes)
             for ((_, group), groupScores) in zip(batch, scores) {
                 for (item, score) in zip(group, groupScores) {
                     responses[item.index] = .loglikelihood(logprob: score.logprob, isGreedy: score.isGreedy, tokens: score.continuationIDs.count)

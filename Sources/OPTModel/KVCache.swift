@@ -31,14 +31,15 @@ public final class KVCache: @unchecked Sendable {
         validCounts = Array(repeating: 0, count: batchSize)
     }
 
-    /// A cache whose row i starts as a copy of row `sourceRows[i]` of `source` (a prefix shared by
-    /// several continuations), with room for `capacity` positions.
-    public init(copying sourceRows: [Int], of source: KVCache, capacity: Int) {
-        precondition(capacity >= source.length, "the copy must hold the prefix")
+    /// A cache whose row i starts as a copy of the first `length` positions (default: all) of row
+    /// `sourceRows[i]` of `source` (a prefix shared by several continuations), with room for `capacity` positions.
+    public init(copying sourceRows: [Int], of source: KVCache, length: Int? = nil, capacity: Int) {
+        let length = min(length ?? source.length, source.length)
+        precondition(capacity >= length, "the copy must hold the prefix")
         batchSize = sourceRows.count
         self.capacity = capacity
         width = source.width
-        let size = sourceRows.count * capacity * width, prefix = source.length * width
+        let size = sourceRows.count * capacity * width, prefix = length * width
         keys = source.keys.map { _ in FloatBuffer(count: size) }
         values = source.values.map { _ in FloatBuffer(count: size) }
         for (layer, (sourceKeys, sourceValues)) in zip(source.keys, source.values).enumerated() {
@@ -48,10 +49,13 @@ public final class KVCache: @unchecked Sendable {
                 (values[layer].pointer + at).update(from: sourceValues.pointer + start, count: prefix)
             }
         }
-        mask = sourceRows.map { source.mask[$0] }
-        validCounts = sourceRows.map { source.validCounts[$0] }
-        length = source.length
+        mask = sourceRows.map { Array(source.mask[$0].prefix(length)) }
+        validCounts = mask.map { $0.filter { $0 }.count }
+        self.length = length
     }
+
+    /// The bytes its keys and values take.
+    public var bytes: Int { 2 * keys.count * batchSize * capacity * width * MemoryLayout<Float>.size }
 
     /// Records `rowMask` for the next positions and returns the position ids of those tokens.
     ///

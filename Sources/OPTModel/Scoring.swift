@@ -78,7 +78,12 @@ extension Generator {
     /// one left-padded batch, each one's KV cache is copied to a row per continuation, and the
     /// continuations' own tokens run in one more batch. The numbers are those of `score(_:)`, which
     /// a context falls back to when an input has to be truncated to fit the model's positions.
-    public func score(contexts groups: [(context: String, continuations: [String])]) throws -> [[ContinuationScore]] {
+    ///
+    /// With `prefixes`, the contexts' longest shared token prefix (the instruction and exemplars of a k-shot
+    /// prompt) is run once and kept: a later call whose contexts share a prefix with a kept one starts from a
+    /// copy of its keys and values and runs only the rest of each context.
+    public func score(contexts groups: [(context: String, continuations: [String])],
+                      prefixes: PrefixCache? = nil) throws -> [[ContinuationScore]] {
         let limit = model.config.maxPositionEmbeddings
         var results = [[ContinuationScore]](repeating: [], count: groups.count)
         var shared: [(group: Int, context: [Int], continuations: [[Int]])] = []
@@ -93,7 +98,6 @@ extension Generator {
         }
         guard !shared.isEmpty else { return results }
         let vocab = model.config.vocabSize, pad = model.config.padTokenId
-        let contextLength = shared.map(\.context.count).max() ?? 1
         let steps = (shared.flatMap { $0.continuations.map(\.count) }.max() ?? 1) - 1
         // Every continuation as (its context's row, its tokens); log p and greedy flags are filled
         // while the logits they come from are alive.
@@ -104,12 +108,18 @@ extension Generator {
             tokenLogprobs[m].append(Double(row[token]) - Double(Ops.logSumExp(row, count: vocab)))
             if LogitsProcessing.argmax(row) != token { greedy[m] = false }
         }
-        // Each context's last position predicts its continuations' first tokens.
-        let prefix = KVCache(config: model.config, batchSize: shared.count, capacity: contextLength + steps)
+        // Each context's last position predicts its continuations' first tokens. Rows start from a kept
+        // prefix when there is one; the rest of each context is left-padded after it.
+        let (start, reused) = try sharedPrefix(shared.map(\.context), in: prefixes)
+        let rest = shared.map { Array($0.context[start...]) }
+        let restLength = rest.map(\.count).max() ?? 1
+        let rowsLength = start + restLength
+        let prefix = reused.map { KVCache(copying: Array(repeating: 0, count: shared.count), of: $0, length: start, capacity: rowsLength + steps) }
+            ?? KVCache(config: model.config, batchSize: shared.count, capacity: rowsLength + steps)
         try withExtendedLifetime(prefix) {
             let last = try model.forward(
-                tokens: shared.map { Array(repeating: pad, count: contextLength - $0.context.count) + $0.context },
-                realToken: shared.map { Array(repeating: false, count: contextLength - $0.context.count) + Array(repeating: true, count: $0.context.count) },
+                tokens: rest.map { Array(repeating: pad, count: restLength - $0.count) + $0 },
+                realToken: rest.map { Array(repeating: false, count: restLength - $0.count) + Array(repeating: true, count: $0.count) },
                 cache: prefix, logits: .last)
             for (m, member) in members.enumerated() {
                 take(UnsafeBufferPointer(rebasing: last[(member.row * vocab)..<((member.row + 1) * vocab)]), token: member.tokens[0], for: m)
@@ -119,11 +129,11 @@ extension Generator {
             // The rest of every continuation, right-padded, over copies of its context's cache: as many
             // rows at a time as fit in about 512 MB.
             let c = model.config
-            let bytesPerRow = (contextLength + steps) * c.hiddenSize * c.numHiddenLayers * 2 * MemoryLayout<Float>.size
+            let bytesPerRow = (rowsLength + steps) * c.hiddenSize * c.numHiddenLayers * 2 * MemoryLayout<Float>.size
             let perBatch = max(1, (512 << 20) / max(bytesPerRow, 1))
             for first in stride(from: 0, to: members.count, by: perBatch) {
                 let batch = Array(first..<min(first + perBatch, members.count))
-                let rows = KVCache(copying: batch.map { members[$0].row }, of: prefix, capacity: contextLength + steps)
+                let rows = KVCache(copying: batch.map { members[$0].row }, of: prefix, capacity: rowsLength + steps)
                 let inputs = batch.map { Array(members[$0].tokens.dropLast()) }
                 try withExtendedLifetime(rows) {
                     let logits = try model.forward(
@@ -150,6 +160,24 @@ extension Generator {
         return results
     }
 
+    /// Where the rows of `contexts` start and the keys and values they start from: a kept prefix they all share
+    /// (at least `PrefixCache.minimumTokens` of it), or a new one of their own longest shared prefix when several
+    /// contexts share one; (0, nil) when none applies. Each context keeps at least its last token to run.
+    func sharedPrefix(_ contexts: [[Int]], in prefixes: PrefixCache?) throws -> (Int, KVCache?) {
+        guard let prefixes, let first = contexts.first else { return (0, nil) }
+        var common = (contexts.map(\.count).min() ?? 1) - 1
+        for context in contexts.dropFirst() { common = min(common, PrefixCache.sharedLength(first, context)) }
+        guard common >= PrefixCache.minimumTokens else { return (0, nil) }
+        let wanted = Array(first.prefix(common))
+        if let (kept, length) = prefixes.lookup(wanted) { return (length, kept) }
+        // A lone context would only keep itself.
+        guard contexts.count > 1 else { return (0, nil) }
+        let kept = KVCache(config: model.config, batchSize: 1, capacity: common)
+        _ = try model.forward(tokens: [wanted], realToken: [Array(repeating: true, count: common)], cache: kept, logits: .last)
+        prefixes.insert(wanted, kept)
+        return (common, kept)
+    }
+
     /// lm-evaluation-harness's `_encode_pair`, with OPT's BOS on the context.
     func splitPair(context: String, continuation: String) throws -> (context: [Int], continuation: [Int]) {
         guard !continuation.isEmpty else { throw ModelError.invalidArgument("the continuation is empty: nothing to score") }
@@ -167,5 +195,60 @@ extension Generator {
             throw ModelError.invalidArgument("the continuation adds no tokens to the context")
         }
         return (contextIDs, continuationIDs)
+    }
+}
+
+/// Keys and values of context prefixes that scoring requests share (the instruction and exemplars of k-shot
+/// prompts), kept across calls within a memory budget; the least recently used go first.
+public final class PrefixCache: @unchecked Sendable {
+    /// Shorter shared prefixes are not worth a copy of their keys and values.
+    public static let minimumTokens = 32
+    public let budgetBytes: Int
+    private var entries: [(tokens: [Int], cache: KVCache, lastUse: Int)] = []
+    private var clock = 0
+    private let lock = NSLock()
+    /// Lookups that found a kept prefix, and the context tokens they saved from running again.
+    public private(set) var hits = 0
+    public private(set) var reusedTokens = 0
+
+    /// `budgetBytes`: the most the kept keys and values may take (default 512 MiB).
+    public init(budgetBytes: Int = 512 << 20) {
+        self.budgetBytes = budgetBytes
+    }
+
+    /// The kept prefix sharing the most tokens with `tokens`, and how many (at least `minimumTokens`).
+    func lookup(_ tokens: [Int]) -> (KVCache, Int)? {
+        lock.withLock {
+            var best: (index: Int, length: Int)?
+            for (index, entry) in entries.enumerated() {
+                let length = Self.sharedLength(entry.tokens, tokens)
+                if length >= Self.minimumTokens && length > (best?.length ?? 0) { best = (index, length) }
+            }
+            guard let best else { return nil }
+            clock += 1
+            entries[best.index].lastUse = clock
+            hits += 1
+            reusedTokens += best.length
+            return (entries[best.index].cache, best.length)
+        }
+    }
+
+    /// Keeps `cache` (one row holding `tokens`), dropping the least recently used prefixes beyond the budget.
+    func insert(_ tokens: [Int], _ cache: KVCache) {
+        lock.withLock {
+            guard cache.bytes <= budgetBytes else { return }
+            clock += 1
+            entries.append((tokens, cache, clock))
+            while entries.reduce(0, { $0 + $1.cache.bytes }) > budgetBytes, let oldest = entries.indices.min(by: { entries[$0].lastUse < entries[$1].lastUse }) {
+                entries.remove(at: oldest)
+            }
+        }
+    }
+
+    /// How many leading tokens `a` and `b` share.
+    static func sharedLength(_ a: [Int], _ b: [Int]) -> Int {
+        var length = 0
+        while length < a.count && length < b.count && a[length] == b[length] { length += 1 }
+        return length
     }
 }

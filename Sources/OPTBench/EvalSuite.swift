@@ -117,6 +117,12 @@ public struct SuiteFilter: Codable, Sendable, Equatable {
     /// Which match of `regex` to take (lm-eval's `group_select`, default 0).
     public var groupSelect: Int?
 
+    public init(function: String, regexPattern: String? = nil, groupSelect: Int? = nil) {
+        self.function = function
+        self.regexPattern = regexPattern
+        self.groupSelect = groupSelect
+    }
+
     enum CodingKeys: String, CodingKey {
         case function
         case regexPattern = "regex_pattern"

@@ -73,7 +73,7 @@ public struct DataError: Error, CustomStringConvertible, Sendable, Equatable {
         case .wrongShape(let why): return "wrong shape: \(why)"
         case .invalidUTF8: return "invalid UTF-8"
         case .lineTooLong(let limit): return "line longer than \(limit) bytes"
-        case .fieldCount(let expected, let found): return "expected \(expected) fields (as in the header), found \(found)"
+        case .fieldCount(let expected, let found): return "expected \(expected) fields (as in the header or the given columns), found \(found)"
         case .unclosedQuote: return "quoted field not closed before the end of the file"
         case .badQuote: return "unexpected character after a closing quote"
         case .truncated(let why): return "truncated Arrow file: \(why)"

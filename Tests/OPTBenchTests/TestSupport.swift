@@ -23,6 +23,9 @@ enum Paths {
     /// PromptSource's templates (`../shared/data/promptsource`), absent on some machines.
     static let promptsource = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data/promptsource/templates")
     static var hasPromptSource: Bool { FileManager.default.fileExists(atPath: promptsource.path) }
+    /// BIG-Bench Hard's official test sets and prompts (`../shared/data/bbh`), absent on some machines.
+    static let bbh = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data/bbh")
+    static var hasBBH: Bool { FileManager.default.fileExists(atPath: bbh.appendingPathComponent("cot-prompts").path) }
 }
 
 /// A fresh empty folder under the temporary directory.

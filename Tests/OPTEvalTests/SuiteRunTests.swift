@@ -1,0 +1,90 @@
+import Foundation
+import OPTBench
+import OPTModel
+import Testing
+@testable import OPTEval
+
+/// Suites through the runner: lm-eval's filters, prefix reuse in the local backend, stored samples, groups and resume.
+@Suite("Suite runs")
+struct SuiteRunTests {
+    static let nano = Paths.packageRoot.appendingPathComponent("Models/nano")
+
+    @Test("lm-eval's regex filter: the selected match's group, stripped; [invalid] without a match")
+    func regexFilter() {
+        let cot = [SuiteFilter(function: "regex", regexPattern: "(?<=the answer is )(.*)(?=.)"), SuiteFilter(function: "take_first")]
+        #expect(SuiteFilters.apply(cot, to: "A is True. So the answer is False.") == "False")
+        #expect(SuiteFilters.apply(cot, to: "So the answer is (B).\n\nMore") == "(B)")
+        #expect(SuiteFilters.apply(cot, to: "the answer is  yes .") == "yes", "stripped")
+        #expect(SuiteFilters.apply(cot, to: "no conclusion") == "[invalid]")
+        #expect(SuiteFilters.apply([SuiteFilter(function: "regex", regexPattern: "(\\d+)", groupSelect: -1)], to: "1 then 22") == "22")
+        #expect(SuiteFilters.apply([SuiteFilter(function: "take_first")], to: " False") == " False", "no filter strips")
+    }
+
+    @Test("contexts sharing a long prefix: the kept prefix is reused across calls and the numbers equal one-by-one scoring")
+    func prefixReuse() throws {
+        let generator = try Generator(directory: Self.nano)
+        let prefixes = PrefixCache()
+        let backend = try LocalBackend(generator: generator, identity: ModelIdentity(["model": "nano"]), batchSize: 2, prefixes: prefixes)
+        let exemplars = "The following are questions about the weather and the seasons of the year, with answers.\n\n"
+            + "Is it cold in winter?\nAnswer: yes\n\nIs it hot in winter?\nAnswer: no\n\n"
+        #expect(try generator.tokenizer.encode(exemplars).count > PrefixCache.minimumTokens)
+        let questions = ["Does it snow in July?", "Is spring warm?", "Do leaves fall in autumn?", "Is summer cold?", "Is it dark at night?"]
+        let requests = questions.flatMap { question in
+            [" yes", " no"].map { EvalRequest.loglikelihood(context: exemplars + question + "\nAnswer:", continuation: $0) }
+        }
+        // Two calls: the second finds the prefix the first kept.
+        let answers = try backend.answer(Array(requests.prefix(4))) + backend.answer(Array(requests.dropFirst(4)))
+        #expect(prefixes.hits >= 2 && prefixes.reusedTokens > 2 * PrefixCache.minimumTokens)
+        for (request, answer) in zip(requests, answers) {
+            guard case let .loglikelihood(context, continuation) = request else { continue }
+            let alone = try generator.score(context: context, continuation: continuation)
+            #expect(abs((answer.logprob ?? .nan) - alone.logprob) <= 1e-4)
+        }
+    }
+
+    @Test("an MMLU run: options A–D scored, samples with id, gold and each option's loglikelihood, categories and the suite weighted by questions; a rerun comes from the cache")
+    func mmluRun() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let data = folder.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data.appendingPathComponent("data/dev"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: data.appendingPathComponent("data/test"), withIntermediateDirectories: true)
+        for (subject, count) in [("anatomy", 3), ("philosophy", 2)] {
+            let rows = (0..<(count + 1)).map { "Question \($0) about \(subject)?,one,two,three,four,\(["A", "B", "C", "D"][$0 % 4])" }
+            try writeFile(rows[0] + "\n", "data/dev/\(subject)_dev.csv", in: data)
+            try writeFile(rows.dropFirst().joined(separator: "\n") + "\n", "data/test/\(subject)_test.csv", in: data)
+        }
+        let bench = folder.appendingPathComponent("bench")
+        _ = try SuiteBuilder(suite: try EvalSuite.named("mmlu"), data: data, only: ["anatomy", "philosophy"], maxShots: 1).write(to: bench)
+        let generator = try Generator(directory: Self.nano)
+        let backend = try LocalBackend(generator: generator, identity: ModelIdentity(["model": "nano"]))
+        var settings = EvalSettings()
+        settings.suite = "mmlu"
+        settings.levels = []
+        settings.calibrate = false
+        settings.shots = [0, 1]
+        let store = try ResultsStore(path: folder.appendingPathComponent("results.sqlite"))
+        let first = try EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: generator.tokenizer).run(modelName: "nano")
+        #expect(first.computed == 2 * 5 * 4 && first.cached == 0)
+        #expect(first.tasks.allSatisfy { $0.primaryMetric == "acc" && Set($0.metrics.keys) == ["acc"] })
+        let groups = first.groups.map { "\($0.kind) \($0.name) \($0.shots ?? -1)" }
+        #expect(groups == ["category humanities 0", "category stem 0", "suite mmlu 0", "category humanities 1", "category stem 1", "suite mmlu 1"])
+        for shots in [0, 1] {
+            let tasks = first.tasks.filter { $0.shots == shots }
+            let suite = try #require(first.groups.first { $0.kind == "suite" && $0.shots == shots })
+            let weighted = tasks.reduce(0) { $0 + $1.score * Double($1.instances) } / 5
+            #expect(abs(suite.score - weighted) < 1e-9 && suite.instances == 5)
+        }
+        let samples = try store.samples(runID: first.runID)
+        #expect(samples.count == 10)
+        #expect(samples.allSatisfy { ["A", "B", "C", "D"].contains($0.prediction) && $0.loglikelihoods?.count == 4 && $0.gold != nil && $0.level == nil })
+        let anatomy = samples.filter { $0.task == "mmlu_anatomy" && $0.shots == 0 }
+        #expect(anatomy.map(\.instanceID) == ["0", "1", "2"] && anatomy.map(\.gold) == ["B", "C", "D"])
+        let second = try EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: generator.tokenizer).run(modelName: "nano")
+        #expect(second.computed == 0 && second.tasks == first.tasks && second.groups == first.groups)
+        settings.shots = [2]
+        #expect(throws: SuiteError.tooFewExamples(task: "mmlu_anatomy", have: 1, need: 2)) {
+            try EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: generator.tokenizer).run(modelName: "nano")
+        }
+    }
+}

@@ -239,6 +239,9 @@ public struct SuiteTask: Sendable, Equatable {
 public struct SuitePrompt: Codable, Sendable, Equatable {
     public var suite: String
     public var outputType: SuiteOutputType
+    /// The options are contexts sharing one continuation, the target (lm-eval's multiple inputs: Winogrande): an
+    /// instance's `input` is its right context, `outputs[0]` the continuation.
+    public var choicesAreContexts: Bool
     /// Rendered once per task (lm-eval renders it with the document; suites' descriptions do not use it).
     public var description: String
     public var targetDelimiter: String
@@ -255,6 +258,7 @@ public struct SuitePrompt: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case suite, description, until, filters, metrics, aggregate
         case outputType = "output_type"
+        case choicesAreContexts = "choices_are_contexts"
         case targetDelimiter = "target_delimiter"
         case fewshotDelimiter = "fewshot_delimiter"
         case maxGenToks = "max_gen_toks"

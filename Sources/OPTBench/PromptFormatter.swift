@@ -119,7 +119,13 @@ public struct PromptFormatter: Sendable {
         let shown = task.positiveExamples.prefix(shots)
         let examples = shown.map { $0.input + targetDelimiter + $0.output + fewshotDelimiter }.joined()
         let options = task.options(for: instance)
-        return FormattedExample(id: instance.id, src: (prompt?.description ?? "") + examples + instance.input,
+        let prefix = (prompt?.description ?? "") + examples
+        if prompt?.choicesAreContexts == true {
+            // Each candidate is a whole context; the continuation they share is `tgt`.
+            return FormattedExample(id: instance.id, src: prefix + instance.input, tgt: targetDelimiter + instance.outputs[0],
+                                    references: instance.outputs, candidates: options?.map { prefix + $0 }, gold: instance.gold, shots: shown.count)
+        }
+        return FormattedExample(id: instance.id, src: prefix + instance.input,
                                 tgt: targetDelimiter + instance.outputs[0], references: instance.outputs,
                                 candidates: options?.map { targetDelimiter + $0 },
                                 gold: instance.gold ?? options.flatMap { Self.gold($0, instance.outputs) }, shots: shown.count)

@@ -109,7 +109,8 @@ public struct SuiteBuilder {
         } catch {
             throw SuiteError.badDefinition(suite: suite.suite, reason: "\(task.name): description: \(error)")
         }
-        bench.suite = SuitePrompt(suite: suite.suite, outputType: task.outputType, description: renderedDescription,
+        bench.suite = SuitePrompt(suite: suite.suite, outputType: task.outputType, choicesAreContexts: try renderer.choicesAreContexts(tested.first),
+                                  description: renderedDescription,
                                   targetDelimiter: task.targetDelimiter, fewshotDelimiter: task.fewshotDelimiter, until: task.until,
                                   maxGenToks: task.maxGenToks, filters: task.filters, metrics: task.metrics, aggregate: suite.aggregate,
                                   fewshotOrigin: origin)
@@ -202,19 +203,36 @@ struct DocumentRenderer {
         return TaskInstance(id: id, input: input, outputs: [answer], options: options, gold: gold, split: .test)
     }
 
+    /// Whether the task's texts are indices into context choices (lm-eval's multiple inputs), judged on its first document.
+    func choicesAreContexts(_ doc: Document?) throws -> Bool {
+        guard let doc, task.docToChoice != nil else { return false }
+        if let value = column(task.docToText, doc) { return value.int != nil }
+        do { return try parsedTarget(try text!.render(doc.values), hasChoices: true, lists: false).int != nil } catch {
+            throw SuiteError.badRow(file: doc.file, row: doc.row, task: task.name, reason: "\(error)")
+        }
+    }
+
     /// A few-shot document as lm-eval shows it: its text and the text of its target.
     func example(_ doc: Document) throws -> TaskExample {
         let (input, _, _, answer) = try render(doc)
         return TaskExample(input: input, output: answer)
     }
 
+    /// A document's text, choices, the right choice and the target's text. When the text is an index (lm-eval's
+    /// "multiple inputs": Winogrande), the choices are contexts, the index the right one, and the target their
+    /// shared continuation.
     func render(_ doc: Document) throws -> (text: String, choices: [String]?, gold: Int?, answer: String) {
         func fail(_ reason: String) -> SuiteError { .badRow(file: doc.file, row: doc.row, task: task.name, reason: reason) }
         do {
-            let text = try column(task.docToText, doc)?.text ?? self.text!.render(doc.values)
             let choices = try renderChoices(doc)
+            let text = try column(task.docToText, doc) ?? parsedTarget(try self.text!.render(doc.values), hasChoices: choices != nil, lists: false)
+            if let index = text.int, let choices {
+                guard choices.indices.contains(index) else { throw fail("text index \(index) is outside the \(choices.count) contexts") }
+                let target = try column(task.docToTarget, doc) ?? .string(try self.target!.render(doc.values))
+                return (choices[index], choices, index, target.text)
+            }
             let target = try column(task.docToTarget, doc) ?? parsedTarget(try self.target!.render(doc.values), hasChoices: choices != nil)
-            guard let choices else { return (text, nil, nil, target.items?.first?.text ?? target.text) }
+            guard let choices else { return (text.text, nil, nil, target.items?.first?.text ?? target.text) }
             let gold: Int
             if let index = target.int {
                 guard choices.indices.contains(index) else { throw fail("target \(index) is outside the \(choices.count) choices") }
@@ -224,7 +242,7 @@ struct DocumentRenderer {
             } else {
                 throw fail("target \(target.text.debugDescription) is not one of the choices \(choices)")
             }
-            return (text, choices, gold, choices[gold])
+            return (text.text, choices, gold, choices[gold])
         } catch let error as TemplateError {
             throw fail("\(error)")
         }
@@ -243,12 +261,13 @@ struct DocumentRenderer {
         return items.map(\.text)
     }
 
-    /// lm-eval's reading of a rendered target: digits are an index when there are choices, `[…]` a list.
-    func parsedTarget(_ rendered: String, hasChoices: Bool) throws -> TemplateValue {
+    /// lm-eval's reading of a rendered text or target: digits are an index when there are choices, `[…]` a list
+    /// (targets only).
+    func parsedTarget(_ rendered: String, hasChoices: Bool, lists: Bool = true) throws -> TemplateValue {
         if hasChoices, !rendered.isEmpty, rendered.unicodeScalars.allSatisfy({ $0.properties.numericType == .decimal }), let index = Int(rendered) {
             return .int(index)
         }
-        if rendered.count >= 2, rendered.first == "[", rendered.last == "]", let list = try? literal(rendered) { return list }
+        if lists, rendered.count >= 2, rendered.first == "[", rendered.last == "]", let list = try? literal(rendered) { return list }
         return .string(rendered)
     }
 

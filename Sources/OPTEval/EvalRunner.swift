@@ -166,6 +166,8 @@ public struct EvalRunner {
                     let example = formatter.format(instance, of: task)
                     if let prompt = task.suite {
                         let requests: [EvalRequest] = switch prompt.outputType {
+                        case .multipleChoice where prompt.choicesAreContexts:
+                            (example.candidates ?? []).map { .loglikelihood(context: $0, continuation: example.tgt) }
                         case .multipleChoice: (example.candidates ?? []).map { .loglikelihood(context: example.src, continuation: $0) }
                         case .generateUntil: [.generate(context: example.src, until: prompt.until, maxTokens: prompt.maxGenToks)]
                         }

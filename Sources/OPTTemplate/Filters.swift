@@ -1,9 +1,12 @@
+import Foundation
 /// Jinja's built-in filters plus PromptSource's `choice` and `most_frequent`.
 enum FilterKind: Sendable {
     case abs, attr, batch, capitalize, center, choice, `default`, dictsort, escape, first, float, format, indent, int
     case items, join, last, length, list, lower, map, max, min, mostFrequent, random, reject, rejectattr, replace
     case reverse, round, safe, select, selectattr, sort, string, striptags, sum, title, tojson, trim, truncate
     case unique, upper, wordcount
+    /// lm-evaluation-harness's `regex_replace(pattern, repl, count=0)`: Python's `re.sub`.
+    case regexReplace
 
     init?(name: String) {
         switch name {
@@ -35,6 +38,7 @@ enum FilterKind: Sendable {
         case "reject": self = .reject
         case "rejectattr": self = .rejectattr
         case "replace": self = .replace
+        case "regex_replace": self = .regexReplace
         case "reverse": self = .reverse
         case "round": self = .round
         case "safe": self = .safe
@@ -415,6 +419,11 @@ extension Renderer {
             var count = -1
             if let c = a[2], c != .none { count = try requireInt(c) }
             return .string(pyReplace(value.pyStr, a[0]!.pyStr, a[1]!.pyStr, count: count))
+        case .regexReplace:
+            let a = try bindArguments("regex_replace", args, kwargs, ["pattern", "repl", "count"], required: 2)
+            var count = 0
+            if let c = a[2], c != .none { count = try requireInt(c) }
+            return .string(try pyRegexSub(a[0]!.pyStr, a[1]!.pyStr, value.pyStr, count: count))
         case .length:
             _ = try bindArguments("length", args, kwargs, [])
             return .int(try pyLength(value))
@@ -763,4 +772,31 @@ extension Renderer {
             return .list(TemplateList(owned: order.filter { counts[$0.0] == top }.map(\.1)))
         }
     }
+}
+
+/// Python's `re.sub(pattern, repl, text, count)` (count 0: every match) on ICU's regular expressions, which agree
+/// with Python's for the patterns templates use; `\1`–`\9` in `repl` name groups, as in Python.
+func pyRegexSub(_ pattern: String, _ repl: String, _ text: String, count: Int) throws(Failure) -> String {
+    let expression: NSRegularExpression
+    do { expression = try NSRegularExpression(pattern: pattern) } catch {
+        throw Failure(.value, "regex_replace: bad pattern \(pattern.debugDescription)")
+    }
+    var template = "", scalars = Array(repl.unicodeScalars), index = 0
+    while index < scalars.count {
+        let scalar = scalars[index]
+        if scalar == "\\", index + 1 < scalars.count, ("1"..."9").contains(scalars[index + 1]) {
+            template += "$" + String(scalars[index + 1])
+            index += 2
+            continue
+        }
+        template += NSRegularExpression.escapedTemplate(for: String(scalar))
+        index += 1
+    }
+    var result = text
+    let matches = expression.matches(in: text, range: NSRange(text.startIndex..., in: text))
+    for match in (count > 0 ? Array(matches.prefix(count)) : matches).reversed() {
+        guard let range = Range(match.range, in: result) else { continue }
+        result.replaceSubrange(range, with: expression.replacementString(for: match, in: text, offset: 0, template: template))
+    }
+    return result
 }

@@ -107,9 +107,11 @@ public final class OpenAIServer: Sendable {
         let response: Response
         do {
             try authorize(request)
-            try checkDeclaredBody(request.headers)
             // A client that disconnects cancels the work (and its sequences, at the next token).
+            // Inside, the connection closes with the response, so a body refused unread is not
+            // read after it either.
             response = try await request.body.consumeWithCancellationOnInboundClose { [self] body in
+                try checkDeclaredBody(request.headers)
                 let parsed = try await parse(body, chat: chat)
                 let streams = try submit(parsed)
                 if parsed.stream {

@@ -273,7 +273,8 @@ extension Engine: Service {
     }
 }
 
-/// A sequence inside the engine; touched only by the engine's thread once submitted.
+/// A sequence inside the engine; touched only by the engine's thread once submitted (or by
+/// `shutdown` when no thread ever ran).
 final class EngineSequence {
     let id: Int
     let request: SequenceRequest

@@ -12,6 +12,9 @@ public struct ServeLimits: Sendable {
     public var maxPrompts = 64
     /// Largest `logprobs` (alternatives per token).
     public var maxLogprobs = 20
+    /// How long a client may take to send a request's head (from the connection opening or the
+    /// previous response), and how long its body may pause; then the connection is closed.
+    public var readTimeout: Duration = .seconds(30)
     public init() {}
 }
 
@@ -74,7 +77,10 @@ struct CompletionRequest {
         p.maxNewTokens = max(maxTokens, 1)
         parameters = p
         if chat {
-            logprobs = try reader.bool("logprobs") == true ? (try reader.int("top_logprobs") ?? 0) : nil
+            let wanted = try reader.bool("logprobs") == true, top = try reader.int("top_logprobs")
+            // OpenAI refuses alternatives without the log-probabilities they go with.
+            if top != nil && !wanted { throw APIError.invalid("top_logprobs", "top_logprobs requires logprobs to be true") }
+            logprobs = wanted ? (top ?? 0) : nil
             echo = false
         } else {
             logprobs = try reader.int("logprobs")
@@ -204,7 +210,12 @@ public enum ChatTemplate {
             if let text = message["content"] as? String {
                 content = text
             } else if let parts = message["content"] as? [[String: Any]] {
-                content = parts.compactMap { $0["type"] as? String == "text" ? $0["text"] as? String : nil }.joined()
+                let texts = parts.compactMap { $0["type"] as? String == "text" ? $0["text"] as? String : nil }
+                // Only text reaches the model: a message of images alone would leave a turn of nothing.
+                guard !texts.isEmpty else {
+                    throw APIError.invalid("messages", "messages[\(index)] has no text content (this model reads text parts only)")
+                }
+                content = texts.joined()
             } else {
                 throw APIError.invalid("messages", "messages[\(index)].content must be a string or a list of text parts")
             }

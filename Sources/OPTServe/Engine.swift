@@ -1,6 +1,7 @@
 import Foundation
 import OPTModel
 import OPTTokenizer
+import ServiceLifecycle
 
 /// One sequence a client asks for: a prompt and how to continue it.
 public struct SequenceRequest: Sendable {
@@ -57,20 +58,27 @@ public enum EngineError: Error, Equatable {
 /// loops over decoding steps; before each, waiting sequences join the running batch (their whole
 /// prompt in that step) up to `maxBatch`, and finished or cancelled ones leave. Each sequence has
 /// its own KV cache, so joining and leaving never disturbs the others.
+///
+/// As a `Service` (swift-service-lifecycle) it runs until graceful shutdown, then finishes the
+/// sequences it accepted; the server lists it before the HTTP server so that it stops after it.
 public final class Engine: @unchecked Sendable {
     public let model: OPTModel
     public let tokenizer: BPETokenizer
     public let maxBatch: Int
     public let maxQueue: Int
 
+    /// Guards every variable below it.
     private let condition = NSCondition()
     private var waiting: [EngineSequence] = []
     private var running: [EngineSequence] = []
+    /// Running sequences whose client left; the loop drops them (and their ids) before its next step.
     private var cancelled = Set<Int>()
     private var nextID = 0
     private var stopping = false
-    private var thread: Thread?
-    private let finishedLoop = DispatchSemaphore(value: 0)
+    /// Loop threads started and not yet ended: 0 or 1, as `start` starts one at most.
+    private var loops = 0
+    /// Callers of `shutdown` waiting for the loop to end.
+    private var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
     private let workspace = SequenceWorkspace()
     private let counters = EngineCounters()
 
@@ -81,22 +89,36 @@ public final class Engine: @unchecked Sendable {
         self.maxQueue = max(0, maxQueue)
     }
 
-    /// Starts the engine's thread.
+    /// Starts the engine's thread; a second call, or one after `shutdown`, does nothing.
     public func start() {
+        condition.lock()
+        defer { condition.unlock() }
+        guard loops == 0, !stopping else { return }
+        // Counted before the thread runs, so a `shutdown` from now on waits for it.
+        loops = 1
         let thread = Thread { [self] in loop() }
         thread.name = "optiml-engine"
         thread.start()
-        self.thread = thread
     }
 
-    /// Finishes every sequence already accepted, then stops the thread; new ones are refused.
-    public func shutdown() {
-        condition.lock()
-        let started = thread != nil && !stopping
-        stopping = true
-        condition.broadcast()
-        condition.unlock()
-        if started { finishedLoop.wait() }
+    /// Refuses new sequences, lets the loop finish every one already accepted, and returns when it
+    /// has ended. Sequences of an engine that never started fail, as nothing would run them.
+    public func shutdown() async {
+        await withCheckedContinuation { (ended: CheckedContinuation<Void, Never>) in
+            condition.lock()
+            stopping = true
+            condition.broadcast()
+            guard loops == 0 else {
+                shutdownWaiters.append(ended)
+                condition.unlock()
+                return
+            }
+            let stranded = waiting
+            waiting.removeAll()
+            condition.unlock()
+            for s in stranded { s.fail("the engine stopped before running this sequence") }
+            ended.resume()
+        }
     }
 
     /// Sequences waiting to join the batch, and running in it.
@@ -108,6 +130,16 @@ public final class Engine: @unchecked Sendable {
 
     /// Tokens generated and prompt tokens processed since the start.
     public var tokenCounts: (generated: Int, prompt: Int) { counters.read() }
+
+    /// Decoding steps run so far, by the number of sequences in them.
+    public var batchSizes: [Int: Int] { counters.batchSizes() }
+
+    /// Cancellations the loop has yet to act on, and loop threads running (for tests).
+    var bookkeeping: (pendingCancellations: Int, loops: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (cancelled.count, loops)
+    }
 
     /// Queues a sequence; its events arrive on the stream. Ending the stream early (a client gone)
     /// cancels the sequence at the next token boundary.
@@ -128,10 +160,17 @@ public final class Engine: @unchecked Sendable {
         return stream
     }
 
+    /// A waiting sequence leaves the queue at once (the loop never touched it); a running one is
+    /// marked for the loop, which may be in the middle of a step with it. Ids of sequences already
+    /// gone are not kept.
     private func cancel(_ id: Int) {
         condition.lock()
-        cancelled.insert(id)
-        condition.unlock()
+        defer { condition.unlock() }
+        if let index = waiting.firstIndex(where: { $0.id == id }) {
+            waiting.remove(at: index)
+        } else if running.contains(where: { $0.id == id }) {
+            cancelled.insert(id)
+        }
     }
 
     private func loop() {
@@ -139,39 +178,60 @@ public final class Engine: @unchecked Sendable {
             condition.lock()
             while waiting.isEmpty && running.isEmpty && !stopping { condition.wait() }
             if stopping && waiting.isEmpty && running.isEmpty {
+                loops = 0
+                let waiters = shutdownWaiters
+                shutdownWaiters = []
                 condition.unlock()
-                break
+                for waiter in waiters { waiter.resume() }
+                return
             }
-            waiting.removeAll { cancelled.contains($0.id) }
-            running.removeAll { cancelled.contains($0.id) }
+            dropCancelled()
             while running.count < maxBatch, !waiting.isEmpty { running.append(waiting.removeFirst()) }
             let batch = running
             condition.unlock()
 
-            step(batch)
+            if !batch.isEmpty { step(batch) }
 
             condition.lock()
             running.removeAll { $0.done }
-            for s in batch where s.done { cancelled.remove(s.id) }
+            dropCancelled()
             condition.unlock()
         }
-        finishedLoop.signal()
+    }
+
+    /// Drops the running sequences whose client left, and forgets their ids (called with the lock held).
+    private func dropCancelled() {
+        guard !cancelled.isEmpty else { return }
+        running.removeAll { cancelled.contains($0.id) }
+        cancelled.removeAll()
     }
 
     /// One forward pass over the batch: prompts of sequences that just joined, one token of the others.
     private func step(_ batch: [EngineSequence]) {
-        let steps = batch.map { s -> OPTModel.SequenceStep in
-            if s.cache == nil {
-                s.cache = KVCache(config: model.config, batchSize: 1, capacity: s.request.promptIDs.count + max(s.request.maxTokens, 1))
-                return .init(tokens: s.request.promptIDs, cache: s.cache!, logits: s.request.promptLogprobs ? .all : .last)
+        counters.step(size: batch.count)
+        let steps = batch.map(input)
+        do {
+            advance(batch, logits: try model.forward(sequences: steps, workspace: workspace))
+        } catch {
+            // `forward` checks every sequence before it touches a cache, so the batch it refused is
+            // intact: run each sequence alone, and only those refused alone fail.
+            for (s, step) in zip(batch, steps) {
+                do { advance([s], logits: try model.forward(sequences: [step], workspace: workspace)) } catch { s.fail("\(error)") }
             }
-            return .init(tokens: [s.tokens.last!], cache: s.cache!, logits: .last)
         }
-        let logits: [UnsafeMutableBufferPointer<Float>]
-        do { logits = try model.forward(sequences: steps, workspace: workspace) } catch {
-            for s in batch { s.fail("\(error)") }
-            return
-        }
+    }
+
+    /// A sequence's part of the next step: its whole prompt the first time (making its cache), then its last token.
+    private func input(_ s: EngineSequence) -> OPTModel.SequenceStep {
+        if let cache = s.cache { return .init(tokens: [s.tokens[s.tokens.count - 1]], cache: cache, logits: .last) }
+        let cache = KVCache(config: model.config, batchSize: 1, capacity: s.request.promptIDs.count + max(s.request.maxTokens, 1))
+        s.cache = cache
+        return .init(tokens: s.request.promptIDs, cache: cache, logits: s.request.promptLogprobs ? .all : .last)
+    }
+
+    /// Reports each sequence's step from its logits (which point into the workspace: read them
+    /// before the next forward pass).
+    private func advance(_ batch: [EngineSequence], logits: [UnsafeMutableBufferPointer<Float>]) {
         var generated = 0, prompt = 0
         for (s, rows) in zip(batch, logits) {
             let vocab = model.config.vocabSize
@@ -202,7 +262,19 @@ public final class Engine: @unchecked Sendable {
     }
 }
 
-/// A sequence inside the engine; touched only by the engine's thread once submitted.
+extension Engine: Service {
+    /// Starts the loop and runs until graceful shutdown, then finishes the sequences already
+    /// accepted. Cancellation (a service group torn down) ends the wait the same way: accepted
+    /// sequences are bounded by their `maxTokens`, and their clients are owed an answer.
+    public func run() async throws {
+        start()
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+}
+
+/// A sequence inside the engine; touched only by the engine's thread once submitted (or by
+/// `shutdown` when no thread ever ran).
 final class EngineSequence {
     let id: Int
     let request: SequenceRequest
@@ -288,19 +360,30 @@ enum Logprobs {
     }
 }
 
-/// Token counters shared with the metrics endpoint.
+/// Token counters and batch sizes, shared with the metrics endpoint.
 final class EngineCounters: @unchecked Sendable {
     private let lock = NSLock()
     private var generated = 0, prompt = 0
+    private var steps: [Int: Int] = [:]
     func add(generated g: Int, prompt p: Int) {
         lock.lock()
         generated += g
         prompt += p
         lock.unlock()
     }
+    func step(size: Int) {
+        lock.lock()
+        steps[size, default: 0] += 1
+        lock.unlock()
+    }
     func read() -> (generated: Int, prompt: Int) {
         lock.lock()
         defer { lock.unlock() }
         return (generated, prompt)
+    }
+    func batchSizes() -> [Int: Int] {
+        lock.lock()
+        defer { lock.unlock() }
+        return steps
     }
 }

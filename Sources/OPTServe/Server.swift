@@ -1,7 +1,9 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import OPTModel
 import OPTTokenizer
+import ServiceLifecycle
 
 /// The OpenAI-compatible HTTP API over an `Engine`: `/v1/models`, `/v1/completions`,
 /// `/v1/chat/completions` (both streaming as server-sent events), `/health` and `/metrics`.
@@ -47,8 +49,15 @@ public final class OpenAIServer: Sendable {
     var tokenizer: BPETokenizer { engine.tokenizer }
     var contextLength: Int { engine.model.config.maxPositionEmbeddings }
 
-    /// The Hummingbird application serving on `host:port` (port 0: any free one, reported to `onRunning`).
+    /// The Hummingbird application serving on `host:port` (port 0: any free one, reported to
+    /// `onRunning`), with the engine as one of its services: the engine starts with it, and on
+    /// graceful shutdown stops after the HTTP server has answered the requests in flight.
     public func application(host: String, port: Int, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        application(host: host, port: port, services: [engine], onRunning: onRunning)
+    }
+
+    /// The application with `services` beside the HTTP server (tests leave the engine out to run it themselves).
+    func application(host: String, port: Int, services: [any Service], onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
         let router = Router()
         router.get("/health") { _, _ in Self.json(["status": "ok"]) }
         router.get("/metrics") { [self] _, _ in
@@ -73,8 +82,13 @@ public final class OpenAIServer: Sendable {
         }
         router.post("/v1/completions") { [self] request, _ in await handle(request, endpoint: "/v1/completions", chat: false) }
         router.post("/v1/chat/completions") { [self] request, _ in await handle(request, endpoint: "/v1/chat/completions", chat: true) }
+        // Hummingbird's idle timeout is the read timeout: it counts only whole HTTP parts, so a
+        // request's head must arrive whole within it (of the connection opening or the previous
+        // response), and its body may not pause longer; it never cuts a response being written.
         return Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "optiml"),
+            router: router, server: .http1(configuration: .init(idleTimeout: .init(limits.readTimeout))),
+            configuration: .init(address: .hostname(host, port: port), serverName: "optiml"),
+            services: services,
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) })
     }
 
@@ -89,11 +103,15 @@ public final class OpenAIServer: Sendable {
     /// (A streamed response counts in the metrics when its headers go out.)
     private func handle(_ request: Request, endpoint: String, chat: Bool) async -> Response {
         let started = Date()
+        metrics.begin()
         let response: Response
         do {
             try authorize(request)
             // A client that disconnects cancels the work (and its sequences, at the next token).
+            // Inside, the connection closes with the response, so a body refused unread is not
+            // read after it either.
             response = try await request.body.consumeWithCancellationOnInboundClose { [self] body in
+                try checkDeclaredBody(request.headers)
                 let parsed = try await parse(body, chat: chat)
                 let streams = try submit(parsed)
                 if parsed.stream {
@@ -123,13 +141,34 @@ public final class OpenAIServer: Sendable {
         return closing
     }
 
+    static let bodyTooLarge = APIError(status: 413, "the request body is larger than \(maxBodyBytes) bytes")
+
+    /// What the headers say about the body, checked before reading it: a declared length over the
+    /// limit is refused at once (413) rather than read up to the limit, and a body that is not JSON
+    /// by its media type gets 415. No Content-Type is read as JSON, as vLLM (FastAPI) does;
+    /// `application/json` may carry parameters (`; charset=utf-8`), and `application/*+json` is JSON too.
+    private func checkDeclaredBody(_ headers: HTTPFields) throws {
+        // A length beyond Int's range is still a length: digits only, NIO's parser saw to that.
+        if let length = headers[.contentLength], (Int(length) ?? .max) > Self.maxBodyBytes { throw Self.bodyTooLarge }
+        guard let contentType = headers[.contentType] else { return }
+        let mediaType = (contentType.split(separator: ";", maxSplits: 1).first ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+        guard mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json")) else {
+            throw APIError(status: 415, "the request body must be JSON (Content-Type: application/json), got \(contentType)",
+                           code: "unsupported_media_type")
+        }
+    }
+
     private func parse(_ body: RequestBody, chat: Bool) async throws -> CompletionRequest {
         let buffer: ByteBuffer
         do { buffer = try await body.collect(upTo: Self.maxBodyBytes) } catch {
-            throw APIError(status: 413, "the request body is larger than \(Self.maxBodyBytes) bytes")
+            throw Self.bodyTooLarge
         }
         let data = Data(buffer.readableBytesView)
         guard String(data: data, encoding: .utf8) != nil else { throw APIError("the request body is not valid UTF-8") }
+        // Foundation's parser lets a comma before `}` or `]` pass; JSON (and OpenAI) does not.
+        if let offset = StrictJSON.trailingComma(in: data) {
+            throw APIError("the request body is not valid JSON: a trailing comma at byte \(offset)")
+        }
         let json: Any
         do { json = try JSONSerialization.jsonObject(with: data) } catch {
             throw APIError("the request body is not valid JSON: \(error.localizedDescription)")

@@ -10,7 +10,8 @@ struct Serve: AsyncParsableCommand {
         Endpoints: GET /v1/models, GET /v1/models/{id}, POST /v1/completions, POST /v1/chat/completions, GET /health, GET /metrics (Prometheus). \
         Requests from all clients share one continuously batched engine: new sequences join the running batch at token \
         boundaries, finished ones leave. A full queue answers 429; a client that disconnects has its sequences cancelled. \
-        SIGINT or SIGTERM stops accepting connections and lets requests in flight finish.
+        SIGINT or SIGTERM stops accepting connections and lets requests in flight finish. A request body must be JSON \
+        (415 otherwise), at most 8 MB (413, at once for a larger Content-Length).
         """)
 
     @OptionGroup var options: ModelOptions
@@ -21,26 +22,30 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Sequences decoded together at most.") var maxBatch = 16
     @Option(help: "Sequences waiting for a batch slot at most (beyond: 429).") var maxQueue = 256
     @Option(help: "Largest max_tokens a request may ask for.") var maxTokens = 2048
+    @Option(help: "Seconds a client has to send a request's headers (from connecting, or from the previous response) and that its body may pause; then the connection is closed.")
+    var readTimeout = 30.0
 
-    func run() async throws {
+    func validate() throws {
         guard maxBatch > 0, maxQueue >= 0, maxTokens > 0, (0...65535).contains(port) else {
             throw ValidationError("--max-batch and --max-tokens must be positive, --max-queue not negative, --port in 0…65535")
         }
+        guard (0.001...86_400).contains(readTimeout) else { throw ValidationError("--read-timeout must be between 0.001 and 86400 seconds") }
+    }
+
+    func run() async throws {
         let generator = try options.loadGenerator()
         let engine = Engine(model: generator.model, tokenizer: generator.tokenizer, maxBatch: maxBatch, maxQueue: maxQueue)
         var limits = ServeLimits()
         limits.maxTokens = maxTokens
+        limits.readTimeout = .nanoseconds(Int64(readTimeout * 1e9))
         let name = modelName ?? options.directory.standardizedFileURL.lastPathComponent
         let server = OpenAIServer(engine: engine, modelName: name, modelDirectory: options.directory, apiKey: apiKey, limits: limits)
-        engine.start()
         let host = host
         let app = server.application(host: host, port: port) { bound in
             FileHandle.standardError.write(Data("serving \(name) on http://\(host):\(bound) (max batch \(maxBatch), queue \(maxQueue))\n".utf8))
         }
-        do { try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint]) } catch {
-            engine.shutdown()
-            throw CLIError(error)
-        }
-        engine.shutdown()
+        // The engine is a service of the application: it starts with it and, on a signal, stops
+        // after the HTTP server has answered the requests in flight.
+        do { try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint]) } catch { throw CLIError(error) }
     }
 }

@@ -2,8 +2,10 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Hummingbird
 import OPTEval
 import OPTModel
+import ServiceLifecycle
 import Testing
 @testable import OPTServe
 
@@ -16,30 +18,46 @@ let packageRoot: URL = {
     return url
 }()
 
-/// A real server on a free loopback port, in this process.
+/// A real server on a free loopback port, in this process, run by a service group of its own.
 final class TestServer: @unchecked Sendable {
     static let modelDirectory = packageRoot.appendingPathComponent("Tests/Fixtures/models/tiny-preln-safetensors-sharded")
     static let generator = try! Generator(directory: modelDirectory)
 
     let engine: Engine
+    let server: OpenAIServer
     let port: Int
+    /// Runs the application; `triggerGracefulShutdown()` stops it as a signal would.
+    let group: ServiceGroup
+    /// Whether the engine is one of the application's services (else the test runs it, or never does).
+    private let engineIsService: Bool
     private let task: Task<Void, Error>
 
-    init(apiKey: String? = nil, maxBatch: Int = 8, maxQueue: Int = 64, startEngine: Bool = true) async throws {
+    init(apiKey: String? = nil, maxBatch: Int = 8, maxQueue: Int = 64, startEngine: Bool = true, readTimeout: Duration? = nil) async throws {
         engine = Engine(model: Self.generator.model, tokenizer: Self.generator.tokenizer, maxBatch: maxBatch, maxQueue: maxQueue)
-        if startEngine { engine.start() }
-        let server = OpenAIServer(engine: engine, modelName: "tiny", modelDirectory: Self.modelDirectory, apiKey: apiKey)
+        var limits = ServeLimits()
+        if let readTimeout { limits.readTimeout = readTimeout }
+        server = OpenAIServer(engine: engine, modelName: "tiny", modelDirectory: Self.modelDirectory, apiKey: apiKey, limits: limits)
         let (ports, reported) = AsyncStream<Int>.makeStream()
-        let app = server.application(host: "127.0.0.1", port: 0) { reported.yield($0) }
-        task = Task { try await app.run() }
+        engineIsService = startEngine
+        group = startEngine ? Self.group(server.application(host: "127.0.0.1", port: 0) { reported.yield($0) })
+                            : Self.group(server.application(host: "127.0.0.1", port: 0, services: []) { reported.yield($0) })
+        task = Task { [group] in try await group.run() }
         var iterator = ports.makeAsyncIterator()
         port = await iterator.next() ?? 0
     }
 
+    private static func group(_ app: some ApplicationProtocol) -> ServiceGroup {
+        ServiceGroup(configuration: .init(services: [app], logger: app.logger))
+    }
+
+    /// Tears the application down (its engine finishes the sequences it accepted).
     func stop() {
         task.cancel()
-        engine.shutdown()
+        if !engineIsService { Task { [engine] in await engine.shutdown() } }
     }
+
+    /// Waits for the service group to end.
+    func finished() async throws { try await task.value }
 
     var base: URL { URL(string: "http://127.0.0.1:\(port)")! }
 
@@ -205,8 +223,11 @@ func text(_ body: [String: Any], _ index: Int = 0) -> String? {
         #expect(page.contains("optiml_request_duration_seconds_bucket{le=\"+Inf\"}"))
     }
 
-    @Test func parallelClientsGetTheTokensOfSequentialRuns() async throws {
-        let server = try await TestServer(maxBatch: 4)
+    /// Parallel clients get the tokens of sequential runs, and share decoding steps: with a batch of
+    /// 4 some steps run 4 sequences, with a batch of 1 none runs more than one. The engine starts once
+    /// every request waits in its queue, so how many arrive before the first step is no matter of timing.
+    @Test(arguments: [4, 1]) func parallelClientsGetTheTokensOfSequentialRuns(maxBatch: Int) async throws {
+        let server = try await TestServer(maxBatch: maxBatch, startEngine: false)
         defer { server.stop() }
         let inputs = (0..<12).map { "Client \($0) says" }
         let expected = try inputs.map { try greedy($0, 10).text }
@@ -214,11 +235,19 @@ func text(_ body: [String: Any], _ index: Int = 0) -> String? {
             for (i, prompt) in inputs.enumerated() {
                 group.addTask { (i, text(try await server.post("v1/completions", ["prompt": prompt, "max_tokens": 10, "temperature": 0]).1)) }
             }
+            try await eventually("every request queued") { server.engine.load.waiting == inputs.count }
+            server.engine.start()
             var answers = Array(repeating: String?.none, count: inputs.count)
             for try await (i, answer) in group { answers[i] = answer }
             return answers
         }
         #expect(answers == expected.map { Optional($0) })
+        let sizes = server.engine.batchSizes
+        #expect(sizes.keys.max() == maxBatch, "\(sizes)")
+        let (_, metrics) = try await server.send("metrics")
+        let page = String(decoding: metrics, as: UTF8.self)
+        let steps = sizes.values.reduce(0, +), single = sizes[1] ?? 0
+        #expect(page.contains("optiml_batch_size_bucket{le=\"1\"} \(single)\n") && page.contains("optiml_batch_size_count \(steps)\n"), "\(page)")
     }
 
     @Test func aFullQueueAnswers429() async throws {
@@ -242,7 +271,7 @@ func text(_ body: [String: Any], _ index: Int = 0) -> String? {
         let kept = try engine.submit(SequenceRequest(promptIDs: [2, 10], maxTokens: 3, parameters: GenerationParameters()))
         var tokens = 0
         for await event in kept { if case .token = event { tokens += 1 } }
-        engine.shutdown()
+        await engine.shutdown()
         #expect(tokens == 3 && engine.tokenCounts.generated == 3 && engine.load.running == 0)
     }
 

@@ -103,6 +103,16 @@ public enum ExemplarTarget: String, Codable, Sendable {
     case answer, reasoning
 }
 
+/// lm-evaluation-harness's few-shot samplers.
+public enum FewshotSampler: String, Codable, Sendable {
+    /// The pool's first k, the same for every question.
+    case firstN = "first_n"
+    /// `random.Random(1234)` made once per task, drawing `sample(pool, k)` for each question in order — `k + 1`,
+    /// then dropping the question itself and keeping k, when the pool is the split evaluated or both are the
+    /// task's defaults (lm-eval's rule).
+    case `default`
+}
+
 /// lm-evaluation-harness's output types.
 public enum SuiteOutputType: String, Codable, Sendable {
     case multipleChoice = "multiple_choice"
@@ -153,6 +163,15 @@ public enum SuiteChoices: Codable, Sendable, Equatable {
 public struct SuiteTaskConfig: Codable, Sendable, Equatable {
     public var task: String?
     public var datasetName: String?
+    /// The split evaluated and the one few-shot examples come from, over the layout's.
+    public var testSplit: String?
+    public var fewshotSplit: String?
+    /// lm-eval's `process_docs`: the document made from the layout's, as an expression, or as a template whose
+    /// output is a Python literal (when it holds `{{` or `{%`).
+    public var doc: String?
+    /// How few-shot examples are chosen: `first_n` (the pool's first k, lm-eval's MMLU and BBH) or `default`
+    /// (lm-eval's random draw per question).
+    public var sampler: FewshotSampler?
     /// The aggregation group (MMLU's stem, humanities, social_sciences, other).
     public var category: String?
     public var description: String?
@@ -168,8 +187,10 @@ public struct SuiteTaskConfig: Codable, Sendable, Equatable {
     public var metrics: [String]?
 
     enum CodingKeys: String, CodingKey {
-        case task, category, description, until, filters, metrics
+        case task, category, description, until, filters, metrics, doc, sampler
         case datasetName = "dataset_name"
+        case testSplit = "test_split"
+        case fewshotSplit = "fewshot_split"
         case outputType = "output_type"
         case docToText = "doc_to_text"
         case docToTarget = "doc_to_target"
@@ -181,7 +202,9 @@ public struct SuiteTaskConfig: Codable, Sendable, Equatable {
 
     /// These settings with every one `other` gives replaced.
     func overridden(by other: SuiteTaskConfig) -> SuiteTaskConfig {
-        SuiteTaskConfig(task: other.task ?? task, datasetName: other.datasetName ?? datasetName, category: other.category ?? category,
+        SuiteTaskConfig(task: other.task ?? task, datasetName: other.datasetName ?? datasetName, testSplit: other.testSplit ?? testSplit,
+                        fewshotSplit: other.fewshotSplit ?? fewshotSplit, doc: other.doc ?? doc, sampler: other.sampler ?? sampler,
+                        category: other.category ?? category,
                         description: other.description ?? description, outputType: other.outputType ?? outputType,
                         docToText: other.docToText ?? docToText, docToTarget: other.docToTarget ?? docToTarget,
                         docToChoice: other.docToChoice ?? docToChoice, targetDelimiter: other.targetDelimiter ?? targetDelimiter,
@@ -194,6 +217,10 @@ public struct SuiteTaskConfig: Codable, Sendable, Equatable {
 public struct SuiteTask: Sendable, Equatable {
     public var name: String
     public var datasetName: String
+    public var testSplit: String?
+    public var fewshotSplit: String?
+    public var doc: String?
+    public var sampler: FewshotSampler
     public var category: String
     public var description: String
     public var outputType: SuiteOutputType
@@ -219,6 +246,10 @@ public struct SuiteTask: Sendable, Equatable {
         }
         self.name = name
         datasetName = config.datasetName ?? name
+        testSplit = config.testSplit
+        fewshotSplit = config.fewshotSplit
+        doc = config.doc
+        sampler = config.sampler ?? .firstN
         category = config.category ?? suite
         description = config.description ?? ""
         self.outputType = outputType
@@ -252,11 +283,15 @@ public struct SuitePrompt: Codable, Sendable, Equatable {
     /// The first is the task's score.
     public var metrics: [String]
     public var aggregate: SuiteAggregation
+    public var sampler: FewshotSampler
+    /// lm-eval draws k + 1 and drops the evaluated question (its few-shot and evaluated splits are "the same").
+    public var drawsAroundQuestion: Bool
     /// How the few-shot pool was made, when it was not a split of the data (shown with the results).
     public var fewshotOrigin: String?
 
     enum CodingKeys: String, CodingKey {
-        case suite, description, until, filters, metrics, aggregate
+        case suite, description, until, filters, metrics, aggregate, sampler
+        case drawsAroundQuestion = "draws_around_question"
         case outputType = "output_type"
         case choicesAreContexts = "choices_are_contexts"
         case targetDelimiter = "target_delimiter"

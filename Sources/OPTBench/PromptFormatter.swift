@@ -114,9 +114,14 @@ public struct PromptFormatter: Sendable {
     // MARK: Suites (lm-evaluation-harness)
 
     private func suite(_ instance: TaskInstance, _ task: BenchTask, shots: Int) -> FormattedExample {
+        formatSuite(instance, of: task, exemplars: Array(task.positiveExamples.prefix(shots)))
+    }
+
+    /// lm-evaluation-harness's context for a suite task's question with these few-shot examples
+    /// (`SuitePrompt.exemplars` chooses them as its sampler does).
+    public func formatSuite(_ instance: TaskInstance, of task: BenchTask, exemplars shown: [TaskExample]) -> FormattedExample {
         let prompt = task.suite
         let targetDelimiter = prompt?.targetDelimiter ?? " ", fewshotDelimiter = prompt?.fewshotDelimiter ?? "\n\n"
-        let shown = task.positiveExamples.prefix(shots)
         let examples = shown.map { $0.input + targetDelimiter + $0.output + fewshotDelimiter }.joined()
         let options = task.options(for: instance)
         let prefix = (prompt?.description ?? "") + examples

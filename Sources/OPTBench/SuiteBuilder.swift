@@ -75,11 +75,11 @@ public struct SuiteBuilder {
     func build(_ task: SuiteTask, _ layout: SuiteLayout) throws -> BenchTask {
         let renderer = try DocumentRenderer(task, suite: suite.suite)
         let testPath = try path(layout.test, task)
-        var tested = try documents(testPath, split: layout.testSplit ?? "test", layout, task)
+        var tested = try documents(testPath, split: task.testSplit ?? layout.testSplit ?? "test", layout, task)
         var pool: [Document], origin: String?
         var description = task.description
         if let fewshot = layout.fewshot {
-            pool = try documents(try path(fewshot, task), split: layout.fewshotSplit ?? "train", layout, task)
+            pool = try documents(try path(fewshot, task), split: task.fewshotSplit ?? layout.fewshotSplit ?? "train", layout, task)
         } else if let prompt = layout.fewshotPrompt {
             let file = try path(prompt, task)
             let parsed = try ChainOfThoughtPrompt(url: data.appendingPathComponent(file))
@@ -98,6 +98,7 @@ public struct SuiteBuilder {
         } else {
             pool = []
         }
+        if task.sampler == .firstN { pool = Array(pool.prefix(maxShots)) }
         let instances = try tested.enumerated().map { index, doc in try renderer.instance(doc, id: String(index)) }
         let examples = try pool.map { doc in try renderer.example(doc) }
         var bench = BenchTask(id: task.name, benchmark: suite.suite, categories: [task.category], instructionLevel: .instance,
@@ -113,6 +114,10 @@ public struct SuiteBuilder {
                                   description: renderedDescription,
                                   targetDelimiter: task.targetDelimiter, fewshotDelimiter: task.fewshotDelimiter, until: task.until,
                                   maxGenToks: task.maxGenToks, filters: task.filters, metrics: task.metrics, aggregate: suite.aggregate,
+                                  sampler: task.sampler,
+                                  // lm-eval's configs leave test_split unset exactly for the tasks evaluated on validation, and its
+                                  // few-shot split unset too: "equal", so it draws around the question.
+                                  drawsAroundQuestion: (task.testSplit ?? layout.testSplit) == "validation",
                                   fewshotOrigin: origin)
         return bench
     }
@@ -126,22 +131,20 @@ public struct SuiteBuilder {
         }
         let source: any RowSource = isFolder.boolValue ? try DatasetSplit.open(url, split: split) : try DatasetFile.open(url, columns: layout.columns)
         let keep = try layout.where.map { try expression($0, "where") }
-        let makeDoc = try layout.doc.map { try expression($0, "doc") }
+        let makeDoc = try layout.doc.map { try DocumentMaker($0, name: "\(layout.name).doc", suite: suite.suite) }
+        let processDoc = try task.doc.map { try DocumentMaker($0, name: "\(task.name).doc", suite: suite.suite) }
         let taskVariables: [String: TemplateValue] = ["dataset_name": .string(task.datasetName)]
         var documents: [Document] = []
         try source.forEachRow { index, row in
             var variables = taskVariables.merging(TemplateValue.variables(row)) { $1 }
             do {
                 if let keep, !(try keep.evaluate(variables).isTruthy) { return true }
-                if let makeDoc {
-                    let value = try makeDoc.evaluate(variables)
-                    guard let fields = value.entries else { throw SuiteError.badRow(file: url.path, row: index, task: task.name, reason: "`doc` gave \(value.text), not a dict") }
-                    variables = fields
-                } else {
-                    variables = TemplateValue.variables(row)
-                }
+                variables = try makeDoc?.document(variables) ?? TemplateValue.variables(row)
+                if let processDoc { variables = try processDoc.document(variables) }
             } catch let error as TemplateError {
                 throw SuiteError.badRow(file: url.path, row: index, task: task.name, reason: "\(error)")
+            } catch let error as DocumentMaker.NotADict {
+                throw SuiteError.badRow(file: url.path, row: index, task: task.name, reason: "`doc` gave \(error.value), not a dict")
             }
             documents.append(Document(file: url.path, row: index, values: variables))
             return true
@@ -153,6 +156,35 @@ public struct SuiteBuilder {
         do { return try TemplateExpression(source, name: what) } catch {
             throw SuiteError.badDefinition(suite: suite.suite, reason: "\(what) \(source.debugDescription): \(error)")
         }
+    }
+}
+
+/// A layout's or a task's `doc`: an expression giving the document, or a template whose output is its Python literal.
+struct DocumentMaker {
+    struct NotADict: Error { var value: String }
+
+    let expression: TemplateExpression?
+    let template: Template?
+
+    init(_ source: String, name: String, suite: String) throws {
+        do {
+            if source.contains("{{") || source.contains("{%") {
+                template = try Template(source, name: name, keepTrailingNewline: true, strictUndefined: true)
+                expression = nil
+            } else {
+                expression = try TemplateExpression(source, name: name)
+                template = nil
+            }
+        } catch {
+            throw SuiteError.badDefinition(suite: suite, reason: "\(name) \(source.debugDescription): \(error)")
+        }
+    }
+
+    func document(_ variables: [String: TemplateValue]) throws -> [String: TemplateValue] {
+        let value = try template.map { try TemplateExpression($0.render(variables), name: $0.name).evaluate([:]) }
+            ?? expression!.evaluate(variables)
+        guard let entries = value.entries else { throw NotADict(value: value.text) }
+        return entries
     }
 }
 

@@ -150,21 +150,22 @@ public struct EvalRunner {
             let level = record.role == .train ? 3 : record.level ?? 0
             guard settings.suite != nil || settings.levels.contains(level), (record.instances[split.rawValue] ?? 0) > 0 else { continue }
             let (task, _) = try BenchStore.task(record.id, in: bench, manifest: manifest)
-            let instances = Array(task.instances(in: split).prefix(settings.limit ?? Int.max))
-                .filter { settings.includes(task: task.id, instance: $0.id) }
+            let evaluated = Array(task.instances(in: split).prefix(settings.limit ?? Int.max))
+            let instances = evaluated.filter { settings.includes(task: task.id, instance: $0.id) }
             let crossLingual = !task.outputLanguages.isEmpty && !task.outputLanguages.contains("English")
             infos[task.id] = TaskInfo(benchmark: task.benchmark, categories: task.categories, level: level,
                                       primaryMetric: task.suite?.metrics.first ?? (task.options == nil ? "rougeL" : "acc"),
                                       aggregate: task.suite?.aggregate)
             for shots in settings.shots {
-                let formatter = PromptFormatter(style: task.suite == nil ? style(shots: shots) : .suite(shots: shots), seed: settings.seed,
-                                                tokenizer: tokenizer)
-                if task.suite != nil, shots > task.positiveExamples.count {
-                    throw SuiteError.tooFewExamples(task: task.id, have: task.positiveExamples.count, need: shots)
+                let formatter = PromptFormatter(style: style(shots: shots), seed: settings.seed, tokenizer: tokenizer)
+                // A suite's examples as its sampler draws them, question by question over every evaluated one (not only this shard's).
+                let exemplars = try task.suite.map { prompt in
+                    Dictionary(zip(evaluated.map(\.id), try prompt.exemplars(for: evaluated, pool: task.positiveExamples, shots: shots, task: task.id)),
+                               uniquingKeysWith: { first, _ in first })
                 }
                 for instance in instances {
-                    let example = formatter.format(instance, of: task)
-                    if let prompt = task.suite {
+                    if let prompt = task.suite, let exemplars {
+                        let example = formatter.formatSuite(instance, of: task, exemplars: exemplars[instance.id] ?? [])
                         let requests: [EvalRequest] = switch prompt.outputType {
                         case .multipleChoice where prompt.choicesAreContexts:
                             (example.candidates ?? []).map { .loglikelihood(context: $0, continuation: example.tgt) }
@@ -175,6 +176,7 @@ public struct EvalRunner {
                                                requests: requests, calibrated: false, suite: prompt, options: task.options(for: instance)))
                         continue
                     }
+                    let example = formatter.format(instance, of: task)
                     var requests: [EvalRequest]
                     var calibrated = false
                     if let candidates = example.candidates {

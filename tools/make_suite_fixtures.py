@@ -65,18 +65,18 @@ HFLM_ARGS = dict(batch_size=1, dtype="float32", device="cpu")
 
 # opt14: lm-eval task name -> (directory, evaluated split, few-shot split or None, k for the k-shot case)
 OPT14 = {
-    "piqa": ("piqa", "validation", "train", 5),
-    "arc_easy": ("arc_easy", "test", "train", 5),
-    "arc_challenge": ("arc_challenge", "test", "train", 5),
-    "openbookqa": ("openbookqa", "test", "train", 5),
+    "piqa": ("piqa", "validation", "train", 2),
+    "arc_easy": ("arc_easy", "test", "train", 2),
+    "arc_challenge": ("arc_challenge", "test", "train", 2),
+    "openbookqa": ("openbookqa", "test", "train", 2),
     "boolq": ("boolq", "validation", "train", 2),
     "cb": ("cb", "validation", "train", 2),
-    "copa": ("copa", "validation", "train", 5),
+    "copa": ("copa", "validation", "train", 2),
     "sglue_rte": ("rte", "validation", "train", 2),
     "wic": ("wic", "validation", "train", 2),
     "wsc": ("wsc", "validation", "train", 2),
     "hellaswag": ("hellaswag", "validation", "train", 2),
-    "winogrande": ("winogrande", "validation", "train", 5),
+    "winogrande": ("winogrande", "validation", "train", 2),
     "storycloze_2016": ("storycloze_2016", "test", "validation", 2),
     "wsc273": ("wsc273", "test", None, 2),  # test only: lm-eval draws few-shot examples from test itself
 }
@@ -216,9 +216,20 @@ def opt14_rows():
     ques = iter(rng.sample(questions, 200))
     out = {}
 
+    class Mixed:
+        """randrange(n) that cycles through shuffled rounds of 0..n-1, so each task's labels are mixed."""
+
+        def __init__(self, name):
+            self.rng, self.pending = random.Random(name), {}
+
+        def randrange(self, n):
+            if not self.pending.get(n):
+                self.pending[n] = self.rng.sample(range(n), n)
+            return self.pending[n].pop()
+
     def splits(name, make):
         _, evaluated, fewshot, _ = next(v for v in OPT14.values() if v[0] == name)
-        labels = random.Random(name)
+        labels = Mixed(name)
         tables = {evaluated: [make(i, labels) for i in range(8)]}
         if fewshot:
             tables[fewshot] = [make(100 + i, labels) for i in range(5)]
@@ -381,11 +392,11 @@ class Runner:
         cfg["task"] = task
         return cfg
 
-    def evaluate(self, model, tasks, shots):
+    def evaluate(self, model, tasks, shots, task_manager=None):
         import lm_eval
 
         return lm_eval.simple_evaluate(model=self.model(model), tasks=tasks, num_fewshot=shots, log_samples=True,
-                                       task_manager=self.tm, bootstrap_iters=0, random_seed=0, numpy_random_seed=0,
+                                       task_manager=task_manager or self.tm, bootstrap_iters=0, random_seed=0, numpy_random_seed=0,
                                        torch_random_seed=0, fewshot_random_seed=FEWSHOT_SEED,
                                        apply_chat_template=False)
 
@@ -404,8 +415,8 @@ def plain(x):
     return x
 
 
-def case_record(model, task, shots, settings, results):
-    """The fixture object for one task of one simple_evaluate result."""
+def case_record(model, task, shots, settings, results, lm):
+    """The fixture object for one task of one simple_evaluate result; `lm` (the HFLM) counts tokens as it does."""
     samples = sorted(results["samples"][task], key=lambda s: s["doc_id"])
     cfg = results["configs"][task]
     requests, out_samples = [], []
@@ -416,10 +427,17 @@ def case_record(model, task, shots, settings, results):
             req = {"doc_id": s["doc_id"], "idx": idx, "context": args[0]}
             if cfg["output_type"] == "generate_until":
                 gen = plain(args[1])
+                n = len(lm.tok_encode(args[0]))
+                keep = lm.max_length - gen.get("max_gen_toks", lm.max_gen_toks)
                 req.update(until=gen.get("until"), max_gen_toks=gen.get("max_gen_toks"),
-                           generation=resp[0], filtered=filtered)
+                           generation=resp[0], filtered=filtered, n_context_tokens=n,
+                           left_truncated_to=keep if n > keep else None)
             else:
-                req.update(continuation=args[1], loglikelihood=float(resp[0][0]), is_greedy=bool(resp[0][1]))
+                ctx, cont = lm._encode_pair(args[0], args[1])
+                over = len(ctx) + len(cont) - (lm.max_length + 1)
+                req.update(continuation=args[1], loglikelihood=float(resp[0][0]), is_greedy=bool(resp[0][1]),
+                           n_context_tokens=len(ctx), n_continuation_tokens=len(cont),
+                           left_truncated_tokens=max(over, 0))
                 lls.append(float(resp[0][0]))
             requests.append(req)
         if lls:
@@ -474,21 +492,29 @@ def run_mmlu(runner, models):
     for subject in MMLU_SUBJECTS:
         tag = runner.config(f"mmlu_{subject}")["tag"]  # e.g. mmlu_stem_tasks
         by_category.setdefault(tag[:-len("_tasks")], []).append(subject)
+    # An inline group dict given to simple_evaluate passes its own keys on to its tasks (lm-eval 0.4.13), so
+    # the group goes through a YAML file on an include_path, as a user's custom group would.
+    import yaml
+    from lm_eval.tasks import TaskManager
+
+    groups = []
+    for category, subjects in sorted(by_category.items()):
+        gcfg = load_yaml(os.path.join(mmlu_dir, f"_{category}.yaml"))
+        tasks = [{"task": f"mmlu_{subject}", "dataset_path": "json", "dataset_name": None,
+                  "dataset_kwargs": {"data_files": files[subject]}} for subject in subjects]
+        groups.append({"group": category + "_fixture", "task": tasks,
+                       "aggregate_metric_list": gcfg["aggregate_metric_list"]})
+    top = load_yaml(os.path.join(mmlu_dir, "_mmlu.yaml"))
+    include = os.path.join(runner.tmp, "mmlu-group")
+    os.makedirs(include)
+    with open(os.path.join(include, "mmlu_fixture.yaml"), "w") as f:
+        yaml.safe_dump({"group": "mmlu_fixture", "task": groups,
+                        "aggregate_metric_list": top["aggregate_metric_list"]}, f, sort_keys=True)
+    tm = TaskManager(include_path=include)
     for model in models:
         for shots in (0, 5):
-            groups = []
-            for category, subjects in sorted(by_category.items()):
-                gcfg = load_yaml(os.path.join(mmlu_dir, f"_{category}.yaml"))
-                tasks = []
-                for subject in subjects:
-                    tasks.append(runner.config(
-                        f"mmlu_{subject}", dataset_path="json", dataset_name=None,
-                        dataset_kwargs={"data_files": files[subject]}))
-                groups.append({"group": category + "_fixture", "task": tasks,
-                               "aggregate_metric_list": gcfg["aggregate_metric_list"]})
-            top = load_yaml(os.path.join(mmlu_dir, "_mmlu.yaml"))
-            spec = {"group": "mmlu_fixture", "task": groups, "aggregate_metric_list": top["aggregate_metric_list"]}
-            results = runner.evaluate(model, [spec], shots)
+            spec = "mmlu_fixture"
+            results = runner.evaluate(model, [spec], shots, tm)
             settings = base_settings(model, shots)
             for subject in MMLU_SUBJECTS:
                 task = f"mmlu_{subject}"
@@ -496,7 +522,7 @@ def run_mmlu(runner, models):
                     "dataset_path": "json", "dataset_name": None,
                     "data_files": f"{DATA}/mmlu/data/{{dev,test}}/{subject}_{{dev,test}}.csv converted to cais/mmlu's "
                                   "schema (question, subject, choices[4], answer 0-3) as JSON lines"})
-                write_case(case_record(model, task, shots, s, results))
+                write_case(case_record(model, task, shots, s, results, runner.model(model)))
             agg = {}
             for key, value in results["results"].items():
                 if key.startswith("mmlu_fixture") or key.endswith("_fixture"):
@@ -539,7 +565,7 @@ def run_bbh(runner, models):
                                           f"{MAX_GEN_TOKS} for speed",
                         dataset_override={"dataset_path": "json", "dataset_name": None,
                                           "data_files": f"{DATA}/bbh/bbh/{task}.json's examples as JSON lines"})
-        write_case(case_record(model, name, 3, settings, results))
+        write_case(case_record(model, name, 3, settings, results, runner.model(model)))
 
 
 def run_opt14(runner, models):
@@ -553,7 +579,7 @@ def run_opt14(runner, models):
             settings = dict(base_settings(model, shots), dataset_override={
                 "dataset_path": "json", "dataset_name": None,
                 "data_files": {s: rel(p) for s, p in files.items()}})
-            write_case(case_record(model, task, shots, settings, results))
+            write_case(case_record(model, task, shots, settings, results, runner.model(model)))
 
 
 def main():

@@ -2,7 +2,8 @@
 """Regenerates the evaluation-suite fixtures: what lm-evaluation-harness's own `hf` backend computes for
 MMLU, BIG-Bench Hard and the OPT paper's 14 tasks on small local data, request by request.
 
-Usage: HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 python tools/make_suite_fixtures.py [--only model,data,mmlu,bbh,opt14]
+Usage: HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 python tools/make_suite_fixtures.py
+           [--only model,data,mmlu,bbh,probe,configs,opt14] [--models tiny-random-2048,nano]
        (needs lm-eval 0.4.x, torch, transformers, datasets; no network; a few minutes on 2 CPU cores)
 
 Writes, under the repository root:
@@ -16,7 +17,9 @@ Writes, under the repository root:
 - Tests/Fixtures/suites/lmeval/{model}__{task}__{k}shot.json: one file per (model, lm-eval task, shots) with
   every request lm-eval made (context, continuation or until/max_gen_toks, its answer), every sample (target,
   chosen answer, per-sample metrics) and the task metrics; `{model}__mmlu_groups__{k}shot.json`: lm-eval's
-  MMLU group aggregation (categories and overall, weight_by_size) over the fixture subjects.
+  MMLU group aggregation (categories and overall, weight_by_size) over the fixture subjects;
+  `bbh_exact_match_probe.json`: hand-written generations through lm-eval's bbh filters and exact_match;
+  `opt14_configs.json`: each opt14 task's config fields, splits and few-shot draw. README.md there is by hand.
 
 Why: optiml's suites (`optiml eval --suite mmlu|bbh|...`) must give the numbers lm-eval gives. lm-eval is run
 with its installed task configs — prompts, few-shot samplers, filters and metrics are lm-eval's, only the
@@ -568,6 +571,80 @@ def run_bbh(runner, models):
         write_case(case_record(model, name, 3, settings, results, runner.model(model)))
 
 
+# Generations a model might give, run through lm-eval's own filters and exact_match for the bbh answer-only and
+# CoT configs: what counts as right (the fixture models never answer right, so the rule is shown apart).
+PROBE_TARGET = "False"
+PROBE_GENERATIONS = ["False", " False", "False ", " False\n", "false", " (False)", "False.",
+                     " not ( True ) is False. So the answer is False.", " So the answer is False.",
+                     " So the answer is False", " So the answer is False.\n", " so the answer is False.",
+                     " So the answer is (A).", ""]
+
+
+def run_bbh_probe(runner):
+    from lm_eval.api.instance import Instance
+
+    data = os.path.join(runner.tmp, "probe.jsonl")
+    write_jsonl(data, [{"input": "not ( True ) and ( True ) is", "target": PROBE_TARGET}])
+    out = {"about": "each generation (as HFLM.generate_until returns it: the decoded continuation cut before the first "
+                    "stop string) through the task's filter_list, then its exact_match; from lm-eval's own code "
+                    "(Task._filters, Task.process_results), no model involved", "target": PROBE_TARGET, "tasks": {}}
+    for name in (f"bbh_fewshot_{BBH_COT_TASK}", f"bbh_cot_fewshot_{BBH_COT_TASK}"):
+        cfg = runner.config(name, dataset_path="json", dataset_name=None, dataset_kwargs={"data_files": {"test": data}})
+        task = runner.tm.load([cfg])["tasks"][name]
+        doc = task.test_docs()[0]
+        rows = []
+        for generation in PROBE_GENERATIONS:
+            for ensemble in task._filters:
+                inst = Instance(request_type="generate_until", doc=doc, arguments=("", {}), idx=0)
+                inst.resps = [generation]
+                ensemble.apply([inst])
+                filtered = inst.filtered_resps[ensemble.name]
+                metrics = task.process_results(doc, [filtered])
+                rows.append({"generation": generation, "filter": ensemble.name, "filtered": filtered,
+                             **{k: plain(v) for k, v in metrics.items()}})
+        out["tasks"][name] = rows
+    dump(os.path.join(ROOT, OUT, "bbh_exact_match_probe.json"), out)
+    print("wrote bbh_exact_match_probe.json", flush=True)
+
+
+def run_opt14_configs(runner):
+    """lm-eval's config fields for each opt14 task, as the YAML says them (functions by module path)."""
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    tasks_dir = os.path.dirname(os.path.dirname(runner.tm.task_index["piqa"].yaml_path))
+    keys = ["doc_to_text", "doc_to_target", "doc_to_choice", "process_docs", "target_delimiter",
+            "fewshot_delimiter", "fewshot_split", "fewshot_config", "training_split", "validation_split",
+            "test_split", "description", "metric_list", "output_type", "dataset_path", "dataset_name"]
+    out = {}
+    for task, (directory, evaluated, fewshot, k) in OPT14.items():
+        path = runner.tm.task_index[task].yaml_path
+        raw = load_yaml(path, resolve_func=False)
+        resolved = runner.config(task)
+        entry = {}
+        for key in keys:
+            value = raw.get(key)
+            if isinstance(value, str) and value.startswith(tasks_dir):
+                value = "!function " + os.path.relpath(value, tasks_dir)
+            entry[key] = value
+        entry["yaml"] = os.path.relpath(path, tasks_dir)
+        entry["target_delimiter"] = resolved.get("target_delimiter", " ")
+        entry["fewshot_delimiter"] = resolved.get("fewshot_delimiter", "\n\n")
+        entry["evaluated_split"] = evaluated
+        entry["fewshot_docs_from"] = fewshot or evaluated
+        entry["sampler"] = (resolved.get("fewshot_config") or {}).get("sampler", "default")
+        # lm-eval passes the evaluated doc to the sampler (to leave it out) when fewshot_split == test_split,
+        # which is also the case when both are unset; the default sampler then draws k + 1.
+        same = (resolved.get("fewshot_split") or None) == (resolved.get("test_split") or None)
+        entry["sampler_draw"] = (f"random.Random({FEWSHOT_SEED}) once per task; per doc in doc_id order: "
+                                 + ("sample(pool, k + 1), drop docs equal to the evaluated doc, keep the first k"
+                                    if same else "sample(pool, k)"))
+        entry["fixture_data"] = f"{DATA}/opt14/{directory}"
+        entry["kshot_case"] = k
+        out[task] = entry
+    dump(os.path.join(ROOT, OUT, "opt14_configs.json"), out)
+    print("wrote opt14_configs.json", flush=True)
+
+
 def run_opt14(runner, models):
     for task, (directory, evaluated, fewshot, k) in OPT14.items():
         data = os.path.join(ROOT, DATA, "opt14", directory)
@@ -584,7 +661,7 @@ def run_opt14(runner, models):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--only", default="model,data,mmlu,bbh,opt14")
+    parser.add_argument("--only", default="model,data,mmlu,bbh,probe,opt14")
     parser.add_argument("--models", default="tiny-random-2048,nano")
     args = parser.parse_args()
     only = set(args.only.split(","))
@@ -595,13 +672,17 @@ def main():
         write_mmlu()
         write_bbh()
         write_opt14()
-    if only & {"mmlu", "bbh", "opt14"}:
+    if only & {"mmlu", "bbh", "probe", "configs", "opt14"}:
         runner = Runner()
         try:
             if "mmlu" in only:
                 run_mmlu(runner, models)
             if "bbh" in only:
                 run_bbh(runner, models)
+            if "probe" in only:
+                run_bbh_probe(runner)
+            if "opt14" in only or "configs" in only:
+                run_opt14_configs(runner)
             if "opt14" in only:
                 run_opt14(runner, models)
         finally:

@@ -529,8 +529,7 @@ def run_mmlu(runner, models):
             agg = {}
             for key, value in results["results"].items():
                 if key.startswith("mmlu_fixture") or key.endswith("_fixture"):
-                    name = key.split("::")[-1].replace("_fixture", "")
-                    name = "mmlu" if name == "mmlu" else name
+                    name = key.split("::")[-1].replace("_fixture", "")  # lm-eval's own group names
                     agg[name] = {k: plain(v) for k, v in value.items() if k != "alias"}
             dump(os.path.join(ROOT, OUT, f"{model}__mmlu_groups__{shots}shot.json"), {
                 "model": model, "shots": shots, "settings": settings, "subjects": MMLU_SUBJECTS,

@@ -145,7 +145,8 @@ def write_mmlu():
     for subject, (dev, test) in mmlu_rows().items():
         for name, rows in (("dev", dev), ("test", test)):
             os.makedirs(os.path.join(base, name), exist_ok=True)
-            # The official CSVs: no header; minimal quoting; \r\n line ends (Python's csv default, as theirs).
+            # As the official CSVs: no header, minimal quoting. Line ends are the csv module default (\r\n);
+            # a reader should take \n too. Quoted fields may hold newlines.
             with open(os.path.join(base, name, f"{subject}_{name}.csv"), "w", newline="") as f:
                 writer = csv.writer(f, quoting=csv.QUOTE_MINIMAL)
                 for r in rows:
@@ -399,8 +400,8 @@ class Runner:
         import lm_eval
 
         return lm_eval.simple_evaluate(model=self.model(model), tasks=tasks, num_fewshot=shots, log_samples=True,
-                                       task_manager=task_manager or self.tm, bootstrap_iters=0, random_seed=0, numpy_random_seed=0,
-                                       torch_random_seed=0, fewshot_random_seed=FEWSHOT_SEED,
+                                       task_manager=task_manager or self.tm, bootstrap_iters=0, random_seed=0,
+                                       numpy_random_seed=0, torch_random_seed=0, fewshot_random_seed=FEWSHOT_SEED,
                                        apply_chat_template=False)
 
 

@@ -7,7 +7,7 @@ Usage:
         [--model DIR] [--optiml .build/release/optiml] [--suites mmlu,bbh]
         [--mmlu-subjects abstract_algebra,high_school_geography,world_religions] [--shots 5] [--limit N]
         [--bbh-tasks boolean_expressions,date_understanding,web_of_lies] [--bbh-max-gen-toks 32]
-        [--batch-sizes 1,16] [--threads 2] [--skip-optiml] [--optiml-extra "..."] [--work DIR] [--json-out FILE]
+        [--batch-sizes 1,8] [--repeat 1] [--threads 2] [--skip-optiml] [--optiml-extra "..."] [--work DIR] [--json-out FILE]
 
 Setup, in --work (a temporary folder unless given):
   model   --model DIR if it holds a config.json; otherwise a random opt-125m made there by `optiml init-random
@@ -23,10 +23,11 @@ Setup, in --work (a temporary folder unless given):
           which takes longer than the run here), lm-eval's own mmlu_{subject} and bbh_fewshot_{task} configs with
           only the dataset location overridden, num_fewshot=--shots for MMLU and 3 for BBH, BBH's max_gen_toks
           capped at --bbh-max-gen-toks (the config leaves HFLM's 256). Timed: simple_evaluate after the model is
-          loaded (load time shown apart).
+          loaded (load time shown apart); with --repeat R, R runs and the fastest is reported (all are in the JSON).
   ours    `optiml eval --model DIR --suite mmlu --data DATA --shots K --out OUT --tasks a,b,c` and
           `optiml eval --model DIR --suite bbh --variant answer-only --data DATA --out OUT --tasks ...` (+ any
-          --optiml-extra, e.g. the generation cap), wall time of the process; OUT/samples.jsonl lines
+          --optiml-extra, e.g. the generation cap), wall time of the process (fastest of --repeat, a fresh OUT
+          each time, so load time is included); OUT/samples.jsonl lines
           {task, id, shots, prediction, gold, loglikelihoods} are compared with lm-eval's chosen answers.
 
 Prints `lscpu`'s model name, a Markdown table (examples, seconds, examples/s, ratio) and the agreement;
@@ -161,10 +162,12 @@ def run_lmeval(model_dir, suite, files, n, args, batch):
     lm = HFLM(pretrained=model_dir, batch_size=batch, dtype="float32", device="cpu")
     load_s = time.perf_counter() - started
     tasks = lmeval_configs(tm, suite, files, args)
-    started = time.perf_counter()
-    results = lm_eval.simple_evaluate(model=lm, tasks=tasks, num_fewshot=args.shots if suite == "mmlu" else 3,
-                                      log_samples=True, task_manager=tm, bootstrap_iters=0)
-    seconds = time.perf_counter() - started
+    seconds = []
+    for _ in range(args.repeat):
+        started = time.perf_counter()
+        results = lm_eval.simple_evaluate(model=lm, tasks=tasks, num_fewshot=args.shots if suite == "mmlu" else 3,
+                                          log_samples=True, task_manager=tm, bootstrap_iters=0)
+        seconds.append(time.perf_counter() - started)
     answers = {}
     for task, samples in results["samples"].items():
         short = task.removeprefix("mmlu_").removeprefix("bbh_fewshot_")
@@ -176,8 +179,8 @@ def run_lmeval(model_dir, suite, files, n, args, batch):
     metrics = {t: {k: v for k, v in r.items() if "stderr" not in k and k != "alias"}
                for t, r in results["results"].items()}
     del lm
-    return {"engine": f"lm-eval hf batch {batch}", "examples": n, "seconds": seconds, "load_seconds": load_s,
-            "examples_per_s": n / seconds, "answers": answers, "metrics": metrics}
+    return {"engine": f"lm-eval hf batch {batch}", "examples": n, "seconds": min(seconds), "all_seconds": seconds,
+            "load_seconds": load_s, "examples_per_s": n / min(seconds), "answers": answers, "metrics": metrics}
 
 
 def doc_index(value):
@@ -194,9 +197,12 @@ def run_optiml(model_dir, suite, data, n, args, work):
     cmd = [args.optiml, "eval", "--model", model_dir, "--suite", suite, "--data", data, "--out", out, "--tasks", tasks]
     cmd += ["--shots", str(args.shots)] if suite == "mmlu" else ["--variant", "answer-only"]
     cmd += args.optiml_extra.split()
-    started = time.perf_counter()
-    subprocess.run(cmd, check=True)
-    seconds = time.perf_counter() - started
+    seconds = []
+    for _ in range(args.repeat):
+        shutil.rmtree(out, ignore_errors=True)  # a fresh --out each time: no response cache
+        started = time.perf_counter()
+        subprocess.run(cmd, check=True)
+        seconds.append(time.perf_counter() - started)
     answers = {}
     with open(os.path.join(out, "samples.jsonl")) as f:
         for line in f:
@@ -206,8 +212,8 @@ def run_optiml(model_dir, suite, data, n, args, work):
             if suite == "mmlu" and isinstance(prediction, str) and prediction.strip() in "ABCD":
                 prediction = "ABCD".index(prediction.strip())
             answers[(task, doc_index(s["id"]))] = prediction
-    return {"engine": "optiml eval (process wall time)", "examples": n, "seconds": seconds,
-            "examples_per_s": n / seconds, "answers": answers, "command": " ".join(cmd)}
+    return {"engine": "optiml eval (process wall time)", "examples": n, "seconds": min(seconds),
+            "all_seconds": seconds, "examples_per_s": n / min(seconds), "answers": answers, "command": " ".join(cmd)}
 
 
 def agreement(reference, ours):
@@ -228,7 +234,8 @@ def main():
     parser.add_argument("--shots", type=int, default=5)
     parser.add_argument("--limit", type=int, default=None, help="test rows per subject / task")
     parser.add_argument("--bbh-max-gen-toks", type=int, default=32)
-    parser.add_argument("--batch-sizes", default="1,16")
+    parser.add_argument("--batch-sizes", default="1,8")
+    parser.add_argument("--repeat", type=int, default=1, help="timed runs per engine; the fastest is reported")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
     parser.add_argument("--skip-optiml", action="store_true")
     parser.add_argument("--optiml-extra", default="", help="more arguments for both optiml eval runs")

@@ -7,7 +7,8 @@ Usage:
         [--model DIR] [--optiml .build/release/optiml] [--suites mmlu,bbh]
         [--mmlu-subjects abstract_algebra,high_school_geography,world_religions] [--shots 5] [--limit N]
         [--bbh-tasks boolean_expressions,date_understanding,web_of_lies] [--bbh-max-gen-toks 32]
-        [--batch-sizes 1,8] [--repeat 1] [--threads 2] [--skip-optiml] [--optiml-extra "..."] [--work DIR] [--json-out FILE]
+        [--batch-sizes 1,8] [--repeat 1] [--threads 2] [--skip-optiml] [--optiml-extra "..."]
+        [--work DIR] [--json-out FILE]
 
 Setup, in --work (a temporary folder unless given):
   model   --model DIR if it holds a config.json; otherwise a random opt-125m made there by `optiml init-random
@@ -19,8 +20,9 @@ Setup, in --work (a temporary folder unless given):
           BBH: the first --limit examples of ../shared/data/bbh/bbh/{task}.json in the official layout
           bbh/{task}.json + cot-prompts/{task}.txt for optiml, as JSON lines for lm-eval.
   theirs  lm_eval.simple_evaluate with HFLM(pretrained=DIR, dtype=float32, device=cpu, batch_size=B) for each B
-          of --batch-sizes (a fixed batch: lm-eval's `auto` probes on CPU by trying batches until one fails,
-          which takes longer than the run here), lm-eval's own mmlu_{subject} and bbh_fewshot_{task} configs with
+          of --batch-sizes (fixed batches: lm-eval's `auto` runs 5 forward passes of max_batch_size (64) rows
+          of the longest request, halving only on out-of-memory, so on CPU it settles on 64 after a probe that
+          costs more than this run), lm-eval's own mmlu_{subject} and bbh_fewshot_{task} configs with
           only the dataset location overridden, num_fewshot=--shots for MMLU and 3 for BBH, BBH's max_gen_toks
           capped at --bbh-max-gen-toks (the config leaves HFLM's 256). Timed: simple_evaluate after the model is
           loaded (load time shown apart); with --repeat R, R runs and the fastest is reported (all are in the JSON).

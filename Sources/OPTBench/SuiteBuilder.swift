@@ -15,13 +15,16 @@ public struct SuiteBuilder {
     public var skipMissing = false
     /// The most shots any run of the bench will ask for: the size of a carved few-shot pool.
     public var maxShots: Int
+    /// New tokens at most per generation, instead of each task's `max_gen_toks`.
+    public var maxNewTokens: Int?
 
-    public init(suite: EvalSuite, data: URL, only: [String]? = nil, skipMissing: Bool = false, maxShots: Int) {
+    public init(suite: EvalSuite, data: URL, only: [String]? = nil, skipMissing: Bool = false, maxShots: Int, maxNewTokens: Int? = nil) {
         self.suite = suite
         self.data = data
         self.only = only
         self.skipMissing = skipMissing
         self.maxShots = maxShots
+        self.maxNewTokens = maxNewTokens
     }
 
     /// The suite's tasks that have data, and the names of those left out because theirs is missing.
@@ -113,7 +116,7 @@ public struct SuiteBuilder {
         bench.suite = SuitePrompt(suite: suite.suite, outputType: task.outputType, choicesAreContexts: try renderer.choicesAreContexts(tested.first),
                                   description: renderedDescription,
                                   targetDelimiter: task.targetDelimiter, fewshotDelimiter: task.fewshotDelimiter, until: task.until,
-                                  maxGenToks: task.maxGenToks, filters: task.filters, metrics: task.metrics, aggregate: suite.aggregate,
+                                  maxGenToks: maxNewTokens ?? task.maxGenToks, filters: task.filters, metrics: task.metrics, aggregate: suite.aggregate,
                                   sampler: task.sampler,
                                   // lm-eval's configs leave test_split unset exactly for the tasks evaluated on validation, and its
                                   // few-shot split unset too: "equal", so it draws around the question.

@@ -71,9 +71,9 @@ public struct LocalBackend: EvalBackend {
         let limit = generator.model.config.maxPositionEmbeddings
         let keyed = try generations.map { item -> (index: Int, ids: [Int], until: [String], maxTokens: Int) in
             let ids = try generator.encodePrompt(item.context)
-            // Left truncation keeps room for the new tokens, as lm-evaluation-harness does.
+            // Left truncation keeps room for the new tokens, as lm-evaluation-harness does (BOS goes with the cut tokens).
             let room = max(1, limit - item.maxTokens)
-            return (item.index, ids.count > room ? [ids[0]] + ids.suffix(room - 1) : ids, item.until, item.maxTokens)
+            return (item.index, Array(ids.suffix(room)), item.until, item.maxTokens)
         }
         let groups = Dictionary(grouping: keyed) { "\($0.maxTokens)\u{0}" + $0.until.joined(separator: "\u{0}") }
         for key in groups.keys.sorted() {

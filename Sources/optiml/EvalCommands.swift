@@ -35,7 +35,7 @@ struct EvalRun: ParsableCommand {
     @Option(help: "At most this many instances per task.") var limit: Int?
     @Option(help: "Seed for delimiters, demonstrations and the bootstrap.") var seed: UInt64 = 0
     @Option(help: "Prompts per generation batch.") var batchSize = 8
-    @Option(help: "New tokens at most per generation.") var maxNewTokens = 256
+    @Option(help: "New tokens at most per generation (default 256; a suite's tasks their own, e.g. 1024 for bbh-cot).") var maxNewTokens: Int?
     @Flag(help: "Skip the content-free requests of calibrated accuracy.") var noCalibration = false
     @Option(help: "local (the engine in this process) or openai (an OpenAI-compatible completions server at --base-url).")
     var backend = "local"
@@ -71,7 +71,7 @@ struct EvalRun: ParsableCommand {
         case (_?, nil, nil), (nil, _?, _?): break
         default: throw ValidationError("give either --bench, or --suite with --data")
         }
-        if batchSize < 1 || maxNewTokens < 1 || (limit ?? 1) < 1 { throw ValidationError("--batch-size, --max-new-tokens and --limit must be at least 1") }
+        if batchSize < 1 || (maxNewTokens ?? 1) < 1 || (limit ?? 1) < 1 { throw ValidationError("--batch-size, --max-new-tokens and --limit must be at least 1") }
         guard ["local", "openai"].contains(backend) else { throw ValidationError("--backend \(backend): expected local or openai") }
         if backend == "openai" {
             guard let baseURL, let url = URL(string: baseURL), url.scheme == "http" || url.scheme == "https" else {
@@ -94,7 +94,7 @@ struct EvalRun: ParsableCommand {
         settings.style = style
         settings.limit = limit
         settings.seed = seed
-        settings.maxNewTokens = maxNewTokens
+        settings.maxNewTokens = maxNewTokens ?? settings.maxNewTokens
         settings.calibrate = !noCalibration
         settings.shard = shardParts?.index
         settings.shards = shardParts?.count
@@ -125,7 +125,7 @@ struct EvalRun: ParsableCommand {
                 benchFolder = outFolder.appendingPathComponent("bench", isDirectory: true)
                 let builder = SuiteBuilder(suite: definition, data: URL(fileURLWithPath: data, isDirectory: true),
                                            only: tasks.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } },
-                                           skipMissing: skipMissing, maxShots: settings.shots.max() ?? 0)
+                                           skipMissing: skipMissing, maxShots: settings.shots.max() ?? 0, maxNewTokens: maxNewTokens)
                 let (manifest, missing) = try builder.write(to: benchFolder)
                 print("\(definition.title): \(manifest.tasks.count) tasks, \(manifest.counts.instances["test"] ?? 0) questions from \(data)")
                 if !missing.isEmpty { print("left out (no data): \(missing.joined(separator: ", "))") }

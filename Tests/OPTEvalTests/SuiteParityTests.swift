@@ -125,6 +125,40 @@ struct SuiteParityTests {
         }
     }
 
+    @Test("MMLU's categories and overall score equal lm-eval's groups", arguments: ["nano", "tiny-random-2048"], [0, 5])
+    func mmluGroups(_ model: String, _ shots: Int) throws {
+        struct Groups: Decodable {
+            struct Group: Decodable {
+                var acc: Double
+                var sample_len: Int
+                enum CodingKeys: String, CodingKey { case acc = "acc,none", sample_len }
+            }
+            var results: [String: Group]
+        }
+        let groups = try JSONDecoder().decode(Groups.self, from: Data(contentsOf: Self.fixtures.appendingPathComponent("lmeval/\(model)__mmlu_groups__\(shots)shot.json")))
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let bench = folder.appendingPathComponent("bench")
+        _ = try SuiteBuilder(suite: try EvalSuite.named("mmlu"), data: Self.fixtures.appendingPathComponent("data/mmlu"), skipMissing: true, maxShots: shots)
+            .write(to: bench)
+        let directory = model == "nano" ? Paths.packageRoot.appendingPathComponent("Models/nano") : Paths.packageRoot.appendingPathComponent("Tests/Fixtures/models/" + model)
+        let generator = try Generator(directory: directory)
+        var settings = EvalSettings()
+        settings.suite = "mmlu"
+        settings.levels = []
+        settings.calibrate = false
+        settings.shots = [shots]
+        let outcome = try EvalRunner(bench: bench, backend: try LocalBackend(generator: generator, identity: ModelIdentity(["model": model])),
+                                     store: try ResultsStore(path: folder.appendingPathComponent("results.sqlite")), settings: settings,
+                                     tokenizer: generator.tokenizer).run(modelName: model)
+        for group in outcome.groups {
+            let name = group.kind == "suite" ? group.name : "mmlu_" + group.name
+            let theirs = try #require(groups.results[name], "lm-eval has no group \(name)")
+            #expect(abs(group.score - 100 * theirs.acc) < 1e-9 && group.instances == theirs.sample_len, "\(name)")
+        }
+        #expect(outcome.groups.count == groups.results.count)
+    }
+
     @Test("BBH generations: the raw text lm-eval's hf backend returns, cut at its stop strings")
     func generations() throws {
         for name in Self.cases where name.contains("bbh_") {

@@ -11,12 +11,14 @@ public enum ReportError: Error, CustomStringConvertible, Equatable, Sendable {
     /// `--compare` takes exactly two runs, A then B.
     case compareNeedsTwoRuns(count: Int)
     case noRuns
+    /// Suite runs (`optiml eval --suite`) and bench runs have different tables; a report takes one kind.
+    case mixedRuns(suite: [String], bench: [String])
 
     /// The results file the error is about, if any.
     public var path: String? {
         switch self {
         case let .missingResults(path), let .unreadable(path, _), let .malformed(path, _): path
-        case .compareNeedsTwoRuns, .noRuns: nil
+        case .compareNeedsTwoRuns, .noRuns, .mixedRuns: nil
         }
     }
 
@@ -28,6 +30,9 @@ public enum ReportError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .malformed(path, reason): "\(path): not an optiml eval results file: \(reason)"
         case let .compareNeedsTwoRuns(count): "--compare needs exactly 2 runs (A, then B), got \(count)"
         case .noRuns: "no run folders given"
+        case let .mixedRuns(suite, bench):
+            "suite runs (\(suite.joined(separator: ", "))) and bench runs (\(bench.joined(separator: ", "))) cannot share a report: "
+                + "give runs of one kind (optiml eval --suite, or the bench's levels)"
         }
     }
 }
@@ -47,6 +52,8 @@ public struct ReportRun: Sendable {
     let levelGroups: [LevelKey: GroupResult]
     let categoryGroups: [CategoryKey: GroupResult]
     let taskResults: [TaskKey: TaskResult]
+    /// A suite run's rows (empty for a bench run).
+    let suiteScores: [Report.SuiteRow: Report.SuiteScore]
 
     init(path: String, label: String, results: EvalResultsFile) {
         self.path = path
@@ -59,6 +66,7 @@ public struct ReportRun: Sendable {
             group.kind == "category" ? group.shots.map { (CategoryKey(level: group.level, name: group.name, shots: $0), group) } : nil
         }, uniquingKeysWith: { first, _ in first })
         taskResults = Dictionary(results.tasks.map { (TaskKey(task: $0.task, shots: $0.shots), $0) }, uniquingKeysWith: { first, _ in first })
+        suiteScores = Report.suiteScores(results)
     }
 }
 
@@ -66,6 +74,10 @@ public struct ReportRun: Sendable {
 /// levels × shot counts, category scores, scores against shot count and every task, as Markdown
 /// (here) and as one self-contained HTML page with inline SVG charts (`html()`). With `compare`,
 /// exactly two runs, A then B, and the deltas B − A. The same input gives the same bytes.
+///
+/// Suite runs (results with `settings.suite`) get the suites' layout instead (ReportSuites.swift): a row
+/// per suite and shot count, its categories and tasks, a column per run. Suite and bench runs together
+/// are refused (`ReportError.mixedRuns`): their tables share no rows.
 public struct Report: Sendable {
     public let runs: [ReportRun]
     public let compare: Bool
@@ -74,6 +86,10 @@ public struct Report: Sendable {
     public init(results: [(path: String, file: EvalResultsFile)], compare: Bool = false) throws {
         guard !results.isEmpty else { throw ReportError.noRuns }
         if compare && results.count != 2 { throw ReportError.compareNeedsTwoRuns(count: results.count) }
+        let suiteRuns = results.filter { $0.file.settings.suite != nil }
+        if !suiteRuns.isEmpty && suiteRuns.count != results.count {
+            throw ReportError.mixedRuns(suite: suiteRuns.map(\.path), bench: results.filter { $0.file.settings.suite == nil }.map(\.path))
+        }
         let labels = Self.labels(results.map { ($0.path, $0.file.model) })
         runs = zip(results, labels).map { ReportRun(path: $0.path, label: $1, results: $0.file) }
         self.compare = compare
@@ -306,6 +322,13 @@ public struct Report: Sendable {
 
     /// The run's settings in one line.
     public static func settingsSummary(_ settings: EvalSettings) -> String {
+        if let suite = settings.suite {
+            var parts = ["suite \(suite)", "\(settings.split) split", "shots " + settings.shots.map(String.init).joined(separator: ", ")]
+            if let limit = settings.limit { parts.append("≤ \(limit) instances per task") }
+            parts.append("seed \(settings.seed)")
+            if let shard = settings.shard, let shards = settings.shards, shards > 1 { parts.append("shard \(shard + 1) of \(shards)") }
+            return parts.joined(separator: " · ")
+        }
         var parts = ["\(settings.split) split", "levels " + settings.levels.map(String.init).joined(separator: ", "),
                      "shots " + settings.shots.map(String.init).joined(separator: ", "), "\(settings.style) prompts"]
         if let limit = settings.limit { parts.append("≤ \(limit) instances per task") }
@@ -351,6 +374,7 @@ public struct Report: Sendable {
     public func markdown() -> String {
         var lines: [String] = ["# OPT-IML evaluation report", ""]
         lines.append(compare ? "Comparing B = \(Self.markdownText(runs[1].label)) against A = \(Self.markdownText(runs[0].label)); deltas are B − A, in points."
+                     : isSuiteReport ? "Scores are percentages, aggregated over instances as lm-evaluation-harness does."
                      : "Scores are percentages: the mean of category scores (instance → task → category → level).")
         lines.append("")
         lines.append("## Runs")
@@ -364,6 +388,13 @@ public struct Report: Sendable {
             lines.append("- settings: \(Self.markdownText(Self.settingsSummary(results.settings)))")
             lines.append("- results: \(Self.markdownCode(run.path, inTable: false)) (\(taskCount(run: index)) tasks)")
             lines.append("")
+        }
+        if isSuiteReport {
+            if suiteBenchesDiffer {
+                lines.append("> **Note:** runs of one suite were evaluated on different benches; their scores may not be comparable.")
+                lines.append("")
+            }
+            return (lines + suiteMarkdownSections()).joined(separator: "\n")
         }
         if benchesDiffer {
             lines.append("> **Note:** the runs were evaluated on different benches; their scores may not be comparable.")

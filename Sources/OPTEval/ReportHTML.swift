@@ -28,8 +28,8 @@ extension Report {
     }
 
     /// The number of `<svg>` charts `html()` draws: a category chart and a shots chart per level, and
-    /// the deltas chart with `compare`.
-    public var chartCount: Int { 2 * levels.count + (compare ? 1 : 0) }
+    /// the deltas chart with `compare`; for suite runs only the deltas chart.
+    public var chartCount: Int { (isSuiteReport ? 0 : 2 * levels.count) + (compare ? 1 : 0) }
 
     public func html() -> String {
         let e = Self.htmlEscape
@@ -51,6 +51,7 @@ extension Report {
         """
         out += compare
             ? "<p class=\"lead\">Comparing <b>B</b> = \(e(runs[1].label)) against <b>A</b> = \(e(runs[0].label)). Deltas are B − A in points: <span class=\"pos\">green</span> where B scores higher, <span class=\"neg\">red</span> where lower.</p>\n"
+            : isSuiteReport ? "<p class=\"lead\">Scores are percentages, aggregated over instances as lm-evaluation-harness does.</p>\n"
             : "<p class=\"lead\">Scores are percentages: instances → task → category, and a level is the mean of its categories.</p>\n"
 
         // Runs.
@@ -66,6 +67,14 @@ extension Report {
             out += "</dl>\n</div>\n"
         }
         out += "</section>\n"
+        if isSuiteReport {
+            if suiteBenchesDiffer {
+                out += "<p class=\"note\"><b>Note:</b> runs of one suite were evaluated on different benches; their scores may not be comparable.</p>\n"
+            }
+            out += suiteSectionsHTML()
+            out += "</main>\n</body>\n</html>\n"
+            return out
+        }
         if benchesDiffer {
             out += "<p class=\"note\"><b>Note:</b> the runs were evaluated on different benches; their scores may not be comparable.</p>\n"
         }
@@ -324,17 +333,24 @@ extension Report {
 
     /// Diverging bars of B − A: each level's summary (on a band), then its categories.
     func deltaChart() -> String {
-        let e = Self.htmlEscape, c = Self.c
-        struct Row { var label: String; var value: Double?; var isLevel: Bool; var tip: String }
-        var rows: [Row] = []
+        var rows: [DeltaRow] = []
         for level in levels {
-            rows.append(Row(label: "Level \(level) · \(Self.levelName(level))", value: levelSummaryDelta(level: level), isLevel: true,
-                            tip: Self.levelTitle(level)))
+            rows.append(DeltaRow(label: "Level \(level) · \(Self.levelName(level))", value: levelSummaryDelta(level: level), isLevel: true,
+                                 tip: Self.levelTitle(level)))
             for category in categories(level: level) {
-                rows.append(Row(label: category, value: categoryDelta(level: level, category: category), isLevel: false,
-                                tip: "\(Self.levelTitle(level)): \(category)"))
+                rows.append(DeltaRow(label: category, value: categoryDelta(level: level, category: category), isLevel: false,
+                                     tip: "\(Self.levelTitle(level)): \(category)"))
             }
         }
+        return deltaChart(rows, label: "B − A (\(runs[1].label) minus \(runs[0].label)) by level and category")
+    }
+
+    /// One bar of a deltas chart; a heading row (`isLevel`) sits on a band.
+    struct DeltaRow { var label: String; var value: Double?; var isLevel: Bool; var tip: String }
+
+    /// Diverging bars of B − A, a row each.
+    func deltaChart(_ rows: [DeltaRow], label: String) -> String {
+        let e = Self.htmlEscape, c = Self.c
         let (labelWidth, limit) = Self.labelColumn(rows.map(\.label))
         let x0 = labelWidth + 52, x1 = Self.chartWidth - 52
         let middle = (x0 + x1) / 2
@@ -344,7 +360,7 @@ extension Report {
         let height = plotTop + plotHeight + 44
         func x(_ value: Double) -> Double { middle + (x1 - middle) * min(max(value, -top), top) / top }
 
-        var out = Self.svgOpen(height: height, label: "B − A (\(runs[1].label) minus \(runs[0].label)) by level and category")
+        var out = Self.svgOpen(height: height, label: label)
         out += "<g class=\"legend\"><rect x=\"\(c(x0))\" y=\"8\" width=\"12\" height=\"12\" rx=\"2\" fill=\"\(Self.positiveColor)\"/>"
         let better = "B (\(Self.clip(runs[1].label, 30))) higher than A (\(Self.clip(runs[0].label, 30)))"
         out += "<text x=\"\(c(x0 + 17))\" y=\"18\">\(e(better))</text>"

@@ -11,7 +11,11 @@ struct ReportCommand: ParsableCommand {
         Each RUN_DIR is an optiml eval --out folder; its results.json is read (a path to a results file is read as it is). \
         The report holds a card per run, the levels × shot counts table (± bootstrap standard error), category bar charts, \
         score against shot count and every task's score. With --compare (exactly two runs, A then B, e.g. OPT then OPT-IML) \
-        it adds the deltas B − A to the tables and a chart of them per level and category.
+        it adds the deltas B − A to the tables and a chart of them per level and category. \
+        Runs of optiml eval --suite (mmlu, bbh, …) get the paper's comparison layout instead: a row per suite and shot count, \
+        then its categories (MMLU's stem, humanities, …) and, for suites that average tasks, its tasks; a column per run \
+        (score ± standard error, "—" where a run lacks the row) and with --compare B − A and a chart of it. \
+        Suite runs and bench runs cannot share a report.
         """)
 
     @Argument(help: ArgumentHelp("Run folders written by optiml eval --out (A, then B with --compare).", valueName: "run-dir"))

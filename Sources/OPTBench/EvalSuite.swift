@@ -19,9 +19,12 @@ public struct EvalSuite: Codable, Sendable, Equatable {
     /// Settings every task has unless it says otherwise (lm-eval's `include`d template).
     public var taskDefaults: SuiteTaskConfig
     public var tasks: [SuiteTaskConfig]
+    /// A suite of PromptSource datasets instead of tasks: every original-task template of each is a task, its
+    /// rows rendered by PromptSource's templates (`--templates`) and ranked over the template's answer choices.
+    public var promptsource: [PromptSourceEntry]?
 
     enum CodingKeys: String, CodingKey {
-        case suite, title, reproduces, shots, aggregate, layouts, tasks
+        case suite, title, reproduces, shots, aggregate, layouts, tasks, promptsource
         case taskDefaults = "task_defaults"
     }
 
@@ -55,6 +58,16 @@ public struct EvalSuite: Codable, Sendable, Equatable {
     public func resolvedTasks() throws -> [SuiteTask] {
         try tasks.map { try SuiteTask(taskDefaults.overridden(by: $0), suite: suite) }
     }
+}
+
+/// One dataset of a PromptSource suite.
+public struct PromptSourceEntry: Codable, Sendable, Equatable {
+    /// The suite's name for it (its category in the results).
+    public var name: String
+    /// Its folder under PromptSource's templates and under `--data`, e.g. `super_glue/cb`.
+    public var folder: String
+    /// The split evaluated.
+    public var split: String
 }
 
 /// lm-evaluation-harness's group aggregation.

@@ -17,6 +17,8 @@ public struct SuiteBuilder {
     public var maxShots: Int
     /// New tokens at most per generation, instead of each task's `max_gen_toks`.
     public var maxNewTokens: Int?
+    /// PromptSource's `templates` folder, for a suite of PromptSource datasets.
+    public var templates: URL?
 
     public init(suite: EvalSuite, data: URL, only: [String]? = nil, skipMissing: Bool = false, maxShots: Int, maxNewTokens: Int? = nil) {
         self.suite = suite
@@ -29,6 +31,7 @@ public struct SuiteBuilder {
 
     /// The suite's tasks that have data, and the names of those left out because theirs is missing.
     public func build() throws -> (tasks: [BenchTask], missing: [String]) {
+        if let entries = suite.promptsource { return try buildPromptSource(entries) }
         var selected = try suite.resolvedTasks()
         if let only {
             let unknown = only.filter { name in !selected.contains { $0.name == name || $0.datasetName == name } }
@@ -62,6 +65,48 @@ public struct SuiteBuilder {
         let manifest = try BenchStore.write(bench, sourceRecords: [.init(kind: "suite:" + suite.suite, path: data.path, tasks: tasks.count)],
                                             taxonomy: try Taxonomy.builtin(), to: directory, replace: true)
         return (manifest, missing)
+    }
+
+    /// A PromptSource suite: for each dataset, every original-task template with answer choices over the rows of the
+    /// split, each question ranked over the choices its template gives (T0's and the paper's held-out evaluation).
+    func buildPromptSource(_ entries: [PromptSourceEntry]) throws -> (tasks: [BenchTask], missing: [String]) {
+        guard let templates else { throw SuiteError.badDefinition(suite: suite.suite, reason: "a PromptSource suite needs --templates") }
+        if let only {
+            let unknown = only.filter { name in !entries.contains { $0.name == name } }
+            guard unknown.isEmpty else { throw SuiteError.unknownTasks(suite: suite.suite, names: unknown) }
+        }
+        var tasks: [BenchTask] = [], missing: [String] = []
+        for entry in entries where only?.contains(entry.name) ?? true {
+            let folder = data.appendingPathComponent(entry.folder, isDirectory: true)
+            guard FileManager.default.fileExists(atPath: folder.path) else {
+                if skipMissing { missing.append(entry.name); continue }
+                throw SuiteError.missingData(suite: suite.suite, task: entry.name, folder: data.path, tried: [entry.folder])
+            }
+            let collection = try PromptSourceTemplates.load(file: templates.appendingPathComponent(entry.folder + "/templates.yaml"),
+                                                            folder: entry.folder)
+            let chosen = collection.templates.filter { $0.originalTask }
+            let rows: DatasetSplit
+            do { rows = try DatasetSplit.open(folder, split: entry.split) } catch { throw BenchError(error) }
+            var perTemplate = [[TaskInstance]](repeating: [], count: chosen.count)
+            try rows.forEachRow { index, row in
+                for (number, rendered) in try PromptSourceSource.render(chosen, row: row, index: index, seed: 0, path: rows.root.path).enumerated() {
+                    // Only questions with choices and a target among them can be ranked (as T0 evaluates).
+                    guard let choices = rendered.answerChoices, let target = rendered.target, let gold = choices.firstIndex(of: target) else { continue }
+                    perTemplate[number].append(TaskInstance(id: String(index), input: rendered.input, outputs: [target], options: choices,
+                                                            gold: gold, split: .test))
+                }
+                return true
+            }
+            for (id, (template, instances)) in zip(PromptSourceSource.taskIDs(entry.name, chosen), zip(chosen, perTemplate)) where !instances.isEmpty {
+                var task = BenchTask(id: id, benchmark: suite.suite, categories: [entry.name], sources: [entry.folder], instructionLevel: .instance,
+                                     templates: [template.name], instances: instances, origin: "\(collection.file.path) × \(rows.root.path)")
+                task.suite = SuitePrompt(suite: suite.suite, outputType: .multipleChoice, choicesAreContexts: false, description: "",
+                                         targetDelimiter: " ", fewshotDelimiter: "\n\n", until: [], maxGenToks: 0, filters: [], metrics: ["acc"],
+                                         aggregate: suite.aggregate, sampler: .firstN, drawsAroundQuestion: false, fewshotOrigin: nil)
+                tasks.append(task)
+            }
+        }
+        return (tasks, missing)
     }
 
     /// The first layout whose evaluated rows exist for `task`.

@@ -68,6 +68,8 @@ public struct GroupResult: Codable, Sendable, Equatable {
     public var stderr: Double?
     /// The instances scored, for suites' groups (nil for the bench's).
     public var instances: Int?
+    /// The median of the parts' scores, for suites that average tasks (T0 reports the median over templates).
+    public var median: Double?
 }
 
 /// The paper's aggregation: instances → task → category and benchmark → level (the mean of its
@@ -168,7 +170,10 @@ public enum Aggregation {
         case .mean:
             let score = parts.reduce(0) { $0 + $1.score } / Double(max(parts.count, 1))
             let stderr = parts.reduce(0) { $0 + $1.stderr * $1.stderr }.squareRoot() / Double(max(parts.count, 1))
-            return GroupResult(kind: kind, name: name, level: 0, shots: shots, tasks: tasks, score: score, stderr: stderr, instances: total)
+            let sorted = parts.map(\.score).sorted()
+            let median = sorted.isEmpty ? 0 : (sorted[(sorted.count - 1) / 2] + sorted[sorted.count / 2]) / 2
+            return GroupResult(kind: kind, name: name, level: 0, shots: shots, tasks: tasks, score: score, stderr: stderr, instances: total,
+                               median: median)
         }
     }
 

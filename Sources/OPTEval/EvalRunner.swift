@@ -59,8 +59,9 @@ public struct EvalRunner {
     public var settings: EvalSettings
     /// The model's tokenizer: cross-lingual ROUGE-L over its (GPT-2) tokens for non-English outputs.
     public var tokenizer: BPETokenizer?
-    /// Requests per backend call; the cache is written after each.
-    public var chunkSize = 32
+    /// Requests per backend call; the cache is written after each. Large enough that the local backend can batch
+    /// a k-shot task's questions by length behind their shared prefix.
+    public var chunkSize = 256
     /// Called after each chunk with (requests done, requests in all).
     public var progress: (Int, Int) -> Void = { _, _ in }
 

@@ -56,10 +56,9 @@ public struct LocalBackend: EvalBackend {
             case let .generate(context, until, maxTokens): generations.append((index, context, until, maxTokens))
             }
         }
-        // Contexts in text order share a batch: those with a common prefix come together. Each runs once for all its continuations.
-        let contexts = byContext.sorted { $0.key < $1.key }
-        for start in stride(from: 0, to: contexts.count, by: batchSize) {
-            let batch = Array(contexts[start..<min(start + batchSize, contexts.count)])
+        // Each context runs once for all its continuations, in batches of contexts that share a prefix, shortest first
+        // (little padding after the kept prefix); contexts that share none are batched by length.
+        for batch in Self.batches(byContext.map { $0 }, size: batchSize) {
             let scores = try generator.score(contexts: batch.map { ($0.key, $0.value.map(\.continuation)) }, prefixes: prefixes)
             for ((_, group), groupScores) in zip(batch, scores) {
                 for (item, score) in zip(group, groupScores) {
@@ -88,5 +87,28 @@ public struct LocalBackend: EvalBackend {
             }
         }
         return responses.map { $0 ?? .generated("") }
+    }
+
+    /// Contexts in text order fall into runs that share a prefix of at least `sharedBytes` (the questions of one
+    /// k-shot task); each run is batched by length on its own, so that a batch's contexts share their prefix.
+    /// Contexts in no such run are batched together by length.
+    static func batches<Value>(_ contexts: [(key: String, value: Value)], size: Int, sharedBytes: Int = 64) -> [[(key: String, value: Value)]] {
+        let sorted = contexts.sorted { $0.key < $1.key }
+        var runs: [[(key: String, value: Value)]] = [], loose: [(key: String, value: Value)] = []
+        var run: [(key: String, value: Value)] = []
+        func close() {
+            if run.count > 1 { runs.append(run) } else { loose += run }
+            run = []
+        }
+        for context in sorted {
+            if let last = run.last, zip(last.key.utf8, context.key.utf8).prefix(while: { $0 == $1 }).count < sharedBytes { close() }
+            run.append(context)
+        }
+        close()
+        func byLength(_ items: [(key: String, value: Value)]) -> [[(key: String, value: Value)]] {
+            let ordered = items.sorted { ($0.key.utf8.count, $0.key) < ($1.key.utf8.count, $1.key) }
+            return stride(from: 0, to: ordered.count, by: size).map { Array(ordered[$0..<min($0 + size, ordered.count)]) }
+        }
+        return runs.flatMap(byLength) + byLength(loose)
     }
 }

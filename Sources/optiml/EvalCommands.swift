@@ -26,6 +26,7 @@ struct EvalRun: ParsableCommand {
                                discussion: "Its bench is built from --data into OUT/bench."))
     var suite: String?
     @Option(help: "--suite: the folder with the suite's data (e.g. MMLU's data/ archive, BIG-Bench-Hard's repository).") var data: String?
+    @Option(help: "--suite promptsource-heldout: PromptSource's templates folder (promptsource/templates).") var templates: String?
     @Option(help: "--suite: only these tasks (comma-separated names, e.g. mmlu_anatomy or anatomy).") var tasks: String?
     @Flag(help: "--suite: leave out tasks whose data is not in --data (they are listed) instead of failing.") var skipMissing = false
     @Option(help: "validation or test.") var split = "test"
@@ -123,9 +124,10 @@ struct EvalRun: ParsableCommand {
                 settings.calibrate = false
                 settings.shots = try shots.map { try numbers($0, "shots") } ?? definition.shots
                 benchFolder = outFolder.appendingPathComponent("bench", isDirectory: true)
-                let builder = SuiteBuilder(suite: definition, data: URL(fileURLWithPath: data, isDirectory: true),
+                var builder = SuiteBuilder(suite: definition, data: URL(fileURLWithPath: data, isDirectory: true),
                                            only: tasks.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } },
                                            skipMissing: skipMissing, maxShots: settings.shots.max() ?? 0, maxNewTokens: maxNewTokens)
+                builder.templates = templates.map { URL(fileURLWithPath: $0, isDirectory: true) }
                 let (manifest, missing) = try builder.write(to: benchFolder)
                 print("\(definition.title): \(manifest.tasks.count) tasks, \(manifest.counts.instances["test"] ?? 0) questions from \(data)")
                 if !missing.isEmpty { print("left out (no data): \(missing.joined(separator: ", "))") }

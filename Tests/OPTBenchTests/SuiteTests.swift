@@ -160,4 +160,35 @@ struct SuiteTests {
         #expect(sports.exemplars[0].reasoning.hasPrefix("Bam Adebayo is an American basketball player."))
         #expect(sports.exemplars.map(\.answer) == ["yes", "no", "yes"])
     }
+
+    @Test("PromptSource held-out: every original-task template with answer choices is a task of its dataset, ranked over the choices",
+          .enabled(if: Paths.hasPromptSource, "../shared/data/promptsource is absent"))
+    func promptSourceHeldOut() throws {
+        let data = try temporaryFolder("psheldout")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let rows = Paths.packageRoot.appendingPathComponent("Tests/Fixtures/promptsource/datasets")
+        // The fixtures' generated rows (dataset schemas) as the splits the suite evaluates.
+        for (folder, split) in [("anli", "dev_r1"), ("super_glue/cb", "validation")] {
+            let target = data.appendingPathComponent(folder)
+            try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: rows.appendingPathComponent(folder + "/train.jsonl"), to: target.appendingPathComponent(split + ".jsonl"))
+        }
+        var builder = SuiteBuilder(suite: try EvalSuite.named("promptsource-heldout"), data: data, only: ["anli_r1", "cb", "rte"],
+                                   skipMissing: true, maxShots: 0)
+        builder.templates = Paths.promptsource
+        let (tasks, missing) = try builder.build()
+        #expect(missing == ["rte"])
+        let original = { (folder: String) in
+            try PromptSourceTemplates.load(file: Paths.promptsource.appendingPathComponent(folder + "/templates.yaml"), folder: folder)
+                .templates.filter { $0.originalTask && $0.answerChoices != nil }.count
+        }
+        #expect(tasks.filter { $0.categories == ["anli_r1"] }.count == (try original("anli")))
+        #expect(tasks.filter { $0.categories == ["cb"] }.count == (try original("super_glue/cb")))
+        for task in tasks {
+            #expect(task.id.hasPrefix("promptsource_") && task.benchmark == "promptsource-heldout" && task.suite?.aggregate == .mean)
+            #expect(!task.instances.isEmpty && task.instances.allSatisfy { $0.options?.indices.contains($0.gold ?? -1) == true && $0.split == .test })
+        }
+        builder.templates = nil
+        #expect(throws: SuiteError.self) { try builder.build() }
+    }
 }

@@ -91,6 +91,8 @@ public final class Engine: @unchecked Sendable {
     private let workspace = SequenceWorkspace()
     /// Bytes the work buffers held after the loop last touched them (the loop alone touches `workspace`).
     private var heldWorkBytes = 0
+    /// The most memory (KV caches and work buffers, as budgeted) any step has been planned with.
+    private var peakPlannedBytes = 0
     private let counters = EngineCounters()
 
     public init(model: OPTModel, tokenizer: BPETokenizer, maxBatch: Int = 16, maxQueue: Int = 256, memoryBudget: Int = Engine.defaultMemoryBudget) {
@@ -170,6 +172,13 @@ public final class Engine: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return heldWorkBytes
+    }
+
+    /// The most memory any step so far was planned with (for tests: it stays within the budget).
+    var peakStepMemory: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return peakPlannedBytes
     }
 
     /// Cancellations the loop has yet to act on, and loop threads running (for tests).
@@ -252,12 +261,15 @@ public final class Engine: @unchecked Sendable {
     private func admit() {
         var joining: [SequenceRequest] = []
         let runningRequests = running.map(\.request)
+        var planned = memoryNeeded(running: runningRequests, joining: [])
         while running.count < maxBatch, let next = waiting.first {
-            let fits = memoryNeeded(running: runningRequests, joining: joining + [next.request]) <= memoryBudget
-            guard fits || running.isEmpty else { return }
+            let needed = memoryNeeded(running: runningRequests, joining: joining + [next.request])
+            guard needed <= memoryBudget || running.isEmpty else { break }
             joining.append(next.request)
             running.append(waiting.removeFirst())
+            planned = needed
         }
+        peakPlannedBytes = max(peakPlannedBytes, planned)
     }
 
     /// Drops the running sequences whose client left, and forgets their ids (called with the lock held).

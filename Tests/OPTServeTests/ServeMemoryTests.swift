@@ -13,7 +13,7 @@ import Testing
 
     /// Every prompt's greedy tokens from an engine with this budget, all queued before it starts
     /// (so that only the budget keeps them out of the first step), and the batch sizes it ran.
-    static func run(memoryBudget: Int) async throws -> (tokens: [[Int]], batchSizes: [Int: Int]) {
+    static func run(memoryBudget: Int) async throws -> (tokens: [[Int]], batchSizes: [Int: Int], peak: Int) {
         let engine = Engine(model: TestServer.generator.model, tokenizer: TestServer.generator.tokenizer, maxBatch: 8, maxQueue: 16,
                             memoryBudget: memoryBudget)
         let streams = try prompts.map { try engine.submit(R.request($0, 6)) }
@@ -25,7 +25,7 @@ import Testing
             tokens.append(outcome.tokens)
         }
         await engine.shutdown()
-        return (tokens, engine.batchSizes)
+        return (tokens, engine.batchSizes, engine.peakStepMemory)
     }
 
     /// A budget that holds the largest sequence alone but never two: every step runs one sequence,
@@ -46,12 +46,17 @@ import Testing
         #expect(tight.tokens == unbounded.tokens)
     }
 
-    /// A budget for about three sequences: a step never holds more than it allows.
-    @Test func batchesStayWithinTheBudget() async throws {
+    /// A budget for three prompts at once: no step is planned beyond it (more sequences may share a
+    /// step once the first ones decode, which needs far less than a prefill), some wait for room,
+    /// and the tokens are those of an unbounded run.
+    @Test func stepsStayWithinTheBudget() async throws {
         let engine = R.engine()
         let budget = engine.memoryNeeded(running: [], joining: Self.prompts.prefix(3).map { R.request($0, 6) })
+        let unbounded = try await Self.run(memoryBudget: Engine.defaultMemoryBudget)
+        #expect(unbounded.peak > budget)
         let run = try await Self.run(memoryBudget: budget)
-        #expect((run.batchSizes.keys.max() ?? 0) <= 3 && (run.batchSizes.keys.max() ?? 0) >= 2, "\(run.batchSizes)")
+        #expect(run.peak <= budget && (run.batchSizes.keys.max() ?? 0) < Self.prompts.count, "\(run.batchSizes)")
+        #expect(run.tokens == unbounded.tokens)
     }
 
     /// A sequence that alone needs more than the budget is refused at once: the engine throws, and

@@ -161,8 +161,8 @@ def raw(server, name, payload, expect_status=None, timeout=30):
     """Sends bytes as they are; the server must answer (any status under 500) or close, never hang or crash."""
     try:
         with socket.create_connection(("127.0.0.1", server.port), timeout=timeout) as s:
+            # No half-close after it: the server reads a closed inbound side as a client gone (499).
             s.sendall(payload)
-            s.shutdown(socket.SHUT_WR)
             data = b""
             while True:
                 chunk = s.recv(65536)

@@ -112,6 +112,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Runs the built optiml executable (killing it mid-run); it links none of the modules.
+        .testTarget(name: "OptimlCLITests"),
         .testTarget(name: "OPTEvalTests", dependencies: ["OPTEval", "OPTTokenizer", "OPTBench", "OPTModel", "OPTCheckpoint", "OPTKernels"]),
     ]
 )

@@ -55,7 +55,17 @@ public final class KVCache: @unchecked Sendable {
     }
 
     /// The bytes its keys and values take.
-    public var bytes: Int { 2 * keys.count * batchSize * capacity * width * MemoryLayout<Float>.size }
+    public var bytes: Int { Self.bytes(layers: keys.count, width: width, batchSize: batchSize, capacity: capacity) }
+
+    /// The bytes the keys and values of a cache of this shape take (at most: pages are resident
+    /// only once positions are filled).
+    public static func bytes(config: OPTConfig, batchSize: Int, capacity: Int) -> Int {
+        bytes(layers: config.numHiddenLayers, width: config.hiddenSize, batchSize: batchSize, capacity: capacity)
+    }
+
+    private static func bytes(layers: Int, width: Int, batchSize: Int, capacity: Int) -> Int {
+        2 * layers * batchSize * capacity * width * MemoryLayout<Float>.size
+    }
 
     /// Records `rowMask` for the next positions and returns the position ids of those tokens.
     ///

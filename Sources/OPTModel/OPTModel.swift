@@ -88,16 +88,15 @@ public final class OPTModel: Sendable {
         }
         let positions = cache.append(rowMask: realToken)
 
-        let rows = batch * steps
+        let rows = batch * steps, kept = which.count(of: steps)
         let ws = cache.workspace
-        ws.reserve(rows: rows, steps: steps, capacity: cache.capacity, threads: pool.threads, config: config)
+        ws.reserve(rows: rows, logitRows: batch * kept, steps: steps, capacity: cache.capacity, threads: pool.threads, config: config)
         embed(tokens: tokens.flatMap { $0 }, positions: positions.flatMap { $0 }, workspace: ws)
         runLayers(rows: rows, workspace: ws) { index in
             store(layer: index, steps: steps, cache: cache, workspace: ws, rowOffset: 0)
             attention(layer: index, steps: steps, cache: cache, workspace: ws, rowOffset: 0)
         }
         // Only the positions asked for go through project_out and the (large) lm_head.
-        let kept = which.count(of: steps)
         let selected = (0..<batch).map { b in ((b + 1) * steps - kept)..<((b + 1) * steps) }
         return UnsafeMutableBufferPointer(start: head(selectedRows: selected, workspace: ws), count: batch * kept * config.vocabSize)
     }
@@ -136,10 +135,8 @@ public final class OPTModel: Sendable {
             for id in s.tokens where id < 0 || id >= config.vocabSize { throw ModelError.invalidTokenID(id, vocabularySize: config.vocabSize) }
         }
         let ws = workspace.workspace
-        let rows = sequences.map(\.tokens.count).reduce(0, +)
-        let longest = sequences.map(\.tokens.count).max() ?? 1, capacity = sequences.map(\.cache.capacity).max() ?? 1
-        ws.reserve(rows: rows, steps: longest, capacity: capacity, threads: pool.threads, config: config)
-        ws.reserveScores(max(longest == 1 ? 0 : pool.threads * longest * capacity, config.numAttentionHeads * capacity))
+        let shape = stepShape(sequences.map { ($0.tokens.count, $0.cache.capacity, $0.logits) })
+        ws.reserve(rows: shape.rows, logitRows: shape.logitRows, steps: shape.longest, capacity: shape.capacity, threads: pool.threads, config: config)
         var offsets: [Int] = [], positions: [Int] = [], offset = 0
         for s in sequences {
             offsets.append(offset)
@@ -147,7 +144,7 @@ public final class OPTModel: Sendable {
             positions += s.cache.append(rowMask: [Array(repeating: true, count: s.tokens.count)])[0]
         }
         embed(tokens: sequences.flatMap(\.tokens), positions: positions, workspace: ws)
-        runLayers(rows: rows, workspace: ws) { index in
+        runLayers(rows: shape.rows, workspace: ws) { index in
             for (s, rowOffset) in zip(sequences, offsets) {
                 store(layer: index, steps: s.tokens.count, cache: s.cache, workspace: ws, rowOffset: rowOffset)
                 attention(layer: index, steps: s.tokens.count, cache: s.cache, workspace: ws, rowOffset: rowOffset)
@@ -164,6 +161,22 @@ public final class OPTModel: Sendable {
             at += range.count
         }
         return results
+    }
+
+    /// Bytes of work buffers `forward(sequences:workspace:)` needs for one step of sequences with
+    /// these new tokens, cache capacities and logit positions (what a server adds to its KV caches
+    /// when it budgets memory).
+    public func workspaceBytes(_ steps: [(tokens: Int, capacity: Int, logits: LogitPositions)]) -> Int {
+        guard !steps.isEmpty else { return 0 }
+        let shape = stepShape(steps)
+        return Workspace.bytes(rows: shape.rows, logitRows: shape.logitRows, steps: shape.longest, capacity: shape.capacity,
+                               threads: pool.threads, config: config)
+    }
+
+    /// Rows, rows through the lm_head, longest input and largest capacity of a `forward(sequences:)` step.
+    private func stepShape(_ steps: [(tokens: Int, capacity: Int, logits: LogitPositions)]) -> (rows: Int, logitRows: Int, longest: Int, capacity: Int) {
+        (steps.map(\.tokens).reduce(0, +), steps.map { $0.logits.count(of: $0.tokens) }.reduce(0, +),
+         steps.map(\.tokens).max() ?? 1, steps.map(\.capacity).max() ?? 1)
     }
 
     /// Every decoder layer over `rows` rows of `ws.x`, then the final layer norm; `attend(layer)` fills

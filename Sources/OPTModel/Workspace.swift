@@ -18,26 +18,49 @@ final class Workspace {
     /// Inputs quantized for int8 GEMM: per row, a scale and `cols` bytes (counted here in floats).
     var quantized = FloatBuffer(count: 0)
 
-    /// Grows the buffers for `rows` token rows (`steps` per sequence) attending over `capacity`
-    /// positions, with per-thread scratch for `threads` threads.
-    func reserve(rows: Int, steps: Int, capacity: Int, threads: Int, config c: OPTConfig) {
-        let h = c.hiddenSize, e = c.wordEmbedProjDim
-        for buffer in [\Workspace.x, \.normed, \.q, \.k, \.v, \.attended] { ensure(buffer, rows * h) }
-        ensure(\.projected, rows * max(h, e))
-        ensure(\.hidden, rows * c.ffnDim)
-        ensure(\.embedded, rows * e)
-        // A single step keeps the scores of every (row, head) pair; longer inputs one pair per thread.
-        ensure(\.scores, (steps == 1 ? rows * c.numAttentionHeads : threads * steps) * capacity)
-        ensure(\.tile, threads * WeightMatrix.tileRows * max(h, e, c.ffnDim))
-        ensure(\.logits, rows * c.vocabSize)
-        ensure(\.quantized, rows * (max(h, e, c.ffnDim) / 4 + 2))
+    private static var buffers: [ReferenceWritableKeyPath<Workspace, FloatBuffer>] {
+        [\.x, \.normed, \.q, \.k, \.v, \.attended, \.projected, \.hidden, \.embedded, \.scores, \.tile, \.logits, \.quantized]
     }
 
-    /// Grows the attention scores to `count` floats.
-    func reserveScores(_ count: Int) { ensure(\.scores, count) }
+    /// The floats each buffer needs for `rows` token rows (`steps` per sequence) of which
+    /// `logitRows` go through the lm_head, attending over `capacity` positions, with per-thread
+    /// scratch for `threads` threads.
+    ///
+    /// Logits are sized by the rows computed, not the rows run: a prompt's prefill that needs only
+    /// its last position's logits must not hold `rows × vocabulary` floats (6 GB for 16 prompts of
+    /// 1,900 tokens on OPT's 50k vocabulary).
+    static func sizes(rows: Int, logitRows: Int, steps: Int, capacity: Int, threads: Int, config c: OPTConfig)
+        -> [(buffer: ReferenceWritableKeyPath<Workspace, FloatBuffer>, count: Int)] {
+        let h = c.hiddenSize, e = c.wordEmbedProjDim, widest = max(h, e, c.ffnDim)
+        // A single step keeps the scores of every (row, head) pair; longer inputs one pair per thread.
+        let scores = max((steps == 1 ? rows * c.numAttentionHeads : threads * steps) * capacity, c.numAttentionHeads * capacity)
+        return [(\.x, rows * h), (\.normed, rows * h), (\.q, rows * h), (\.k, rows * h), (\.v, rows * h), (\.attended, rows * h),
+                (\.projected, rows * max(h, e)), (\.hidden, rows * c.ffnDim), (\.embedded, rows * e), (\.scores, scores),
+                (\.tile, threads * WeightMatrix.tileRows * widest), (\.logits, logitRows * c.vocabSize),
+                (\.quantized, rows * (widest / 4 + 2))]
+    }
 
-    private func ensure(_ buffer: ReferenceWritableKeyPath<Workspace, FloatBuffer>, _ count: Int) {
-        if self[keyPath: buffer].count < count { self[keyPath: buffer] = FloatBuffer(count: count) }
+    /// Bytes of work buffers a forward pass of this shape needs (what `reserve` grows them to at least).
+    static func bytes(rows: Int, logitRows: Int, steps: Int, capacity: Int, threads: Int, config: OPTConfig) -> Int {
+        sizes(rows: rows, logitRows: logitRows, steps: steps, capacity: capacity, threads: threads, config: config)
+            .map(\.count).reduce(0, +) * MemoryLayout<Float>.stride
+    }
+
+    /// Grows the buffers for a forward pass of this shape (see `sizes`).
+    func reserve(rows: Int, logitRows: Int, steps: Int, capacity: Int, threads: Int, config: OPTConfig) {
+        for (buffer, count) in Self.sizes(rows: rows, logitRows: logitRows, steps: steps, capacity: capacity, threads: threads, config: config)
+        where self[keyPath: buffer].count < count {
+            self[keyPath: buffer] = FloatBuffer(count: count)
+        }
+    }
+
+    /// Bytes the buffers hold now.
+    var bytes: Int { Self.buffers.map { self[keyPath: $0].count }.reduce(0, +) * MemoryLayout<Float>.stride }
+
+    /// Frees every buffer (the next forward pass sizes them again): a server with no work gives a
+    /// prefill's buffers back instead of keeping them for ever.
+    func release() {
+        for buffer in Self.buffers { self[keyPath: buffer] = FloatBuffer(count: 0) }
     }
 }
 
@@ -45,4 +68,11 @@ final class Workspace {
 public final class SequenceWorkspace: @unchecked Sendable {
     let workspace = Workspace()
     public init() {}
+
+    /// Bytes its buffers hold now.
+    public var bytes: Int { workspace.bytes }
+
+    /// Frees its buffers until the next forward pass needs them (call when idle, never while a
+    /// forward pass's logits are being read).
+    public func release() { workspace.release() }
 }

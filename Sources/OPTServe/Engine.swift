@@ -52,12 +52,19 @@ public enum SequenceEvent: Sendable {
 public enum EngineError: Error, Equatable {
     case queueFull(limit: Int)
     case shuttingDown
+    /// The sequence alone needs more memory (its KV cache and its prompt's work buffers) than the budget allows.
+    case exceedsMemoryBudget(needed: Int, budget: Int)
 }
 
 /// Runs sequences from many clients on one model with continuous batching: a thread of its own
 /// loops over decoding steps; before each, waiting sequences join the running batch (their whole
 /// prompt in that step) up to `maxBatch`, and finished or cancelled ones leave. Each sequence has
 /// its own KV cache, so joining and leaving never disturbs the others.
+///
+/// Memory is budgeted: a sequence joins only while the KV caches of the running sequences (at
+/// their full capacity, prompt plus `maxTokens`) and the work buffers of the step it joins fit in
+/// `memoryBudget`; otherwise it waits in the queue, in order. A sequence that could never fit, even
+/// alone, is refused at `submit`. The work buffers are freed whenever the engine has no work.
 ///
 /// As a `Service` (swift-service-lifecycle) it runs until graceful shutdown, then finishes the
 /// sequences it accepted; the server lists it before the HTTP server so that it stops after it.
@@ -66,6 +73,8 @@ public final class Engine: @unchecked Sendable {
     public let tokenizer: BPETokenizer
     public let maxBatch: Int
     public let maxQueue: Int
+    /// Bytes of KV caches and work buffers the running sequences may take together (the weights are not counted).
+    public let memoryBudget: Int
 
     /// Guards every variable below it.
     private let condition = NSCondition()
@@ -80,13 +89,37 @@ public final class Engine: @unchecked Sendable {
     /// Callers of `shutdown` waiting for the loop to end.
     private var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
     private let workspace = SequenceWorkspace()
+    /// Bytes the work buffers held after the loop last touched them (the loop alone touches `workspace`).
+    private var heldWorkBytes = 0
+    /// The most memory (KV caches and work buffers, as budgeted) any step has been planned with.
+    private var peakPlannedBytes = 0
     private let counters = EngineCounters()
 
-    public init(model: OPTModel, tokenizer: BPETokenizer, maxBatch: Int = 16, maxQueue: Int = 256) {
+    public init(model: OPTModel, tokenizer: BPETokenizer, maxBatch: Int = 16, maxQueue: Int = 256, memoryBudget: Int = Engine.defaultMemoryBudget) {
         self.model = model
         self.tokenizer = tokenizer
         self.maxBatch = max(1, maxBatch)
         self.maxQueue = max(0, maxQueue)
+        self.memoryBudget = max(0, memoryBudget)
+    }
+
+    /// Half of the machine's physical memory: the rest is left to the weights, the HTTP server and
+    /// the rest of the system.
+    public static var defaultMemoryBudget: Int { Int(clamping: ProcessInfo.processInfo.physicalMemory / 2) }
+
+    /// The KV cache a sequence gets: room for its prompt and every token it may generate.
+    func cacheCapacity(_ request: SequenceRequest) -> Int { request.promptIDs.count + max(request.maxTokens, 1) }
+
+    /// The logits a sequence's prompt step computes.
+    private func promptLogits(_ request: SequenceRequest) -> OPTModel.LogitPositions { request.promptLogprobs ? .all : .last }
+
+    /// Bytes of KV caches and work buffers a step needs when `joining` join `running` (whose
+    /// caches exist and which add one token each).
+    func memoryNeeded(running: [SequenceRequest], joining: [SequenceRequest]) -> Int {
+        let caches = (running + joining).map { KVCache.bytes(config: model.config, batchSize: 1, capacity: cacheCapacity($0)) }.reduce(0, +)
+        let steps = running.map { (tokens: 1, capacity: cacheCapacity($0), logits: OPTModel.LogitPositions.last) }
+            + joining.map { (tokens: $0.promptIDs.count, capacity: cacheCapacity($0), logits: promptLogits($0)) }
+        return caches + model.workspaceBytes(steps)
     }
 
     /// Starts the engine's thread; a second call, or one after `shutdown`, does nothing.
@@ -134,6 +167,20 @@ public final class Engine: @unchecked Sendable {
     /// Decoding steps run so far, by the number of sequences in them.
     public var batchSizes: [Int: Int] { counters.batchSizes() }
 
+    /// Bytes of work buffers the engine holds (as of its last step, or 0 once idle).
+    public var workBufferBytes: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return heldWorkBytes
+    }
+
+    /// The most memory any step so far was planned with (for tests: it stays within the budget).
+    var peakStepMemory: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return peakPlannedBytes
+    }
+
     /// Cancellations the loop has yet to act on, and loop threads running (for tests).
     var bookkeeping: (pendingCancellations: Int, loops: Int) {
         condition.lock()
@@ -144,6 +191,9 @@ public final class Engine: @unchecked Sendable {
     /// Queues a sequence; its events arrive on the stream. Ending the stream early (a client gone)
     /// cancels the sequence at the next token boundary.
     public func submit(_ request: SequenceRequest) throws -> AsyncStream<SequenceEvent> {
+        // Checked before queueing: a sequence that does not fit alone would wait for ever.
+        let needed = memoryNeeded(running: [], joining: [request])
+        guard needed <= memoryBudget else { throw EngineError.exceedsMemoryBudget(needed: needed, budget: memoryBudget) }
         let (stream, continuation) = AsyncStream<SequenceEvent>.makeStream(bufferingPolicy: .unbounded)
         condition.lock()
         defer { condition.unlock() }
@@ -176,6 +226,11 @@ public final class Engine: @unchecked Sendable {
     private func loop() {
         while true {
             condition.lock()
+            if waiting.isEmpty && running.isEmpty {
+                // Idle: a prefill's buffers (hundreds of MB for long prompts) go back to the system.
+                workspace.release()
+                heldWorkBytes = 0
+            }
             while waiting.isEmpty && running.isEmpty && !stopping { condition.wait() }
             if stopping && waiting.isEmpty && running.isEmpty {
                 loops = 0
@@ -186,17 +241,35 @@ public final class Engine: @unchecked Sendable {
                 return
             }
             dropCancelled()
-            while running.count < maxBatch, !waiting.isEmpty { running.append(waiting.removeFirst()) }
+            admit()
             let batch = running
             condition.unlock()
 
             if !batch.isEmpty { step(batch) }
 
             condition.lock()
+            heldWorkBytes = workspace.bytes
             running.removeAll { $0.done }
             dropCancelled()
             condition.unlock()
         }
+    }
+
+    /// Moves waiting sequences into the batch, in order, while there is a slot and the memory
+    /// budget holds them (called with the lock held). The first always joins an empty batch:
+    /// `submit` saw that it fits alone.
+    private func admit() {
+        var joining: [SequenceRequest] = []
+        let runningRequests = running.map(\.request)
+        var planned = memoryNeeded(running: runningRequests, joining: [])
+        while running.count < maxBatch, let next = waiting.first {
+            let needed = memoryNeeded(running: runningRequests, joining: joining + [next.request])
+            guard needed <= memoryBudget || running.isEmpty else { break }
+            joining.append(next.request)
+            running.append(waiting.removeFirst())
+            planned = needed
+        }
+        peakPlannedBytes = max(peakPlannedBytes, planned)
     }
 
     /// Drops the running sequences whose client left, and forgets their ids (called with the lock held).
@@ -210,6 +283,10 @@ public final class Engine: @unchecked Sendable {
     private func step(_ batch: [EngineSequence]) {
         counters.step(size: batch.count)
         let steps = batch.map(input)
+        // Buffers grown for a prefill are freed once steps need far less (decoding), so that what
+        // the budget counted for this step is what the process holds.
+        let needed = model.workspaceBytes(steps.map { ($0.tokens.count, $0.cache.capacity, $0.logits) })
+        if workspace.bytes > 2 * needed { workspace.release() }
         do {
             advance(batch, logits: try model.forward(sequences: steps, workspace: workspace))
         } catch {
@@ -224,9 +301,9 @@ public final class Engine: @unchecked Sendable {
     /// A sequence's part of the next step: its whole prompt the first time (making its cache), then its last token.
     private func input(_ s: EngineSequence) -> OPTModel.SequenceStep {
         if let cache = s.cache { return .init(tokens: [s.tokens[s.tokens.count - 1]], cache: cache, logits: .last) }
-        let cache = KVCache(config: model.config, batchSize: 1, capacity: s.request.promptIDs.count + max(s.request.maxTokens, 1))
+        let cache = KVCache(config: model.config, batchSize: 1, capacity: cacheCapacity(s.request))
         s.cache = cache
-        return .init(tokens: s.request.promptIDs, cache: cache, logits: s.request.promptLogprobs ? .all : .last)
+        return .init(tokens: s.request.promptIDs, cache: cache, logits: promptLogits(s.request))
     }
 
     /// Reports each sequence's step from its logits (which point into the workspace: read them

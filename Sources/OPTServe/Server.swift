@@ -125,6 +125,11 @@ public final class OpenAIServer: Sendable {
             response = Self.json(error.body, status: error.status)
         } catch EngineError.queueFull(let limit) {
             response = Self.json(APIError(status: 429, "The server is busy (\(limit) requests queued); retry later.", type: "rate_limit_error").body, status: 429)
+        } catch let EngineError.exceedsMemoryBudget(needed, budget) {
+            // Waiting would not help: the sequence needs more than the whole budget on its own.
+            let error = APIError("This request needs \(needed / (1 << 20)) MiB for its KV cache and prompt (prompt plus max_tokens), more than the server's memory budget of \(budget / (1 << 20)) MiB; shorten the prompt or lower max_tokens.",
+                                 code: "context_length_exceeded")
+            response = Self.json(error.body, status: error.status)
         } catch EngineError.shuttingDown {
             response = Self.json(APIError(status: 503, "The server is shutting down.", type: "server_error").body, status: 503)
         } catch is CancellationError {

@@ -11,7 +11,9 @@ struct Serve: AsyncParsableCommand {
         Requests from all clients share one continuously batched engine: new sequences join the running batch at token \
         boundaries, finished ones leave. A full queue answers 429; a client that disconnects has its sequences cancelled. \
         SIGINT or SIGTERM stops accepting connections and lets requests in flight finish. A request body must be JSON \
-        (415 otherwise), at most 8 MB (413, at once for a larger Content-Length).
+        (415 otherwise), at most 8 MB (413, at once for a larger Content-Length). \
+        --max-memory bounds the KV caches (each sized for its prompt plus max_tokens) and work buffers of the sequences \
+        running together (not the weights): sequences beyond it wait in the queue; a request that alone needs more gets 400.
         """)
 
     @OptionGroup var options: ModelOptions
@@ -22,6 +24,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Sequences decoded together at most.") var maxBatch = 16
     @Option(help: "Sequences waiting for a batch slot at most (beyond: 429).") var maxQueue = 256
     @Option(help: "Largest max_tokens a request may ask for.") var maxTokens = 2048
+    @Option(help: "Memory for KV caches and work buffers of running sequences, in bytes or with a K, M or G suffix (powers of 1024); default: half the physical memory.")
+    var maxMemory: String?
     @Option(help: "Seconds a client has to send a request's headers (from connecting, or from the previous response) and that its body may pause; then the connection is closed.")
     var readTimeout = 30.0
 
@@ -30,11 +34,28 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--max-batch and --max-tokens must be positive, --max-queue not negative, --port in 0…65535")
         }
         guard (0.001...86_400).contains(readTimeout) else { throw ValidationError("--read-timeout must be between 0.001 and 86400 seconds") }
+        if let maxMemory, Self.bytes(maxMemory) == nil {
+            throw ValidationError("--max-memory must be a positive number of bytes, optionally with K, M or G (e.g. 2G, 512M), got \(maxMemory)")
+        }
+    }
+
+    /// `text` as bytes: a positive number with an optional K, M or G suffix (powers of 1024).
+    static func bytes(_ text: String) -> Int? {
+        let units: [Character: Double] = ["K": 1024, "M": 1024 * 1024, "G": 1024 * 1024 * 1024]
+        var digits = text.trimmingCharacters(in: .whitespaces).uppercased()
+        var scale = 1.0
+        if let last = digits.last, let unit = units[last] {
+            scale = unit
+            digits.removeLast()
+        }
+        guard let value = Double(digits), value.isFinite, value > 0, value * scale < Double(Int.max) else { return nil }
+        return Int(value * scale)
     }
 
     func run() async throws {
         let generator = try options.loadGenerator()
-        let engine = Engine(model: generator.model, tokenizer: generator.tokenizer, maxBatch: maxBatch, maxQueue: maxQueue)
+        let budget = maxMemory.flatMap(Self.bytes) ?? Engine.defaultMemoryBudget
+        let engine = Engine(model: generator.model, tokenizer: generator.tokenizer, maxBatch: maxBatch, maxQueue: maxQueue, memoryBudget: budget)
         var limits = ServeLimits()
         limits.maxTokens = maxTokens
         limits.readTimeout = .nanoseconds(Int64(readTimeout * 1e9))
@@ -42,7 +63,7 @@ struct Serve: AsyncParsableCommand {
         let server = OpenAIServer(engine: engine, modelName: name, modelDirectory: options.directory, apiKey: apiKey, limits: limits)
         let host = host
         let app = server.application(host: host, port: port) { bound in
-            FileHandle.standardError.write(Data("serving \(name) on http://\(host):\(bound) (max batch \(maxBatch), queue \(maxQueue))\n".utf8))
+            FileHandle.standardError.write(Data("serving \(name) on http://\(host):\(bound) (max batch \(maxBatch), queue \(maxQueue), memory budget \(budget >> 20) MiB)\n".utf8))
         }
         // The engine is a service of the application: it starts with it and, on a signal, stops
         // after the HTTP server has answered the requests in flight.

@@ -32,8 +32,10 @@ final class TestServer: @unchecked Sendable {
     private let engineIsService: Bool
     private let task: Task<Void, Error>
 
-    init(apiKey: String? = nil, maxBatch: Int = 8, maxQueue: Int = 64, startEngine: Bool = true, readTimeout: Duration? = nil) async throws {
-        engine = Engine(model: Self.generator.model, tokenizer: Self.generator.tokenizer, maxBatch: maxBatch, maxQueue: maxQueue)
+    init(apiKey: String? = nil, maxBatch: Int = 8, maxQueue: Int = 64, startEngine: Bool = true, readTimeout: Duration? = nil,
+         memoryBudget: Int = Engine.defaultMemoryBudget) async throws {
+        engine = Engine(model: Self.generator.model, tokenizer: Self.generator.tokenizer, maxBatch: maxBatch, maxQueue: maxQueue,
+                        memoryBudget: memoryBudget)
         var limits = ServeLimits()
         if let readTimeout { limits.readTimeout = readTimeout }
         server = OpenAIServer(engine: engine, modelName: "tiny", modelDirectory: Self.modelDirectory, apiKey: apiKey, limits: limits)

@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+@testable import OPTModel
+
+/// Work buffers are sized by what a forward pass computes, and freed on request.
+@Suite struct WorkspaceMemoryTests {
+    /// A prompt's prefill that wants only its last position's logits holds logits for that one row
+    /// per sequence, not for every prompt row (rows × vocabulary floats, zero-filled, was 6 GB for
+    /// 16 prompts of 1,900 tokens on OPT's vocabulary).
+    @Test func prefillLogitsAreSizedByTheRowsComputed() throws {
+        let generator = try Generator(directory: Fixtures.models.appendingPathComponent("tiny-preln-safetensors-sharded"))
+        let model = generator.model, vocab = model.config.vocabSize
+        let prompts = [Array(repeating: 10, count: 40), Array(repeating: 11, count: 25), [2, 12, 13]]
+        let workspace = SequenceWorkspace()
+        let steps = prompts.map { OPTModel.SequenceStep(tokens: $0, cache: KVCache(config: model.config, batchSize: 1, capacity: $0.count + 4), logits: .last) }
+        let logits = try model.forward(sequences: steps, workspace: workspace)
+        #expect(logits.map(\.count) == prompts.map { _ in vocab })
+        #expect(workspace.workspace.logits.count == prompts.count * vocab)
+        // Every position is computed only where asked for: one sequence's 25 rows plus the others' last.
+        let mixed = [OPTModel.SequenceStep(tokens: prompts[0], cache: KVCache(config: model.config, batchSize: 1, capacity: 44), logits: .last),
+                     OPTModel.SequenceStep(tokens: prompts[1], cache: KVCache(config: model.config, batchSize: 1, capacity: 29), logits: .all)]
+        let fresh = SequenceWorkspace()
+        _ = try model.forward(sequences: mixed, workspace: fresh)
+        #expect(fresh.workspace.logits.count == (1 + 25) * vocab)
+        // The estimate a server budgets with is what the buffers hold after the pass.
+        #expect(model.workspaceBytes(mixed.map { ($0.tokens.count, $0.cache.capacity, $0.logits) }) == fresh.bytes)
+        // The batched forward sizes its logits the same way.
+        let cache = KVCache(config: model.config, batchSize: 2, capacity: 40)
+        _ = try model.forward(tokens: [prompts[0], prompts[0]], realToken: [prompts[0].map { _ in true }, prompts[0].map { _ in true }], cache: cache, logits: .last)
+        #expect(cache.workspace.logits.count == 2 * vocab)
+        withExtendedLifetime(workspace) {}
+    }
+
+    @Test func releaseFreesEveryBufferAndTheNextPassSizesThemAgain() throws {
+        let generator = try Generator(directory: Fixtures.models.appendingPathComponent("tiny-preln-safetensors-sharded"))
+        let model = generator.model, ids = generator.tokenizer.encode("The capital of France is")
+        func greedy(_ workspace: SequenceWorkspace) throws -> Int {
+            let row = try model.forward(sequences: [.init(tokens: ids, cache: KVCache(config: model.config, batchSize: 1, capacity: ids.count), logits: .last)],
+                                        workspace: workspace)[0]
+            return row.indices.max { row[$0] < row[$1] }!
+        }
+        let workspace = SequenceWorkspace()
+        let before = try greedy(workspace)
+        #expect(workspace.bytes > 0)
+        workspace.release()
+        #expect(workspace.bytes == 0)
+        #expect(try greedy(workspace) == before)
+    }
+
+    /// Large buffers are mapped, and still read as zeros; small ones come from the allocator.
+    @Test func largeAndSmallBuffersAreZeroFilled() {
+        for count in [0, 3, FloatBuffer.mappingThreshold / 4 - 1, FloatBuffer.mappingThreshold / 4, 1 << 20] {
+            let buffer = FloatBuffer(count: count)
+            #expect(buffer.count == count && buffer.array.allSatisfy { $0 == 0 })
+            if count > 0 { buffer.pointer[count - 1] = 1 }
+        }
+    }
+}

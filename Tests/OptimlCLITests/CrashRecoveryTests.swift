@@ -1,0 +1,187 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The package root (the folder holding Package.swift above this file).
+let packageRoot: URL = {
+    var url = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
+    while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+        url.deleteLastPathComponent()
+    }
+    return url
+}()
+
+/// The `optiml` executable built beside this test bundle (`swift test` builds every product into
+/// the same folder), if it is there.
+let optimlBinary: URL? = {
+    let folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    let candidates = [folder, folder.deletingLastPathComponent()].map { $0.appendingPathComponent("optiml") }
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+}()
+
+/// A small seeded generator (SplitMix64), so that the kill points are the same on every run.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// `optiml eval` and `optiml tune` killed with SIGKILL at seeded random points, then run again to
+/// the end, give exactly what an uninterrupted run gives: the same task scores and samples, the same
+/// tuned weights and losses. SIGKILL leaves no chance to clean up, so this checks that every file
+/// either run writes is complete or recognisably not there (atomic writes, a database journal, a
+/// checkpoint only counted once whole).
+@Suite(.serialized, .enabled(if: optimlBinary != nil, "needs the optiml executable, which `swift test` builds beside the test bundle"))
+struct CrashRecoveryTests {
+    static let model = packageRoot.appendingPathComponent("Tests/Fixtures/models/tiny-preln-safetensors-sharded")
+    static let tasks = packageRoot.appendingPathComponent("Tests/Fixtures/bench/tk_instruct/tasks")
+    /// Kills per command.
+    static let kills = 3
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Runs `optiml arguments` to the end; throws with its output when it fails.
+    @discardableResult
+    static func optiml(_ arguments: [String]) throws -> String {
+        let (status, output) = try launch(arguments, killAfter: nil)
+        guard status == 0 else { throw Failure(description: "optiml \(arguments.joined(separator: " ")) exited with \(status):\n\(output)") }
+        return output
+    }
+
+    /// Starts `optiml arguments`, and with `killAfter` sends it SIGKILL that many seconds later
+    /// (unless it has ended). Returns the exit status (or the signal's number) and the output.
+    static func launch(_ arguments: [String], killAfter: Double?) throws -> (Int32, String) {
+        guard let optimlBinary else { throw Failure(description: "no optiml executable") }
+        let process = Process()
+        process.executableURL = optimlBinary
+        process.arguments = arguments
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("optiml-crash-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: log) }
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        if let killAfter {
+            let deadline = Date().addingTimeInterval(killAfter)
+            while process.isRunning && Date() < deadline { usleep(2_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        process.waitUntilExit()
+        try handle.close()
+        return (process.terminationStatus, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+    }
+
+    /// Runs `arguments(out)` into a fresh folder uninterrupted, timing it; then into another, killed
+    /// `kills` times at seeded points within that time, and once more to the end. Returns both
+    /// folders and what the last run printed.
+    static func killedAndUninterrupted(_ name: String, seed: UInt64, _ arguments: (URL) -> [String]) throws -> (reference: URL, recovered: URL, output: String) {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("optiml-crash-\(name)-\(UUID().uuidString)")
+        let reference = root.appendingPathComponent("reference"), recovered = root.appendingPathComponent("recovered")
+        let started = Date()
+        try optiml(arguments(reference))
+        let duration = Date().timeIntervalSince(started)
+        var random = SplitMix64(state: seed)
+        var killed = 0
+        for _ in 0..<kills {
+            // Past the first tenth (process start and loading), before the end.
+            let at = Double.random(in: (duration * 0.1)...(duration * 0.9), using: &random)
+            let (status, output) = try launch(arguments(recovered), killAfter: at)
+            // A run that ended before its kill must have succeeded (a rerun then only confirms).
+            if status != SIGKILL && status != 0 { throw Failure(description: "a run to be killed failed (\(status)):\n\(output)") }
+            if status == SIGKILL { killed += 1 }
+        }
+        let output = try optiml(arguments(recovered))
+        #expect(killed > 0, "no run was killed before it ended")
+        return (reference, recovered, output)
+    }
+
+    static func json(_ url: URL) throws -> Any { try JSONSerialization.jsonObject(with: try Data(contentsOf: url)) }
+
+    /// A bench over the fixture tasks, built by `optiml bench build` in `work`: two held-out tasks
+    /// (a classification and a generation one), the others trained on.
+    static func bench(in work: URL) throws -> URL {
+        let bench = work.appendingPathComponent("bench")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        let split = work.appendingPathComponent("split.yaml")
+        try """
+            name: crash-test
+            test: {tasks: [task363_sst2_polarity_classification, task1564_triviaqa_answer_generation]}
+            instances: {fraction: 0.5}
+            """.write(to: split, atomically: true, encoding: .utf8)
+        try optiml(["bench", "build", "--source", "niv2:\(tasks.path)", "--preset", split.path, "--out", bench.path])
+        return bench
+    }
+
+    @Test func evalKilledAndRerunGivesTheUninterruptedResults() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("optiml-crash-bench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let bench = try Self.bench(in: work)
+
+        let (reference, recovered, output) = try Self.killedAndUninterrupted("eval", seed: 17) { out in
+            ["eval", "--model", Self.model.path, "--bench", bench.path, "--shots", "0,1,2", "--limit", "40",
+             "--max-new-tokens", "16", "--batch-size", "1", "--out", out.path]
+        }
+        defer { try? FileManager.default.removeItem(at: reference.deletingLastPathComponent()) }
+        // The killed runs got somewhere: the last one found answers in the results cache.
+        #expect(!output.contains(" 0 from the cache"), "\(output)")
+        // The per-task results (scores, metrics, instance counts), their aggregates and every sample, in order.
+        func tasks(_ folder: URL) throws -> String {
+            let results = try Self.json(folder.appendingPathComponent("results.json")) as? [String: Any]
+            let data = try JSONSerialization.data(withJSONObject: [results?["tasks"] ?? NSNull(), results?["groups"] ?? NSNull()], options: [.sortedKeys])
+            return String(decoding: data, as: UTF8.self)
+        }
+        let expected = try tasks(reference)
+        #expect(expected.contains("task363") && expected.contains("task1564"), "\(expected)")
+        #expect(try tasks(recovered) == expected)
+        let samples = try String(contentsOf: reference.appendingPathComponent("samples.jsonl"), encoding: .utf8)
+        #expect(!samples.isEmpty)
+        #expect(try String(contentsOf: recovered.appendingPathComponent("samples.jsonl"), encoding: .utf8) == samples)
+    }
+
+    @Test func tuneKilledAndResumedGivesTheUninterruptedWeights() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("optiml-crash-bench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let bench = try Self.bench(in: work)
+        let steps = 150
+        let (reference, recovered, output) = try Self.killedAndUninterrupted("tune", seed: 29) { out in
+            ["tune", "--model", Self.model.path, "--bench", bench.path, "--out", out.path, "--steps", "\(steps)", "--batch-size", "2", "--seq-len", "32", "--warmup", "2", "--lr", "1e-3",
+             "--save-every", "4", "--seed", "5", "--threads", "1", "--resume"]
+        }
+        defer { try? FileManager.default.removeItem(at: reference.deletingLastPathComponent()) }
+        // The killed runs got somewhere: the last one resumed from a checkpoint they saved.
+        #expect(!output.contains("starting at step 0 of"), "\(output)")
+        let final = "checkpoint-" + String(format: "%06d", steps)
+        func weights(_ folder: URL) throws -> Data {
+            let checkpoint = folder.appendingPathComponent(final)
+            let files = try FileManager.default.contentsOfDirectory(atPath: checkpoint.path).filter { $0.hasSuffix(".safetensors") }.sorted()
+            #expect(!files.isEmpty, "no weights in \(checkpoint.path)")
+            return try files.reduce(into: Data()) { $0 += try Data(contentsOf: checkpoint.appendingPathComponent($1)) }
+        }
+        #expect(try weights(recovered) == weights(reference), "the tuned weights differ")
+        // Each step's figures but its speed; a step redone after a kill counts once, as its last record.
+        func losses(_ folder: URL) throws -> [Int: [String]] {
+            let lines = try String(contentsOf: folder.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+            var byStep: [Int: [String]] = [:]
+            for line in lines {
+                guard let record = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let step = record["step"] as? Int else { continue }
+                byStep[step] = ["loss", "lr", "grad_norm", "tokens", "labels"].map { "\(record[$0] ?? "-")" }
+            }
+            return byStep
+        }
+        let expected = try losses(reference)
+        #expect(expected.count == steps)
+        #expect(try losses(recovered) == expected)
+    }
+}

@@ -59,9 +59,8 @@ public struct EvalRunner {
     public var settings: EvalSettings
     /// The model's tokenizer: cross-lingual ROUGE-L over its (GPT-2) tokens for non-English outputs.
     public var tokenizer: BPETokenizer?
-    /// Requests per backend call; the cache is written after each. Large enough that the local backend can batch
-    /// a k-shot task's questions by length behind their shared prefix.
-    public var chunkSize = 256
+    /// Requests per backend call; the cache is written after each.
+    public var chunkSize = 32
     /// Called after each chunk with (requests done, requests in all).
     public var progress: (Int, Int) -> Void = { _, _ in }
 
@@ -105,7 +104,7 @@ public struct EvalRunner {
         for (item, itemKeys) in zip(planned, keys) { for (request, key) in zip(item.requests, itemKeys) { unique[key] = request } }
         var answers = try store.cachedResponses(for: Array(unique.keys)).compactMapValues(Self.response)
         // Requests of one context stay together (the backend runs it once), contexts with a shared prefix too.
-        let missing = unique.filter { answers[$0.key] == nil }.sorted { Self.order($0.value) < Self.order($1.value) }
+        let missing = Self.ordered(unique.filter { answers[$0.key] == nil })
         progress(answers.count, unique.count)
         var start = 0
         while start < missing.count {
@@ -261,13 +260,21 @@ public struct EvalRunner {
         }
     }
 
-    /// Scoring before generation; scoring in text order (contexts with a shared prefix together, for the backend's
-    /// prefix reuse), generation longer contexts first.
-    static func order(_ request: EvalRequest) -> (Int, Int, String, String) {
-        switch request {
-        case let .loglikelihood(context, continuation): (0, 0, context, continuation)
-        case let .generate(context, _, _): (1, -context.utf8.count, context, "")
+    /// Scoring before generation. Scoring contexts that share a prefix come together, by length (`PrefixOrder`), so
+    /// that each chunk holds questions the backend can batch behind their kept prefix; generation longer contexts first.
+    static func ordered(_ requests: [String: EvalRequest]) -> [(key: String, value: EvalRequest)] {
+        let contexts = PrefixOrder.arrange(Set(requests.values.compactMap { request -> String? in
+            if case let .loglikelihood(context, _) = request { return context }
+            return nil
+        }))
+        let rank = Dictionary(uniqueKeysWithValues: contexts.enumerated().map { ($1, $0) })
+        func key(_ request: EvalRequest) -> (Int, Int, String, String) {
+            switch request {
+            case let .loglikelihood(context, continuation): (0, rank[context] ?? 0, "", continuation)
+            case let .generate(context, _, _): (1, -context.utf8.count, context, "")
+            }
         }
+        return requests.map { $0 }.sorted { key($0.value) < key($1.value) }
     }
 
     static func response(_ cached: CachedResponse) -> EvalResponse? {

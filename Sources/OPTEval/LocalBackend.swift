@@ -56,9 +56,11 @@ public struct LocalBackend: EvalBackend {
             case let .generate(context, until, maxTokens): generations.append((index, context, until, maxTokens))
             }
         }
-        // Each context runs once for all its continuations, in batches of contexts that share a prefix, shortest first
+        // Each context runs once for all its continuations, in batches of contexts that share a prefix, by length
         // (little padding after the kept prefix); contexts that share none are batched by length.
-        for batch in Self.batches(byContext.map { $0 }, size: batchSize) {
+        let contexts = PrefixOrder.arrange(Set(byContext.keys)).map { (key: $0, value: byContext[$0] ?? []) }
+        for start in stride(from: 0, to: contexts.count, by: batchSize) {
+            let batch = Array(contexts[start..<min(start + batchSize, contexts.count)])
             let scores = try generator.score(contexts: batch.map { ($0.key, $0.value.map(\.continuation)) }, prefixes: prefixes)
             for ((_, group), groupScores) in zip(batch, scores) {
                 for (item, score) in zip(group, groupScores) {
@@ -89,26 +91,24 @@ public struct LocalBackend: EvalBackend {
         return responses.map { $0 ?? .generated("") }
     }
 
-    /// Contexts in text order fall into runs that share a prefix of at least `sharedBytes` (the questions of one
-    /// k-shot task); each run is batched by length on its own, so that a batch's contexts share their prefix.
-    /// Contexts in no such run are batched together by length.
-    static func batches<Value>(_ contexts: [(key: String, value: Value)], size: Int, sharedBytes: Int = 64) -> [[(key: String, value: Value)]] {
-        let sorted = contexts.sorted { $0.key < $1.key }
-        var runs: [[(key: String, value: Value)]] = [], loose: [(key: String, value: Value)] = []
-        var run: [(key: String, value: Value)] = []
+}
+
+/// An order of contexts for batching behind shared prefixes: in text order they fall into runs that share a prefix of
+/// at least `sharedBytes` (the questions of one k-shot task); each run comes by length, then the contexts in no run,
+/// by length.
+enum PrefixOrder {
+    static func arrange(_ contexts: Set<String>, sharedBytes: Int = 64) -> [String] {
+        var runs: [[String]] = [], loose: [String] = [], run: [String] = []
         func close() {
             if run.count > 1 { runs.append(run) } else { loose += run }
             run = []
         }
-        for context in sorted {
-            if let last = run.last, zip(last.key.utf8, context.key.utf8).prefix(while: { $0 == $1 }).count < sharedBytes { close() }
+        for context in contexts.sorted() {
+            if let last = run.last, zip(last.utf8, context.utf8).prefix(while: { $0 == $1 }).count < sharedBytes { close() }
             run.append(context)
         }
         close()
-        func byLength(_ items: [(key: String, value: Value)]) -> [[(key: String, value: Value)]] {
-            let ordered = items.sorted { ($0.key.utf8.count, $0.key) < ($1.key.utf8.count, $1.key) }
-            return stride(from: 0, to: ordered.count, by: size).map { Array(ordered[$0..<min($0 + size, ordered.count)]) }
-        }
+        let byLength = { (items: [String]) in items.sorted { ($0.utf8.count, $0) < ($1.utf8.count, $1) } }
         return runs.flatMap(byLength) + byLength(loose)
     }
 }

@@ -44,9 +44,13 @@ struct SuiteTests {
         return root
     }
 
-    @Test("the shipped suites parse: 57 MMLU subjects in 4 categories, 27 BBH tasks in two variants")
+    @Test("the shipped suites parse: 57 MMLU subjects in 4 categories, 27 BBH tasks in two variants, OPT's 14 tasks, 11 PromptSource datasets")
     func shippedSuites() throws {
-        #expect(EvalSuite.available == ["bbh", "bbh-cot", "mmlu"])
+        #expect(EvalSuite.available == ["bbh", "bbh-cot", "mmlu", "opt14", "promptsource-heldout"])
+        #expect(try EvalSuite.named("opt14").resolvedTasks().map(\.name).sorted() == ["arc_challenge", "arc_easy", "boolq", "cb", "copa", "hellaswag",
+                                                                                    "openbookqa", "piqa", "rte", "storycloze_2016", "wic", "winogrande",
+                                                                                    "wsc", "wsc273"])
+        #expect(try EvalSuite.named("promptsource-heldout").promptsource?.count == 11)
         let mmlu = try EvalSuite.named("mmlu").resolvedTasks()
         #expect(mmlu.count == 57)
         #expect(Set(mmlu.map(\.category)) == ["stem", "humanities", "social_sciences", "other"])

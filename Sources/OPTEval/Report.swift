@@ -448,22 +448,25 @@ public struct Report: Sendable {
             lines.append("")
         }
 
-        let rows = taskRows
-        lines.append("## Tasks")
-        lines.append("")
-        lines.append("<details>")
-        lines.append("<summary>\(rows.count) task results (task × shot count)</summary>")
-        lines.append("")
-        var taskHeader = ["task", "level", "shots", "metric"]
-        for run in runs { taskHeader += ["\(Self.markdownText(run.label)) score", "n"] }
-        if compare { taskHeader.append("Δ B − A") }
-        lines.append(Self.markdownRow(taskHeader))
-        lines.append(Self.markdownRow(["---", "--:", "--:", "---"] + Array(repeating: "--:", count: taskHeader.count - 4)))
+        lines += taskTableMarkdown(taskRows, group: ("level", "--:", { String($0.level) })) { Self.format($0.score) }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The collapsible "Tasks" section: task, a grouping column (level or suite), shots and metric, then each run's
+    /// score and instances, and with `compare` B − A.
+    func taskTableMarkdown(_ rows: [TaskRow], group: (title: String, alignment: String, value: (TaskRow) -> String),
+                           score: (TaskResult) -> String) -> [String] {
+        var lines = ["## Tasks", "", "<details>", "<summary>\(rows.count) task results (task × shot count)</summary>", ""]
+        var header = ["task", group.title, "shots", "metric"]
+        for run in runs { header += ["\(Self.markdownText(run.label)) score", "n"] }
+        if compare { header.append("Δ B − A") }
+        lines.append(Self.markdownRow(header))
+        lines.append(Self.markdownRow(["---", group.alignment, "--:", "---"] + Array(repeating: "--:", count: header.count - 4)))
         for row in rows {
-            var cells = [Self.markdownCode(row.task, inTable: true), String(row.level), String(row.shots), Self.markdownText(row.primaryMetric)]
+            var cells = [Self.markdownCode(row.task, inTable: true), group.value(row), String(row.shots), Self.markdownText(row.primaryMetric)]
             for run in runs.indices {
                 let result = taskResult(run: run, task: row.task, shots: row.shots)
-                cells += [result.map { Self.format($0.score) } ?? "—", result.map { String($0.instances) } ?? "—"]
+                cells += [result.map(score) ?? "—", result.map { String($0.instances) } ?? "—"]
             }
             if compare {
                 cells.append(Self.delta(taskResult(run: 0, task: row.task, shots: row.shots)?.score,
@@ -471,10 +474,7 @@ public struct Report: Sendable {
             }
             lines.append(Self.markdownRow(cells))
         }
-        lines.append("")
-        lines.append("</details>")
-        lines.append("")
-        return lines.joined(separator: "\n")
+        return lines + ["", "</details>", ""]
     }
 
     /// The rows of a level in the scores table: each shot count, then "all" (nil) where a run has it.

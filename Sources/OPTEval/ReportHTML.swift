@@ -177,10 +177,17 @@ extension Report {
     }
 
     func taskTableHTML() -> String {
+        taskTableHTML(taskRows, group: ("level", "num", { String($0.level) })) { Self.numberCell($0?.score) }
+    }
+
+    /// The collapsible task table: task, a grouping column (level or suite; its CSS class and escaped text), shots
+    /// and metric, then each run's score cell and instances, and with `compare` B − A.
+    func taskTableHTML(_ rows: [TaskRow], group: (title: String, cssClass: String, value: (TaskRow) -> String),
+                       scoreCell: (TaskResult?) -> String) -> String {
         let e = Self.htmlEscape
-        let rows = taskRows
+        let groupClass = group.cssClass.isEmpty ? "" : " class=\"\(group.cssClass)\""
         var out = "<details>\n<summary>\(rows.count) task results (task × shot count)</summary>\n"
-        out += "<div class=\"scroll\"><table class=\"tasks\">\n<thead><tr><th rowspan=\"2\">task</th><th rowspan=\"2\" class=\"num\">level</th>"
+        out += "<div class=\"scroll\"><table class=\"tasks\">\n<thead><tr><th rowspan=\"2\">task</th><th rowspan=\"2\"\(groupClass)>\(group.title)</th>"
         out += "<th rowspan=\"2\" class=\"num\">shots</th><th rowspan=\"2\">metric</th>"
         for (index, run) in runs.enumerated() { out += "<th colspan=\"2\" class=\"run\">\(Self.swatch(index))\(e(run.label))</th>" }
         if compare { out += "<th rowspan=\"2\" class=\"num\">Δ B − A</th>" }
@@ -188,10 +195,11 @@ extension Report {
         for _ in runs { out += "<th class=\"num sub\">score</th><th class=\"num sub\">n</th>" }
         out += "</tr></thead>\n<tbody>\n"
         for row in rows {
-            out += "<tr><td><code>\(e(row.task))</code></td><td class=\"num\">\(row.level)</td><td class=\"num\">\(row.shots)</td><td>\(e(row.primaryMetric))</td>"
+            out += "<tr><td><code>\(e(row.task))</code></td><td\(groupClass)>\(e(group.value(row)))</td><td class=\"num\">\(row.shots)</td>"
+            out += "<td>\(e(row.primaryMetric))</td>"
             for run in runs.indices {
                 let result = taskResult(run: run, task: row.task, shots: row.shots)
-                out += Self.numberCell(result?.score)
+                out += scoreCell(result)
                 out += result.map { "<td class=\"num\">\($0.instances)</td>" } ?? "<td class=\"num missing\">—</td>"
             }
             if compare {

@@ -147,33 +147,9 @@ extension Report {
         lines.append("")
 
         let rows = taskRows.sorted { (suiteOf(task: $0.task) ?? "", $0.task, $0.shots) < (suiteOf(task: $1.task) ?? "", $1.task, $1.shots) }
-        lines.append("## Tasks")
-        lines.append("")
-        lines.append("<details>")
-        lines.append("<summary>\(rows.count) task results (task × shot count)</summary>")
-        lines.append("")
-        var taskHeader = ["task", "suite", "shots", "metric"]
-        for run in runs { taskHeader += ["\(Self.markdownText(run.label)) score", "n"] }
-        if compare { taskHeader.append("Δ B − A") }
-        lines.append(Self.markdownRow(taskHeader))
-        lines.append(Self.markdownRow(["---", "---", "--:", "---"] + Array(repeating: "--:", count: taskHeader.count - 4)))
-        for row in rows {
-            var cells = [Self.markdownCode(row.task, inTable: true), Self.markdownText(suiteOf(task: row.task) ?? ""), String(row.shots),
-                         Self.markdownText(row.primaryMetric)]
-            for run in runs.indices {
-                let result = taskResult(run: run, task: row.task, shots: row.shots)
-                cells += [result.map { Self.scoreText(SuiteScore(score: $0.score, stderr: $0.stderr)) } ?? "—",
-                          result.map { String($0.instances) } ?? "—"]
-            }
-            if compare {
-                cells.append(Self.delta(taskResult(run: 0, task: row.task, shots: row.shots)?.score,
-                                        taskResult(run: 1, task: row.task, shots: row.shots)?.score).map(Self.signed) ?? "—")
-            }
-            lines.append(Self.markdownRow(cells))
+        lines += taskTableMarkdown(rows, group: ("suite", "---", { Self.markdownText(suiteOf(task: $0.task) ?? "") })) {
+            Self.scoreText(SuiteScore(score: $0.score, stderr: $0.stderr))
         }
-        lines.append("")
-        lines.append("</details>")
-        lines.append("")
         return lines
     }
 }

@@ -62,31 +62,9 @@ extension Report {
     }
 
     func suiteTaskTableHTML() -> String {
-        let e = Self.htmlEscape
         let rows = taskRows.sorted { (suiteOf(task: $0.task) ?? "", $0.task, $0.shots) < (suiteOf(task: $1.task) ?? "", $1.task, $1.shots) }
-        var out = "<details>\n<summary>\(rows.count) task results (task × shot count)</summary>\n"
-        out += "<div class=\"scroll\"><table class=\"tasks\">\n<thead><tr><th rowspan=\"2\">task</th><th rowspan=\"2\">suite</th>"
-        out += "<th rowspan=\"2\" class=\"num\">shots</th><th rowspan=\"2\">metric</th>"
-        for (index, run) in runs.enumerated() { out += "<th colspan=\"2\" class=\"run\">\(Self.swatch(index))\(e(run.label))</th>" }
-        if compare { out += "<th rowspan=\"2\" class=\"num\">Δ B − A</th>" }
-        out += "</tr>\n<tr>"
-        for _ in runs { out += "<th class=\"num sub\">score</th><th class=\"num sub\">n</th>" }
-        out += "</tr></thead>\n<tbody>\n"
-        for row in rows {
-            out += "<tr><td><code>\(e(row.task))</code></td><td>\(e(suiteOf(task: row.task) ?? ""))</td><td class=\"num\">\(row.shots)</td>"
-            out += "<td>\(e(row.primaryMetric))</td>"
-            for run in runs.indices {
-                let result = taskResult(run: run, task: row.task, shots: row.shots)
-                out += Self.scoreCell(result.map { SuiteScore(score: $0.score, stderr: $0.stderr) })
-                out += result.map { "<td class=\"num\">\($0.instances)</td>" } ?? "<td class=\"num missing\">—</td>"
-            }
-            if compare {
-                out += Self.deltaCell(Self.delta(taskResult(run: 0, task: row.task, shots: row.shots)?.score,
-                                                 taskResult(run: 1, task: row.task, shots: row.shots)?.score))
-            }
-            out += "</tr>\n"
+        return taskTableHTML(rows, group: ("suite", "", { suiteOf(task: $0.task) ?? "" })) {
+            Self.scoreCell($0.map { SuiteScore(score: $0.score, stderr: $0.stderr) })
         }
-        out += "</tbody>\n</table></div>\n</details>\n"
-        return out
     }
 }

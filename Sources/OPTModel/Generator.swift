@@ -77,13 +77,16 @@ public struct Generator: Sendable {
 
         var step = 0
         while step < newTokens && finished.contains(where: { $0 == nil }) {
-            let logits = try model.forward(tokens: tokens, realToken: real, cache: cache, logits: .last)
             let vocab = model.config.vocabSize
+            let chosen = try model.forward(tokens: tokens, realToken: real, cache: cache, logits: .last) { logits in
+                (0..<batch).map { b in
+                    finished[b] == nil ? samplers[b].choose(UnsafeMutableBufferPointer(rebasing: logits[(b * vocab)..<((b + 1) * vocab)]),
+                                                            sequence: sequences[b]) : nil
+                }
+            }
             var next = [Int]()
-            for b in 0..<batch {
-                guard finished[b] == nil else { next.append(pad); continue }
-                let row = UnsafeMutableBufferPointer(rebasing: logits[(b * vocab)..<((b + 1) * vocab)])
-                let id = samplers[b].choose(row, sequence: sequences[b])
+            for (b, choice) in chosen.enumerated() {
+                guard let id = choice else { next.append(pad); continue }
                 next.append(id)
                 sequences[b].append(id)
                 if p.stopAtEOS && id == model.config.eosTokenId {

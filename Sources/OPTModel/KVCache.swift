@@ -3,7 +3,7 @@
 /// All rows advance together (left padding keeps them aligned); `mask` records which cached
 /// positions are real tokens, and `validCounts` how many real tokens each row has, which gives
 /// the next position ids exactly as transformers derives them from the attention mask.
-public final class KVCache: @unchecked Sendable {
+public final class KVCache {
     public let batchSize: Int
     public let capacity: Int
     let width: Int

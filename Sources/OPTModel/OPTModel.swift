@@ -63,13 +63,14 @@ public final class OPTModel: Sendable {
     }
 
     /// Runs `tokens` (`[batch][steps]`, rows left-padded to equal length) through the model,
-    /// appending their keys and values to `cache`, and returns the logits `[batch][positions][vocab]`
+    /// appending their keys and values to `cache`, and hands `read` the logits `[batch][positions][vocab]`
     /// of the positions `which` selects (the lm_head, the largest matrix, runs only on those).
     ///
-    /// `realToken[b][t]` is false for padding. The returned buffer belongs to the cache and is
-    /// valid until its next forward pass. Throws when ids are outside the vocabulary or the cache
-    /// or position table would overflow.
-    public func forward(tokens: [[Int]], realToken: [[Bool]], cache: KVCache, logits which: LogitPositions) throws -> UnsafeMutableBufferPointer<Float> {
+    /// `realToken[b][t]` is false for padding. The logits live in the cache's work space, which its next pass
+    /// overwrites: they can be used only inside `read`, while the cache is kept alive. Throws when ids are outside
+    /// the vocabulary or the cache or position table would overflow.
+    public func forward<Result>(tokens: [[Int]], realToken: [[Bool]], cache: KVCache, logits which: LogitPositions,
+                                _ read: (UnsafeMutableBufferPointer<Float>) throws -> Result) throws -> Result {
         let batch = tokens.count
         guard batch == cache.batchSize, let steps = tokens.first?.count, steps > 0,
               tokens.allSatisfy({ $0.count == steps }), realToken.map(\.count) == tokens.map(\.count)
@@ -98,7 +99,8 @@ public final class OPTModel: Sendable {
         }
         // Only the positions asked for go through project_out and the (large) lm_head.
         let selected = (0..<batch).map { b in ((b + 1) * steps - kept)..<((b + 1) * steps) }
-        return UnsafeMutableBufferPointer(start: head(selectedRows: selected, workspace: ws), count: batch * kept * config.vocabSize)
+        let logits = UnsafeMutableBufferPointer(start: head(selectedRows: selected, workspace: ws), count: batch * kept * config.vocabSize)
+        return try withExtendedLifetime(cache) { try read(logits) }
     }
 
     /// One sequence's part of a `forward(sequences:)` call: its new tokens and its own cache (batch size 1).
@@ -118,10 +120,11 @@ public final class OPTModel: Sendable {
     /// every row at once, attention runs per sequence over its own cache. This is how continuous
     /// batching adds sequences to a running batch and drops them at token boundaries.
     ///
-    /// Returns each sequence's logits (`[positions][vocab]`). They point into `workspace`: valid until its
-    /// next call and only while it lives (keep it alive with `withExtendedLifetime` while reading them).
-    public func forward(sequences: [SequenceStep], workspace: SequenceWorkspace) throws -> [UnsafeMutableBufferPointer<Float>] {
-        guard !sequences.isEmpty else { return [] }
+    /// Hands `read` each sequence's logits (`[positions][vocab]`). They live in `workspace`, which its next call
+    /// overwrites: they can be used only inside `read`, while the workspace is kept alive.
+    public func forward<Result>(sequences: [SequenceStep], workspace: SequenceWorkspace,
+                                _ read: ([UnsafeMutableBufferPointer<Float>]) throws -> Result) throws -> Result {
+        guard !sequences.isEmpty else { return try read([]) }
         for s in sequences {
             guard s.cache.batchSize == 1, !s.tokens.isEmpty else {
                 throw ModelError.invalidArgument("forward(sequences:): each sequence needs tokens and a cache of batch size 1")
@@ -160,7 +163,7 @@ public final class OPTModel: Sendable {
             results.append(UnsafeMutableBufferPointer(start: logits + at * config.vocabSize, count: range.count * config.vocabSize))
             at += range.count
         }
-        return results
+        return try withExtendedLifetime(workspace) { try read(results) }
     }
 
     /// Bytes of work buffers `forward(sequences:workspace:)` needs for one step of sequences with

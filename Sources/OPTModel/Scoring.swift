@@ -46,25 +46,26 @@ extension Generator {
         let needed = inputs.map(\.continuation.count).max() ?? 1
         let pad = model.config.padTokenId, vocab = model.config.vocabSize
         let cache = KVCache(config: model.config, batchSize: inputs.count, capacity: longest)
-        let logits = try model.forward(
+        return try model.forward(
             tokens: inputs.map { Array(repeating: pad, count: longest - $0.input.count) + $0.input },
             realToken: inputs.map { Array(repeating: false, count: longest - $0.input.count) + Array(repeating: true, count: $0.input.count) },
-            cache: cache, logits: .suffix(needed))
-
-        return inputs.enumerated().map { b, item in
-            var tokenLogprobs = [Double]()
-            var greedy = true
-            let first = needed - item.continuation.count
-            for (i, id) in item.continuation.enumerated() {
-                let start = ((b * needed) + first + i) * vocab
-                let row = UnsafeBufferPointer(rebasing: logits[start..<(start + vocab)])
-                tokenLogprobs.append(Double(row[id]) - Double(Ops.logSumExp(row, count: vocab)))
-                if LogitsProcessing.argmax(row) != id { greedy = false }
+            cache: cache, logits: .suffix(needed)
+        ) { logits in
+            inputs.enumerated().map { b, item in
+                var tokenLogprobs = [Double]()
+                var greedy = true
+                let first = needed - item.continuation.count
+                for (i, id) in item.continuation.enumerated() {
+                    let start = ((b * needed) + first + i) * vocab
+                    let row = UnsafeBufferPointer(rebasing: logits[start..<(start + vocab)])
+                    tokenLogprobs.append(Double(row[id]) - Double(Ops.logSumExp(row, count: vocab)))
+                    if LogitsProcessing.argmax(row) != id { greedy = false }
+                }
+                return ContinuationScore(
+                    contextIDs: Array(split[b].context.dropFirst(item.dropped)), continuationIDs: item.continuation,
+                    tokenLogprobs: tokenLogprobs, logprob: tokenLogprobs.reduce(0, +), isGreedy: greedy,
+                    truncatedTokens: item.dropped)
             }
-            return ContinuationScore(
-                contextIDs: Array(split[b].context.dropFirst(item.dropped)), continuationIDs: item.continuation,
-                tokenLogprobs: tokenLogprobs, logprob: tokenLogprobs.reduce(0, +), isGreedy: greedy,
-                truncatedTokens: item.dropped)
         }
     }
 
@@ -116,11 +117,11 @@ extension Generator {
         let rowsLength = start + restLength
         let prefix = reused.map { KVCache(copying: Array(repeating: 0, count: shared.count), of: $0, length: start, capacity: rowsLength + steps) }
             ?? KVCache(config: model.config, batchSize: shared.count, capacity: rowsLength + steps)
-        try withExtendedLifetime(prefix) {
-            let last = try model.forward(
-                tokens: rest.map { Array(repeating: pad, count: restLength - $0.count) + $0 },
-                realToken: rest.map { Array(repeating: false, count: restLength - $0.count) + Array(repeating: true, count: $0.count) },
-                cache: prefix, logits: .last)
+        try model.forward(
+            tokens: rest.map { Array(repeating: pad, count: restLength - $0.count) + $0 },
+            realToken: rest.map { Array(repeating: false, count: restLength - $0.count) + Array(repeating: true, count: $0.count) },
+            cache: prefix, logits: .last
+        ) { last in
             for (m, member) in members.enumerated() {
                 take(UnsafeBufferPointer(rebasing: last[(member.row * vocab)..<((member.row + 1) * vocab)]), token: member.tokens[0], for: m)
             }
@@ -135,11 +136,11 @@ extension Generator {
                 let batch = Array(first..<min(first + perBatch, members.count))
                 let rows = KVCache(copying: batch.map { members[$0].row }, of: prefix, capacity: rowsLength + steps)
                 let inputs = batch.map { Array(members[$0].tokens.dropLast()) }
-                try withExtendedLifetime(rows) {
-                    let logits = try model.forward(
-                        tokens: inputs.map { $0 + Array(repeating: pad, count: steps - $0.count) },
-                        realToken: inputs.map { Array(repeating: true, count: $0.count) + Array(repeating: false, count: steps - $0.count) },
-                        cache: rows, logits: .all)
+                try model.forward(
+                    tokens: inputs.map { $0 + Array(repeating: pad, count: steps - $0.count) },
+                    realToken: inputs.map { Array(repeating: true, count: $0.count) + Array(repeating: false, count: steps - $0.count) },
+                    cache: rows, logits: .all
+                ) { logits in
                     for (row, m) in batch.enumerated() {
                         for (i, id) in members[m].tokens.enumerated().dropFirst() {
                             let start = (row * steps + i - 1) * vocab
@@ -173,7 +174,7 @@ extension Generator {
         // A lone context would only keep itself.
         guard contexts.count > 1 else { return (0, nil) }
         let kept = KVCache(config: model.config, batchSize: 1, capacity: common)
-        _ = try model.forward(tokens: [wanted], realToken: [Array(repeating: true, count: common)], cache: kept, logits: .last)
+        try model.forward(tokens: [wanted], realToken: [Array(repeating: true, count: common)], cache: kept, logits: .last) { _ in }
         prefixes.insert(wanted, kept)
         return (common, kept)
     }

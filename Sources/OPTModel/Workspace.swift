@@ -65,7 +65,7 @@ final class Workspace {
 }
 
 /// Scratch space of `OPTModel.forward(sequences:workspace:)`: one per engine loop, reused step after step.
-public final class SequenceWorkspace: @unchecked Sendable {
+public final class SequenceWorkspace {
     let workspace = Workspace()
     public init() {}
 

@@ -288,12 +288,12 @@ public final class Engine: @unchecked Sendable {
         let needed = model.workspaceBytes(steps.map { ($0.tokens.count, $0.cache.capacity, $0.logits) })
         if workspace.bytes > 2 * needed { workspace.release() }
         do {
-            advance(batch, logits: try model.forward(sequences: steps, workspace: workspace))
+            try model.forward(sequences: steps, workspace: workspace) { advance(batch, logits: $0) }
         } catch {
             // `forward` checks every sequence before it touches a cache, so the batch it refused is
             // intact: run each sequence alone, and only those refused alone fail.
             for (s, step) in zip(batch, steps) {
-                do { advance([s], logits: try model.forward(sequences: [step], workspace: workspace)) } catch { s.fail("\(error)") }
+                do { try model.forward(sequences: [step], workspace: workspace) { advance([s], logits: $0) } } catch { s.fail("\(error)") }
             }
         }
     }

@@ -49,7 +49,7 @@ struct Accuracy: ParsableCommand {
 
     private func logits(_ model: OPTModel, _ ids: [Int]) throws -> [Float] {
         let cache = KVCache(config: model.config, batchSize: 1, capacity: ids.count)
-        return Array(try model.forward(tokens: [ids], realToken: [ids.map { _ in true }], cache: cache, logits: .all))
+        return try model.forward(tokens: [ids], realToken: [ids.map { _ in true }], cache: cache, logits: .all) { Array($0) }
     }
 }
 

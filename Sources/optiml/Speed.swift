@@ -97,7 +97,7 @@ struct Speed: ParsableCommand {
             let decode8 = try medianSeconds { _ = try generator.generate(promptIDs: batched, parameters: parameters) }
             let prefillSeconds = try medianSeconds {
                 let cache = KVCache(config: loaded.config, batchSize: 1, capacity: prefillTokens)
-                _ = try loaded.forward(tokens: prefill, realToken: [Array(repeating: true, count: prefillTokens)], cache: cache, logits: .all)
+                try loaded.forward(tokens: prefill, realToken: [Array(repeating: true, count: prefillTokens)], cache: cache, logits: .all) { _ in }
             }
             return SpeedRow(
                 dtype: format.rawValue, loadSeconds: loadSeconds,

@@ -20,7 +20,7 @@ struct ParityTests {
         }
         let model = generator.model
         let cache = KVCache(config: model.config, batchSize: ids.count, capacity: ids[0].count)
-        let logits = try model.forward(tokens: ids, realToken: real, cache: cache, logits: .all)
+        let logits = try model.forward(tokens: ids, realToken: real, cache: cache, logits: .all) { Array($0) }
         let vocab = model.config.vocabSize
         var ours = [Float]()
         for b in 0..<ids.count {

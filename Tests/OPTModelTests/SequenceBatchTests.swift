@@ -23,12 +23,9 @@ import Testing
             let steps = active.map { i in
                 OPTModel.SequenceStep(tokens: outputs[i].isEmpty ? prompts[i] : [outputs[i].last!], cache: caches[i], logits: .last)
             }
-            let logits = try model.forward(sequences: steps, workspace: workspace)
-            for (i, row) in zip(active, logits) {
-                outputs[i].append(row.indices.max { row[$0] < row[$1] }!)
-            }
+            let chosen = try model.forward(sequences: steps, workspace: workspace) { logits in logits.map { row in row.indices.max { row[$0] < row[$1] }! } }
+            for (i, id) in zip(active, chosen) { outputs[i].append(id) }
         }
-        withExtendedLifetime(workspace) {}
         #expect(outputs == expected)
     }
 
@@ -36,18 +33,15 @@ import Testing
         let generator = try Generator(directory: Fixtures.models.appendingPathComponent("tiny-postln-bin-sharded"))
         let model = generator.model, ids = generator.tokenizer.encode("Translate to German: cat ->")
         let cache = KVCache(config: model.config, batchSize: 1, capacity: ids.count)
-        let reference = Array(try model.forward(tokens: [ids], realToken: [ids.map { _ in true }], cache: cache, logits: .all))
+        let reference = try model.forward(tokens: [ids], realToken: [ids.map { _ in true }], cache: cache, logits: .all) { Array($0) }
         let other = KVCache(config: model.config, batchSize: 1, capacity: 4)
         let mine = KVCache(config: model.config, batchSize: 1, capacity: ids.count)
-        // The logits live in the workspace, so it must outlive their use.
-        let workspace = SequenceWorkspace()
         let results = try model.forward(sequences: [.init(tokens: [2, 50], cache: other, logits: .last), .init(tokens: ids, cache: mine, logits: .all)],
-                                        workspace: workspace)
+                                        workspace: SequenceWorkspace()) { $0.map { Array($0) } }
         #expect(results.count == 2 && results[0].count == model.config.vocabSize)
-        #expect(zip(Array(results[1]), reference).allSatisfy { abs($0 - $1) <= 1e-5 })
-        withExtendedLifetime(workspace) {}
+        #expect(zip(results[1], reference).allSatisfy { abs($0 - $1) <= 1e-5 })
         #expect(throws: ModelError.self) {
-            try model.forward(sequences: [.init(tokens: [1, 2, 3], cache: other, logits: .last)], workspace: SequenceWorkspace())
+            try model.forward(sequences: [.init(tokens: [1, 2, 3], cache: other, logits: .last)], workspace: SequenceWorkspace()) { _ in }
         }
     }
 }

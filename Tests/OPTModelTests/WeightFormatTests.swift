@@ -20,7 +20,7 @@ struct WeightFormatTests {
         let ids = expected.batch_input_ids
         let real = expected.batch_attention_mask.map { $0.map { $0 == 1 } }
         let cache = KVCache(config: model.config, batchSize: ids.count, capacity: ids[0].count)
-        let logits = try model.forward(tokens: ids, realToken: real, cache: cache, logits: .all)
+        let logits = try model.forward(tokens: ids, realToken: real, cache: cache, logits: .all) { Array($0) }
         var kept = [Float]()
         let vocab = model.config.vocabSize
         for b in 0..<ids.count {

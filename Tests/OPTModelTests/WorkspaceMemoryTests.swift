@@ -13,31 +13,29 @@ import Testing
         let prompts = [Array(repeating: 10, count: 40), Array(repeating: 11, count: 25), [2, 12, 13]]
         let workspace = SequenceWorkspace()
         let steps = prompts.map { OPTModel.SequenceStep(tokens: $0, cache: KVCache(config: model.config, batchSize: 1, capacity: $0.count + 4), logits: .last) }
-        let logits = try model.forward(sequences: steps, workspace: workspace)
-        #expect(logits.map(\.count) == prompts.map { _ in vocab })
+        let counts = try model.forward(sequences: steps, workspace: workspace) { $0.map(\.count) }
+        #expect(counts == prompts.map { _ in vocab })
         #expect(workspace.workspace.logits.count == prompts.count * vocab)
         // Every position is computed only where asked for: one sequence's 25 rows plus the others' last.
         let mixed = [OPTModel.SequenceStep(tokens: prompts[0], cache: KVCache(config: model.config, batchSize: 1, capacity: 44), logits: .last),
                      OPTModel.SequenceStep(tokens: prompts[1], cache: KVCache(config: model.config, batchSize: 1, capacity: 29), logits: .all)]
         let fresh = SequenceWorkspace()
-        _ = try model.forward(sequences: mixed, workspace: fresh)
+        try model.forward(sequences: mixed, workspace: fresh) { _ in }
         #expect(fresh.workspace.logits.count == (1 + 25) * vocab)
         // The estimate a server budgets with is what the buffers hold after the pass.
         #expect(model.workspaceBytes(mixed.map { ($0.tokens.count, $0.cache.capacity, $0.logits) }) == fresh.bytes)
         // The batched forward sizes its logits the same way.
         let cache = KVCache(config: model.config, batchSize: 2, capacity: 40)
-        _ = try model.forward(tokens: [prompts[0], prompts[0]], realToken: [prompts[0].map { _ in true }, prompts[0].map { _ in true }], cache: cache, logits: .last)
+        try model.forward(tokens: [prompts[0], prompts[0]], realToken: [prompts[0].map { _ in true }, prompts[0].map { _ in true }], cache: cache, logits: .last) { _ in }
         #expect(cache.workspace.logits.count == 2 * vocab)
-        withExtendedLifetime(workspace) {}
     }
 
     @Test func releaseFreesEveryBufferAndTheNextPassSizesThemAgain() throws {
         let generator = try Generator(directory: Fixtures.models.appendingPathComponent("tiny-preln-safetensors-sharded"))
         let model = generator.model, ids = generator.tokenizer.encode("The capital of France is")
         func greedy(_ workspace: SequenceWorkspace) throws -> Int {
-            let row = try model.forward(sequences: [.init(tokens: ids, cache: KVCache(config: model.config, batchSize: 1, capacity: ids.count), logits: .last)],
-                                        workspace: workspace)[0]
-            return row.indices.max { row[$0] < row[$1] }!
+            try model.forward(sequences: [.init(tokens: ids, cache: KVCache(config: model.config, batchSize: 1, capacity: ids.count), logits: .last)],
+                              workspace: workspace) { logits in logits[0].indices.max { logits[0][$0] < logits[0][$1] }! }
         }
         let workspace = SequenceWorkspace()
         let before = try greedy(workspace)

@@ -82,11 +82,15 @@ public struct SuiteBuilder {
                 if skipMissing { missing.append(entry.name); continue }
                 throw SuiteError.missingData(suite: suite.suite, task: entry.name, folder: data.path, tried: [entry.folder])
             }
+            let rows: DatasetSplit
+            do { rows = try DatasetSplit.open(folder, split: entry.split) } catch {
+                // A dataset saved without the evaluated split (ANLI with only dev_r1) is missing data too.
+                if skipMissing, case .missingSplit = error.kind { missing.append(entry.name); continue }
+                throw BenchError(error)
+            }
             let collection = try PromptSourceTemplates.load(file: templates.appendingPathComponent(entry.folder + "/templates.yaml"),
                                                             folder: entry.folder)
             let chosen = collection.templates.filter { $0.originalTask }
-            let rows: DatasetSplit
-            do { rows = try DatasetSplit.open(folder, split: entry.split) } catch { throw BenchError(error) }
             var perTemplate = [[TaskInstance]](repeating: [], count: chosen.count)
             try rows.forEachRow { index, row in
                 for (number, rendered) in try PromptSourceSource.render(chosen, row: row, index: index, seed: 0, path: rows.root.path).enumerated() {

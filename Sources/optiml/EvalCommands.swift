@@ -149,12 +149,13 @@ struct EvalRun: ParsableCommand {
 
     private func printTable(_ outcome: EvalOutcome) {
         if outcome.groups.contains(where: { $0.kind == "suite" }) {
-            print("| group | shots | tasks | questions | score | ± |")
-            print("|---|--:|--:|--:|--:|--:|")
+            print("| group | shots | tasks | questions | score | ± | median of tasks |")
+            print("|---|--:|--:|--:|--:|--:|--:|")
             for group in outcome.groups where group.kind == "suite" || group.kind == "category" {
                 let name = group.kind == "suite" ? "**\(group.name)**" : group.name
                 print("| \(name) | \(group.shots.map(String.init) ?? "all") | \(group.tasks) | \(group.instances ?? 0) | "
-                      + "\(String(format: "%.1f", group.score)) | \(String(format: "%.1f", group.stderr ?? 0)) |")
+                      + "\(String(format: "%.1f", group.score)) | \(String(format: "%.1f", group.stderr ?? 0)) | "
+                      + "\(group.median.map { String(format: "%.1f", $0) } ?? "") |")
             }
             return
         }

@@ -26,13 +26,18 @@ public struct TaskInfo: Sendable, Equatable, Codable {
     public var primaryMetric: String
     /// For a suite's task: how its categories and the suite combine task scores (nil: the bench's levels).
     public var aggregate: SuiteAggregation?
+    /// For a suite's task whose few-shot examples were carved out of its evaluated rows: which, and that they are
+    /// not evaluated.
+    public var fewshotOrigin: String?
 
-    public init(benchmark: String, categories: [String], level: Int, primaryMetric: String, aggregate: SuiteAggregation? = nil) {
+    public init(benchmark: String, categories: [String], level: Int, primaryMetric: String, aggregate: SuiteAggregation? = nil,
+                fewshotOrigin: String? = nil) {
         self.benchmark = benchmark
         self.categories = categories
         self.level = level
         self.primaryMetric = primaryMetric
         self.aggregate = aggregate
+        self.fewshotOrigin = fewshotOrigin
     }
 }
 

@@ -155,7 +155,7 @@ public struct EvalRunner {
             let crossLingual = !task.outputLanguages.isEmpty && !task.outputLanguages.contains("English")
             infos[task.id] = TaskInfo(benchmark: task.benchmark, categories: task.categories, level: level,
                                       primaryMetric: task.suite?.metrics.first ?? (task.options == nil ? "rougeL" : "acc"),
-                                      aggregate: task.suite?.aggregate)
+                                      aggregate: task.suite?.aggregate, fewshotOrigin: task.suite?.fewshotOrigin)
             for shots in settings.shots {
                 let formatter = PromptFormatter(style: style(shots: shots), seed: settings.seed, tokenizer: tokenizer)
                 // A suite's examples as its sampler draws them, question by question over every evaluated one (not only this shard's).

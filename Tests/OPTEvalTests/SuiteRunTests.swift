@@ -67,6 +67,8 @@ struct SuiteRunTests {
         let first = try EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: generator.tokenizer).run(modelName: "nano")
         #expect(first.computed == 2 * 5 * 4 && first.cached == 0)
         #expect(first.tasks.allSatisfy { $0.primaryMetric == "acc" && Set($0.metrics.keys) == ["acc"] })
+        let results = try JSONDecoder().decode(EvalResultsFile.self, from: Data(try #require(try store.runs().first?.resultsJSON).utf8))
+        #expect(results.taskInfo["mmlu_anatomy"]?.aggregate == .weightBySize && results.taskInfo["mmlu_anatomy"]?.fewshotOrigin == nil)
         let groups = first.groups.map { "\($0.kind) \($0.name) \($0.shots ?? -1)" }
         #expect(groups == ["category humanities 0", "category stem 0", "suite mmlu 0", "category humanities 1", "category stem 1", "suite mmlu 1"])
         for shots in [0, 1] {

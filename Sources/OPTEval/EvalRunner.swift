@@ -260,18 +260,14 @@ public struct EvalRunner {
         }
     }
 
-    /// Scoring before generation. Scoring contexts that share a prefix come together, by length (`PrefixOrder`), so
-    /// that each chunk holds questions the backend can batch behind their kept prefix; generation longer contexts first.
+    /// Scoring before generation; within each, contexts that share a prefix come together, by length (`PrefixOrder`),
+    /// so that each chunk holds questions the backend can batch behind their kept prefix.
     static func ordered(_ requests: [String: EvalRequest]) -> [(key: String, value: EvalRequest)] {
-        let contexts = PrefixOrder.arrange(Set(requests.values.compactMap { request -> String? in
-            if case let .loglikelihood(context, _) = request { return context }
-            return nil
-        }))
-        let rank = Dictionary(uniqueKeysWithValues: contexts.enumerated().map { ($1, $0) })
-        func key(_ request: EvalRequest) -> (Int, Int, String, String) {
+        let rank = Dictionary(uniqueKeysWithValues: PrefixOrder.arrange(Set(requests.values.map(context))).enumerated().map { ($1, $0) })
+        func key(_ request: EvalRequest) -> (Int, Int, String) {
             switch request {
-            case let .loglikelihood(context, continuation): (0, rank[context] ?? 0, "", continuation)
-            case let .generate(context, _, _): (1, -context.utf8.count, context, "")
+            case let .loglikelihood(context, continuation): (0, rank[context] ?? 0, continuation)
+            case let .generate(context, _, _): (1, rank[context] ?? 0, "")
             }
         }
         return requests.map { $0 }.sorted { key($0.value) < key($1.value) }

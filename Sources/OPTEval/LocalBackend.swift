@@ -5,9 +5,9 @@ import OPTKernels
 import OPTModel
 
 /// The in-process engine as a backend. Loglikelihood requests that share a context run it once
-/// (its KV cache is copied to each candidate), `batchSize` contexts at a time in text order, so that a batch's
-/// contexts share their prefix (a k-shot prompt's instruction and exemplars), which runs once and is kept for
-/// later requests (`prefixes`); generation requests run greedily in batches of similar length, longest first.
+/// (its KV cache is copied to each candidate), `batchSize` contexts at a time, those sharing a prefix (a k-shot
+/// prompt's instruction and exemplars) together, so that the prefix runs once and is kept for later requests
+/// (`prefixes`); generation requests run greedily, batched the same way.
 public struct LocalBackend: EvalBackend {
     public let generator: Generator
     public let identity: ModelIdentity
@@ -76,15 +76,18 @@ public struct LocalBackend: EvalBackend {
             let room = max(1, limit - item.maxTokens)
             return (item.index, Array(ids.suffix(room)), item.until, item.maxTokens)
         }
+        // Prompts that share a prefix come together (it runs once and is kept), each run by length.
+        let rank = Dictionary(uniqueKeysWithValues: PrefixOrder.arrange(Set(generations.map(\.context))).enumerated().map { ($1, $0) })
+        let contextOf = Dictionary(generations.map { ($0.index, $0.context) }, uniquingKeysWith: { first, _ in first })
         let groups = Dictionary(grouping: keyed) { "\($0.maxTokens)\u{0}" + $0.until.joined(separator: "\u{0}") }
         for key in groups.keys.sorted() {
-            let items = (groups[key] ?? []).sorted { $0.ids.count > $1.ids.count }
+            let items = (groups[key] ?? []).sorted { rank[contextOf[$0.index] ?? ""] ?? 0 < rank[contextOf[$1.index] ?? ""] ?? 0 }
             var parameters = GenerationParameters()
             parameters.maxNewTokens = items[0].maxTokens
             parameters.stop = items[0].until
             for start in stride(from: 0, to: items.count, by: batchSize) {
                 let batch = Array(items[start..<min(start + batchSize, items.count)])
-                let results = try generator.generate(promptIDs: batch.map(\.ids), parameters: parameters)
+                let results = try generator.generate(promptIDs: batch.map(\.ids), parameters: parameters, prefixes: prefixes)
                 for (item, result) in zip(batch, results) { responses[item.index] = .generated(result.text) }
             }
         }

@@ -50,12 +50,13 @@ public struct Generator: Sendable {
         try generate(promptIDs: [try encodePrompt(prompt)], parameters: parameters, onText: { _, text in onText(text) })[0]
     }
 
-    /// Generates from a batch of tokenized prompts at once, left-padded as transformers does.
+    /// Generates from a batch of tokenized prompts at once, left-padded as transformers does. With `prefixes`, a
+    /// prefix the prompts share (a k-shot prompt's exemplars) starts from kept keys and values, as scoring does.
     ///
     /// `onText(row, text)` streams each row's new text; text is held back while it could still be
     /// the start of a stop string, and never ends inside a UTF-8 character.
     public func generate(
-        promptIDs: [[Int]], parameters p: GenerationParameters, onText: (Int, String) -> Void = { _, _ in }
+        promptIDs: [[Int]], parameters p: GenerationParameters, prefixes: PrefixCache? = nil, onText: (Int, String) -> Void = { _, _ in }
     ) throws -> [GenerationResult] {
         try p.validate()
         guard !promptIDs.isEmpty, promptIDs.allSatisfy({ !$0.isEmpty }) else { throw ModelError.emptyPrompt }
@@ -65,10 +66,15 @@ public struct Generator: Sendable {
 
         let batch = promptIDs.count
         let newTokens = min(p.maxNewTokens, limit - longest)
-        let cache = KVCache(config: model.config, batchSize: batch, capacity: longest + max(newTokens, 1))
+        // Rows start from a kept prefix when the prompts share one; the rest of each prompt is left-padded after it.
+        let (start, kept) = try sharedPrefix(promptIDs, in: prefixes)
+        let rest = promptIDs.map { Array($0[start...]) }
+        let restLongest = longest - start
+        let cache = kept.map { KVCache(copying: Array(repeating: 0, count: batch), of: $0, length: start, capacity: longest + max(newTokens, 1)) }
+            ?? KVCache(config: model.config, batchSize: batch, capacity: longest + max(newTokens, 1))
         let pad = model.config.padTokenId
-        var tokens = promptIDs.map { Array(repeating: pad, count: longest - $0.count) + $0 }
-        var real = promptIDs.map { Array(repeating: false, count: longest - $0.count) + Array(repeating: true, count: $0.count) }
+        var tokens = rest.map { Array(repeating: pad, count: restLongest - $0.count) + $0 }
+        var real = rest.map { Array(repeating: false, count: restLongest - $0.count) + Array(repeating: true, count: $0.count) }
         var sequences = promptIDs
         var outputs = Array(repeating: [Int](), count: batch)
         var finished: [FinishReason?] = Array(repeating: nil, count: batch)

@@ -20,7 +20,7 @@ struct SuiteRunTests {
         #expect(SuiteFilters.apply([SuiteFilter(function: "take_first")], to: " False") == " False", "no filter strips")
     }
 
-    @Test("contexts sharing a long prefix: the kept prefix is reused across calls and the numbers equal one-by-one scoring")
+    @Test("contexts sharing a long prefix: the kept prefix is reused across calls, for scoring and generation, with the numbers and texts of one-by-one runs")
     func prefixReuse() throws {
         let generator = try Generator(directory: Self.nano)
         let prefixes = PrefixCache()
@@ -39,6 +39,17 @@ struct SuiteRunTests {
             guard case let .loglikelihood(context, continuation) = request else { continue }
             let alone = try generator.score(context: context, continuation: continuation)
             #expect(abs((answer.logprob ?? .nan) - alone.logprob) <= 1e-4)
+        }
+        // Generation starts from the kept prefix too, and generates what it generates alone.
+        let hits = prefixes.hits
+        let prompts = questions.map { exemplars + $0 + "\nAnswer:" }
+        let generated = try backend.answer(prompts.map { .generate(context: $0, until: ["\n"], maxTokens: 8) })
+        #expect(prefixes.hits > hits)
+        var parameters = GenerationParameters()
+        parameters.maxNewTokens = 8
+        parameters.stop = ["\n"]
+        for (prompt, answer) in zip(prompts, generated) {
+            #expect(answer.text == (try generator.generate(prompt: prompt, parameters: parameters).text))
         }
     }
 

@@ -6,10 +6,10 @@ import Musl
 import Darwin
 #endif
 
-/// A fixed-size block of Float32 owned by the model: weights and scratch space for the hot loop.
-///
-/// A class so that large weights are never copied; the storage is written only while loading.
-public final class FloatBuffer: @unchecked Sendable {
+/// A fixed-size block of Float32 that its owner writes: scratch space of the hot loop, KV caches,
+/// training state. Not `Sendable`: whoever holds one may be writing it (weights, which are only
+/// read once loaded, are `ConstantFloats`).
+public final class FloatBuffer {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
     /// Bytes mapped for this block (0: it came from the allocator).
@@ -53,4 +53,18 @@ public final class FloatBuffer: @unchecked Sendable {
 
     /// The values as an array (for tests and small reads).
     public var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+}
+
+/// Float32 values fixed once made (position embeddings, biases, layer norms of a loaded model):
+/// only a read-only pointer leaves, so every thread may read them at once.
+public final class ConstantFloats: @unchecked Sendable {
+    /// Owned, and never written after `init` (nothing outside can reach it).
+    private let storage: FloatBuffer
+    public var pointer: UnsafePointer<Float> { UnsafePointer(storage.pointer) }
+    public var count: Int { storage.count }
+
+    public init(_ values: [Float]) { storage = FloatBuffer(values) }
+
+    /// The values as an array (for tests and small reads).
+    public var array: [Float] { storage.array }
 }

@@ -5,15 +5,15 @@ import OPTKernels
 /// A `torch.nn.Linear`: weight `[outFeatures, inFeatures]` and an optional Float32 bias.
 public struct LinearWeights: Sendable {
     public let weight: WeightMatrix
-    public let bias: FloatBuffer?
+    public let bias: ConstantFloats?
     public var inFeatures: Int { weight.cols }
     public var outFeatures: Int { weight.rows }
 }
 
 /// A `torch.nn.LayerNorm` whose affine parameters may be absent (`layer_norm_elementwise_affine: false`).
 public struct LayerNormWeights: Sendable {
-    public let weight: FloatBuffer?
-    public let bias: FloatBuffer?
+    public let weight: ConstantFloats?
+    public let bias: ConstantFloats?
     public static let eps: Float = 1e-5
 }
 
@@ -31,7 +31,7 @@ public struct OPTLayerWeights: Sendable {
 /// `WeightFormat`; position embeddings, biases and layer norms stay Float32 (they are small).
 public struct OPTWeights: Sendable {
     public let embedTokens: WeightMatrix      // [vocab, word_embed_proj_dim]
-    public let embedPositions: FloatBuffer    // [max_position_embeddings + 2, hidden]
+    public let embedPositions: ConstantFloats   // [max_position_embeddings + 2, hidden]
     public let projectIn: LinearWeights?      // word_embed_proj_dim -> hidden (350m)
     public let projectOut: LinearWeights?     // hidden -> word_embed_proj_dim (350m)
     public let finalLayerNorm: LayerNormWeights?
@@ -102,8 +102,8 @@ public struct OPTWeights: Sendable {
     }
 
     /// Every Float32 vector and table of the model (position embeddings, biases, layer norms) with its checkpoint name.
-    public var namedFloatTensors: [(name: String, shape: [Int], values: FloatBuffer)] {
-        var all: [(String, [Int], FloatBuffer)] = [
+    public var namedFloatTensors: [(name: String, shape: [Int], values: ConstantFloats)] {
+        var all: [(String, [Int], ConstantFloats)] = [
             ("model.decoder.embed_positions.weight", [embedPositions.count / hiddenSize, hiddenSize], embedPositions),
         ]
         func norm(_ name: String, _ n: LayerNormWeights?) {
@@ -152,9 +152,9 @@ private struct TensorReader {
         return (stored, info)
     }
 
-    func floats(_ name: String, _ shape: [Int], prefixed: Bool = true) throws -> FloatBuffer {
+    func floats(_ name: String, _ shape: [Int], prefixed: Bool = true) throws -> ConstantFloats {
         let (stored, _) = try resolve(name, shape, prefixed: prefixed)
-        return FloatBuffer(try checkpoint.floats(stored))
+        return ConstantFloats(try checkpoint.floats(stored))
     }
 
     func matrix(_ name: String, rows: Int, cols: Int, prefixed: Bool = true) throws -> WeightMatrix {

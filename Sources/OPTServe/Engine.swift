@@ -66,6 +66,11 @@ public enum EngineError: Error, Equatable {
 /// `memoryBudget`; otherwise it waits in the queue, in order. A sequence that could never fit, even
 /// alone, is refused at `submit`. The work buffers are freed whenever the engine has no work.
 ///
+/// Prompts are prefilled at most `maxBatchTokens` tokens per step (a longer prompt alone), as
+/// vLLM's `max_num_batched_tokens` does: a burst of long prompts is prefilled a few at a time, so
+/// the work buffers stay those of one long prompt (16 prompts of 1,900 tokens at once would take
+/// over a gigabyte on opt-125m), while the sequences already running keep decoding in between.
+///
 /// As a `Service` (swift-service-lifecycle) it runs until graceful shutdown, then finishes the
 /// sequences it accepted; the server lists it before the HTTP server so that it stops after it.
 public final class Engine: @unchecked Sendable {
@@ -75,6 +80,8 @@ public final class Engine: @unchecked Sendable {
     public let maxQueue: Int
     /// Bytes of KV caches and work buffers the running sequences may take together (the weights are not counted).
     public let memoryBudget: Int
+    /// Prompt tokens one step prefills at most (a longer prompt runs alone).
+    public let maxBatchTokens: Int
 
     /// Guards every variable below it.
     private let condition = NSCondition()
@@ -93,15 +100,22 @@ public final class Engine: @unchecked Sendable {
     private var heldWorkBytes = 0
     /// The most memory (KV caches and work buffers, as budgeted) any step has been planned with.
     private var peakPlannedBytes = 0
+    /// The most prompt tokens any step has prefilled.
+    private var peakPlannedPromptTokens = 0
     private let counters = EngineCounters()
 
-    public init(model: OPTModel, tokenizer: BPETokenizer, maxBatch: Int = 16, maxQueue: Int = 256, memoryBudget: Int = Engine.defaultMemoryBudget) {
+    public init(model: OPTModel, tokenizer: BPETokenizer, maxBatch: Int = 16, maxQueue: Int = 256, memoryBudget: Int = Engine.defaultMemoryBudget,
+                maxBatchTokens: Int = Engine.defaultMaxBatchTokens) {
         self.model = model
         self.tokenizer = tokenizer
         self.maxBatch = max(1, maxBatch)
         self.maxQueue = max(0, maxQueue)
         self.memoryBudget = max(0, memoryBudget)
+        self.maxBatchTokens = max(1, maxBatchTokens)
     }
+
+    /// vLLM's default for chunked prefill: enough rows for the matrix products to run at full speed.
+    public static let defaultMaxBatchTokens = 2048
 
     /// Half of the machine's physical memory: the rest is left to the weights, the HTTP server and
     /// the rest of the system.
@@ -181,6 +195,13 @@ public final class Engine: @unchecked Sendable {
         return peakPlannedBytes
     }
 
+    /// The most prompt tokens any step so far has prefilled (for tests).
+    var peakStepPromptTokens: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return peakPlannedPromptTokens
+    }
+
     /// Cancellations the loop has yet to act on, and loop threads running (for tests).
     var bookkeeping: (pendingCancellations: Int, loops: Int) {
         condition.lock()
@@ -255,21 +276,26 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
-    /// Moves waiting sequences into the batch, in order, while there is a slot and the memory
-    /// budget holds them (called with the lock held). The first always joins an empty batch:
-    /// `submit` saw that it fits alone.
+    /// Moves waiting sequences into the batch, in order, while there is a slot, the memory budget
+    /// holds them and their prompts stay within `maxBatchTokens` (called with the lock held). The
+    /// first always joins an empty batch (`submit` saw that it fits alone), and one prompt per step
+    /// always may, however long.
     private func admit() {
         var joining: [SequenceRequest] = []
         let runningRequests = running.map(\.request)
         var planned = memoryNeeded(running: runningRequests, joining: [])
+        var promptTokens = 0
         while running.count < maxBatch, let next = waiting.first {
             let needed = memoryNeeded(running: runningRequests, joining: joining + [next.request])
             guard needed <= memoryBudget || running.isEmpty else { break }
+            guard promptTokens + next.request.promptIDs.count <= maxBatchTokens || joining.isEmpty else { break }
             joining.append(next.request)
             running.append(waiting.removeFirst())
             planned = needed
+            promptTokens += next.request.promptIDs.count
         }
         peakPlannedBytes = max(peakPlannedBytes, planned)
+        peakPlannedPromptTokens = max(peakPlannedPromptTokens, promptTokens)
     }
 
     /// Drops the running sequences whose client left, and forgets their ids (called with the lock held).

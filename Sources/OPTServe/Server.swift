@@ -165,8 +165,12 @@ public final class OpenAIServer: Sendable {
 
     private func parse(_ body: RequestBody, chat: Bool) async throws -> CompletionRequest {
         let buffer: ByteBuffer
-        do { buffer = try await body.collect(upTo: Self.maxBodyBytes) } catch {
+        do { buffer = try await body.collect(upTo: Self.maxBodyBytes) } catch let error as HTTPResponseError where error.status == .contentTooLarge {
             throw Self.bodyTooLarge
+        } catch {
+            // The client stopped sending (the read timeout closed the connection, or it left): 408,
+            // which the metrics then count, not 413.
+            throw APIError(status: 408, "the request body did not arrive in full", code: "request_timeout")
         }
         let data = Data(buffer.readableBytesView)
         guard String(data: data, encoding: .utf8) != nil else { throw APIError("the request body is not valid UTF-8") }

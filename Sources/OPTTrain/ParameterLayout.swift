@@ -105,7 +105,7 @@ public struct ParameterLayout: Sendable {
 }
 
 /// A model's parameters in a `ParameterLayout`, as Float32.
-public final class ParameterVector: @unchecked Sendable {
+public final class ParameterVector {
     public let layout: ParameterLayout
     public let values: FloatBuffer
 

@@ -13,7 +13,9 @@ struct Serve: AsyncParsableCommand {
         SIGINT or SIGTERM stops accepting connections and lets requests in flight finish. A request body must be JSON \
         (415 otherwise), at most 8 MB (413, at once for a larger Content-Length). \
         --max-memory bounds the KV caches (each sized for its prompt plus max_tokens) and work buffers of the sequences \
-        running together (not the weights): sequences beyond it wait in the queue; a request that alone needs more gets 400.
+        running together (not the weights): sequences beyond it wait in the queue; a request that alone needs more gets 400. \
+        --max-batch-tokens bounds the prompt tokens prefilled in one step (a longer prompt runs alone), and with it the \
+        work buffers of a burst of long prompts.
         """)
 
     @OptionGroup var options: ModelOptions
@@ -23,6 +25,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Model name in requests and responses (default: the model folder's name); requests may also name the folder's path.") var modelName: String?
     @Option(help: "Sequences decoded together at most.") var maxBatch = 16
     @Option(help: "Sequences waiting for a batch slot at most (beyond: 429).") var maxQueue = 256
+    @Option(help: "Prompt tokens prefilled in one step at most (a longer prompt runs alone).") var maxBatchTokens = Engine.defaultMaxBatchTokens
     @Option(help: "Largest max_tokens a request may ask for.") var maxTokens = 2048
     @Option(help: "Memory for KV caches and work buffers of running sequences, in bytes or with a K, M or G suffix (powers of 1024); default: half the physical memory.")
     var maxMemory: String?
@@ -30,8 +33,8 @@ struct Serve: AsyncParsableCommand {
     var readTimeout = 30.0
 
     func validate() throws {
-        guard maxBatch > 0, maxQueue >= 0, maxTokens > 0, (0...65535).contains(port) else {
-            throw ValidationError("--max-batch and --max-tokens must be positive, --max-queue not negative, --port in 0…65535")
+        guard maxBatch > 0, maxBatchTokens > 0, maxQueue >= 0, maxTokens > 0, (0...65535).contains(port) else {
+            throw ValidationError("--max-batch, --max-batch-tokens and --max-tokens must be positive, --max-queue not negative, --port in 0…65535")
         }
         guard (0.001...86_400).contains(readTimeout) else { throw ValidationError("--read-timeout must be between 0.001 and 86400 seconds") }
         if let maxMemory, Self.bytes(maxMemory) == nil {
@@ -55,7 +58,8 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let generator = try options.loadGenerator()
         let budget = maxMemory.flatMap(Self.bytes) ?? Engine.defaultMemoryBudget
-        let engine = Engine(model: generator.model, tokenizer: generator.tokenizer, maxBatch: maxBatch, maxQueue: maxQueue, memoryBudget: budget)
+        let engine = Engine(model: generator.model, tokenizer: generator.tokenizer, maxBatch: maxBatch, maxQueue: maxQueue, memoryBudget: budget,
+                            maxBatchTokens: maxBatchTokens)
         var limits = ServeLimits()
         limits.maxTokens = maxTokens
         limits.readTimeout = .nanoseconds(Int64(readTimeout * 1e9))

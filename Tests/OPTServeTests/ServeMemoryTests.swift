@@ -13,9 +13,10 @@ import Testing
 
     /// Every prompt's greedy tokens from an engine with this budget, all queued before it starts
     /// (so that only the budget keeps them out of the first step), and the batch sizes it ran.
-    static func run(memoryBudget: Int) async throws -> (tokens: [[Int]], batchSizes: [Int: Int], peak: Int) {
+    static func run(memoryBudget: Int, maxBatchTokens: Int = Engine.defaultMaxBatchTokens) async throws
+        -> (tokens: [[Int]], batchSizes: [Int: Int], peak: Int, peakPromptTokens: Int) {
         let engine = Engine(model: TestServer.generator.model, tokenizer: TestServer.generator.tokenizer, maxBatch: 8, maxQueue: 16,
-                            memoryBudget: memoryBudget)
+                            memoryBudget: memoryBudget, maxBatchTokens: maxBatchTokens)
         let streams = try prompts.map { try engine.submit(R.request($0, 6)) }
         engine.start()
         var tokens: [[Int]] = []
@@ -25,7 +26,7 @@ import Testing
             tokens.append(outcome.tokens)
         }
         await engine.shutdown()
-        return (tokens, engine.batchSizes, engine.peakStepMemory)
+        return (tokens, engine.batchSizes, engine.peakStepMemory, engine.peakStepPromptTokens)
     }
 
     /// A budget that holds the largest sequence alone but never two: every step runs one sequence,
@@ -57,6 +58,19 @@ import Testing
         let run = try await Self.run(memoryBudget: budget)
         #expect(run.peak <= budget && (run.batchSizes.keys.max() ?? 0) < Self.prompts.count, "\(run.batchSizes)")
         #expect(run.tokens == unbounded.tokens)
+    }
+
+    /// With room for fewer prompt tokens than any prompt has, each step prefills one prompt while
+    /// the sequences that joined before keep decoding in it; the tokens are those of a run that
+    /// prefilled all six at once.
+    @Test func maxBatchTokensPrefillsPromptsAFewAtATime() async throws {
+        let longest = Self.prompts.map(\.count).max()!
+        let together = try await Self.run(memoryBudget: Engine.defaultMemoryBudget)
+        #expect(together.peakPromptTokens == Self.prompts.map(\.count).reduce(0, +))
+        let oneByOne = try await Self.run(memoryBudget: Engine.defaultMemoryBudget, maxBatchTokens: 1)
+        #expect(oneByOne.peakPromptTokens == longest)
+        #expect((oneByOne.batchSizes.keys.max() ?? 0) > 1, "later prompts join the decoding ones: \(oneByOne.batchSizes)")
+        #expect(oneByOne.tokens == together.tokens)
     }
 
     /// A sequence that alone needs more than the budget is refused at once: the engine throws, and

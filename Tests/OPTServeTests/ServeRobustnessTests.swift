@@ -154,6 +154,9 @@ import Testing
         }
         let (status, body) = try await server.post("v1/completions", ["prompt": "hi", "max_tokens": 2])
         #expect(status == 200 && text(body) != nil)
+        // The body cut short is counted as a request timeout, not as a body too large.
+        let page = String(decoding: try await server.send("metrics").1, as: UTF8.self)
+        #expect(page.contains(#"optiml_requests_total{endpoint="/v1/completions",status="408"} 1"#) && !page.contains(#"status="413""#), "\(page)")
     }
 
     // MARK: - Strict input

@@ -22,9 +22,12 @@ public struct EvalSuite: Codable, Sendable, Equatable {
     /// A suite of PromptSource datasets instead of tasks: every original-task template of each is a task, its
     /// rows rendered by PromptSource's templates (`--templates`) and ranked over the template's answer choices.
     public var promptsource: [PromptSourceEntry]?
+    /// A suite of Super-NaturalInstructions task files instead of tasks: the tasks a split lists, prompted with
+    /// the Tk-Instruct encoding and scored as Super-NI's evaluation script scores them.
+    public var superni: SuperNISuite?
 
     enum CodingKeys: String, CodingKey {
-        case suite, title, reproduces, shots, aggregate, layouts, tasks, promptsource
+        case suite, title, reproduces, shots, aggregate, layouts, tasks, promptsource, superni
         case taskDefaults = "task_defaults"
     }
 
@@ -68,6 +71,29 @@ public struct PromptSourceEntry: Codable, Sendable, Equatable {
     public var folder: String
     /// The split evaluated.
     public var split: String
+}
+
+/// Super-NaturalInstructions as its paper evaluates it: each task of a split list, its first instances in file order,
+/// the task's definition and k of its own positive examples before the input (the Tk-Instruct encoding, k the shot
+/// count), greedy generation, Exact Match and ROUGE-L over the references.
+public struct SuperNISuite: Codable, Sendable, Equatable {
+    /// The split list under `--data`, one task name a line (`splits/default/test_tasks.txt`).
+    public var split: String
+    /// The folder of task files under `--data` (`tasks`).
+    public var tasks: String
+    /// Instances evaluated per task, the first in file order (Super-NI's `max_num_instances_per_eval_task`).
+    public var instances: Int
+    /// The collator's `max_source_length` in tokens.
+    public var maxSourceLength: Int
+    public var maxGenToks: Int
+    /// The first is the task's score.
+    public var metrics: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case split, tasks, instances, metrics
+        case maxSourceLength = "max_source_length"
+        case maxGenToks = "max_gen_toks"
+    }
 }
 
 /// lm-evaluation-harness's group aggregation.
@@ -301,6 +327,9 @@ public struct SuitePrompt: Codable, Sendable, Equatable {
     public var drawsAroundQuestion: Bool
     /// How the few-shot pool was made, when it was not a split of the data (shown with the results).
     public var fewshotOrigin: String?
+    /// The Tk-Instruct encoding (its positive examples as many as the shots) instead of lm-eval's prompt, and
+    /// Super-NI's metrics instead of lm-eval's exact match: a Super-NI suite's tasks.
+    public var tkEncoding: TkEncoding? = nil
 
     enum CodingKeys: String, CodingKey {
         case suite, description, until, filters, metrics, aggregate, sampler
@@ -311,6 +340,7 @@ public struct SuitePrompt: Codable, Sendable, Equatable {
         case fewshotDelimiter = "fewshot_delimiter"
         case maxGenToks = "max_gen_toks"
         case fewshotOrigin = "fewshot_origin"
+        case tkEncoding = "tk_encoding"
     }
 }
 

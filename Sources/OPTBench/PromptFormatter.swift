@@ -23,7 +23,7 @@ public struct FormattedExample: Codable, Sendable, Equatable {
 /// The Tk-Instruct / Super-NI encoding, byte-identical to `DataCollatorForNI` (yizhongw/Tk-Instruct,
 /// `src/ni_collator.py`): optional task name, "Definition: …", positive and negative examples
 /// (with explanations), then "Now complete the following example -\nInput: ….\nOutput: ".
-public struct TkEncoding: Sendable, Equatable {
+public struct TkEncoding: Codable, Sendable, Equatable {
     public var addTaskName = false
     public var addDefinition = true
     public var positiveExamples = 2
@@ -41,6 +41,15 @@ public struct TkEncoding: Sendable, Equatable {
         self.negativeExamples = negativeExamples
         self.explanations = explanations
         self.maxSourceLength = maxSourceLength
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case explanations
+        case addTaskName = "add_task_name"
+        case addDefinition = "add_definition"
+        case positiveExamples = "positive_examples"
+        case negativeExamples = "negative_examples"
+        case maxSourceLength = "max_source_length"
     }
 }
 

@@ -32,6 +32,7 @@ public struct SuiteBuilder {
     /// The suite's tasks that have data, and the names of those left out because theirs is missing.
     public func build() throws -> (tasks: [BenchTask], missing: [String]) {
         if let entries = suite.promptsource { return try buildPromptSource(entries) }
+        if let superni = suite.superni { return try buildSuperNI(superni) }
         var selected = try suite.resolvedTasks()
         if let only {
             let unknown = only.filter { name in !selected.contains { $0.name == name || $0.datasetName == name } }
@@ -109,6 +110,37 @@ public struct SuiteBuilder {
                                          aggregate: suite.aggregate, sampler: .firstN, drawsAroundQuestion: false, fewshotOrigin: nil)
                 tasks.append(task)
             }
+        }
+        return (tasks, missing)
+    }
+
+    /// A Super-NI suite: the tasks of the split list (in its order) whose files are in the tasks folder, each with its
+    /// first instances, every one generated (no options to rank: Super-NI scores the generation) and prompted with
+    /// the Tk-Instruct encoding.
+    func buildSuperNI(_ entry: SuperNISuite) throws -> (tasks: [BenchTask], missing: [String]) {
+        let listed = try NIV2SplitLists.read(data.appendingPathComponent(entry.split))
+        if let only {
+            let unknown = only.filter { !listed.contains($0) }
+            guard unknown.isEmpty else { throw SuiteError.unknownTasks(suite: suite.suite, names: unknown) }
+        }
+        let folder = data.appendingPathComponent(entry.tasks, isDirectory: true)
+        var tasks: [BenchTask] = [], missing: [String] = []
+        for name in listed where only?.contains(name) ?? true {
+            let file = folder.appendingPathComponent(name + ".json")
+            guard FileManager.default.fileExists(atPath: file.path) else {
+                if skipMissing { missing.append(name); continue }
+                throw SuiteError.missingData(suite: suite.suite, task: name, folder: data.path, tried: [entry.tasks + "/" + name + ".json"])
+            }
+            var task = try NIV2Source.task(file: file)
+            task.benchmark = suite.suite
+            task.instances = task.instances.prefix(entry.instances).map { instance in
+                TaskInstance(id: instance.id, input: instance.input, outputs: instance.outputs, split: .test)
+            }
+            task.suite = SuitePrompt(suite: suite.suite, outputType: .generateUntil, choicesAreContexts: false, description: "",
+                                     targetDelimiter: "", fewshotDelimiter: "", until: [], maxGenToks: maxNewTokens ?? entry.maxGenToks,
+                                     filters: [], metrics: entry.metrics, aggregate: suite.aggregate, sampler: .firstN,
+                                     drawsAroundQuestion: false, fewshotOrigin: nil, tkEncoding: TkEncoding(maxSourceLength: entry.maxSourceLength))
+            tasks.append(task)
         }
         return (tasks, missing)
     }

@@ -75,6 +75,8 @@ public struct GroupResult: Codable, Sendable, Equatable {
     public var instances: Int?
     /// The median of the parts' scores, for suites that average tasks (T0 reports the median over templates).
     public var median: Double?
+    /// Every metric of a suite's group combined as its score is (Super-NI's Exact Match beside ROUGE-L); nil for the bench's.
+    public var metrics: [String: Double]?
 }
 
 /// The paper's aggregation: instances → task → category and benchmark → level (the mean of its
@@ -148,11 +150,11 @@ public enum Aggregation {
                 var categories: [GroupResult] = []
                 for category in Set(members.flatMap { tasks[$0.task]?.categories ?? [] }).sorted() where category != suite {
                     let parts = members.filter { tasks[$0.task]?.categories.contains(category) == true }
-                    categories.append(combine(parts.map { ($0.score, $0.stderr, $0.instances) }, kind: "category", name: category,
+                    categories.append(combine(parts.map { ($0.score, $0.stderr, $0.instances, $0.metrics) }, kind: "category", name: category,
                                               shots: shots, tasks: parts.count, aggregate: aggregate))
                 }
-                let parts = categories.isEmpty ? members.map { ($0.score, $0.stderr, $0.instances) }
-                    : categories.map { ($0.score, $0.stderr ?? 0, $0.instances ?? 0) }
+                let parts = categories.isEmpty ? members.map { ($0.score, $0.stderr, $0.instances, $0.metrics) }
+                    : categories.map { ($0.score, $0.stderr ?? 0, $0.instances ?? 0, $0.metrics ?? [:]) }
                 groups += categories
                 groups.append(combine(parts, kind: "suite", name: suite, shots: shots, tasks: members.count, aggregate: aggregate))
             }
@@ -161,24 +163,33 @@ public enum Aggregation {
     }
 
     /// One group from its parts' (score, standard error, instances).
-    static func combine(_ parts: [(score: Double, stderr: Double, size: Int)], kind: String, name: String, shots: Int, tasks: Int,
-                        aggregate: SuiteAggregation) -> GroupResult {
+    static func combine(_ parts: [(score: Double, stderr: Double, size: Int, metrics: [String: Double])], kind: String, name: String,
+                        shots: Int, tasks: Int, aggregate: SuiteAggregation) -> GroupResult {
         let total = parts.reduce(0) { $0 + $1.size }
+        func combined(_ values: [Double]) -> Double {
+            switch aggregate {
+            case .weightBySize: zip(values, parts).reduce(0) { $0 + $1.0 * Double($1.1.size) } / Double(max(total, 1))
+            case .mean: values.reduce(0, +) / Double(max(values.count, 1))
+            }
+        }
+        // Metrics every part has (one task's Exact Match is not averaged with another's accuracy).
+        var names = Set(parts.first.map { Array($0.metrics.keys) } ?? [])
+        for part in parts.dropFirst() { names.formIntersection(part.metrics.keys) }
+        let metrics = Dictionary(uniqueKeysWithValues: names.map { name in (name, combined(parts.map { $0.metrics[name] ?? 0 })) })
+        let score = combined(parts.map(\.score))
         switch aggregate {
         case .weightBySize:
-            let score = parts.reduce(0) { $0 + $1.score * Double($1.size) } / Double(max(total, 1))
             // The pooled sample variance of the parts (lm-eval's `pooled_sample_stderr`).
             let pooled = parts.reduce(0) { $0 + Double($1.size - 1) * $1.stderr * $1.stderr * Double($1.size) }
                 / Double(max(total - parts.count, 1))
             return GroupResult(kind: kind, name: name, level: 0, shots: shots, tasks: tasks, score: score,
-                               stderr: (pooled / Double(max(total, 1))).squareRoot(), instances: total)
+                               stderr: (pooled / Double(max(total, 1))).squareRoot(), instances: total, metrics: metrics)
         case .mean:
-            let score = parts.reduce(0) { $0 + $1.score } / Double(max(parts.count, 1))
             let stderr = parts.reduce(0) { $0 + $1.stderr * $1.stderr }.squareRoot() / Double(max(parts.count, 1))
             let sorted = parts.map(\.score).sorted()
             let median = sorted.isEmpty ? 0 : (sorted[(sorted.count - 1) / 2] + sorted[sorted.count / 2]) / 2
             return GroupResult(kind: kind, name: name, level: 0, shots: shots, tasks: tasks, score: score, stderr: stderr, instances: total,
-                               median: median)
+                               median: median, metrics: metrics)
         }
     }
 

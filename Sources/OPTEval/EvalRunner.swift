@@ -159,11 +159,20 @@ public struct EvalRunner {
             for shots in settings.shots {
                 let formatter = PromptFormatter(style: style(shots: shots), seed: settings.seed, tokenizer: tokenizer)
                 // A suite's examples as its sampler draws them, question by question over every evaluated one (not only this shard's).
-                let exemplars = try task.suite.map { prompt in
-                    Dictionary(zip(evaluated.map(\.id), try prompt.exemplars(for: evaluated, pool: task.positiveExamples, shots: shots, task: task.id)),
+                let exemplars = try task.suite.flatMap { prompt in
+                    prompt.tkEncoding != nil ? nil : Dictionary(zip(evaluated.map(\.id), try prompt.exemplars(for: evaluated, pool: task.positiveExamples, shots: shots, task: task.id)),
                                uniquingKeysWith: { first, _ in first })
                 }
                 for instance in instances {
+                    if let prompt = task.suite, var encoding = prompt.tkEncoding {
+                        // Super-NI: the task's own first `shots` positive examples, the generation scored as its script does.
+                        encoding.positiveExamples = shots
+                        let example = PromptFormatter(style: .tk(encoding), tokenizer: tokenizer).format(instance, of: task)
+                        planned.append(Planned(task: task.id, level: level, shots: shots, example: example, crossLingual: crossLingual,
+                                               requests: [.generate(context: example.src, until: prompt.until, maxTokens: prompt.maxGenToks)],
+                                               calibrated: false, suite: prompt))
+                        continue
+                    }
                     if let prompt = task.suite, let exemplars {
                         let example = formatter.formatSuite(instance, of: task, exemplars: exemplars[instance.id] ?? [])
                         let requests: [EvalRequest] = switch prompt.outputType {
@@ -217,7 +226,7 @@ public struct EvalRunner {
     /// The prediction shown in samples and the instance's metrics.
     func score(_ item: Planned, _ responses: [EvalResponse]) -> Scored {
         let example = item.example
-        if let candidates = example.candidates {
+        if let candidates = example.candidates, item.suite?.tkEncoding == nil {
             let count = candidates.count
             let logprobs = responses.prefix(count).map { $0.logprob ?? -.infinity }
             let gold = example.gold ?? -1
@@ -241,7 +250,7 @@ public struct EvalRunner {
             if let suite = item.suite { metrics = metrics.filter { suite.metrics.contains($0.key) } }
             return Scored(prediction: shown[choice], metrics: metrics, gold: goldText, loglikelihoods: logprobs)
         }
-        if let suite = item.suite {
+        if let suite = item.suite, suite.tkEncoding == nil {
             // lm-evaluation-harness compares the filtered generation with the target as they are.
             let prediction = SuiteFilters.apply(suite.filters, to: responses.first?.text ?? "")
             let target = example.references.first ?? ""

@@ -22,10 +22,10 @@ struct EvalRun: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "A bench folder built by optiml bench build (or give --suite and --data).") var bench: String?
-    @Option(help: ArgumentHelp("An evaluation suite, prompted and scored as lm-evaluation-harness does: \(EvalSuite.available.joined(separator: ", ")), or a suite .yaml file.",
+    @Option(help: ArgumentHelp("An evaluation suite of the paper (prompted and scored as lm-evaluation-harness does; superni as Super-NI's evaluation does): \(EvalSuite.available.joined(separator: ", ")), or a suite .yaml file.",
                                discussion: "Its bench is built from --data into OUT/bench."))
     var suite: String?
-    @Option(help: "--suite: the folder with the suite's data (e.g. MMLU's data/ archive, BIG-Bench-Hard's repository).") var data: String?
+    @Option(help: "--suite: the folder with the suite's data (e.g. MMLU's data/ archive, BIG-Bench-Hard's repository, Super-NI's repository).") var data: String?
     @Option(help: "--suite promptsource-heldout: PromptSource's templates folder (promptsource/templates).") var templates: String?
     @Option(help: "--suite: only these tasks (comma-separated names, e.g. mmlu_anatomy or anatomy).") var tasks: String?
     @Flag(help: "--suite: leave out tasks whose data is not in --data (they are listed) instead of failing.") var skipMissing = false
@@ -149,13 +149,17 @@ struct EvalRun: ParsableCommand {
 
     private func printTable(_ outcome: EvalOutcome) {
         if outcome.groups.contains(where: { $0.kind == "suite" }) {
-            print("| group | shots | tasks | questions | score | ± | median of tasks |")
-            print("|---|--:|--:|--:|--:|--:|--:|")
+            print("| group | shots | tasks | questions | score | ± | median of tasks | other metrics |")
+            print("|---|--:|--:|--:|--:|--:|--:|---|")
+            let primaries = Set(outcome.tasks.map(\.primaryMetric))
             for group in outcome.groups where group.kind == "suite" || group.kind == "category" {
                 let name = group.kind == "suite" ? "**\(group.name)**" : group.name
+                // Super-NI's Exact Match beside its ROUGE-L score, say.
+                let others = (group.metrics ?? [:]).filter { !primaries.contains($0.key) }.sorted { $0.key < $1.key }
+                    .map { "\($0.key) \(String(format: "%.1f", $0.value))" }.joined(separator: ", ")
                 print("| \(name) | \(group.shots.map(String.init) ?? "all") | \(group.tasks) | \(group.instances ?? 0) | "
                       + "\(String(format: "%.1f", group.score)) | \(String(format: "%.1f", group.stderr ?? 0)) | "
-                      + "\(group.median.map { String(format: "%.1f", $0) } ?? "") |")
+                      + "\(group.median.map { String(format: "%.1f", $0) } ?? "") | \(others) |")
             }
             return
         }

@@ -44,9 +44,11 @@ struct SuiteTests {
         return root
     }
 
-    @Test("the shipped suites parse: 57 MMLU subjects in 4 categories, 27 BBH tasks in two variants, OPT's 14 tasks, 11 PromptSource datasets")
+    @Test("the shipped suites parse: 57 MMLU subjects in 4 categories, 27 BBH tasks in two variants, OPT's 14 tasks, 11 PromptSource datasets, Super-NI's test split")
     func shippedSuites() throws {
-        #expect(EvalSuite.available == ["bbh", "bbh-cot", "mmlu", "opt14", "promptsource-heldout"])
+        #expect(EvalSuite.available == ["bbh", "bbh-cot", "mmlu", "opt14", "promptsource-heldout", "superni"])
+        let superni = try EvalSuite.named("superni")
+        #expect(superni.shots == [0, 2] && superni.superni?.split == "splits/default/test_tasks.txt" && superni.superni?.instances == 100)
         #expect(try EvalSuite.named("opt14").resolvedTasks().map(\.name).sorted() == ["arc_challenge", "arc_easy", "boolq", "cb", "copa", "hellaswag",
                                                                                     "openbookqa", "piqa", "rte", "storycloze_2016", "wic", "winogrande",
                                                                                     "wsc", "wsc273"])
@@ -59,6 +61,26 @@ struct SuiteTests {
             #expect(tasks.count == 27 && tasks.allSatisfy { $0.outputType == .generateUntil && $0.until == ["</s>", "Q", "\n\n"] })
         }
         #expect(try EvalSuite.named("bbh-cot").resolvedTasks()[0].filters.first?.regexPattern == "(?<=the answer is )(.*)(?=.)")
+    }
+
+    @Test("Super-NI from the shared repository subset: the test split's tasks that are there, in the list's order, a missing one named", .enabled(if: Paths.hasNIV2, "../shared/data/niv2 is absent"))
+    func superNIFromTheRepository() throws {
+        let suite = try EvalSuite.named("superni")
+        #expect {
+            try SuiteBuilder(suite: suite, data: Paths.niv2, maxShots: 2).build()
+        } throws: { error in
+            guard case let SuiteError.missingData(_, task, _, tried) = error else { return false }
+            return task == "task1356_xlsum_title_generation" && tried == ["tasks/task1356_xlsum_title_generation.json"]
+        }
+        let (tasks, missing) = try SuiteBuilder(suite: suite, data: Paths.niv2, skipMissing: true, maxShots: 2).build()
+        let listed = try String(contentsOf: Paths.niv2.appendingPathComponent("splits/default/test_tasks.txt"), encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        #expect(tasks.count == 22 && missing.count == 119 - 22 && tasks.map(\.id) == listed.filter { name in tasks.contains { $0.id == name } })
+        #expect(Set(tasks.flatMap(\.categories)).count == 12)
+        #expect(tasks.allSatisfy { task in
+            task.benchmark == "superni" && task.suite?.tkEncoding?.maxSourceLength == 1024 && task.suite?.outputType == .generateUntil
+                && task.instances.count <= 100 && task.instances.allSatisfy { $0.options == nil && $0.split == .test }
+        })
     }
 
     @Test("MMLU from the official CSVs: lm-eval's prompt, options A–D, gold from the letter, dev rows as exemplars in order")

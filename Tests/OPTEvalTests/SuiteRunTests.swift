@@ -100,4 +100,103 @@ struct SuiteRunTests {
             try EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: generator.tokenizer).run(modelName: "nano")
         }
     }
+
+    @Test("a Super-NI run: Tk-Instruct prompts byte-identical to DataCollatorForNI, every task generated, EM and ROUGE-L per category and overall as Super-NI's script computes them")
+    func superNIRun() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let data = folder.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data.appendingPathComponent("splits/default"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: EvalRunnerTests.tasks, to: data.appendingPathComponent("tasks"))
+        let listed = ["task121_zest_text_modification", "task073_commonsenseqa_answer_generation", "task1564_triviaqa_answer_generation",
+                      "task363_sst2_polarity_classification", "task1342_amazon_us_reviews_title"]
+        _ = try writeFile((listed + ["task999_not_here"]).joined(separator: "\n") + "\n", "splits/default/test_tasks.txt", in: data)
+        var suite = try EvalSuite.named("superni")
+        suite.superni?.instances = 3
+        var builder = SuiteBuilder(suite: suite, data: data, maxShots: 2, maxNewTokens: 6)
+        #expect(throws: SuiteError.self) { try builder.build() }
+        builder.skipMissing = true
+        let bench = folder.appendingPathComponent("bench")
+        let (manifest, missing) = try builder.write(to: bench)
+        #expect(missing == ["task999_not_here"] && manifest.tasks.map(\.id) == listed)
+
+        let generator = try Generator(directory: EvalRunnerTests.model)
+        let backend = try LocalBackend(generator: generator, identity: ModelIdentity(["model": "tiny"]))
+        var settings = EvalSettings()
+        settings.suite = "superni"
+        settings.levels = []
+        settings.calibrate = false
+        settings.shots = [0, 2]
+        let store = try ResultsStore(path: folder.appendingPathComponent("results.sqlite"))
+        let run = try EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: generator.tokenizer).run(modelName: "tiny")
+        let samples = try store.samples(runID: run.runID)
+        #expect(samples.count == listed.count * 3 * 2)
+        #expect(samples.allSatisfy { $0.loglikelihoods == nil && Set($0.metrics.keys) == ["exact_match", "rougeL"] }, "every task generates, task363 too")
+        #expect(run.tasks.allSatisfy { $0.primaryMetric == "rougeL" })
+
+        // The prompts are the collator's (tools/make_tk_prompt_fixtures.py: definition, 0 or 2 positive examples, 1,024 tokens).
+        struct Collated: Decodable {
+            struct Config: Decodable {
+                var add_task_name: Bool, add_task_definition: Bool, num_pos_examples: Int, num_neg_examples: Int, max_source_length: Int
+            }
+            var task: String, instance_id: String, config: Config, source: String
+        }
+        let lines = try String(contentsOf: Paths.packageRoot.appendingPathComponent("Tests/Fixtures/bench/tk_instruct/prompts.jsonl"), encoding: .utf8)
+            .split(separator: "\n")
+        let collated = try lines.map { try JSONDecoder().decode(Collated.self, from: Data($0.utf8)) }.filter { record in
+            let c = record.config
+            return !c.add_task_name && c.add_task_definition && c.num_neg_examples == 0 && c.max_source_length == 1024
+        }
+        for sample in samples {
+            let reference = collated.first { $0.task == sample.task && $0.instance_id == sample.instanceID && $0.config.num_pos_examples == sample.shots }
+            #expect(reference?.source == sample.prompt, "\(sample.task) \(sample.instanceID) \(sample.shots)")
+        }
+
+        // Answers that score: every other prompt its first reference, the rest a reference's first word and more.
+        let answers = Dictionary(samples.enumerated().map { index, sample in
+            (sample.prompt, index % 2 == 0 ? sample.references[0] : (sample.references[0].split(separator: " ").first.map(String.init) ?? "") + " and more")
+        }, uniquingKeysWith: { first, _ in first })
+        let scripted = try EvalRunner(bench: bench, backend: Scripted(answers: answers), store: store, settings: settings,
+                                      tokenizer: generator.tokenizer).run(modelName: "scripted")
+        #expect(scripted.groups.allSatisfy { ($0.metrics?["exact_match"] ?? 0) > 0 && ($0.metrics?["rougeL"] ?? 0) > ($0.metrics?["exact_match"] ?? 0) })
+        try expectOfficialGroups(scripted, store: store, bench: bench, manifest: manifest)
+        try expectOfficialGroups(run, store: store, bench: bench, manifest: manifest)
+    }
+
+    /// Answers generation requests from a table of contexts.
+    struct Scripted: EvalBackend {
+        let identity = ModelIdentity(["model": "scripted"])
+        let answers: [String: String]
+        func answer(_ requests: [EvalRequest]) throws -> [EvalResponse] {
+            requests.map { request in
+                guard case let .generate(context, _, _) = request else { return .loglikelihood(logprob: 0, isGreedy: false, tokens: 0) }
+                return .generated(answers[context] ?? "")
+            }
+        }
+    }
+
+    /// Each shot count's categories and suite of a Super-NI run are what the official script reports for the same predictions.
+    func expectOfficialGroups(_ run: EvalOutcome, store: ResultsStore, bench: URL, manifest: BenchManifest) throws {
+        let samples = try store.samples(runID: run.runID)
+        let categories = try Dictionary(uniqueKeysWithValues: manifest.tasks.map { record in
+            (record.id, try #require(try BenchStore.task(record.id, in: bench, manifest: manifest).0.categories.first))
+        })
+        for shots in [0, 2] {
+            let scored = samples.filter { $0.shots == shots }
+            let report = try SuperNIEvaluation().evaluate(
+                predictions: scored.map { .init(id: .string($0.instanceID), prediction: $0.prediction) },
+                references: scored.map { .init(id: .string($0.instanceID), references: $0.references, taskID: $0.task, taskCategory: categories[$0.task]) })
+            let groups = run.groups.filter { $0.shots == shots }
+            for group in groups {
+                let key = group.kind == "suite" ? "_default_track"
+                    : "_for_" + group.name.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: "_") + "_default_track"
+                for metric in ["rougeL", "exact_match"] {
+                    let official = try #require(report[metric + key], "\(metric + key) in \(report.keys)")
+                    #expect(abs((group.metrics?[metric] ?? .nan) - official) < 1e-3, "\(shots) shots, \(group.name) \(metric)")
+                }
+                #expect(group.score == group.metrics?["rougeL"])
+            }
+            #expect(Set(groups.map(\.name)) == Set(categories.values).union(["superni"]))
+        }
+    }
 }

@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         // Hummingbird runs on it already; the engine is one of the application's services.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.0.0"),
     ],
@@ -44,21 +45,22 @@ let package = Package(
             dependencies: blasDependencies + ["CKernels"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
-        .target(name: "OPTTokenizer"),
+        .target(name: "OPTTokenizer", dependencies: [.product(name: "HeapModule", package: "swift-collections")]),
+        // What several targets share: content and stable hashes, the seeded generator, Python's text semantics.
+        .target(name: "OPTSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // The Jinja2 dialect of PromptSource and lm-evaluation-harness: parse once, render many rows.
-        .target(name: "OPTTemplate", dependencies: ["OPTData"]),
+        .target(name: "OPTTemplate", dependencies: ["OPTData", "OPTSupport"]),
         // Dataset files as rows: JSONL, JSON, CSV/TSV and Hugging Face Arrow files (memory-mapped).
         .target(name: "OPTData"),
-        .target(name: "OPTCheckpoint"),
+        .target(name: "OPTCheckpoint", dependencies: ["OPTSupport"]),
         .target(
             name: "OPTModel",
-            dependencies: ["OPTKernels", "OPTTokenizer", "OPTCheckpoint", "CKernels"]
+            dependencies: ["OPTKernels", "OPTTokenizer", "OPTCheckpoint", "OPTSupport", "CKernels"]
         ),
         .target(
             name: "OPTBench",
             dependencies: [
-                "OPTTokenizer", "OPTTemplate", "OPTData",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "OPTTokenizer", "OPTTemplate", "OPTData", "OPTSupport",
                 .product(name: "Yams", package: "Yams"),
             ],
             resources: [.process("Resources")]
@@ -66,19 +68,20 @@ let package = Package(
         .target(
             name: "OPTEval",
             dependencies: [
-                "OPTTokenizer", "OPTBench", "OPTTemplate", "OPTModel", "OPTCheckpoint", "OPTKernels",
+                "OPTTokenizer", "OPTBench", "OPTTemplate", "OPTModel", "OPTCheckpoint", "OPTKernels", "OPTSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .target(
             name: "OPTTrain",
-            dependencies: ["OPTModel", "OPTKernels", "OPTCheckpoint", "OPTTokenizer", "OPTBench", "CKernels"],
+            dependencies: ["OPTModel", "OPTKernels", "OPTCheckpoint", "OPTTokenizer", "OPTBench", "OPTSupport", "CKernels"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(
             name: "OPTServe",
             dependencies: [
                 "OPTModel", "OPTTokenizer",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -98,11 +101,11 @@ let package = Package(
         ),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels"]),
         .testTarget(name: "OPTTokenizerTests", dependencies: ["OPTTokenizer"]),
-        .testTarget(name: "OPTTemplateTests", dependencies: ["OPTTemplate", "OPTData"]),
+        .testTarget(name: "OPTTemplateTests", dependencies: ["OPTTemplate", "OPTData", "OPTSupport"]),
         .testTarget(name: "OPTDataTests", dependencies: ["OPTData"]),
-        .testTarget(name: "OPTCheckpointTests", dependencies: ["OPTCheckpoint"]),
+        .testTarget(name: "OPTCheckpointTests", dependencies: ["OPTCheckpoint", "OPTSupport"]),
         .testTarget(name: "OPTModelTests", dependencies: ["OPTModel"]),
-        .testTarget(name: "OPTBenchTests", dependencies: ["OPTBench", "OPTTokenizer", "OPTTemplate", "OPTData"]),
+        .testTarget(name: "OPTBenchTests", dependencies: ["OPTBench", "OPTTokenizer", "OPTTemplate", "OPTData", "OPTSupport"]),
         .testTarget(name: "OPTTrainTests", dependencies: ["OPTTrain", "OPTModel", "OPTBench", "OPTCheckpoint"]),
         .testTarget(
             name: "OPTServeTests",
@@ -112,8 +115,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // Runs the built optiml executable (killing it mid-run); it links none of the modules.
-        .testTarget(name: "OptimlCLITests"),
+        // Runs the built optiml executable (killing it mid-run); it links none of the modules but the seeded generator's.
+        .testTarget(name: "OptimlCLITests", dependencies: ["OPTSupport"]),
         .testTarget(name: "OPTEvalTests", dependencies: ["OPTEval", "OPTTokenizer", "OPTBench", "OPTModel", "OPTCheckpoint", "OPTKernels"]),
     ]
 )

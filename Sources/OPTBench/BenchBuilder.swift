@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 
 /// A task source named on the command line: `niv2:DIR`, `promptsource:TEMPLATES_DIR`, `bigbench:DIR` or `jsonl:PATH`.
 public struct TaskSource: Sendable, Equatable {

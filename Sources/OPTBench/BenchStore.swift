@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 
 /// The bench's index: sources, split, seed, levels with their tasks, counts, taxonomy and content hashes.
 public struct BenchManifest: Codable, Sendable, Equatable {

@@ -1,3 +1,4 @@
+import OPTSupport
 import OPTTokenizer
 
 /// A prompt ready for a model: the source text, the target, and for tasks with answer options the
@@ -154,17 +155,17 @@ public struct PromptFormatter: Sendable {
             guard let limit, let tokenizer else { return true }
             return tokenizer.encode(text).count <= limit
         }
-        let taskInput = Self.endingInPunctuation("Now complete the following example -\nInput: " + Self.pythonStrip(instance.input)) + "\nOutput: "
+        let taskInput = Self.endingInPunctuation("Now complete the following example -\nInput: " + PythonText.strip(instance.input)) + "\nOutput: "
         let taskName = encoding.addTaskName ? task.id + ". " : ""
         var definition = ""
         if encoding.addDefinition {
-            definition = Self.endingInPunctuation("Definition: " + Self.pythonStrip(task.definition.first ?? "")) + "\n\n"
+            definition = Self.endingInPunctuation("Definition: " + PythonText.strip(task.definition.first ?? "")) + "\n\n"
         }
         func block(_ kind: String, _ number: Int, _ example: TaskExample) -> String {
-            var text = Self.endingInPunctuation(" \(kind) Example \(number) -\nInput: " + Self.pythonStrip(example.input)) + "\n"
-            text = Self.endingInPunctuation(text + " Output: " + Self.pythonStrip(example.output)) + "\n"
+            var text = Self.endingInPunctuation(" \(kind) Example \(number) -\nInput: " + PythonText.strip(example.input)) + "\n"
+            text = Self.endingInPunctuation(text + " Output: " + PythonText.strip(example.output)) + "\n"
             if encoding.explanations, let explanation = example.explanation {
-                text = Self.endingInPunctuation(text + " Explanation: " + Self.pythonStrip(explanation)) + "\n"
+                text = Self.endingInPunctuation(text + " Explanation: " + PythonText.strip(explanation)) + "\n"
             }
             return text + "\n"
         }
@@ -191,25 +192,9 @@ public struct PromptFormatter: Sendable {
                                 shots: positives.count + negatives.count)
     }
 
-    /// Python's `str.strip()`: removes the characters `str.isspace` accepts from both ends.
-    static func pythonStrip(_ text: String) -> String {
-        let scalars = text.unicodeScalars
-        guard let first = scalars.firstIndex(where: { !isPythonSpace($0) }),
-              let last = scalars.lastIndex(where: { !isPythonSpace($0) }) else { return "" }
-        return String(scalars[first...last])
-    }
-
-    private static func isPythonSpace(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.value {
-        case 0x09...0x0D, 0x1C...0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000: return true
-        default: return false
-        }
-    }
-
     /// The collator's `if not text[-1] in string.punctuation: text += "."`.
     static func endingInPunctuation(_ text: String) -> String {
-        guard let last = text.unicodeScalars.last, last.isASCII, "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~".unicodeScalars.contains(last)
-        else { return text + "." }
+        guard let last = text.unicodeScalars.last, PythonText.isPunctuation(last) else { return text + "." }
         return text
     }
 
@@ -220,7 +205,7 @@ public struct PromptFormatter: Sendable {
             ?? OPTIMLEncoding.delimiters[Int(StableHash.of(seed, "delimiter", task.id, instance.id) % UInt64(OPTIMLEncoding.delimiters.count))]
         let optionsStyle = encoding.options == .auto ? Self.autoOptions(task.benchmark) : encoding.options
         func query(_ item: TaskInstance) -> String {
-            var text = Self.pythonStrip(item.input)
+            var text = PythonText.strip(item.input)
             if let options = task.options(for: item) {
                 switch optionsStyle {
                 case .flan: text += "\n\nOPTIONS:\n" + options.map { "- " + $0 }.joined(separator: "\n")
@@ -230,9 +215,9 @@ public struct PromptFormatter: Sendable {
             }
             return text.hasSuffix(":") ? text : text + delimiterChoice
         }
-        let instruction = task.instructionLevel == .task ? Self.pythonStrip(task.definition.first ?? "") : ""
+        let instruction = task.instructionLevel == .task ? PythonText.strip(task.definition.first ?? "") : ""
         var shown = self.demonstrations(for: instance, of: task, count: encoding.shots)
-            .map { (query: query($0), answer: " " + Self.pythonStrip($0.outputs[0])) }
+            .map { (query: query($0), answer: " " + PythonText.strip($0.outputs[0])) }
         // Instruction, then each demonstration and the query, separated; answers' offsets noted.
         func source() -> (text: String, answers: [Range<Int>]) {
             var text = instruction.isEmpty ? "" : instruction + "\n\n", answers: [Range<Int>] = []
@@ -255,7 +240,7 @@ public struct PromptFormatter: Sendable {
             if ids.count > budget { src = tokenizer.decode(Array(ids.suffix(budget))) }
         }
         let options = task.options(for: instance)
-        return FormattedExample(id: instance.id, src: src, tgt: " " + Self.pythonStrip(instance.outputs[0]),
+        return FormattedExample(id: instance.id, src: src, tgt: " " + PythonText.strip(instance.outputs[0]),
                                 references: instance.outputs, candidates: options?.map { " " + $0 },
                                 gold: options.flatMap { Self.gold($0, instance.outputs) }, shots: shown.count,
                                 demonstrationAnswers: shown.isEmpty ? nil : answers)

@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 import OPTData
 import OPTTemplate
 

@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 
 /// A generated task suite in the Super-NaturalInstructions format, for demos, tests and offline
 /// machines: closed-label classification and generation tasks over generated facts, numbers,
@@ -286,12 +287,10 @@ public enum SyntheticSuite {
 
 /// SplitMix64 with the draws the generators need.
 struct SynthRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        return StableHash.mix(state)
-    }
+    private var source: SplitMix64
+    // One step in from the seed: the draws the shipped suite (and the nano model trained on it) were made with.
+    init(seed: UInt64) { source = SplitMix64(state: seed &+ SplitMix64.increment) }
+    mutating func next() -> UInt64 { source.next() }
     mutating func int(_ range: Range<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
     mutating func bool() -> Bool { next() & 1 == 1 }
     mutating func pick<T>(_ items: [T]) -> T { items[int(0..<items.count)] }

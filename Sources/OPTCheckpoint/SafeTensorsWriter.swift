@@ -1,11 +1,5 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import OPTSupport
 
 /// Writes a safetensors file atomically (temp file + rename), 8-byte-aligned data, optional __metadata__.
 public enum SafeTensorsWriter {
@@ -40,13 +34,13 @@ public enum SafeTensorsWriter {
         var header = "{"
         var fields: [String] = []
         if !metadata.isEmpty {
-            let pairs = metadata.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }
+            let pairs = metadata.sorted { $0.key < $1.key }.map { "\(JSONText.quoted($0.key)):\(JSONText.quoted($0.value))" }
             fields.append("\"__metadata__\":{\(pairs.joined(separator: ","))}")
         }
         var offset = 0
         for tensor in ordered {
             let shape = tensor.shape.map(String.init).joined(separator: ",")
-            fields.append("\(jsonString(tensor.name)):{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shape)],"
+            fields.append("\(JSONText.quoted(tensor.name)):{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shape)],"
                 + "\"data_offsets\":[\(offset),\(offset + tensor.bytes.count)]}")
             offset += tensor.bytes.count
         }
@@ -55,49 +49,19 @@ public enum SafeTensorsWriter {
         // Space padding, as the crate uses, makes the data region start on an 8-byte boundary.
         headerBytes += [UInt8](repeating: UInt8(ascii: " "), count: (8 - headerBytes.count % 8) % 8)
 
-        let directory = url.deletingLastPathComponent()
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-            throw CheckpointError.fileAccess(temporary, reason: "cannot create")
-        }
-        var renamed = false
-        defer {
-            if !renamed { try? FileManager.default.removeItem(at: temporary) }
-        }
         do {
-            let handle = try FileHandle(forWritingTo: temporary)
-            defer { try? handle.close() }
-            var length = UInt64(headerBytes.count).littleEndian
-            try handle.write(contentsOf: Data(bytes: &length, count: 8))
-            try handle.write(contentsOf: headerBytes)
-            for tensor in ordered {
-                try handle.write(contentsOf: tensor.bytes)
+            try AtomicFile.write(to: url) { handle in
+                var length = UInt64(headerBytes.count).littleEndian
+                try handle.write(contentsOf: Data(bytes: &length, count: 8))
+                try handle.write(contentsOf: headerBytes)
+                for tensor in ordered {
+                    try handle.write(contentsOf: tensor.bytes)
+                }
             }
-            try handle.synchronize()
+        } catch let error as AtomicFileError {
+            throw CheckpointError.fileAccess(url, reason: error.reason)
         } catch {
-            throw CheckpointError.fileAccess(temporary, reason: "cannot write: \(error.localizedDescription)")
+            throw CheckpointError.fileAccess(url, reason: "cannot write: \(error.localizedDescription)")
         }
-        guard rename(temporary.path, url.path) == 0 else {
-            throw CheckpointError.fileAccess(url, reason: "cannot move the finished file into place: \(String(cString: strerror(errno)))")
-        }
-        renamed = true
-    }
-
-    /// `text` as a JSON string literal.
-    private static func jsonString(_ text: String) -> String {
-        var escaped = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            case "\n": escaped += "\\n"
-            case "\r": escaped += "\\r"
-            case "\t": escaped += "\\t"
-            case _ where scalar.value < 0x20:
-                escaped += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
-        return escaped + "\""
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 import OPTBench
 
 /// One scored instance: its task, id, shot count and metric values (fractions in 0…1).
@@ -211,7 +212,7 @@ public enum Aggregation {
     static func bootstrapLevel(_ results: [TaskResult], values: (TaskResult) -> [Double], categories: (TaskResult) -> [String],
                                rounds: Int, seed: UInt64) -> Double? {
         guard rounds > 1 else { return nil }
-        var generator = SplitMix(state: seed)
+        var generator = SplitMix64(state: seed)
         var levels: [Double] = []
         for _ in 0..<rounds {
             var members: [String: [Double]] = [:]
@@ -230,12 +231,3 @@ public enum Aggregation {
     }
 }
 
-/// SplitMix64: a small seeded generator, the same on every platform.
-struct SplitMix {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        defer { state &+= 0x9e37_79b9_7f4a_7c15 }
-        return StableHash.mix(state)
-    }
-}

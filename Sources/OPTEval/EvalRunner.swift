@@ -1,15 +1,26 @@
 import Foundation
+import OPTSupport
 import OPTBench
 import OPTTokenizer
 
 /// What an evaluation run measures; part of the run's identity in the results store.
 public struct EvalSettings: Codable, Sendable, Equatable {
-    /// `validation` or `test`.
-    public var split: String = "test"
+    /// The split evaluated.
+    public enum Split: String, Codable, Sendable, CaseIterable {
+        case validation, test
+    }
+    /// How a bench's instances are prompted.
+    public enum Style: String, Codable, Sendable, CaseIterable {
+        /// The paper's encoding: instruction, k demonstrations of the task, the query.
+        case optIML = "opt-iml"
+        /// Tk-Instruct's (Super-NI's): definition, k of the task's positive examples, the input.
+        case tk
+    }
+
+    public var split: Split = .test
     public var levels: [Int] = [1, 2, 3]
     public var shots: [Int] = [0]
-    /// `opt-iml` or `tk`.
-    public var style: String = "opt-iml"
+    public var style: Style = .optIML
     /// At most this many instances per task (file order).
     public var limit: Int?
     public var seed: UInt64 = 0
@@ -142,9 +153,7 @@ public struct EvalRunner {
 
     /// The instances of the selected tasks, formatted for every shot count, with their requests.
     func plan(_ manifest: BenchManifest) throws -> ([Planned], [String: TaskInfo]) {
-        guard let split = InstanceSplit(rawValue: settings.split), split == .validation || split == .test else {
-            throw BenchError.invalidBench(path: bench.path, reason: "evaluation split \(settings.split) is not validation or test")
-        }
+        let split: InstanceSplit = settings.split == .validation ? .validation : .test
         var planned: [Planned] = [], infos: [String: TaskInfo] = [:]
         for record in manifest.tasks {
             let level = record.role == .train ? 3 : record.level ?? 0
@@ -198,7 +207,7 @@ public struct EvalRunner {
                             calibrated = true
                         }
                     } else {
-                        let until = shots > 0 && settings.style == "opt-iml" ? ["\n\n\n"] : []
+                        let until = shots > 0 && settings.style == .optIML ? ["\n\n\n"] : []
                         requests = [.generate(context: example.src, until: until, maxTokens: settings.maxNewTokens)]
                     }
                     planned.append(Planned(task: task.id, level: level, shots: shots, example: example, crossLingual: crossLingual,
@@ -206,13 +215,13 @@ public struct EvalRunner {
                 }
             }
         }
-        guard !planned.isEmpty else { throw EvalError.nothingToEvaluate(bench: bench.path, split: settings.split, levels: settings.levels) }
+        guard !planned.isEmpty else { throw EvalError.nothingToEvaluate(bench: bench.path, split: settings.split.rawValue, levels: settings.levels) }
         return (planned, infos)
     }
 
     private func style(shots: Int) -> PromptStyle {
         // Tk-Instruct's demonstrations are the task's own positive examples.
-        settings.style == "tk" ? .tk(TkEncoding(positiveExamples: shots)) : .optIML(OPTIMLEncoding(shots: shots))
+        settings.style == .tk ? .tk(TkEncoding(positiveExamples: shots)) : .optIML(OPTIMLEncoding(shots: shots))
     }
 
     /// What a sample records of a scored instance.

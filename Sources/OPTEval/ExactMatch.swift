@@ -1,3 +1,4 @@
+import OPTSupport
 /// Exact match as Super-NaturalInstructions scores it (`eval/automatic/evaluation.py` of
 /// allenai/natural-instructions): both strings normalized, then compared code point by code point.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 import OPTBench
 import OPTCheckpoint
 import OPTKernels

@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 import OPTBench
 
 /// Everything that decides a backend's answers: the response cache is keyed by it and every run records it,

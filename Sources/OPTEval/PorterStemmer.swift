@@ -1,3 +1,4 @@
+import OPTSupport
 /// The Porter stemmer of nltk (`nltk.stem.porter.PorterStemmer`), ported rule by rule, in its three
 /// modes. `rouge_score`'s default tokenizer uses it in the default mode, `.nltkExtensions`.
 ///

@@ -323,14 +323,14 @@ public struct Report: Sendable {
     /// The run's settings in one line.
     public static func settingsSummary(_ settings: EvalSettings) -> String {
         if let suite = settings.suite {
-            var parts = ["suite \(suite)", "\(settings.split) split", "shots " + settings.shots.map(String.init).joined(separator: ", ")]
+            var parts = ["suite \(suite)", "\(settings.split.rawValue) split", "shots " + settings.shots.map(String.init).joined(separator: ", ")]
             if let limit = settings.limit { parts.append("≤ \(limit) instances per task") }
             parts.append("seed \(settings.seed)")
             if let shard = settings.shard, let shards = settings.shards, shards > 1 { parts.append("shard \(shard + 1) of \(shards)") }
             return parts.joined(separator: " · ")
         }
-        var parts = ["\(settings.split) split", "levels " + settings.levels.map(String.init).joined(separator: ", "),
-                     "shots " + settings.shots.map(String.init).joined(separator: ", "), "\(settings.style) prompts"]
+        var parts = ["\(settings.split.rawValue) split", "levels " + settings.levels.map(String.init).joined(separator: ", "),
+                     "shots " + settings.shots.map(String.init).joined(separator: ", "), "\(settings.style.rawValue) prompts"]
         if let limit = settings.limit { parts.append("≤ \(limit) instances per task") }
         parts.append("seed \(settings.seed)")
         parts.append("≤ \(settings.maxNewTokens) new tokens")

@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 import OPTBench
 
 /// What a task asks of a model. Tasks produce requests and backends answer them; tasks never call

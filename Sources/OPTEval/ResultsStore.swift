@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import OPTSupport
 
 /// One evaluation run: which model was evaluated on which bench with which settings, and its
 /// aggregated results once it finished.
@@ -459,7 +460,6 @@ public final class ResultsStore: Sendable {
         let database = self.file
         let target = file.standardizedFileURL
         let folder = target.deletingLastPathComponent()
-        let temporary = folder.appendingPathComponent(".\(target.lastPathComponent).\(UUID().uuidString).tmp")
         func exportFailure(_ reason: String) -> ResultsStoreError {
             .cannotExport(path: database, file: target.path, reason: reason)
         }
@@ -468,18 +468,13 @@ public final class ResultsStore: Sendable {
         } catch {
             throw exportFailure("cannot create the folder \(folder.path): " + Self.folderFailure(folder, error))
         }
-        guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-            throw exportFailure("cannot create \(temporary.path)")
-        }
-        do throws(ResultsStoreError) {
-            try reading("exportSamples") { db in
-                if try Int64.fetchOne(db, sql: "SELECT id FROM runs WHERE id = ?", arguments: [runID]) == nil {
-                    throw ResultsStoreError.unknownRun(path: database, id: runID)
-                }
-                let decoder = Self.sampleDecoder
-                do {
-                    let handle = try FileHandle(forWritingTo: temporary)
-                    defer { try? handle.close() }
+        try reading("exportSamples") { db in
+            if try Int64.fetchOne(db, sql: "SELECT id FROM runs WHERE id = ?", arguments: [runID]) == nil {
+                throw ResultsStoreError.unknownRun(path: database, id: runID)
+            }
+            let decoder = Self.sampleDecoder
+            do {
+                try AtomicFile.write(to: target) { handle in
                     var buffer = Data()
                     let rows = try Row.fetchCursor(db, sql: Self.sampleSelect, arguments: [runID])
                     while let row = try rows.next() {
@@ -491,21 +486,16 @@ public final class ResultsStore: Sendable {
                         }
                     }
                     try handle.write(contentsOf: buffer)
-                    try handle.synchronize()
-                } catch let error as ResultsStoreError {
-                    throw error
-                } catch let error as DatabaseError {
-                    throw error
-                } catch {
-                    throw exportFailure(Self.reason(error))
                 }
+            } catch let error as ResultsStoreError {
+                throw error
+            } catch let error as DatabaseError {
+                throw error
+            } catch let error as AtomicFileError {
+                throw exportFailure(error.reason)
+            } catch {
+                throw exportFailure(Self.reason(error))
             }
-            if rename(temporary.path, target.path) != 0 {
-                throw exportFailure(String(cString: strerror(errno)))
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
         }
     }
 
@@ -556,21 +546,21 @@ public final class ResultsStore: Sendable {
 
     static func jsonLine(_ sample: SampleRecord) -> String {
         var line = "{\"run_id\":\(sample.runID),\"task\":"
-        appendJSONString(sample.task, to: &line)
+        JSONText.appendQuoted(sample.task, to: &line)
         line += ",\"id\":"
-        appendJSONString(sample.instanceID, to: &line)
+        JSONText.appendQuoted(sample.instanceID, to: &line)
         line += ",\"shots\":\(sample.shots),\"level\":"
         line += sample.level.map { String($0) } ?? "null"
         line += ",\"prompt\":"
-        appendJSONString(sample.prompt, to: &line)
+        JSONText.appendQuoted(sample.prompt, to: &line)
         line += ",\"prediction\":"
-        appendJSONString(sample.prediction, to: &line)
+        JSONText.appendQuoted(sample.prediction, to: &line)
         line += ",\"gold\":"
-        if let gold = sample.gold { appendJSONString(gold, to: &line) } else { line += "null" }
+        if let gold = sample.gold { JSONText.appendQuoted(gold, to: &line) } else { line += "null" }
         line += ",\"references\":["
         for (index, reference) in sample.references.enumerated() {
             if index > 0 { line += "," }
-            appendJSONString(reference, to: &line)
+            JSONText.appendQuoted(reference, to: &line)
         }
         line += "],\"loglikelihoods\":"
         if let loglikelihoods = sample.loglikelihoods {
@@ -581,35 +571,12 @@ public final class ResultsStore: Sendable {
         line += ",\"metrics\":{"
         for (index, name) in sample.metrics.keys.sorted().enumerated() {
             if index > 0 { line += "," }
-            appendJSONString(name, to: &line)
+            JSONText.appendQuoted(name, to: &line)
             line += ":"
             line += sample.metrics[name].map(jsonNumber) ?? "null"
         }
         line += "}}\n"
         return line
-    }
-
-    /// Appends `text` as a JSON string literal: quote, backslash and control characters escaped,
-    /// everything else (non-ASCII included) as is.
-    private static func appendJSONString(_ text: String, to out: inout String) {
-        out.unicodeScalars.append("\"")
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default:
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        out.unicodeScalars.append("\"")
     }
 
     // MARK: Access

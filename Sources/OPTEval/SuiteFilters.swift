@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 import OPTBench
 import OPTTemplate
 
@@ -33,6 +34,6 @@ public enum SuiteFilters {
         // A negative index counts from the end, as in Python.
         let index = select < 0 ? found.count + select : select
         guard found.indices.contains(index) else { return fallback }
-        return OPTTemplate.PythonText.strip(found[index])
+        return PythonText.strip(found[index])
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 import OPTTokenizer
 
 /// Why a Super-NI evaluation could not run. Every case about input names the file and the 1-based

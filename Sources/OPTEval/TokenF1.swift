@@ -1,3 +1,4 @@
+import OPTSupport
 /// SQuAD's token-level F1 (the official v1.1 evaluation script's `f1_score`), over the bag of
 /// whitespace tokens of the normalized strings.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 
 /// The logits processors and sampler of `generate`, each matching its transformers counterpart.
 enum LogitsProcessing {
@@ -71,15 +72,8 @@ struct SeededGenerator: RandomNumberGenerator {
     private var state: (UInt64, UInt64, UInt64, UInt64)
 
     init(seed: UInt64) {
-        var s = seed
-        func splitMix() -> UInt64 {
-            s &+= 0x9E37_79B9_7F4A_7C15
-            var z = s
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        state = (splitMix(), splitMix(), splitMix(), splitMix())
+        var seeds = SplitMix64(state: seed)
+        state = (seeds.next(), seeds.next(), seeds.next(), seeds.next())
     }
 
     mutating func next() -> UInt64 {

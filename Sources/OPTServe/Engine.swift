@@ -1,3 +1,4 @@
+import DequeModule
 import Foundation
 import OPTModel
 import OPTTokenizer
@@ -85,7 +86,7 @@ public final class Engine: @unchecked Sendable {
 
     /// Guards every variable below it.
     private let condition = NSCondition()
-    private var waiting: [EngineSequence] = []
+    private var waiting: Deque<EngineSequence> = []
     private var running: [EngineSequence] = []
     /// Running sequences whose client left; the loop drops them (and their ids) before its next step.
     private var cancelled = Set<Int>()

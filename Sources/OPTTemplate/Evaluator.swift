@@ -1,26 +1,4 @@
-/// SplitMix64: the reproducible random source behind `choice` and `random`.
-struct SplitMix64 {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A uniform integer in `0..<n` (rejection sampling, no modulo bias).
-    mutating func below(_ n: Int) -> Int {
-        guard n > 1 else { return 0 }
-        let bound = UInt64(n)
-        let limit = UInt64.max - UInt64.max % bound
-        while true {
-            let r = next()
-            if r < limit { return Int(r % bound) }
-        }
-    }
-}
+import OPTSupport
 
 /// Shared immutable objects for the global functions, so looking them up allocates nothing.
 enum Globals {

@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 /// Jinja's built-in filters plus PromptSource's `choice` and `most_frequent`.
 enum FilterKind: Sendable {
     case abs, attr, batch, capitalize, center, choice, `default`, dictsort, escape, first, float, format, indent, int
@@ -484,7 +485,7 @@ extension Renderer {
             var out = ""
             var atStart = true
             for c in softString(value).unicodeScalars {
-                let separator = isPySpace(c) || c == "-" || c == "(" || c == "{" || c == "[" || c == "<"
+                let separator = PythonText.isWhitespace(c) || c == "-" || c == "(" || c == "{" || c == "[" || c == "<"
                 if separator {
                     out.unicodeScalars.append(c)
                     atStart = true

@@ -1,3 +1,4 @@
+import OPTSupport
 /// What the lexer produces; `op` carries Jinja's operator spelling.
 enum TokenKind: Equatable {
     case data(String)
@@ -35,16 +36,6 @@ struct Token {
     }
 }
 
-/// Python's `str.isspace` (and what `re`'s `\s` matches in a str pattern).
-@inline(__always)
-func isPySpace(_ c: Unicode.Scalar) -> Bool {
-    let v = c.value
-    if v < 0x80 { return v == 0x20 || (v >= 0x09 && v <= 0x0D) || (v >= 0x1C && v <= 0x1F) }
-    switch v {
-    case 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000: return true
-    default: return false
-    }
-}
 
 /// Splits a template into tokens with Jinja 3.1's default delimiters and whitespace control.
 struct Lexer {
@@ -109,13 +100,13 @@ struct Lexer {
 
     func skipSpace(_ i: Int) -> Int {
         var j = i
-        while j < s.count, isPySpace(s[j]) { j += 1 }
+        while j < s.count, PythonText.isWhitespace(s[j]) { j += 1 }
         return j
     }
 
     mutating func emitData(_ a: Int, _ b: Int, stripEnd: Bool) {
         var end = b
-        if stripEnd { while end > a, isPySpace(s[end - 1]) { end -= 1 } }
+        if stripEnd { while end > a, PythonText.isWhitespace(s[end - 1]) { end -= 1 } }
         if end > a { tokens.append(Token(kind: .data(text(a, end)), loc: loc(a))) }
     }
 
@@ -251,7 +242,7 @@ struct Lexer {
                 }
             }
             let c = s[i]
-            if isPySpace(c) {
+            if PythonText.isWhitespace(c) {
                 i += 1
                 continue
             }

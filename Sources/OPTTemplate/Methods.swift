@@ -1,3 +1,4 @@
+import OPTSupport
 /// Methods of Python values that templates call (`text.split()`, `items.append(x)`, `d.get(k)`) and the globals.
 
 let listMethodNames: Set<String> = [
@@ -358,7 +359,7 @@ extension Renderer {
         case "isnumeric": return try predicate(isNumericChar)
         case "isalpha": return try predicate(isAlpha)
         case "isalnum": return try predicate(isAlnum)
-        case "isspace": return try predicate(isPySpace)
+        case "isspace": return try predicate(PythonText.isWhitespace)
         case "isascii": try noArgs(); return .bool(s.unicodeScalars.allSatisfy { $0.isASCII })
         case "isprintable": try noArgs(); return .bool(s.unicodeScalars.allSatisfy(pyIsPrintable))
         case "isupper": try noArgs(); return .bool(pyIsUpper(s))

@@ -1,3 +1,4 @@
+import OPTSupport
 /// Python's operators on template values: equality, ordering, arithmetic, iteration, `len`, `in`.
 
 /// A number as Python's numeric tower sees it (bool is an int).
@@ -327,8 +328,8 @@ func binaryOperation(_ op: BinaryOp, _ a: TemplateValue, _ b: TemplateValue) thr
 /// Python's `int()` of a string: surrounding whitespace, a sign and `_` between digits are allowed.
 func pyParseInt(_ text: String, base: Int = 10) -> Int? {
     var s = Substring(text)
-    while let f = s.unicodeScalars.first, isPySpace(f) { s = s.dropFirst() }
-    while let l = s.unicodeScalars.last, isPySpace(l) { s = s.dropLast() }
+    while let f = s.unicodeScalars.first, PythonText.isWhitespace(f) { s = s.dropFirst() }
+    while let l = s.unicodeScalars.last, PythonText.isWhitespace(l) { s = s.dropLast() }
     var negative = false
     if s.hasPrefix("-") || s.hasPrefix("+") {
         negative = s.hasPrefix("-")
@@ -363,8 +364,8 @@ func pyParseInt(_ text: String, base: Int = 10) -> Int? {
 /// Python's `float()` of a string.
 func pyParseFloat(_ text: String) -> Double? {
     var s = Substring(text)
-    while let f = s.unicodeScalars.first, isPySpace(f) { s = s.dropFirst() }
-    while let l = s.unicodeScalars.last, isPySpace(l) { s = s.dropLast() }
+    while let f = s.unicodeScalars.first, PythonText.isWhitespace(f) { s = s.dropFirst() }
+    while let l = s.unicodeScalars.last, PythonText.isWhitespace(l) { s = s.dropLast() }
     var body = s
     if body.hasPrefix("-") || body.hasPrefix("+") { body = body.dropFirst() }
     let lowered = body.lowercased()

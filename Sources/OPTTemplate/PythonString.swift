@@ -1,3 +1,4 @@
+import OPTSupport
 /// Python `str` methods with Python semantics: indices count code points, whitespace is `str.isspace`.
 
 func byteFind(_ hay: [UInt8], _ needle: [UInt8], from: Int, to: Int? = nil) -> Int? {
@@ -87,14 +88,14 @@ func pySplit(_ s: String, _ sep: String?, _ maxsplit: Int) throws(Failure) -> [S
         var i = 0
         var splits = 0
         while i < scalars.count {
-            while i < scalars.count, isPySpace(scalars[i]) { i += 1 }
+            while i < scalars.count, PythonText.isWhitespace(scalars[i]) { i += 1 }
             if i >= scalars.count { break }
             if maxsplit >= 0 && splits >= maxsplit {
                 parts.append(stringFromScalars(scalars[i...]))
                 break
             }
             let start = i
-            while i < scalars.count, !isPySpace(scalars[i]) { i += 1 }
+            while i < scalars.count, !PythonText.isWhitespace(scalars[i]) { i += 1 }
             parts.append(stringFromScalars(scalars[start..<i]))
             splits += 1
         }
@@ -124,14 +125,14 @@ func pyRsplit(_ s: String, _ sep: String?, _ maxsplit: Int) throws(Failure) -> [
         var i = scalars.count
         var splits = 0
         while i > 0 {
-            while i > 0, isPySpace(scalars[i - 1]) { i -= 1 }
+            while i > 0, PythonText.isWhitespace(scalars[i - 1]) { i -= 1 }
             if i == 0 { break }
             if splits >= maxsplit {
                 parts.append(stringFromScalars(scalars[0..<i]))
                 break
             }
             let end = i
-            while i > 0, !isPySpace(scalars[i - 1]) { i -= 1 }
+            while i > 0, !PythonText.isWhitespace(scalars[i - 1]) { i -= 1 }
             parts.append(stringFromScalars(scalars[i..<end]))
             splits += 1
         }
@@ -155,7 +156,7 @@ func pyRsplit(_ s: String, _ sep: String?, _ maxsplit: Int) throws(Failure) -> [
 /// Python's `strip`/`lstrip`/`rstrip`; `chars` nil means whitespace.
 func pyStrip(_ s: String, _ chars: String?, left: Bool, right: Bool) -> String {
     let set = chars.map { Set($0.unicodeScalars) }
-    let strip: (Unicode.Scalar) -> Bool = { c in set.map { $0.contains(c) } ?? isPySpace(c) }
+    let strip: (Unicode.Scalar) -> Bool = { c in set.map { $0.contains(c) } ?? PythonText.isWhitespace(c) }
     let scalars = s.unicodeScalars
     var start = scalars.startIndex
     var end = scalars.endIndex

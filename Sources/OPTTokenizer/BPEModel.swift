@@ -1,4 +1,5 @@
 import Foundation
+import HeapModule
 
 /// The BPE model stage: turns one pre-token's bytes into vocabulary ids by applying merges in
 /// rank order, exactly as `tokenizers`' `Word::merge_all` does.
@@ -124,13 +125,13 @@ struct BPEModel: Sendable {
             for index in 0..<count { buffer[index] = index + 1 < count ? Int32(index + 1) : -1 }
             initialized = count
         }
-        var heap = MergeHeap()
+        var heap = Heap<MergeCandidate>()
         for position in 0..<(count - 1) {
             if let (rank, merged) = merges.lookup(left: symbol[position], right: symbol[position + 1]) {
-                heap.push(rank: rank, position: Int32(position), merged: merged)
+                heap.insert(MergeCandidate(rank: rank, position: Int32(position), merged: merged))
             }
         }
-        while let top = heap.pop() {
+        while let top = heap.popMin() {
             let position = Int(top.position)
             if length[position] == 0 { continue }
             let right = Int(next[position])
@@ -146,10 +147,10 @@ struct BPEModel: Sendable {
             if afterRight >= 0 { previous[Int(afterRight)] = Int32(position) }
             let before = previous[position]
             if before >= 0, let (rank, newMerged) = merges.lookup(left: symbol[Int(before)], right: merged) {
-                heap.push(rank: rank, position: before, merged: newMerged)
+                heap.insert(MergeCandidate(rank: rank, position: before, merged: newMerged))
             }
             if afterRight >= 0, let (rank, newMerged) = merges.lookup(left: merged, right: symbol[Int(afterRight)]) {
-                heap.push(rank: rank, position: Int32(position), merged: newMerged)
+                heap.insert(MergeCandidate(rank: rank, position: Int32(position), merged: newMerged))
             }
         }
         var result: [Int32] = []
@@ -204,46 +205,20 @@ struct MergeTable: Sendable {
     }
 }
 
-/// Binary min-heap of merge candidates keyed by (rank, position), the order of
-/// `tokenizers`' `Merge` type.
-private struct MergeHeap {
-    struct Entry {
-        var key: UInt64
-        var merged: Int32
-        var position: Int32 { Int32(truncatingIfNeeded: key & 0xFFFF_FFFF) }
+/// A merge candidate, ordered by (rank, position) as `tokenizers`' `Merge` type.
+private struct MergeCandidate: Comparable {
+    var key: UInt64
+    var merged: Int32
+    var position: Int32 { Int32(truncatingIfNeeded: key & 0xFFFF_FFFF) }
+
+    init(rank: Int32, position: Int32, merged: Int32) {
+        key = UInt64(UInt32(bitPattern: rank)) << 32 | UInt64(UInt32(bitPattern: position))
+        self.merged = merged
     }
 
-    private var entries: [Entry] = []
-
-    mutating func push(rank: Int32, position: Int32, merged: Int32) {
-        entries.append(Entry(key: UInt64(UInt32(bitPattern: rank)) << 32 | UInt64(UInt32(bitPattern: position)), merged: merged))
-        var child = entries.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard entries[child].key < entries[parent].key else { break }
-            entries.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    mutating func pop() -> Entry? {
-        guard let top = entries.first else { return nil }
-        let last = entries.removeLast()
-        if !entries.isEmpty {
-            entries[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1
-                if left >= entries.count { break }
-                let right = left + 1
-                let smaller = right < entries.count && entries[right].key < entries[left].key ? right : left
-                guard entries[smaller].key < entries[parent].key else { break }
-                entries.swapAt(parent, smaller)
-                parent = smaller
-            }
-        }
-        return top
-    }
+    // Candidates with one key are the same pair at the same place: which of them comes first does not matter.
+    static func < (a: Self, b: Self) -> Bool { a.key < b.key }
+    static func == (a: Self, b: Self) -> Bool { a.key == b.key }
 }
 
 /// Thread-safe memo of merged words. Short words (nearly all of them) are keyed by their bytes

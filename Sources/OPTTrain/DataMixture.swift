@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 import OPTBench
 import OPTTokenizer
 
@@ -57,18 +58,7 @@ public struct MixtureSettings: Sendable, Equatable, Codable {
     public static let paperProportions = SplitSpec.paperProportions
 }
 
-/// A small seeded generator whose whole state is one word, so that it can be saved with a checkpoint.
-struct SplitMix: RandomNumberGenerator, Codable, Equatable {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / 9_007_199_254_740_992 }
+extension SplitMix64 {
     /// An index drawn with probability proportional to `weights` (cumulative, ascending, last = total).
     mutating func pick(_ cumulative: [Double]) -> Int {
         let u = unit() * (cumulative.last ?? 0)
@@ -169,14 +159,14 @@ public final class DataMixture: @unchecked Sendable {
 
     /// The generator's state after `position` draws, plus how often each task and stream was drawn.
     struct Cursor: Equatable {
-        var random: SplitMix
+        var random: SplitMix64
         var taskDraws: [Int]
         var streamDraws: [Int]
         var position = 0
     }
 
     func start() -> Cursor {
-        Cursor(random: SplitMix(state: StableHash.of(settings.seed, "mixture")), taskDraws: Array(repeating: 0, count: tasks.count),
+        Cursor(random: SplitMix64(state: StableHash.of(settings.seed, "mixture")), taskDraws: Array(repeating: 0, count: tasks.count),
                streamDraws: Array(repeating: 0, count: streams.count))
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import OPTBench
 import OPTData
+import OPTEval
 import OPTTokenizer
 
 /// `optiml bench`: build OPT-IML Bench from task sources, and look into a built one.
@@ -136,28 +137,26 @@ struct BenchStatsCommand: ParsableCommand {
 /// The prompt options `show` and `export` share.
 struct PromptOptions: ParsableArguments {
     @Option(help: "tk (Tk-Instruct / Super-NI encoding) or opt-iml (default, unless --pos/--neg/--explanations/--no-definition ask for tk).")
-    var style: String?
+    var style: EvalSettings.Style?
     @Flag(help: "Tk-Instruct: leave out the task definition.") var noDefinition = false
     @Flag(help: "Tk-Instruct: prefix the task name.") var addTaskName = false
     @Option(help: "Tk-Instruct: positive examples of the task definition to show (default 2).") var pos: Int?
     @Option(help: "Tk-Instruct: negative examples to show (default 0).") var neg: Int?
     @Flag(help: "Tk-Instruct: add the examples' explanations.") var explanations = false
     @Option(help: "OPT-IML: demonstrations (k-shot, 0 to 32) drawn from the task's training instances.") var shots = 0
-    @Option(help: "OPT-IML: how answer options are shown: auto, flan, inline or none.") var options = "auto"
+    @Option(help: "OPT-IML: how answer options are shown.") var options: OptionsStyle = .auto
     @Option(help: "OPT-IML: separator between demonstrations.") var separator = "\n\n\n"
     @Option(help: "Seed for delimiters and demonstrations.") var seed: UInt64 = 0
     @Option(help: "Token budget of a prompt (Tk-Instruct: max_source_length with BOS; OPT-IML: left truncation). Needs --tokenizer.")
     var maxTokens: Int?
     @Option(help: "A model or tokenizer folder, for --max-tokens.") var tokenizer: String?
 
-    var isTk: Bool { style == "tk" || (style == nil && (pos != nil || neg != nil || explanations || noDefinition || addTaskName)) }
+    var isTk: Bool { style == .tk || (style == nil && (pos != nil || neg != nil || explanations || noDefinition || addTaskName)) }
 
     func validate() throws {
-        if let style, style != "tk", style != "opt-iml" { throw ValidationError("--style \(style): expected tk or opt-iml") }
         if !(0...32).contains(shots) { throw ValidationError("--shots must be between 0 and 32") }
         if isTk && shots > 0 { throw ValidationError("the Tk-Instruct encoding shows the task's own examples: use --pos/--neg instead of --shots") }
         if (pos ?? 0) < 0 || (neg ?? 0) < 0 { throw ValidationError("--pos and --neg must not be negative") }
-        if OptionsStyle(rawValue: options) == nil { throw ValidationError("--options \(options): expected auto, flan, inline or none") }
         if maxTokens != nil && tokenizer == nil { throw ValidationError("--max-tokens needs --tokenizer DIR to count tokens") }
         if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
     }
@@ -169,7 +168,7 @@ struct PromptOptions: ParsableArguments {
         let style: PromptStyle = isTk
             ? .tk(TkEncoding(addTaskName: addTaskName, addDefinition: !noDefinition, positiveExamples: pos ?? 2, negativeExamples: neg ?? 0,
                              explanations: explanations, maxSourceLength: maxTokens))
-            : .optIML(OPTIMLEncoding(shots: shots, separator: separator, options: OptionsStyle(rawValue: options) ?? .auto, maxTokens: maxTokens))
+            : .optIML(OPTIMLEncoding(shots: shots, separator: separator, options: options, maxTokens: maxTokens))
         return PromptFormatter(style: style, seed: seed, tokenizer: loaded)
     }
 }
@@ -223,14 +222,13 @@ struct BenchExportCommand: ParsableCommand {
         commandName: "export", abstract: "Write a split as metaseq-style {src, tgt} JSONL (evaluation splits add candidates) for existing trainers.")
 
     @Argument(help: "A built bench folder.") var bench: String
-    @Option(help: "train, validation or test.") var split: String
+    @Option(help: "The split to write.") var split: InstanceSplit
     @Option(help: "Evaluation splits: only these levels, e.g. 1,2 (default: all).") var levels: String?
     @Option(help: "Output format (metaseq).") var format = "metaseq"
     @OptionGroup var prompt: PromptOptions
     @Option(help: "The JSONL file to write.") var out: String
 
     func validate() throws {
-        guard ["train", "validation", "test"].contains(split) else { throw ValidationError("--split \(split): expected train, validation or test") }
         guard format == "metaseq" else { throw ValidationError("--format \(format): only metaseq is implemented") }
         if let levels, levels.split(separator: ",").contains(where: { Int($0).map { !(1...3).contains($0) } ?? true }) {
             throw ValidationError("--levels \(levels): expected a comma-separated list of 1, 2 and 3")
@@ -238,11 +236,10 @@ struct BenchExportCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard let instanceSplit = InstanceSplit(rawValue: split) else { throw ValidationError("--split \(split): expected train, validation or test") }
         let formatter = try prompt.formatter()
         do {
             let count = try BenchExport.metaseq(
-                bench: URL(fileURLWithPath: bench, isDirectory: true), split: instanceSplit,
+                bench: URL(fileURLWithPath: bench, isDirectory: true), split: split,
                 levels: levels.map { Set($0.split(separator: ",").compactMap { Int($0) }) }, formatter: formatter,
                 to: URL(fileURLWithPath: out))
             print("wrote \(count) examples to \(out)")
@@ -296,3 +293,6 @@ struct BenchRender: ParsableCommand {
         } catch let error as CLIError { throw error } catch { throw CLIError(error) }
     }
 }
+
+extension OptionsStyle: ExpressibleByArgument {}
+extension InstanceSplit: ExpressibleByArgument {}

@@ -29,17 +29,17 @@ struct EvalRun: ParsableCommand {
     @Option(help: "--suite promptsource-heldout: PromptSource's templates folder (promptsource/templates).") var templates: String?
     @Option(help: "--suite: only these tasks (comma-separated names, e.g. mmlu_anatomy or anatomy).") var tasks: String?
     @Flag(help: "--suite: leave out tasks whose data is not in --data (they are listed) instead of failing.") var skipMissing = false
-    @Option(help: "validation or test.") var split = "test"
+    @Option(help: "The split evaluated.") var split: EvalSettings.Split = .test
     @Option(help: "Levels to evaluate, e.g. 1,2,3.") var levels = "1,2,3"
     @Option(help: "Shot counts, e.g. 0,5 (default 0; a suite's own, e.g. 0,5 for mmlu).") var shots: String?
-    @Option(help: "opt-iml or tk.") var style = "opt-iml"
+    @Option(help: "The prompt encoding: the paper's (opt-iml) or Tk-Instruct's (tk).") var style: EvalSettings.Style = .optIML
     @Option(help: "At most this many instances per task.") var limit: Int?
     @Option(help: "Seed for delimiters, demonstrations and the bootstrap.") var seed: UInt64 = 0
     @Option(help: "Prompts per generation batch.") var batchSize = 8
     @Option(help: "New tokens at most per generation (default 256; a suite's tasks their own, e.g. 1024 for bbh-cot).") var maxNewTokens: Int?
     @Flag(help: "Skip the content-free requests of calibrated accuracy.") var noCalibration = false
     @Option(help: "local (the engine in this process) or openai (an OpenAI-compatible completions server at --base-url).")
-    var backend = "local"
+    var backend: Backend = .local
     @Option(help: "openai backend: the server's base URL, e.g. http://127.0.0.1:8080/v1.") var baseURL: String?
     @Option(help: "openai backend: the model name sent in requests (default: --model's folder name).") var remoteModel: String?
     @Option(help: "openai backend: bearer token.") var apiKey: String?
@@ -49,6 +49,11 @@ struct EvalRun: ParsableCommand {
     @Option(help: "Evaluate only shard i of N (0-based, e.g. 2/8); combine the shards' folders with optiml eval merge.")
     var shard: String?
     @Option(help: "The folder for the results.") var out: String
+
+    /// Where the answers come from.
+    enum Backend: String, CaseIterable, ExpressibleByArgument {
+        case local, openai
+    }
 
     /// `i/N` as (i, N).
     var shardParts: (index: Int, count: Int)? {
@@ -64,8 +69,6 @@ struct EvalRun: ParsableCommand {
     }
 
     func validate() throws {
-        guard ["validation", "test"].contains(split) else { throw ValidationError("--split \(split): expected validation or test") }
-        guard ["opt-iml", "tk"].contains(style) else { throw ValidationError("--style \(style): expected opt-iml or tk") }
         if try numbers(levels, "levels").contains(where: { !(1...3).contains($0) }) { throw ValidationError("--levels: only 1, 2 and 3") }
         if let shots, try numbers(shots, "shots").contains(where: { !(0...32).contains($0) }) { throw ValidationError("--shots: each between 0 and 32") }
         switch (bench, suite, data) {
@@ -73,8 +76,7 @@ struct EvalRun: ParsableCommand {
         default: throw ValidationError("give either --bench, or --suite with --data")
         }
         if batchSize < 1 || (maxNewTokens ?? 1) < 1 || (limit ?? 1) < 1 { throw ValidationError("--batch-size, --max-new-tokens and --limit must be at least 1") }
-        guard ["local", "openai"].contains(backend) else { throw ValidationError("--backend \(backend): expected local or openai") }
-        if backend == "openai" {
+        if backend == .openai {
             guard let baseURL, let url = URL(string: baseURL), url.scheme == "http" || url.scheme == "https" else {
                 throw ValidationError("--backend openai needs --base-url http(s)://HOST:PORT/v1")
             }
@@ -104,7 +106,7 @@ struct EvalRun: ParsableCommand {
             // The remote backend needs only the tokenizer (cross-lingual ROUGE-L, Tk-Instruct's length limits).
             let tokenizer: BPETokenizer
             let answering: any EvalBackend
-            if backend == "openai", let baseURL, let url = URL(string: baseURL) {
+            if backend == .openai, let baseURL, let url = URL(string: baseURL) {
                 tokenizer = try BPETokenizer.load(directory: modelOptions.directory)
                 answering = OpenAIBackend(baseURL: url, model: remoteModel ?? modelOptions.directory.lastPathComponent, apiKey: apiKey,
                                           concurrency: concurrency, timeout: timeout, retries: retries)
@@ -246,3 +248,6 @@ struct EvalScore: ParsableCommand {
         } catch { throw CLIError(error) }
     }
 }
+
+extension EvalSettings.Split: ExpressibleByArgument {}
+extension EvalSettings.Style: ExpressibleByArgument {}

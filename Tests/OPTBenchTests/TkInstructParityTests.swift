@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 import OPTTokenizer
 import Testing
 @testable import OPTBench
@@ -59,8 +60,8 @@ struct TkInstructParityTests {
 
     @Test("Python's strip and the punctuation rule")
     func stripAndPunctuation() {
-        #expect(PromptFormatter.pythonStrip(" \u{1C}\t hello \u{3000}\n") == "hello")
-        #expect(PromptFormatter.pythonStrip(" \n ") == "")
+        #expect(PythonText.strip(" \u{1C}\t hello \u{3000}\n") == "hello")
+        #expect(PythonText.strip(" \n ") == "")
         #expect(PromptFormatter.endingInPunctuation("Yes") == "Yes.")
         #expect(PromptFormatter.endingInPunctuation("Why?") == "Why?")
         #expect(PromptFormatter.endingInPunctuation("日本語。") == "日本語。.")

@@ -209,7 +209,7 @@ extension EvalRunnerTests {
         let error = try #require(throws: BenchError.self) { try runner.run(modelName: "tiny") }
         #expect(error.description.contains("nothing") && error.description.contains("manifest.json"))
         var validation = EvalSettings()
-        validation.split = "validation"
+        validation.split = .validation
         let empty = EvalRunner(bench: try Self.bench(in: folder), backend: backend, store: store, settings: validation, tokenizer: nil)
         #expect(throws: EvalError.self) { try empty.run(modelName: "tiny") }
         // The GPT-2 tokenizer (50k tokens) with the tiny model (1,000 embeddings).

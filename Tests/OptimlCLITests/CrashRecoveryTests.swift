@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -22,18 +23,6 @@ let optimlBinary: URL? = {
     let candidates = [folder, folder.deletingLastPathComponent()].map { $0.appendingPathComponent("optiml") }
     return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
 }()
-
-/// A small seeded generator (SplitMix64), so that the kill points are the same on every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// `optiml eval` and `optiml tune` killed with SIGKILL at seeded random points, then run again to
 /// the end, give exactly what an uninterrupted run gives: the same task scores and samples, the same

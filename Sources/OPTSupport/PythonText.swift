@@ -1,10 +1,10 @@
 /// The few pieces of Python's `str` and `re` semantics that the reference metric scripts rely on,
 /// on Unicode scalars (Python strings are sequences of code points; Swift's `String` compares by
 /// canonical equivalence, which the references do not).
-enum PythonText {
+public enum PythonText {
     /// `str.lower()`: the full lowercase mapping of every code point, with the one contextual rule
     /// CPython applies (capital sigma becomes final sigma at the end of a cased word).
-    static func lower<C: RandomAccessCollection>(_ scalars: C) -> [Unicode.Scalar] where C.Element == Unicode.Scalar, C.Index == Int {
+    public static func lower<C: RandomAccessCollection>(_ scalars: C) -> [Unicode.Scalar] where C.Element == Unicode.Scalar, C.Index == Int {
         var out: [Unicode.Scalar] = []
         out.reserveCapacity(scalars.count)
         for index in scalars.indices {
@@ -22,7 +22,7 @@ enum PythonText {
     }
 
     /// `str.lower()` of a whole string.
-    static func lower(_ text: String) -> [Unicode.Scalar] {
+    public static func lower(_ text: String) -> [Unicode.Scalar] {
         lower(Array(text.unicodeScalars))
     }
 
@@ -39,7 +39,8 @@ enum PythonText {
 
     /// `str.isspace()` for one code point (Python's list, which adds the ASCII information
     /// separators U+001C...U+001F to Unicode's White_Space and leaves out U+200B and U+FEFF).
-    static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
+    /// (Inlinable: the template engine's lexer asks it of every character.)
+    @inlinable public static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x09...0x0D, 0x1C...0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
             return true
@@ -49,7 +50,7 @@ enum PythonText {
     }
 
     /// Membership in `string.punctuation` (ASCII only).
-    static func isPunctuation(_ scalar: Unicode.Scalar) -> Bool {
+    public static func isPunctuation(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x21...0x2F, 0x3A...0x40, 0x5B...0x60, 0x7B...0x7E: return true
         default: return false
@@ -58,7 +59,7 @@ enum PythonText {
 
     /// `\w` of Python's `re` for a `str` pattern: `ch.isalnum() or ch == '_'` (letters of any
     /// script and anything with a numeric value; combining marks are not word characters).
-    static func isWordCharacter(_ scalar: Unicode.Scalar) -> Bool {
+    public static func isWordCharacter(_ scalar: Unicode.Scalar) -> Bool {
         let value = scalar.value
         if value < 0x80 {
             return (value >= 0x30 && value <= 0x39) || (value >= 0x41 && value <= 0x5A) || (value >= 0x61 && value <= 0x7A) || value == 0x5F
@@ -72,7 +73,7 @@ enum PythonText {
     }
 
     /// `str.split()` without arguments: the runs between whitespace, empty ones dropped.
-    static func split(_ scalars: [Unicode.Scalar]) -> [ArraySlice<Unicode.Scalar>] {
+    public static func split(_ scalars: [Unicode.Scalar]) -> [ArraySlice<Unicode.Scalar>] {
         var pieces: [ArraySlice<Unicode.Scalar>] = []
         var start: Int?
         for (index, scalar) in scalars.enumerated() {
@@ -87,7 +88,7 @@ enum PythonText {
     }
 
     /// `' '.join(text.split())`.
-    static func collapseWhitespace(_ scalars: [Unicode.Scalar]) -> [Unicode.Scalar] {
+    public static func collapseWhitespace(_ scalars: [Unicode.Scalar]) -> [Unicode.Scalar] {
         var out: [Unicode.Scalar] = []
         out.reserveCapacity(scalars.count)
         for piece in split(scalars) {
@@ -98,9 +99,17 @@ enum PythonText {
     }
 
     /// A `String` made of exactly these scalars.
-    static func string<S: Sequence>(_ scalars: S) -> String where S.Element == Unicode.Scalar {
+    public static func string<S: Sequence>(_ scalars: S) -> String where S.Element == Unicode.Scalar {
         var view = String.UnicodeScalarView()
         view.append(contentsOf: scalars)
         return String(view)
+    }
+
+    /// `str.strip()`: the text without the code points `str.isspace` accepts at either end.
+    public static func strip(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !isWhitespace($0) }),
+              let last = scalars.lastIndex(where: { !isWhitespace($0) }) else { return "" }
+        return String(scalars[first...last])
     }
 }

@@ -12,17 +12,12 @@ public enum StableHash {
         return mix(hash)
     }
 
-    /// SplitMix64's finalizer: spreads every input bit over the output.
-    public static func mix(_ value: UInt64) -> UInt64 {
-        var z = value &+ 0x9e37_79b9_7f4a_7c15
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
+    /// SplitMix64's output for the state after `value`: spreads every input bit over the output.
+    public static func mix(_ value: UInt64) -> UInt64 { SplitMix64.finalize(value &+ SplitMix64.increment) }
 
     /// `items` in the order of their hashes (ties by the items' own order): a seeded shuffle that does
     /// not move an item when others are added or removed.
-    static func ordered<T>(_ items: [T], seed: UInt64, salt: String, key: (T) -> String) -> [T] {
+    public static func ordered<T>(_ items: [T], seed: UInt64, salt: String, key: (T) -> String) -> [T] {
         items.enumerated()
             .map { (hash: of(seed, salt, key($0.element)), index: $0.offset, item: $0.element) }
             .sorted { ($0.hash, $0.index) < ($1.hash, $1.index) }

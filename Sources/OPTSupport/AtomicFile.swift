@@ -1,0 +1,36 @@
+import Foundation
+
+/// Why a file could not be put in place whole (what `body` throws passes through unchanged).
+public struct AtomicFileError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// Files written whole or not at all: into a temporary file beside the target, flushed to disk,
+/// then renamed over it (rename(2) replaces the target in one step), so that a reader, or a run
+/// killed mid-write, sees the old file or the new one and never a part.
+public enum AtomicFile {
+    /// Creates the temporary file, lets `body` write it through `handle`, and moves it into place;
+    /// on any failure the temporary file is removed and the target left as it was.
+    public static func write(to url: URL, _ body: (_ handle: FileHandle) throws -> Void) throws {
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+        guard FileManager.default.createFile(atPath: temporary.path, contents: nil),
+              let handle = FileHandle(forWritingAtPath: temporary.path) else {
+            throw AtomicFileError(path: url.path, reason: "cannot create \(temporary.path)")
+        }
+        var placed = false
+        defer { if !placed { try? FileManager.default.removeItem(at: temporary) } }
+        do {
+            defer { try? handle.close() }
+            try body(handle)
+            do { try handle.synchronize() } catch {
+                throw AtomicFileError(path: url.path, reason: "cannot flush \(temporary.path): \(error.localizedDescription)")
+            }
+        }
+        guard rename(temporary.path, url.path) == 0 else {
+            throw AtomicFileError(path: url.path, reason: "cannot move the finished file into place: \(String(cString: strerror(errno)))")
+        }
+        placed = true
+    }
+}

@@ -65,10 +65,12 @@ let package = Package(
             ],
             resources: [.process("Resources")]
         ),
+        // The metrics and Super-NI's evaluation script, usable without the inference engine.
+        .target(name: "OPTMetrics", dependencies: ["OPTTokenizer", "OPTSupport"]),
         .target(
             name: "OPTEval",
             dependencies: [
-                "OPTTokenizer", "OPTBench", "OPTTemplate", "OPTModel", "OPTCheckpoint", "OPTKernels", "OPTSupport",
+                "OPTTokenizer", "OPTBench", "OPTTemplate", "OPTModel", "OPTCheckpoint", "OPTKernels", "OPTSupport", "OPTMetrics",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -94,6 +96,7 @@ let package = Package(
                 "OPTBench",
                 "OPTData",
                 "OPTEval",
+                "OPTMetrics",
                 "OPTTrain",
                 "OPTServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -117,6 +120,6 @@ let package = Package(
         ),
         // Runs the built optiml executable (killing it mid-run); it links none of the modules but the seeded generator's.
         .testTarget(name: "OptimlCLITests", dependencies: ["OPTSupport"]),
-        .testTarget(name: "OPTEvalTests", dependencies: ["OPTEval", "OPTTokenizer", "OPTBench", "OPTModel", "OPTCheckpoint", "OPTKernels"]),
+        .testTarget(name: "OPTEvalTests", dependencies: ["OPTEval", "OPTMetrics", "OPTTokenizer", "OPTBench", "OPTModel", "OPTCheckpoint", "OPTKernels"]),
     ]
 )

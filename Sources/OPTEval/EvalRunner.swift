@@ -1,4 +1,5 @@
 import Foundation
+import OPTMetrics
 import OPTSupport
 import OPTBench
 import OPTTokenizer

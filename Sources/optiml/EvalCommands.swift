@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import OPTBench
 import OPTEval
+import OPTMetrics
 import OPTTokenizer
 
 /// `optiml eval`: evaluate a model on a bench, or score prediction files the Super-NI way.

@@ -1,4 +1,5 @@
 import Foundation
+import OPTMetrics
 import Testing
 @testable import OPTEval
 

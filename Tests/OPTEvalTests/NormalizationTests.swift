@@ -1,3 +1,4 @@
+import OPTMetrics
 import Testing
 @testable import OPTEval
 

@@ -1,5 +1,6 @@
 import Foundation
 import OPTBench
+import OPTMetrics
 import OPTModel
 import Testing
 @testable import OPTEval

@@ -1,4 +1,5 @@
 import Foundation
+import OPTMetrics
 import Testing
 import OPTTokenizer
 @testable import OPTEval

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import Logging
 import OPTModel
 import OPTTokenizer
 import ServiceLifecycle
@@ -17,12 +18,16 @@ public final class OpenAIServer: Sendable {
     let apiKey: String?
     let limits: ServeLimits
     let metrics = ServerMetrics()
+    /// Where the server's own lines (one per completion request) and Hummingbird's go.
+    let logger: Logger
     let created = Int(Date().timeIntervalSince1970)
     /// Request bodies above this size get 413.
     static let maxBodyBytes = 8 << 20
 
-    public init(engine: Engine, modelName: String, modelDirectory: URL? = nil, apiKey: String? = nil, limits: ServeLimits = ServeLimits()) {
+    public init(engine: Engine, modelName: String, modelDirectory: URL? = nil, apiKey: String? = nil, limits: ServeLimits = ServeLimits(),
+                logger: Logger = Logger(label: "optiml.serve")) {
         self.engine = engine
+        self.logger = logger
         self.modelName = modelName
         modelPath = modelDirectory.map(Self.resolvedPath)
         self.apiKey = apiKey
@@ -89,7 +94,8 @@ public final class OpenAIServer: Sendable {
             router: router, server: .http1(configuration: .init(idleTimeout: .init(limits.readTimeout))),
             configuration: .init(address: .hostname(host, port: port), serverName: "optiml"),
             services: services,
-            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) })
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
+            logger: logger)
     }
 
     private func authorize(_ request: Request) throws {
@@ -138,7 +144,11 @@ public final class OpenAIServer: Sendable {
         } catch {
             response = Self.json(APIError(status: 500, "\(error)", type: "server_error").body, status: 500)
         }
-        metrics.request(endpoint: endpoint, status: Int(response.status.code), seconds: Date().timeIntervalSince(started))
+        let seconds = Date().timeIntervalSince(started)
+        metrics.request(endpoint: endpoint, status: Int(response.status.code), seconds: seconds)
+        // The access line: a server failure is an error, anything else information.
+        logger.log(level: response.status.code >= 500 ? .error : .info, "POST \(endpoint) \(response.status.code)",
+                   metadata: ["seconds": "\(String(format: "%.3f", seconds))"])
         // Watching for a client that leaves ends the connection with the response; saying so keeps
         // keep-alive clients from sending their next request on a connection that is closing.
         var closing = response

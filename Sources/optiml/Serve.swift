@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import OPTServe
 
 /// `optiml serve`: the OpenAI-compatible HTTP server.
@@ -31,6 +32,8 @@ struct Serve: AsyncParsableCommand {
     var maxMemory: String?
     @Option(help: "Seconds a client has to send a request's headers (from connecting, or from the previous response) and that its body may pause; then the connection is closed.")
     var readTimeout = 30.0
+    @Option(help: "The least severe log lines written to stderr: a line per completion request at info, server failures at error.")
+    var logLevel: Logger.Level = .info
 
     func validate() throws {
         guard maxBatch > 0, maxBatchTokens > 0, maxQueue >= 0, maxTokens > 0, (0...65535).contains(port) else {
@@ -64,7 +67,14 @@ struct Serve: AsyncParsableCommand {
         limits.maxTokens = maxTokens
         limits.readTimeout = .nanoseconds(Int64(readTimeout * 1e9))
         let name = modelName ?? options.directory.standardizedFileURL.lastPathComponent
-        let server = OpenAIServer(engine: engine, modelName: name, modelDirectory: options.directory, apiKey: apiKey, limits: limits)
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let server = OpenAIServer(engine: engine, modelName: name, modelDirectory: options.directory, apiKey: apiKey, limits: limits,
+                                  logger: Logger(label: "optiml.serve"))
         let host = host
         let app = server.application(host: host, port: port) { bound in
             FileHandle.standardError.write(Data("serving \(name) on http://\(host):\(bound) (max batch \(maxBatch), queue \(maxQueue), memory budget \(budget >> 20) MiB)\n".utf8))
@@ -74,3 +84,5 @@ struct Serve: AsyncParsableCommand {
         do { try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint]) } catch { throw CLIError(error) }
     }
 }
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Hummingbird
+import Logging
 import OPTEval
 import OPTModel
 import ServiceLifecycle
@@ -33,12 +34,13 @@ final class TestServer: @unchecked Sendable {
     private let task: Task<Void, Error>
 
     init(apiKey: String? = nil, maxBatch: Int = 8, maxQueue: Int = 64, startEngine: Bool = true, readTimeout: Duration? = nil,
-         memoryBudget: Int = Engine.defaultMemoryBudget) async throws {
+         memoryBudget: Int = Engine.defaultMemoryBudget, logger: Logger = Logger(label: "optiml.serve.test")) async throws {
         engine = Engine(model: Self.generator.model, tokenizer: Self.generator.tokenizer, maxBatch: maxBatch, maxQueue: maxQueue,
                         memoryBudget: memoryBudget)
         var limits = ServeLimits()
         if let readTimeout { limits.readTimeout = readTimeout }
-        server = OpenAIServer(engine: engine, modelName: "tiny", modelDirectory: Self.modelDirectory, apiKey: apiKey, limits: limits)
+        server = OpenAIServer(engine: engine, modelName: "tiny", modelDirectory: Self.modelDirectory, apiKey: apiKey, limits: limits,
+                              logger: logger)
         let (ports, reported) = AsyncStream<Int>.makeStream()
         engineIsService = startEngine
         group = startEngine ? Self.group(server.application(host: "127.0.0.1", port: 0) { reported.yield($0) })

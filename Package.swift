@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "OPTEval",
             dependencies: [
-                "OPTTokenizer", "OPTBench", "OPTTemplate", "OPTModel", "OPTCheckpoint", "OPTKernels", "OPTSupport", "OPTMetrics",
+                "OPTTokenizer", "OPTBench", "OPTTemplate", "OPTModel", "OPTCheckpoint", "OPTKernels", "OPTSupport", "OPTMetrics", "OPTOpenAI",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -80,10 +80,12 @@ let package = Package(
             dependencies: ["OPTModel", "OPTKernels", "OPTCheckpoint", "OPTTokenizer", "OPTBench", "OPTSupport", "CKernels"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
+        // OpenAI's completions wire format, shared by the server and the evaluation backend.
+        .target(name: "OPTOpenAI"),
         .target(
             name: "OPTServe",
             dependencies: [
-                "OPTModel", "OPTTokenizer",
+                "OPTModel", "OPTTokenizer", "OPTOpenAI",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),

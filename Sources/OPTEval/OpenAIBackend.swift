@@ -1,4 +1,5 @@
 import Foundation
+import OPTOpenAI
 import OPTBench
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -69,58 +70,48 @@ public struct OpenAIBackend: EvalBackend {
     func answer(_ request: EvalRequest) throws -> EvalResponse {
         switch request {
         case let .loglikelihood(context, continuation):
-            let body: [String: Any] = ["model": model, "prompt": context + continuation, "max_tokens": 0, "echo": true,
-                                       "logprobs": 1, "temperature": 0]
+            let body = CompletionRequestBody(model: model, prompt: context + continuation, maxTokens: 0, echo: true, logprobs: 1)
             return try Self.loglikelihood(try post(body), contextLength: context.unicodeScalars.count, url: completionsURL.absoluteString)
         case let .generate(context, until, maxTokens):
-            var body: [String: Any] = ["model": model, "prompt": context, "max_tokens": maxTokens, "temperature": 0]
-            if !until.isEmpty { body["stop"] = Array(until.prefix(4)) }
-            guard let text = try Self.firstChoice(try post(body), url: completionsURL.absoluteString)["text"] as? String else {
-                throw RemoteBackendError.malformedResponse(url: completionsURL.absoluteString, reason: "choices[0].text is not a string")
-            }
-            return .generated(text)
+            let body = CompletionRequestBody(model: model, prompt: context, maxTokens: maxTokens, stop: until.isEmpty ? nil : Array(until.prefix(4)))
+            return .generated(try Self.firstChoice(try post(body), url: completionsURL.absoluteString).text)
         }
     }
 
     /// The continuation's summed log-probability: tokens whose `text_offset` is at or past the context's end.
-    static func loglikelihood(_ response: [String: Any], contextLength: Int, url: String) throws -> EvalResponse {
-        let choice = try firstChoice(response, url: url)
-        guard let logprobs = choice["logprobs"] as? [String: Any], let offsets = logprobs["text_offset"] as? [Int],
-              let values = logprobs["token_logprobs"] as? [Any], let tokens = logprobs["tokens"] as? [String],
-              offsets.count == values.count, tokens.count == values.count else {
+    static func loglikelihood(_ response: CompletionResponse<CompletionChoice>, contextLength: Int, url: String) throws -> EvalResponse {
+        guard let logprobs = try firstChoice(response, url: url).logprobs,
+              logprobs.textOffset.count == logprobs.tokenLogprobs.count, logprobs.tokens.count == logprobs.tokenLogprobs.count else {
             throw RemoteBackendError.malformedResponse(url: url, reason: "choices[0].logprobs lacks tokens, token_logprobs or text_offset")
         }
-        let tops = logprobs["top_logprobs"] as? [Any] ?? []
         var total = 0.0, count = 0, greedy = true
-        for (position, offset) in offsets.enumerated() where offset >= contextLength {
-            guard let value = values[position] as? Double else {
-                throw RemoteBackendError.malformedResponse(url: url, reason: "token_logprobs[\(position)] is not a number")
+        for (position, offset) in logprobs.textOffset.enumerated() where offset >= contextLength {
+            guard let value = logprobs.tokenLogprobs[position] else {
+                throw RemoteBackendError.malformedResponse(url: url, reason: "token_logprobs[\(position)] is null")
             }
             total += value
             count += 1
-            if position < tops.count, let top = tops[position] as? [String: Double], let best = top.max(by: { $0.value < $1.value }) {
-                if best.key != tokens[position] { greedy = false }
+            if position < logprobs.topLogprobs.count, let top = logprobs.topLogprobs[position], let best = top.max(by: { $0.value < $1.value }) {
+                if best.key != logprobs.tokens[position] { greedy = false }
             }
         }
         guard count > 0 else { throw RemoteBackendError.malformedResponse(url: url, reason: "no token after the context (offset \(contextLength))") }
         return .loglikelihood(logprob: total, isGreedy: greedy, tokens: count)
     }
 
-    static func firstChoice(_ response: [String: Any], url: String) throws -> [String: Any] {
-        guard let choices = response["choices"] as? [Any], let first = choices.first as? [String: Any] else {
-            throw RemoteBackendError.malformedResponse(url: url, reason: "no choices")
-        }
+    static func firstChoice(_ response: CompletionResponse<CompletionChoice>, url: String) throws -> CompletionChoice {
+        guard let first = response.choices.first else { throw RemoteBackendError.malformedResponse(url: url, reason: "no choices") }
         return first
     }
 
-    /// POSTs JSON and returns the decoded object, retrying refused connections, timeouts, 429 and 5xx.
-    func post(_ body: [String: Any]) throws -> [String: Any] {
+    /// POSTs the request and returns the decoded response, retrying refused connections, timeouts, 429 and 5xx.
+    func post(_ body: CompletionRequestBody) throws -> CompletionResponse<CompletionChoice> {
         let url = completionsURL.absoluteString
         var request = URLRequest(url: completionsURL, timeoutInterval: timeout)
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         if let apiKey { request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
-        request.httpBody = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+        request.httpBody = WireJSON.encode(body)
         var lastReason = ""
         for attempt in 0...retries {
             if attempt > 0 { Thread.sleep(forTimeInterval: min(8, 0.25 * pow(2, Double(attempt - 1)))) }
@@ -136,10 +127,9 @@ public struct OpenAIBackend: EvalBackend {
                 continue
             }
             guard (200..<300).contains(code) else { throw RemoteBackendError.status(url: url, code: code, body: text) }
-            guard let object = (try? JSONSerialization.jsonObject(with: data ?? Data())) as? [String: Any] else {
-                throw RemoteBackendError.malformedResponse(url: url, reason: "not a JSON object: \(text.prefix(200))")
+            do { return try JSONDecoder().decode(CompletionResponse<CompletionChoice>.self, from: data ?? Data()) } catch {
+                throw RemoteBackendError.malformedResponse(url: url, reason: "not a completion (\(error)): \(text.prefix(200))")
             }
-            return object
         }
         throw RemoteBackendError.unreachable(url: url, reason: lastReason, attempts: retries + 1)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import OPTOpenAI
 
 /// An OpenAI-style error: the HTTP status and the `{"error": {...}}` body.
 public struct APIError: Error, Equatable, Sendable {
@@ -16,9 +17,7 @@ public struct APIError: Error, Equatable, Sendable {
         self.code = code
     }
 
-    var body: [String: Any] {
-        ["error": ["message": message, "type": type, "param": param ?? NSNull(), "code": code ?? NSNull()] as [String: Any]]
-    }
+    var body: ErrorBody { ErrorBody(message: message, type: type, param: param, code: code) }
 
     static func invalid(_ param: String, _ message: String) -> APIError { APIError(message, param: param) }
 }

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import OPTModel
+import OPTOpenAI
 import OPTTokenizer
 import ServiceLifecycle
 
@@ -49,7 +50,7 @@ public final class OpenAIServer: Sendable {
         APIError(status: 404, "The model `\(name)` does not exist; this server serves `\(modelName)`.", param: "model", code: "model_not_found")
     }
 
-    var modelObject: [String: Any] { ["id": modelName, "object": "model", "created": created, "owned_by": "optiml"] }
+    var modelObject: ModelObject { ModelObject(id: modelName, created: created, ownedBy: "optiml") }
 
     var tokenizer: BPETokenizer { engine.tokenizer }
     var contextLength: Int { engine.model.config.maxPositionEmbeddings }
@@ -71,7 +72,7 @@ public final class OpenAIServer: Sendable {
         }
         router.get("/v1/models") { [self] request, _ in
             do { try authorize(request) } catch let error as APIError { return Self.json(error.body, status: error.status) }
-            return Self.json(["object": "list", "data": [modelObject]])
+            return Self.json(ModelList(data: [modelObject]))
         }
         // The id may be a folder path, so it takes the rest of the path.
         router.get("/v1/models/**") { [self] request, context in
@@ -125,7 +126,7 @@ public final class OpenAIServer: Sendable {
                                     body: .init(asyncSequence: eventStream(parsed, streams: streams, chat: chat, started: started)))
                 }
                 let results = try await collect(parsed, streams: streams, started: started)
-                return Self.json(chat ? chatBody(parsed, results) : completionBody(parsed, results))
+                return chat ? Self.json(chatBody(parsed, results)) : Self.json(completionBody(parsed, results))
             }
         } catch let error as APIError {
             response = Self.json(error.body, status: error.status)
@@ -258,59 +259,49 @@ public final class OpenAIServer: Sendable {
 
     // MARK: - Bodies
 
-    private func completionBody(_ r: CompletionRequest, _ results: [ChoiceResult]) -> [String: Any] {
-        var choices: [[String: Any]] = []
-        for (index, result) in results.enumerated() {
+    private func completionBody(_ r: CompletionRequest, _ results: [ChoiceResult]) -> CompletionResponse<CompletionChoice> {
+        let choices = results.enumerated().map { index, result in
             let prompt = r.prompts[index / r.n]
-            var choice: [String: Any] = ["index": index, "text": (r.echo ? prompt.text : "") + result.generated,
-                                         "finish_reason": Self.reason(result.finish), "logprobs": NSNull()]
-            if r.logprobs != nil { choice["logprobs"] = logprobsBlock(prompt, result, echo: r.echo) }
-            choices.append(choice)
+            return CompletionChoice(index: index, text: (r.echo ? prompt.text : "") + result.generated, finishReason: Self.reason(result.finish),
+                                    logprobs: r.logprobs == nil ? nil : logprobs(prompt, result, echo: r.echo))
         }
-        return ["id": "cmpl-" + UUID().uuidString.lowercased(), "object": "text_completion", "created": Int(Date().timeIntervalSince1970),
-                "model": modelName, "choices": choices, "usage": usage(r, results)]
+        return CompletionResponse(id: "cmpl-" + UUID().uuidString.lowercased(), object: "text_completion", created: Int(Date().timeIntervalSince1970),
+                                  model: modelName, choices: choices, usage: usage(r, results.map(\.tokens.count)))
     }
 
-    private func chatBody(_ r: CompletionRequest, _ results: [ChoiceResult]) -> [String: Any] {
-        let choices = results.enumerated().map { index, result -> [String: Any] in
-            ["index": index, "message": ["role": "assistant", "content": result.generated], "finish_reason": Self.reason(result.finish),
-             "logprobs": r.logprobs == nil ? NSNull() : ["content": result.tokens.compactMap { chatLogprob($0.id, $0.logprob) }] as Any]
+    private func chatBody(_ r: CompletionRequest, _ results: [ChoiceResult]) -> CompletionResponse<ChatChoice> {
+        let choices = results.enumerated().map { index, result in
+            ChatChoice(index: index, message: ChatMessage(role: "assistant", content: result.generated), finishReason: Self.reason(result.finish),
+                       logprobs: r.logprobs == nil ? nil : ChatLogprobs(content: result.tokens.compactMap { chatLogprob($0.id, $0.logprob) }))
         }
-        return ["id": "chatcmpl-" + UUID().uuidString.lowercased(), "object": "chat.completion", "created": Int(Date().timeIntervalSince1970),
-                "model": modelName, "choices": choices, "usage": usage(r, results)]
+        return CompletionResponse(id: "chatcmpl-" + UUID().uuidString.lowercased(), object: "chat.completion", created: Int(Date().timeIntervalSince1970),
+                                  model: modelName, choices: choices, usage: usage(r, results.map(\.tokens.count)))
     }
 
-    private func usage(_ r: CompletionRequest, _ results: [ChoiceResult]) -> [String: Int] {
-        let prompt = r.prompts.map(\.ids.count).reduce(0, +), completion = results.map(\.tokens.count).reduce(0, +)
-        return ["prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion]
+    private func usage(_ r: CompletionRequest, _ generated: [Int]) -> Usage {
+        Usage(promptTokens: r.prompts.map(\.ids.count).reduce(0, +), completionTokens: generated.reduce(0, +))
     }
 
     /// `tokens`, `token_logprobs`, `top_logprobs` and `text_offset` as OpenAI's completions API returns
     /// them: with echo the prompt's tokens first (the first one's values null), offsets counted in
     /// characters of the returned text (without echo they start at the prompt's length).
-    private func logprobsBlock(_ prompt: CompletionRequest.Prompt, _ result: ChoiceResult, echo: Bool) -> [String: Any] {
+    private func logprobs(_ prompt: CompletionRequest.Prompt, _ result: ChoiceResult, echo: Bool) -> CompletionLogprobs {
         var block = LogprobsBlock(tokenizer: tokenizer, offset: echo ? 0 : prompt.text.unicodeScalars.count)
         if echo { block.addPrompt(prompt, result.promptLogprobs) }
         for token in result.tokens { block.add(token.id, token.logprob, spelled: false) }
         return block.take()
     }
 
-    private func chatLogprob(_ id: Int, _ logprob: TokenLogprob?) -> [String: Any]? {
+    private func chatLogprob(_ id: Int, _ logprob: TokenLogprob?) -> ChatTokenLogprob? {
         guard let logprob else { return nil }
-        func entry(_ id: Int, _ value: Float) -> [String: Any] {
-            let token = tokenizer.decode([id])
-            return ["token": token, "logprob": Double(value), "bytes": Array(token.utf8).map(Int.init)]
-        }
-        var chosen = entry(id, logprob.logprob)
-        chosen["top_logprobs"] = logprob.top.map { entry($0.id, $0.logprob) }
-        return chosen
+        return ChatTokenLogprob(token: tokenizer.decode([id]), logprob: Double(logprob.logprob),
+                                topLogprobs: logprob.top.map { ChatTokenLogprob(token: tokenizer.decode([$0.id]), logprob: Double($0.logprob)) })
     }
 
     static func reason(_ finish: FinishReason) -> String { finish == .length ? "length" : "stop" }
 
-    static func json(_ object: [String: Any], status: Int = 200) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    static func json<Body: Encodable>(_ body: Body, status: Int = 200) -> Response {
+        Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: WireJSON.encode(body))))
     }
 
     // MARK: - Streaming
@@ -323,11 +314,12 @@ public final class OpenAIServer: Sendable {
         let id = (chat ? "chatcmpl-" : "cmpl-") + UUID().uuidString.lowercased()
         let created = Int(Date().timeIntervalSince1970)
         let object = chat ? "chat.completion.chunk" : "text_completion"
-        let send: @Sendable ([String: Any]) -> Void = { [modelName] choice in
-            var chunk: [String: Any] = ["id": id, "object": object, "created": created, "model": modelName, "choices": [choice]]
-            if choice.isEmpty { chunk["choices"] = [] }
-            let data = (try? JSONSerialization.data(withJSONObject: chunk, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-            continuation.yield(ByteBuffer(string: "data: " + String(decoding: data, as: UTF8.self) + "\n\n"))
+        let chunk: @Sendable (Data) -> Void = { continuation.yield(ByteBuffer(string: "data: " + String(decoding: $0, as: UTF8.self) + "\n\n")) }
+        let sendText: @Sendable (CompletionChoice) -> Void = { [modelName] choice in
+            chunk(WireJSON.encode(CompletionResponse(id: id, object: object, created: created, model: modelName, choices: [choice])))
+        }
+        let sendChat: @Sendable (ChatChunkChoice) -> Void = { [modelName] choice in
+            chunk(WireJSON.encode(CompletionResponse(id: id, object: object, created: created, model: modelName, choices: [choice])))
         }
         let producer = Task { [self] in
             let counts = await withTaskGroup(of: (Int, Int).self) { group in
@@ -337,36 +329,42 @@ public final class OpenAIServer: Sendable {
                         var generated = 0
                         // Offsets run on from chunk to chunk, in characters of the choice's whole text.
                         var block = LogprobsBlock(tokenizer: tokenizer, offset: r.echo ? 0 : prompt.text.unicodeScalars.count)
-                        if chat { send(["index": index, "delta": ["role": "assistant", "content": ""], "finish_reason": NSNull()]) }
+                        if chat { sendChat(ChatChunkChoice(index: index, delta: ChatDelta(role: "assistant", content: ""))) }
                         // With logprobs the echo waits for the prompt's values, which come before any token.
-                        if r.echo && r.logprobs == nil { send(["index": index, "text": prompt.text, "finish_reason": NSNull(), "logprobs": NSNull()]) }
+                        if r.echo && r.logprobs == nil { sendText(CompletionChoice(index: index, text: prompt.text)) }
                         for await event in stream {
                             switch event {
                             case let .prompt(logprobs):
                                 block.addPrompt(prompt, logprobs)
-                                send(["index": index, "text": prompt.text, "finish_reason": NSNull(), "logprobs": block.take()])
+                                sendText(CompletionChoice(index: index, text: prompt.text, logprobs: block.take()))
                             case let .token(tokenID, text, logprob):
                                 if generated == 0, index == 0 { metrics.timeToFirstToken(Date().timeIntervalSince(started)) }
                                 generated += 1
                                 guard !text.isEmpty || logprob != nil else { continue }
                                 if chat {
-                                    var choice: [String: Any] = ["index": index, "delta": ["content": text], "finish_reason": NSNull()]
-                                    if r.logprobs != nil { choice["logprobs"] = ["content": [chatLogprob(tokenID, logprob)].compactMap { $0 }] }
-                                    send(choice)
+                                    let logprobs = r.logprobs == nil ? nil : ChatLogprobs(content: [chatLogprob(tokenID, logprob)].compactMap { $0 })
+                                    sendChat(ChatChunkChoice(index: index, delta: ChatDelta(content: text), logprobs: logprobs))
                                 } else {
-                                    var logprobs: Any = NSNull()
+                                    var logprobs: CompletionLogprobs?
                                     if let logprob {
                                         block.add(tokenID, logprob, spelled: false)
                                         logprobs = block.take()
                                     }
-                                    send(["index": index, "text": text, "finish_reason": NSNull(), "logprobs": logprobs])
+                                    sendText(CompletionChoice(index: index, text: text, logprobs: logprobs))
                                 }
                             case let .finished(reason, text):
                                 let finish = Self.reason(reason)
-                                send(chat ? ["index": index, "delta": text.isEmpty ? [:] : ["content": text], "finish_reason": finish]
-                                          : ["index": index, "text": text, "finish_reason": finish, "logprobs": NSNull()])
+                                if chat {
+                                    sendChat(ChatChunkChoice(index: index, delta: ChatDelta(content: text.isEmpty ? nil : text), finishReason: finish))
+                                } else {
+                                    sendText(CompletionChoice(index: index, text: text, finishReason: finish))
+                                }
                             case let .failed(message):
-                                send(["index": index, "error": message, "finish_reason": "error"])
+                                if chat {
+                                    sendChat(ChatChunkChoice(index: index, delta: ChatDelta(), finishReason: "error", error: message))
+                                } else {
+                                    sendText(CompletionChoice(index: index, text: "", finishReason: "error", error: message))
+                                }
                             }
                         }
                         return (index, generated)
@@ -378,11 +376,8 @@ public final class OpenAIServer: Sendable {
             }
             guard !Task.isCancelled else { return }
             if r.includeUsage {
-                let prompt = r.prompts.map(\.ids.count).reduce(0, +), completion = counts.reduce(0, +)
-                let chunk: [String: Any] = ["id": id, "object": object, "created": created, "model": modelName, "choices": [],
-                                            "usage": ["prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion]]
-                let data = (try? JSONSerialization.data(withJSONObject: chunk, options: [.sortedKeys])) ?? Data()
-                continuation.yield(ByteBuffer(string: "data: " + String(decoding: data, as: UTF8.self) + "\n\n"))
+                chunk(WireJSON.encode(CompletionResponse<CompletionChoice>(id: id, object: object, created: created, model: modelName, choices: [],
+                                                                           usage: usage(r, counts))))
             }
             continuation.yield(ByteBuffer(string: "data: [DONE]\n\n"))
             continuation.finish()
@@ -402,7 +397,7 @@ struct LogprobsBlock {
     private let tokenizer: BPETokenizer
     private var decoder: StreamingDecoder
     private var offset: Int
-    private var tokens: [String] = [], values: [Any] = [], tops: [Any] = [], offsets: [Int] = []
+    private var block = CompletionLogprobs()
 
     init(tokenizer: BPETokenizer, offset: Int) {
         self.tokenizer = tokenizer
@@ -414,10 +409,10 @@ struct LogprobsBlock {
     /// `spelled` says whether a special token is written out in the returned text.
     mutating func add(_ id: Int, _ logprob: TokenLogprob?, spelled: Bool) {
         // The token as vLLM names it: decoded alone, special tokens spelled out.
-        tokens.append(tokenizer.decode([id]))
-        values.append(logprob.map { Double($0.logprob) } ?? NSNull() as Any)
-        tops.append(logprob.map(topDictionary) ?? NSNull() as Any)
-        offsets.append(offset)
+        block.tokens.append(tokenizer.decode([id]))
+        block.tokenLogprobs.append(logprob.map { Double($0.logprob) })
+        block.topLogprobs.append(logprob.map(topDictionary))
+        block.textOffset.append(offset)
         if spelled || !tokenizer.isSpecial(id) { offset += decoder.append(id).unicodeScalars.count }
     }
 
@@ -442,8 +437,8 @@ struct LogprobsBlock {
     }
 
     /// The block so far; the next starts empty, its offsets going on from here.
-    mutating func take() -> [String: Any] {
-        defer { tokens = []; values = []; tops = []; offsets = [] }
-        return ["tokens": tokens, "token_logprobs": values, "top_logprobs": tops, "text_offset": offsets]
+    mutating func take() -> CompletionLogprobs {
+        defer { block = CompletionLogprobs() }
+        return block
     }
 }

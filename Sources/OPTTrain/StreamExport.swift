@@ -132,7 +132,7 @@ public enum StreamExport {
     /// `progress` gets the manifest after each shard.
     @discardableResult
     public static func run(model: URL, bench: URL?, settings: TrainerSettings, to directory: URL, fromStep: Int? = nil,
-                           shardSteps: Int? = nil, progress: (StreamManifest) -> Void = { _ in }) throws -> StreamManifest {
+                           shardSteps: Int? = nil, progress: (StreamManifest) throws -> Void = { _ in }) throws -> StreamManifest {
         let s = settings
         guard s.steps > 0, s.batchSize > 0, s.microBatchSize > 0, s.batchSize % s.microBatchSize == 0 else {
             throw TrainingError.invalidOption("--steps and --batch-size must be positive and --batch-size a multiple of --micro-batch-size")
@@ -203,7 +203,7 @@ public enum StreamExport {
             manifest.mixture = .init(examples: tally.examples, sources: tally.sources,
                                      shares: tally.sources.mapValues { Double($0) / Double(max(tally.examples, 1)) }, tasks: tally.tasks)
             try writeManifest(manifest, to: manifestURL)
-            progress(manifest)
+            try progress(manifest)
         }
         return manifest
     }

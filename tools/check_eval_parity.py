@@ -32,8 +32,9 @@ def free_port():
 def results(run):
     with open(os.path.join(run, "results.json")) as f:
         data = json.load(f)
-    scores = {("level", g["level"], g["shots"], g["kind"], g["name"]): g["score"] for g in data["groups"]}
-    scores.update({("task", t["level"], t["shots"], t["task"], t["primary_metric"]): t["score"] for t in data["tasks"]})
+    # Groups without "shots" average over every shot count.
+    scores = {(g["kind"], g["level"], g.get("shots", "all"), g["name"]): g["score"] for g in data["groups"]}
+    scores.update({("task", t["level"], t["shots"], t["task"]): t["score"] for t in data["tasks"]})
     with open(os.path.join(run, "samples.jsonl")) as f:
         samples = {(s["task"], s["id"], s["shots"]): s["prediction"]
                    for s in map(json.loads, f)}
@@ -74,13 +75,11 @@ def main():
 
     (a, a_samples), (b, b_samples) = results(local), results(remote)
     worst, failed = 0.0, False
-    print(f"{'kind':6} {'level':>5} {'shots':>5}  {'name':48} {'optiml':>8} {'transformers':>12}")
+    print(f"{'kind':9} {'level':>5} {'shots':>5}  {'name':48} {'optiml':>8} {'transformers':>12}")
     for key in sorted(a, key=str):
-        if key[0] == "level" and key[3] != "level":
-            continue  # categories and benchmarks: their tasks are listed
         difference = abs(a[key] - b.get(key, float("nan")))
         worst = max(worst, difference) if difference == difference else float("inf")
-        print(f"{key[0]:6} {key[1]:>5} {str(key[2]):>5}  {str(key[3])[:48]:48} {a[key]:8.3f} {b.get(key, float('nan')):12.3f}")
+        print(f"{key[0]:9} {key[1]:>5} {str(key[2]):>5}  {str(key[3])[:48]:48} {a[key]:8.3f} {b.get(key, float('nan')):12.3f}")
     if set(a) != set(b):
         print("the runs scored different groups or tasks:", sorted(set(a) ^ set(b), key=str))
         failed = True

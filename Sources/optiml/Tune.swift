@@ -86,6 +86,10 @@ struct Tune: ParsableCommand {
     private func exportStream(_ settings: TrainerSettings, to folder: URL) throws {
         let started = Date()
         var resumedAt: Int?
+        let manifestURL = folder.appendingPathComponent(StreamExport.manifestFile)
+        if FileManager.default.fileExists(atPath: manifestURL.path) {
+            FileHandle.standardError.write(Data("export: continuing after step \(try StreamExport.readManifest(manifestURL).stepsDone)\n".utf8))
+        }
         let manifest = try StreamExport.run(model: URL(fileURLWithPath: model), bench: bench.map { URL(fileURLWithPath: $0) }, settings: settings,
                                             to: folder, fromStep: exportFrom, shardSteps: exportShardSteps) { manifest in
             let shard = manifest.shards[manifest.shards.count - 1]

@@ -14,7 +14,8 @@ struct Tune: ParsableCommand {
         formatted in the OPT-IML style, packed into --seq-len rows with document attention masks. Loss on targets only \
         unless --loss full. Checkpoints (Hugging Face layout plus optimizer and trainer state) go to OUT/checkpoint-NNNNNN \
         every --save-every steps and at the end; OUT/metrics.jsonl gets one line per step. --resume continues the run in OUT \
-        exactly where its last checkpoint left it.
+        exactly where its last checkpoint left it. --export DIR instead writes the rows those settings train on, step by \
+        step, as safetensors shards with a manifest, for tools/reference_trainer.py (PyTorch FSDP under torchrun).
         """
     )
 

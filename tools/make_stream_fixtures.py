@@ -18,7 +18,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 OUT = os.path.join(ROOT, "Tests", "Fixtures", "stream")
@@ -28,21 +27,25 @@ MODELS = {
 }
 
 
-def run(*command):
-    subprocess.run(command, check=True, cwd=ROOT)
+def run(*command, cwd=ROOT):
+    subprocess.run(command, check=True, cwd=cwd)
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--optiml", default=os.path.join(ROOT, ".build", "debug", "optiml"))
     args = parser.parse_args()
-    shutil.rmtree(OUT, ignore_errors=True)
-    os.makedirs(OUT)
-    with tempfile.TemporaryDirectory() as work:
-        run(args.optiml, "synth", "--out", os.path.join(work, "suite"), "--seed", "0", "--instances", "12")
+    args.optiml = os.path.abspath(args.optiml)
+    for folder in ["bench", *MODELS]:  # README.md stays
+        shutil.rmtree(os.path.join(OUT, folder), ignore_errors=True)
+    # A fixed folder: the bench records its tasks' absolute origins, and the fixture must not change with each run.
+    work = "/tmp/optiml-stream-fixtures"
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    try:
+        run(args.optiml, "synth", "--out", "suite", "--seed", "0", "--instances", "12", cwd=work)
         bench = os.path.join(OUT, "bench")
-        run(args.optiml, "bench", "build", "--source", "niv2:" + os.path.join(work, "suite", "tasks"),
-            "--preset", os.path.join(work, "suite", "split.yaml"), "--out", bench)
+        run(args.optiml, "bench", "build", "--source", "niv2:suite/tasks", "--preset", "suite/split.yaml", "--out", bench, cwd=work)
         for name, (model, seq_len) in MODELS.items():
             export, trained = os.path.join(work, name + "-export"), os.path.join(work, name + "-run")
             run(args.optiml, "tune", "--model", model, "--bench", bench, "--steps", "5", "--batch-size", "4",
@@ -58,6 +61,8 @@ def main():
                 json.dump(dict(model=name, dtype="float64", steps=[dict(step=s["step"], loss=s["loss"], grad_norm=s["grad_norm"],
                                                                          lr=s["lr"], labels=s["labels"]) for s in steps]), f, indent=1)
             print(name, [(s["loss"], s["grad_norm"]) for s in steps])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -76,6 +76,13 @@ import Testing
             let later = try StreamExport.run(model: model, bench: Self.bench, settings: settings, to: folder.appendingPathComponent("later"),
                                              fromStep: 3, shardSteps: 1)
             #expect(later.firstStep == 4 && later.shards == Array(whole.shards.suffix(2)))
+            // The shares as drawn count the exported examples only, each once by benchmark and once by task.
+            for export in [whole, later] {
+                let first = try #require(export.shards.first), last = try #require(export.shards.last)
+                #expect(export.mixture.examples == last.dataPositionEnd - first.dataPositionStart && export.mixture.examples > 0)
+                #expect(export.mixture.sources == ["niv2": export.mixture.examples] && export.mixture.shares == ["niv2": 1])
+                #expect(export.mixture.tasks.values.reduce(0, +) == export.mixture.examples)
+            }
 
             // The folder belongs to its settings and tokenizer.
             var other = settings

@@ -15,7 +15,7 @@ the FFN activation. The loss of a step is the cross-entropy summed over its labe
 by the step's number of labels, over all of its rows on every rank, as `Trainer` divides it.
 
 Attention is document-masked: a token attends to earlier tokens of its own example only, a
-block-diagonal causal mask built from cu_seqlens (eager or SDPA attention); with flash-attn installed
+block-diagonal causal mask built from cu_seqlens (eager attention); with --bf16, flash-attn installed
 and a GPU, flash-attention's variable-length kernel gets the same boundaries (cu_seq_lens) and the
 micro-batch's rows as one flattened sequence.
 
@@ -25,7 +25,7 @@ optimizer's groups are those of a single process; unlike FSDP1 it also runs on C
 each rank takes an equal slice of each step's rows. Checkpoints go to RUN/checkpoint-NNNNNN (every --save-every steps and at the end) in
 the Hugging Face layout with float32 weights and the input checkpoint's tokenizer files, as
 `optiml tune` writes them, so `optiml` and transformers both load them; RUN/latest names the newest,
-RUN/metrics.jsonl gets one line per step (loss, lr, grad_norm, labels, tokens).
+RUN/metrics.jsonl gets one line per step (loss, lr, grad_norm, labels, seconds).
 
 It refuses, before training: an export of another format or version, a checkpoint whose tokenizer
 files differ from those the stream was tokenized with (their SHA-256, as the manifest records it),
@@ -207,13 +207,15 @@ def build_model(model_dir, settings, dtype, device, flash):
     return model.to(device)
 
 
-def wrap_fsdp(model):
+def wrap_fsdp(model, compute_dtype):
     """FSDP2: each decoder layer a unit, the embeddings and head in the root; parameters become DTensors
-    sharded on their first dimension (names and shapes kept)."""
-    from torch.distributed.fsdp import fully_shard
+    sharded on their first dimension (names and shapes kept). With `compute_dtype`, forward and backward
+    run in it while weights, optimizer state and gradient reduction stay float32."""
+    from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+    policy = MixedPrecisionPolicy(param_dtype=compute_dtype, reduce_dtype=torch.float32) if compute_dtype else MixedPrecisionPolicy()
     for layer in model.model.decoder.layers:
-        fully_shard(layer)
-    return fully_shard(model)
+        fully_shard(layer, mp_policy=policy)
+    return fully_shard(model, mp_policy=policy)
 
 
 def decay_exempt(model):
@@ -229,18 +231,14 @@ def optimizer_for(model, adam, exempt):
     return torch.optim.AdamW(groups, lr=0.0, betas=(adam["beta1"], adam["beta2"]), eps=adam["epsilon"], foreach=False)
 
 
-def save_checkpoint(model, source_dir, out, step, state, rank, fsdp):
-    if fsdp:
-        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
-        weights = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
-    else:
-        weights = model.state_dict()
-    inner = model
+def save_checkpoint(model, source_dir, out, step, state, rank):
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+    weights = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
     if rank == 0:
         name = f"checkpoint-{step:06d}"
         final, temporary = os.path.join(out, name), os.path.join(out, f".{name}.partial")
         shutil.rmtree(temporary, ignore_errors=True)
-        inner.save_pretrained(temporary, state_dict={k: v.float() for k, v in weights.items()}, safe_serialization=True)
+        model.save_pretrained(temporary, state_dict={k: v.float() for k, v in weights.items()}, safe_serialization=True)
         with open(os.path.join(temporary, "config.json")) as f:
             config = json.load(f)
         config["torch_dtype"] = config["dtype"] = "float32"
@@ -286,7 +284,8 @@ def main():
     parser.add_argument("--save-every", type=int, default=0, help="checkpoint every N steps (0: at the end only)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32",
                         help="float64 for parity fixtures (the reference's rounding out of the comparison)")
-    parser.add_argument("--no-fsdp", action="store_true", help="plain data parallel gradients without sharding (one process only)")
+    parser.add_argument("--bf16", action="store_true", help="compute in bfloat16 (FSDP mixed precision: float32 master weights, "
+                        "optimizer state and gradient reduction), as GPUs train; flash-attention needs it")
     parser.add_argument("--no-verify", action="store_true", help="skip the SHA-256 check of the shards")
     parser.add_argument("--threads", type=int, help="torch CPU threads per process")
     args = parser.parse_args()
@@ -308,8 +307,6 @@ def main():
             raise Refusal(f"{args.export} holds steps {first}…{stream.last_step()}, not up to {last}")
         if stream.rows % world:
             raise Refusal(f"{args.export}: {stream.rows} rows a step do not split over {world} processes")
-        if args.no_fsdp and world > 1:
-            raise Refusal("--no-fsdp runs one process; drop it under torchrun --nproc_per_node > 1")
         check_out_folder(args.out, manifest)
     except Refusal as refusal:
         if rank == 0:
@@ -318,13 +315,13 @@ def main():
         sys.exit(2)
 
     dtype = dict(float32=torch.float32, float64=torch.float64)[args.dtype]
-    flash = device.type == "cuda" and _has_flash_attn()
+    if args.bf16 and dtype != torch.float32:
+        raise SystemExit("reference_trainer: --bf16 keeps float32 master weights; drop --dtype float64")
+    flash = args.bf16 and device.type == "cuda" and _has_flash_attn()
     torch.manual_seed(settings["seed"] + rank)  # dropout draws; they cannot match Swift's, only the rates do
     model = build_model(args.model, settings, dtype, device, flash)
-    fsdp = not args.no_fsdp
     exempt = decay_exempt(model)
-    if fsdp:
-        model = wrap_fsdp(model)
+    model = wrap_fsdp(model, torch.bfloat16 if args.bf16 else None)
     optimizer = optimizer_for(model, settings["adam"], exempt)
     dropout_on = any(settings["dropout"][k] > 0 for k in ("embedding", "residual", "attention", "activation"))
     model.train(dropout_on)
@@ -351,7 +348,7 @@ def main():
                                cu_seq_lens_q=cu_dev, cu_seq_lens_k=cu_dev, max_length_q=longest, max_length_k=longest).logits
                 logits = logits.view(end - begin, stream.length, -1)
             else:
-                mask = document_mask(cu, end - begin, stream.length, dtype).to(device)
+                mask = document_mask(cu, end - begin, stream.length, torch.bfloat16 if args.bf16 else dtype).to(device)
                 logits = model(input_ids=input_ids.to(device), attention_mask=mask, position_ids=positions.to(device)).logits
             # labels name each token's own loss: position i predicts token i + 1.
             part = F.cross_entropy(logits[:, :-1].reshape(-1, logits.size(-1)), targets[:, 1:].reshape(-1).to(device),
@@ -365,7 +362,7 @@ def main():
         clip = settings["clipNorm"]
         limit = clip if clip > 0 else float("inf")
         norm = torch.nn.utils.clip_grad_norm_(model.parameters(), limit)
-        norm = norm.full_tensor() if hasattr(norm, "full_tensor") else norm
+        norm = norm.full_tensor() if hasattr(norm, "full_tensor") else norm  # a DTensor when sharded over several ranks
         lr = learning_rate(step, settings["schedule"])
         for group in optimizer.param_groups:
             group["lr"] = lr
@@ -377,7 +374,7 @@ def main():
             metrics.flush()
             print(f"step {step}/{last}  loss {loss:.6f}  grad_norm {float(norm):.6f}  lr {lr:.3e}", file=sys.stderr)
         if (args.save_every and step % args.save_every == 0) or step == last:
-            save_checkpoint(model, args.model, args.out, step, state, rank, fsdp)
+            save_checkpoint(model, args.model, args.out, step, state, rank)
     if metrics:
         metrics.close()
         print(f"trained steps {first}…{last} on {world} process(es) in {time.time() - started:.1f} s; "

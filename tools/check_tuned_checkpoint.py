@@ -53,6 +53,9 @@ def main():
                                                "--max-new-tokens", "12", "--json"], check=True, capture_output=True, text=True).stdout)
         with torch.no_grad():
             reference = model.generate(torch.tensor([context_ids]), max_new_tokens=12, do_sample=False)[0, len(context_ids):].tolist()
+        # optiml's output_ids leave out the EOS that ends a generation; transformers' include it.
+        if tokenizer.eos_token_id in reference:
+            reference = reference[:reference.index(tokenizer.eos_token_id)]
         ours_ids = generated["output_ids"]
         same = ours_ids[:len(reference)] == reference
         print(f"generate {context[:40]!r:44} {'same ids' if same else 'DIFFERENT: ' + str(ours_ids) + ' vs ' + str(reference)}")

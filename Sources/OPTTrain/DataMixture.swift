@@ -185,6 +185,36 @@ public final class DataMixture: @unchecked Sendable {
         return .instance(task: task, index: cursor.taskDraws[task] % pools[task].count, shots: shots)
     }
 
+    /// Counts of where the mixture's examples came from, by benchmark (`stream:NAME` for a stream) and
+    /// by task: the shares as drawn, which the settings' proportions only set in expectation.
+    public struct Tally: Equatable {
+        public internal(set) var sources: [String: Int] = [:]
+        public internal(set) var tasks: [String: Int] = [:]
+        /// Examples counted: the tally covers examples `start..<start + examples`.
+        public internal(set) var examples = 0
+        var cursor: Cursor
+    }
+
+    /// An empty tally of the examples from `position` on.
+    public func tally(from position: Int) -> Tally {
+        var cursor = start()
+        for _ in 0..<position { _ = draw(&cursor) }
+        return Tally(cursor: cursor)
+    }
+
+    /// Counts the examples up to `position` (a stream's position after the steps counted).
+    public func count(_ tally: inout Tally, upTo position: Int) {
+        while tally.cursor.position < position {
+            switch draw(&tally.cursor) {
+            case let .stream(s, _): tally.sources["stream:" + settings.streams[s].name, default: 0] += 1
+            case let .instance(task, _, _):
+                tally.sources[tasks[task].benchmark, default: 0] += 1
+                tally.tasks[tasks[task].id, default: 0] += 1
+            }
+            tally.examples += 1
+        }
+    }
+
     /// The tokens and loss mask of a draw.
     func example(_ draw: Draw) -> TrainingExample {
         switch draw {

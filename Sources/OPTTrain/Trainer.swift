@@ -89,7 +89,7 @@ public final class Trainer {
     public let graph: TrainingGraph
     let optimizer: AdamW
     let gradients: ParameterVector
-    let packer: BatchPacker
+    let stream: TrainingStream
     let validation: [PackedBatch]
     /// Steps done (restored on resume).
     public private(set) var step = 0
@@ -121,13 +121,6 @@ public final class Trainer {
         gradients = ParameterVector(layout: loaded.layout)
         graph = TrainingGraph(layout: loaded.layout, threads: threads)
         optimizer = AdamW(layout: loaded.layout, settings: s.adam, pool: graph.pool)
-        let tokenizer = try BPETokenizer.load(directory: model)
-        // Token ids index the embedding's gradient rows: a larger tokenizer belongs to another model.
-        guard tokenizer.vocabularySize <= config.vocabSize else {
-            throw TrainingError.invalidOption("\(model.path): the tokenizer has \(tokenizer.vocabularySize) tokens but the model only \(config.vocabSize) embeddings")
-        }
-        let mixture = try DataMixture(bench: bench, tokenizer: tokenizer, settings: s.mixture)
-
         var position = 0
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         if let checkpoint = TrainingCheckpoint.latest(in: out) {
@@ -143,8 +136,9 @@ public final class Trainer {
             averageLoss = state.lastLoss
             lastCheckpoint = checkpoint
         }
-        packer = try BatchPacker(mixture: mixture, rows: s.microBatchSize, length: s.sequenceLength, position: position,
-                                 padToken: Int32(config.padTokenId))
+        stream = try TrainingStream(model: model, vocabSize: config.vocabSize, padToken: Int32(config.padTokenId), bench: bench,
+                                    settings: s, position: position)
+        let tokenizer = stream.tokenizer
         if s.evalEvery > 0 {
             guard let bench else { throw TrainingError.invalidOption("--eval-every needs a bench with validation instances") }
             let examples = try DataMixture.validationExamples(bench: bench, tokenizer: tokenizer, limit: s.evalExamples, seed: s.mixture.seed)
@@ -155,7 +149,7 @@ public final class Trainer {
         } else {
             validation = []
         }
-        self.mixtureSummary = mixture.summary
+        mixtureSummary = stream.mixture.summary
     }
 
     /// What the run trains on, for its log.
@@ -176,7 +170,7 @@ public final class Trainer {
         while step < s.steps {
             let started = Date()
             let next = step + 1
-            let batches = try (0..<(s.batchSize / s.microBatchSize)).map { _ throws(TrainingError) in try packer.next() }
+            let batches = try stream.nextStep()
             let labels = batches.map(\.labelCount).reduce(0, +)
             GradientOps.zero(gradients)
             var lossSum = 0.0
@@ -218,7 +212,7 @@ public final class Trainer {
     }
 
     private func save(loss: Double) throws {
-        let state = TrainerState(step: step, dataPosition: packer.position, optimizerStep: optimizer.step,
+        let state = TrainerState(step: step, dataPosition: stream.position, optimizerStep: optimizer.step,
                                  settingsHash: settings.numericHash, lastLoss: averageLoss ?? loss)
         lastCheckpoint = try TrainingCheckpoint.save(parameters, optimizer: optimizer, state: state, tokenizerFrom: model, to: out)
     }

@@ -9,6 +9,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case divergence(step: Int, loss: Double, lastCheckpoint: String?)
     case checkpointUnwritable(path: String, reason: String)
     case invalidCheckpoint(path: String, reason: String)
+    /// An export folder that belongs to other settings or another tokenizer, or whose manifest is unreadable.
+    case invalidExport(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -20,6 +22,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
                 + (last.map { "the last good checkpoint is \($0)" } ?? "no checkpoint had been written yet")
         case let .checkpointUnwritable(path, reason): return "cannot write the checkpoint \(path): \(reason)"
         case let .invalidCheckpoint(path, reason): return "\(path): not a resumable training checkpoint: \(reason)"
+        case let .invalidExport(path, reason): return "\(path): \(reason)"
         }
     }
 }

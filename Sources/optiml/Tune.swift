@@ -14,13 +14,14 @@ struct Tune: ParsableCommand {
         formatted in the OPT-IML style, packed into --seq-len rows with document attention masks. Loss on targets only \
         unless --loss full. Checkpoints (Hugging Face layout plus optimizer and trainer state) go to OUT/checkpoint-NNNNNN \
         every --save-every steps and at the end; OUT/metrics.jsonl gets one line per step. --resume continues the run in OUT \
-        exactly where its last checkpoint left it.
+        exactly where its last checkpoint left it. --export DIR instead writes the rows those settings train on, step by \
+        step, as safetensors shards with a manifest, for tools/reference_trainer.py (PyTorch FSDP under torchrun).
         """
     )
 
     @Option(help: "Model directory (Hugging Face layout).") var model: String
     @Option(help: "A bench built by `optiml bench build` (without one, the run trains on its --stream files alone: pre-training).") var bench: String?
-    @Option(help: "Output directory for checkpoints and metrics.") var out: String
+    @Option(help: "Output directory for checkpoints and metrics (not with --export).") var out: String?
     @Option(help: "Optimizer steps.") var steps: Int
     @Option(help: "Sequences per optimizer step.") var batchSize = 8
     @Option(help: "Sequences per forward/backward pass (gradients accumulate up to --batch-size).") var microBatchSize: Int?
@@ -47,10 +48,22 @@ struct Tune: ParsableCommand {
     @Option(help: "Validation instances for --eval-every.") var evalExamples = 64
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
+    @Option(help: "Instead of training, write the rows each step would train on to this folder (safetensors shards and manifest.json, for tools/reference_trainer.py); a folder holding part of the same export is continued.")
+    var export: String?
+    @Option(help: "With --export: begin after this many steps (the rows before are packed, not written).") var exportFrom: Int?
+    @Option(help: "With --export: steps per shard (default: about 128 MB of rows).") var exportShardSteps: Int?
+
+    func validate() throws {
+        guard (out == nil) != (export == nil) else { throw ValidationError("give --out DIR to train, or --export DIR to write the training stream") }
+        guard export != nil || (exportFrom == nil && exportShardSteps == nil) else { throw ValidationError("--export-from and --export-shard-steps go with --export") }
+        guard export == nil || !resume else { throw ValidationError("--resume is for training; an export continues by itself") }
+    }
 
     func run() throws {
         do {
             let settings = try makeSettings()
+            if let export { return try exportStream(settings, to: URL(fileURLWithPath: export)) }
+            guard let out else { return }
             let trainer = try Trainer(model: URL(fileURLWithPath: model), bench: bench.map { URL(fileURLWithPath: $0) },
                                       out: URL(fileURLWithPath: out), settings: settings, resume: resume, threads: threads)
             FileHandle.standardError.write(Data("tune: \(trainer.mixtureSummary); \(trainer.parameters.layout.count) parameters; starting at step \(trainer.step) of \(steps)\n".utf8))
@@ -69,6 +82,29 @@ struct Tune: ParsableCommand {
             FileHandle.standardError.write(Data("\n".utf8))
             print("trained \(trainer.step) steps; last checkpoint \(trainer.lastCheckpoint?.path ?? "-")")
         } catch { throw CLIError(error) }
+    }
+
+    private func exportStream(_ settings: TrainerSettings, to folder: URL) throws {
+        let started = Date()
+        var resumedAt: Int?
+        let manifestURL = folder.appendingPathComponent(StreamExport.manifestFile)
+        if FileManager.default.fileExists(atPath: manifestURL.path) {
+            FileHandle.standardError.write(Data("export: continuing after step \(try StreamExport.readManifest(manifestURL).stepsDone)\n".utf8))
+        }
+        let manifest = try StreamExport.run(model: URL(fileURLWithPath: model), bench: bench.map { URL(fileURLWithPath: $0) }, settings: settings,
+                                            to: folder, fromStep: exportFrom, shardSteps: exportShardSteps) { manifest in
+            let shard = manifest.shards[manifest.shards.count - 1]
+            if resumedAt == nil { resumedAt = shard.firstStep - 1 }
+            let elapsed = max(Date().timeIntervalSince(started), 1e-9)
+            let rows = (manifest.stepsDone - (resumedAt ?? 0)) * settings.batchSize
+            let bytes = manifest.shards.filter { $0.firstStep > (resumedAt ?? 0) }.map(\.bytes).reduce(0, +)
+            FileHandle.standardError.write(Data(String(format: "\rexport: step %d/%d  %.0f rows/s  %.1f MB/s", manifest.stepsDone, steps,
+                                                       Double(rows) / elapsed, Double(bytes) / elapsed / 1e6).utf8))
+        }
+        let elapsed = Date().timeIntervalSince(started)
+        FileHandle.standardError.write(Data("\n".utf8))
+        let shares = manifest.mixture.shares.sorted { $0.key < $1.key }.map { "\($0.key) " + String(format: "%.3f", $0.value) }.joined(separator: ", ")
+        print("exported steps \(manifest.firstStep)…\(manifest.stepsDone) (\(manifest.shards.count) shards, \(manifest.mixture.examples) examples: \(shares)) to \(folder.path) in \(String(format: "%.1f", elapsed)) s")
     }
 
     func makeSettings() throws -> TrainerSettings {

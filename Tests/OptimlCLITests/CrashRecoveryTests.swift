@@ -173,4 +173,24 @@ struct CrashRecoveryTests {
         #expect(expected.count == steps)
         #expect(try losses(recovered) == expected)
     }
+
+    @Test func exportKilledAndRerunGivesTheUninterruptedShards() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("optiml-crash-bench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let bench = try Self.bench(in: work)
+        let (reference, recovered, output) = try Self.killedAndUninterrupted("export", seed: 31) { out in
+            ["tune", "--model", Self.model.path, "--bench", bench.path, "--export", out.path, "--steps", "600", "--batch-size", "2",
+             "--seq-len", "32", "--export-shard-steps", "10", "--seed", "5"]
+        }
+        defer { try? FileManager.default.removeItem(at: reference.deletingLastPathComponent()) }
+        // The killed runs got somewhere: the last one continued after shards they wrote.
+        #expect(output.contains("continuing after step"), "\(output)")
+        func files(_ folder: URL) throws -> [String: Data] {
+            let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+            return try Dictionary(uniqueKeysWithValues: names.map { ($0, try Data(contentsOf: folder.appendingPathComponent($0))) })
+        }
+        let expected = try files(reference)
+        #expect(expected.count == 61 && expected["manifest.json"] != nil)
+        #expect(try files(recovered) == expected)
+    }
 }

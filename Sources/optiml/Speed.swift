@@ -46,11 +46,12 @@ struct Speed: ParsableCommand {
     func run() throws {
         if formats.count == 1, let format = WeightFormat(rawValue: formats[0]) {
             let row = try measure(format)
-            print(json ? row.json : SpeedRow.header + "\n" + row.line)
+            print(json ? row.json : KernelPath.report + "\n" + SpeedRow.header + "\n" + row.line)
             return
         }
         // One child process per format, so that each peak RSS is that format's alone.
-        if !json { print(SpeedRow.header) }
+        // The children run on the same processor, so the paths are printed once here.
+        if !json { print(KernelPath.report + "\n" + SpeedRow.header) }
         for format in formats {
             var arguments = ["speed", "--model", model, "--dtype", format, "--json", "--repeat", "\(repeats)",
                              "--prompt-tokens", "\(promptTokens)", "--new-tokens", "\(newTokens)",

@@ -22,13 +22,20 @@ public enum KernelPath {
     /// The int8 × int8 prefill GEMM, or nil where int8 weights are converted to f32 tiles for BLAS.
     public static var int8GEMM: String? { Int(ck_q8_gemm()) == Int(CK_GEMM_AVX512VNNI) ? "avx512vnni" : nil }
 
-    /// The bf16 × bf16 prefill GEMM, or nil where bf16 weights are converted to f32 tiles for BLAS.
+    /// The bf16 × bf16 prefill GEMM, or nil where bf16 weights are converted to f32 tiles for BLAS (the default:
+    /// the bf16 GEMM rounds inputs to bf16, so it runs only after `useUnitGEMMs(bf16: true)`).
     public static var bf16GEMM: String? { Int(ck_bf16_gemm()) == Int(CK_GEMM_AVX512BF16) ? "avx512bf16" : nil }
 
+    /// Which GEMM units the processor has (whether or not they are in use).
+    public static var units: (int8: Bool, bf16: Bool) {
+        (ck_has(UInt32(CK_FEATURE_AVX512F | CK_FEATURE_AVX512BW | CK_FEATURE_AVX512VNNI)) != 0,
+         ck_has(UInt32(CK_FEATURE_AVX512F | CK_FEATURE_AVX512BW | CK_FEATURE_AVX512BF16)) != 0)
+    }
+
     /// Turns the int8 and bf16 GEMMs on (where the processor has them) or off (f32 tiles through BLAS) for the
-    /// whole process, for benchmarks and tests that compare the two; returns whether each is now on.
+    /// whole process; returns whether each is now on. The defaults are int8 on, bf16 off.
     @discardableResult
-    public static func useUnitGEMMs(int8: Bool, bf16: Bool) -> (int8: Bool, bf16: Bool) {
+    public static func useUnitGEMMs(int8: Bool = true, bf16: Bool = false) -> (int8: Bool, bf16: Bool) {
         let q8 = ck_set_q8_gemm(Int32(int8 ? CK_GEMM_AVX512VNNI : CK_GEMM_NONE))
         let b16 = ck_set_bf16_gemm(Int32(bf16 ? CK_GEMM_AVX512BF16 : CK_GEMM_NONE))
         return (Int(q8) != Int(CK_GEMM_NONE), Int(b16) != Int(CK_GEMM_NONE))
@@ -51,7 +58,8 @@ public enum KernelPath {
     public static var families: [(family: String, path: String)] {
         [("f32 GEMM", BLAS.implementation),
          ("int8 GEMM", int8GEMM.map { "\($0) (int8 weights × int8 inputs quantized per row)" } ?? "f32 tiles through \(BLAS.implementation)"),
-         ("bf16 GEMM", bf16GEMM.map { "\($0) (bf16 weights × bf16-rounded inputs)" } ?? "f32 tiles through \(BLAS.implementation)"),
+         ("bf16 GEMM", bf16GEMM.map { "\($0) (bf16 weights × bf16-rounded inputs)" }
+             ?? "f32 tiles through \(BLAS.implementation)\(units.bf16 ? " (avx512bf16 with --bf16-gemm)" : "")"),
          ("f16 GEMM", "f32 tiles through \(BLAS.implementation)"),
          ("matvec decode", decode)]
     }

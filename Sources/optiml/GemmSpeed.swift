@@ -33,7 +33,7 @@ struct GemmSpeed: ParsableCommand {
         let pool = ComputePool(threads: threads)
         print(KernelPath.report)
         print("shape  m×rows×cols  dtype  path  ms  GFLOP/s")
-        defer { KernelPath.useUnitGEMMs(int8: true, bf16: true) }
+        defer { KernelPath.useUnitGEMMs() }
         for shape in Self.shapes {
             var state: UInt64 = 1
             let weights = (0..<(shape.rows * shape.cols)).map { _ -> Float in

@@ -31,6 +31,7 @@ struct Speed: ParsableCommand {
     @Option(help: "Tokens in the prefill forward.") var prefillTokens = prefillTokensDefault
     @Option(help: "Sequences in the batched decode.") var batch = 8
     @Flag(help: "One JSON object per format and line.") var json = false
+    @Flag(help: "bf16 weights: prefill on AVX512-BF16 with inputs rounded to bf16 (see `optiml generate --help`).") var bf16Gemm = false
 
     var formats: [String] { dtype.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
@@ -44,6 +45,7 @@ struct Speed: ParsableCommand {
     }
 
     func run() throws {
+        KernelPath.useUnitGEMMs(bf16: bf16Gemm)
         if formats.count == 1, let format = WeightFormat(rawValue: formats[0]) {
             let row = try measure(format)
             print(json ? row.json : KernelPath.report + "\n" + SpeedRow.header + "\n" + row.line)
@@ -57,6 +59,7 @@ struct Speed: ParsableCommand {
                              "--prompt-tokens", "\(promptTokens)", "--new-tokens", "\(newTokens)",
                              "--prefill-tokens", "\(prefillTokens)", "--batch", "\(batch)"]
             if let threads { arguments += ["--threads", "\(threads)"] }
+            if bf16Gemm { arguments.append("--bf16-gemm") }
             let output = try runChild(arguments)
             guard let row = SpeedRow(json: output) else { throw CLIError(SpeedFailure(format: format, output: output)) }
             print(json ? row.json : row.line)

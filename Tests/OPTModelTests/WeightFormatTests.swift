@@ -80,7 +80,7 @@ struct WeightFormatTests {
     func checkPrefill(_ format: WeightFormat, unitGEMM: Bool) throws {
         let reference = try prefillLogits(format: .f32)
         let on = KernelPath.useUnitGEMMs(int8: unitGEMM, bf16: unitGEMM)
-        defer { KernelPath.useUnitGEMMs(int8: true, bf16: true) }
+        defer { KernelPath.useUnitGEMMs() }
         #expect((format == .int8 ? on.int8 : on.bf16) == unitGEMM)
         let converted = try prefillLogits(format: format)
         let (cosine, top1) = agreement(reference.logits, converted.logits, vocab: reference.vocab)
@@ -89,11 +89,11 @@ struct WeightFormatTests {
     }
 
     @Test("int8 prefill on the int8 GEMM unit (AVX-512 VNNI) agrees with f32",
-          .enabled(if: KernelPath.int8GEMM != nil, "this processor has no int8 GEMM unit (AVX-512 VNNI)"))
+          .enabled(if: KernelPath.units.int8, "this processor has no int8 GEMM unit (AVX-512 VNNI)"))
     func int8PrefillOnUnit() throws { try checkPrefill(.int8, unitGEMM: true) }
 
     @Test("bf16 prefill on the bf16 GEMM unit (AVX512-BF16) agrees with f32",
-          .enabled(if: KernelPath.bf16GEMM != nil, "this processor has no bf16 GEMM unit (AVX512-BF16)"))
+          .enabled(if: KernelPath.units.bf16, "this processor has no bf16 GEMM unit (AVX512-BF16)"))
     func bf16PrefillOnUnit() throws { try checkPrefill(.bf16, unitGEMM: true) }
 
     @Test("int8 and bf16 prefill through f32 tiles and BLAS (the portable GEMM) agree with f32", arguments: [WeightFormat.int8, .bf16])

@@ -72,9 +72,10 @@ enum { CK_GEMM_NONE = 0, CK_GEMM_AVX512VNNI = 1, CK_GEMM_AVX512BF16 = 2 };
 int ck_q8_gemm(void);
 /// Forces the int8 GEMM (tests compare both); returns the one now in use, CK_GEMM_NONE when the one asked for is absent.
 int ck_set_q8_gemm(int path);
-/// The bf16 GEMM in use: CK_GEMM_AVX512BF16 where the processor has AVX-512 F/BW/BF16, else CK_GEMM_NONE.
+/// The bf16 GEMM in use: CK_GEMM_NONE unless ck_set_bf16_gemm turned CK_GEMM_AVX512BF16 on (it rounds the
+/// inputs to bf16, which moves results beyond f32 parity, so it is opt-in).
 int ck_bf16_gemm(void);
-/// As ck_set_q8_gemm for the bf16 GEMM.
+/// As ck_set_q8_gemm for the bf16 GEMM (CK_GEMM_AVX512BF16 where the processor has AVX-512 F/BW/BF16).
 int ck_set_bf16_gemm(int path);
 
 /// Inputs for ck_gemm_q8: per row i, xs[i] = max|x[i,:]| / 127 and xu[i,c] = round(x[i,c] / xs[i]) + 128.

@@ -53,9 +53,10 @@ struct GemmSpeed: ParsableCommand {
                     if unit && !takes { continue }
                     let path = unit ? (format == .int8 ? KernelPath.int8GEMM : KernelPath.bf16GEMM) ?? "" :
                         shape.m <= WeightMatrix.matvecLimit ? KernelPath.decode : format == .f32 ? "BLAS" : "f32 tiles, BLAS"
-                    let seconds = x.withUnsafeBufferPointer { input in
-                        median {
-                            matrix.multiply(input.baseAddress!, count: shape.m, into: y.pointer.assumingMemoryBound(to: Float.self),
+                    let seconds = x.withUnsafeBufferPointer { input -> Double in
+                        guard let input = input.baseAddress else { return .nan }
+                        return median {
+                            matrix.multiply(input, count: shape.m, into: y.pointer.assumingMemoryBound(to: Float.self),
                                             pool: pool, scratch: scratch.pointer.assumingMemoryBound(to: Float.self),
                                             quantized: quantized.pointer)
                         }

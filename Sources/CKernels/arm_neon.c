@@ -383,7 +383,11 @@ static void softmax(float *x, long n) {
 }
 
 const ck_table ck_neon_table = {
-    CK_ISA_NEON, matmul_f32, matmul_f16, matmul_bf16, matmul_q8, rows_f16, rows_bf16, rows_q8,
+#if defined(__ARM_FEATURE_DOTPROD)
+    CK_ISA_NEON_DOTPROD,
+#else
+    CK_ISA_NEON,
+#endif matmul_f32, matmul_f16, matmul_bf16, matmul_q8, rows_f16, rows_bf16, rows_q8,
     to_f16, to_bf16, quantize_q8, dot, axpy, softmax,
 };
 #endif

@@ -4,11 +4,10 @@
 
 static const ck_table *table_for(int isa) {
 #if defined(__x86_64__) || defined(_M_X64)
-    if (isa == CK_ISA_AVX2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
-        return &ck_avx2_table;
+    if (isa == CK_ISA_AVX2 && ck_has(CK_FEATURE_AVX2 | CK_FEATURE_FMA | CK_FEATURE_F16C)) return &ck_avx2_table;
 #endif
 #if defined(__aarch64__)
-    if (isa == CK_ISA_NEON) return &ck_neon_table;
+    if (isa == CK_ISA_NEON || isa == CK_ISA_NEON_DOTPROD) return &ck_neon_table;
 #endif
     (void)isa;
     return &ck_portable_table;
@@ -18,7 +17,7 @@ static int best_isa(void) {
 #if defined(__x86_64__) || defined(_M_X64)
     return CK_ISA_AVX2;
 #elif defined(__aarch64__)
-    return CK_ISA_NEON;
+    return ck_neon_table.isa;
 #else
     return CK_ISA_PORTABLE;
 #endif
@@ -89,3 +88,41 @@ void ck_quantize_rows_q8(const float *w, int8_t *q, float *scales, long rows, lo
 float ck_dot_f32(const float *a, const float *b, long n) { return KERNEL(dot)(a, b, n); }
 void ck_axpy_f32(float alpha, const float *x, float *y, long n) { KERNEL(axpy)(alpha, x, y, n); }
 void ck_softmax_f32(float *x, long n) { KERNEL(softmax)(x, n); }
+
+// The prefill GEMMs (several inputs past the matvec limit) for compressed weights. int8 is -1 until the
+// first call picks the best the processor has. bf16 starts off: rounding the inputs to bf16 moves the
+// logits of a stored bf16 checkpoint ~1e-1 from transformers' (which upcasts to f32), beyond the
+// parity the default path keeps, so it is taken only when asked for (ck_set_bf16_gemm).
+static _Atomic int q8_gemm = -1, bf16_gemm = CK_GEMM_NONE;
+
+static int q8_gemm_for(int path) {
+    if (path == CK_GEMM_AVX512VNNI && ck_has(CK_FEATURE_AVX512F | CK_FEATURE_AVX512BW | CK_FEATURE_AVX512VNNI))
+        return CK_GEMM_AVX512VNNI;
+    return CK_GEMM_NONE;
+}
+
+static int bf16_gemm_for(int path) {
+    if (path == CK_GEMM_AVX512BF16 && ck_has(CK_FEATURE_AVX512F | CK_FEATURE_AVX512BW | CK_FEATURE_AVX512BF16))
+        return CK_GEMM_AVX512BF16;
+    return CK_GEMM_NONE;
+}
+
+int ck_q8_gemm(void) {
+    int path = atomic_load_explicit(&q8_gemm, memory_order_relaxed);
+    if (path < 0) atomic_store_explicit(&q8_gemm, path = q8_gemm_for(CK_GEMM_AVX512VNNI), memory_order_relaxed);
+    return path;
+}
+
+int ck_set_q8_gemm(int path) {
+    int chosen = q8_gemm_for(path);
+    atomic_store_explicit(&q8_gemm, chosen, memory_order_relaxed);
+    return chosen;
+}
+
+int ck_bf16_gemm(void) { return atomic_load_explicit(&bf16_gemm, memory_order_relaxed); }
+
+int ck_set_bf16_gemm(int path) {
+    int chosen = bf16_gemm_for(path);
+    atomic_store_explicit(&bf16_gemm, chosen, memory_order_relaxed);
+    return chosen;
+}

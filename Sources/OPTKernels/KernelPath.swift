@@ -1,14 +1,73 @@
 import CKernels
 
-/// The instruction-set path the matrix kernels run on, chosen once at run time for this processor.
+/// The instruction-set paths the matrix kernels run on, chosen once at run time for this processor.
 public enum KernelPath {
-    /// `avx2`, `neon` or `portable`: paths sum in different orders (and int8 quantizes inputs on some),
-    /// so results computed on one are not taken for another's.
+    /// The matrix-vector (decode) path, then each prefill GEMM that runs on its own unit, joined by `+`
+    /// (`avx2+avx512vnni+avx512bf16`, `neon+dotprod`, `portable`): paths sum in different orders and some
+    /// quantize or round their inputs, so results computed on one are not taken for another's.
     public static var current: String {
+        ([decode] + [int8GEMM, bf16GEMM].compactMap { $0 }).joined(separator: "+")
+    }
+
+    /// The matrix-vector kernels of decode (batches up to `WeightMatrix.matvecLimit`).
+    public static var decode: String {
         switch Int(ck_isa()) {
         case Int(CK_ISA_AVX2): "avx2"
         case Int(CK_ISA_NEON): "neon"
+        case Int(CK_ISA_NEON_DOTPROD): "neon+dotprod"
         default: "portable"
         }
+    }
+
+    /// The int8 × int8 prefill GEMM, or nil where int8 weights are converted to f32 tiles for BLAS.
+    public static var int8GEMM: String? { Int(ck_q8_gemm()) == Int(CK_GEMM_AVX512VNNI) ? "avx512vnni" : nil }
+
+    /// The bf16 × bf16 prefill GEMM, or nil where bf16 weights are converted to f32 tiles for BLAS (the default:
+    /// the bf16 GEMM rounds inputs to bf16, so it runs only after `useUnitGEMMs(bf16: true)`).
+    public static var bf16GEMM: String? { Int(ck_bf16_gemm()) == Int(CK_GEMM_AVX512BF16) ? "avx512bf16" : nil }
+
+    /// Which GEMM units the processor has (whether or not they are in use).
+    public static var units: (int8: Bool, bf16: Bool) {
+        (ck_has(UInt32(CK_FEATURE_AVX512F | CK_FEATURE_AVX512BW | CK_FEATURE_AVX512VNNI)) != 0,
+         ck_has(UInt32(CK_FEATURE_AVX512F | CK_FEATURE_AVX512BW | CK_FEATURE_AVX512BF16)) != 0)
+    }
+
+    /// Turns the int8 and bf16 GEMMs on (where the processor has them) or off (f32 tiles through BLAS) for the
+    /// whole process; returns whether each is now on. The defaults are int8 on, bf16 off.
+    @discardableResult
+    public static func useUnitGEMMs(int8: Bool = true, bf16: Bool = false) -> (int8: Bool, bf16: Bool) {
+        let q8 = ck_set_q8_gemm(Int32(int8 ? CK_GEMM_AVX512VNNI : CK_GEMM_NONE))
+        let b16 = ck_set_bf16_gemm(Int32(bf16 ? CK_GEMM_AVX512BF16 : CK_GEMM_NONE))
+        return (Int(q8) != Int(CK_GEMM_NONE), Int(b16) != Int(CK_GEMM_NONE))
+    }
+
+    /// The processor features detected (those the kernels know of), by their usual names.
+    public static var features: [String] {
+        let names: [(UInt32, String)] = [
+            (UInt32(CK_FEATURE_AVX2), "avx2"), (UInt32(CK_FEATURE_FMA), "fma"), (UInt32(CK_FEATURE_F16C), "f16c"),
+            (UInt32(CK_FEATURE_AVX512F), "avx512f"), (UInt32(CK_FEATURE_AVX512BW), "avx512bw"), (UInt32(CK_FEATURE_AVX512VL), "avx512vl"),
+            (UInt32(CK_FEATURE_AVX512VNNI), "avx512vnni"), (UInt32(CK_FEATURE_AVXVNNI), "avxvnni"), (UInt32(CK_FEATURE_AVX512BF16), "avx512bf16"),
+            (UInt32(CK_FEATURE_AMX_TILE), "amx-tile"), (UInt32(CK_FEATURE_AMX_INT8), "amx-int8"), (UInt32(CK_FEATURE_AMX_BF16), "amx-bf16"),
+            (UInt32(CK_FEATURE_NEON), "neon"), (UInt32(CK_FEATURE_DOTPROD), "dotprod"),
+        ]
+        let detected = ck_cpu_features()
+        return names.filter { detected & $0.0 != 0 }.map(\.1)
+    }
+
+    /// Which path each kernel family runs, for `optiml inspect` and `optiml speed`.
+    public static var families: [(family: String, path: String)] {
+        [("f32 GEMM", BLAS.implementation),
+         ("int8 GEMM", int8GEMM.map { "\($0) (int8 weights × int8 inputs quantized per row)" } ?? "f32 tiles through \(BLAS.implementation)"),
+         ("bf16 GEMM", bf16GEMM.map { "\($0) (bf16 weights × bf16-rounded inputs)" }
+             ?? "f32 tiles through \(BLAS.implementation)\(units.bf16 ? " (avx512bf16 with --bf16-gemm)" : "")"),
+         ("f16 GEMM", "f32 tiles through \(BLAS.implementation)"),
+         ("matvec decode", decode)]
+    }
+
+    /// The features and the families' paths, one per line.
+    public static var report: String {
+        (["cpu features      \(features.isEmpty ? "none the kernels use" : features.joined(separator: " "))"]
+            + families.map { "\($0.family.padding(toLength: 17, withPad: " ", startingAt: 0)) \($0.path)" })
+            .joined(separator: "\n")
     }
 }

@@ -24,7 +24,8 @@ public struct WeightMatrix: @unchecked Sendable {
     public let scales: UnsafePointer<Float>?
     /// Whatever owns `data` and `scales`.
     public let owner: AnyObject
-    /// int8 only: Σ of each row's int8 values, which the VNNI GEMM needs (computed here, owned by `rowSumsStorage`).
+    /// int8 only, where the processor has the VNNI GEMM: Σ of each row's int8 values, which that GEMM needs
+    /// (computed here, owned by `rowSumsStorage`).
     let rowSums: UnsafePointer<Int32>?
     private let rowSumsStorage: AlignedBuffer?
 
@@ -35,7 +36,8 @@ public struct WeightMatrix: @unchecked Sendable {
         self.data = data
         self.scales = scales
         self.owner = owner
-        if format == .int8 && ck_vnni_available() != 0 {
+        // Kept even when tests switch the GEMM off, so that they can switch it back on for the same matrix.
+        if format == .int8 && ck_has(UInt32(CK_FEATURE_AVX512F | CK_FEATURE_AVX512BW | CK_FEATURE_AVX512VNNI)) != 0 {
             let storage = AlignedBuffer(byteCount: rows * MemoryLayout<Int32>.stride)
             let sums = storage.pointer.bindMemory(to: Int32.self, capacity: rows)
             let q = data.assumingMemoryBound(to: Int8.self)
@@ -56,14 +58,18 @@ public struct WeightMatrix: @unchecked Sendable {
     public var byteCount: Int { rows * cols * format.elementSize }
 
     /// Batches up to this size multiply row by row (memory-bound, our kernels); larger ones go through
-    /// BLAS GEMM. int8 batches of two or more use the VNNI GEMM where the processor has it.
+    /// a GEMM: BLAS for f32 (and f16), our AVX-512 GEMMs for int8 (VNNI) and bf16 (AVX512-BF16) where the
+    /// processor has them (`KernelPath`), else BLAS on weights converted to f32 a tile at a time.
     public static let matvecLimit = 16
+
+    /// Bytes `multiply` needs in `quantized` for `count` inputs of `cols` values.
+    public static func quantizedBytes(count: Int, cols: Int) -> Int { count * (2 * cols + 8) }
 
     /// y[m, r] = Σ_c x[m, c] · W[r, c] for `m` in 0..<count: `x` is `[count, cols]`, `y` is `[count, rows]`.
     ///
     /// `scratch` must hold `pool.threads × tileRows × cols` floats: where each thread converts
-    /// its tiles of non-f32 weights for GEMM. `quantized` must hold `count × (cols + 4)` bytes:
-    /// where int8 GEMM puts its quantized inputs.
+    /// its tiles of non-f32 weights for GEMM. `quantized` must hold `quantizedBytes(count:cols:)`:
+    /// where the int8 and bf16 GEMMs put their converted inputs.
     ///
     /// Each thread takes a share of the output rows and runs single-threaded kernels or BLAS on it,
     /// so BLAS never spins threads of its own beside the pool's.
@@ -71,15 +77,25 @@ public struct WeightMatrix: @unchecked Sendable {
         _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>,
         pool: ComputePool, scratch: UnsafeMutablePointer<Float>, quantized: UnsafeMutableRawPointer
     ) {
-        if let rowSums, let scales, count > 1 {
-            // int8 × int8 GEMM (AVX-512 VNNI), batched decode included: inputs quantized once per row,
-            // then each thread its share of the weight rows.
+        if let rowSums, let scales, count > 1, Int(ck_q8_gemm()) == Int(CK_GEMM_AVX512VNNI) {
+            // int8 × int8 GEMM (AVX-512 VNNI), batched decode included (it beats the f32 tiles from two
+            // inputs on): inputs quantized once per row, then each thread its share of the weight rows.
             let inputScales = quantized.bindMemory(to: Float.self, capacity: count)
             let inputs = (quantized + count * MemoryLayout<Float>.stride).bindMemory(to: UInt8.self, capacity: count * cols)
             ck_gemm_q8_quantize_inputs(x, inputs, inputScales, count, cols)
             pool.forEachChunk(rows, minimumChunk: 64) { _, range in
                 ck_gemm_q8(inputs, inputScales, data.assumingMemoryBound(to: Int8.self), scales, rowSums,
                            y, count, rows, cols, range.lowerBound, range.upperBound)
+            }
+            return
+        }
+        if format == .bf16, count > Self.matvecLimit, Int(ck_bf16_gemm()) == Int(CK_GEMM_AVX512BF16) {
+            // bf16 × bf16 GEMM (AVX512-BF16): the weights as stored, the inputs rounded to bf16 once.
+            let inputs = quantized.bindMemory(to: UInt16.self, capacity: count * cols)
+            ck_gemm_bf16_convert_inputs(x, inputs, count, cols)
+            pool.forEachChunk(rows, minimumChunk: 64) { _, range in
+                ck_gemm_bf16(inputs, data.assumingMemoryBound(to: UInt16.self), y, count, rows, cols,
+                             range.lowerBound, range.upperBound)
             }
             return
         }

@@ -2,8 +2,9 @@ import CKernels
 import OPTKernels
 
 /// Float32 values turned into a `WeightMatrix` of another storage format.
-enum WeightConversion {
-    static func matrix(_ values: [Float], rows: Int, cols: Int, format: WeightFormat) -> WeightMatrix {
+public enum WeightConversion {
+    /// `values` (`rows × cols`, row-major) stored as `format`, the way checkpoints are converted at load.
+    public static func matrix(_ values: [Float], rows: Int, cols: Int, format: WeightFormat) -> WeightMatrix {
         let count = rows * cols
         let scaleBytes = format == .int8 ? rows * MemoryLayout<Float>.stride : 0
         // Scales first: they need 4-byte alignment, the int8 elements need none.

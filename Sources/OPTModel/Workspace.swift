@@ -15,7 +15,7 @@ final class Workspace {
     var scores = FloatBuffer(count: 0)
     var tile = FloatBuffer(count: 0)
     var logits = FloatBuffer(count: 0)
-    /// Inputs quantized for int8 GEMM: per row, a scale and `cols` bytes (counted here in floats).
+    /// Inputs converted for the int8 and bf16 GEMMs (`WeightMatrix.quantizedBytes`, counted here in floats).
     var quantized = FloatBuffer(count: 0)
 
     private static var buffers: [ReferenceWritableKeyPath<Workspace, FloatBuffer>] {
@@ -37,7 +37,7 @@ final class Workspace {
         return [(\.x, rows * h), (\.normed, rows * h), (\.q, rows * h), (\.k, rows * h), (\.v, rows * h), (\.attended, rows * h),
                 (\.projected, rows * max(h, e)), (\.hidden, rows * c.ffnDim), (\.embedded, rows * e), (\.scores, scores),
                 (\.tile, threads * WeightMatrix.tileRows * widest), (\.logits, logitRows * c.vocabSize),
-                (\.quantized, rows * (widest / 4 + 2))]
+                (\.quantized, (WeightMatrix.quantizedBytes(count: rows, cols: widest) + 3) / MemoryLayout<Float>.stride)]
     }
 
     /// Bytes of work buffers a forward pass of this shape needs (what `reserve` grows them to at least).

@@ -15,6 +15,7 @@ struct Accuracy: ParsableCommand {
     @Option(help: "Tokens per sequence.") var sequenceLength = 256
     @Option(help: "Threads (default: every core).") var threads: Int?
     @Flag(help: "One JSON object per format and line.") var json = false
+    @Flag(help: "bf16 weights: prefill on AVX512-BF16 with inputs rounded to bf16 (see `optiml generate --help`).") var bf16Gemm = false
 
     var formats: [WeightFormat] { dtype.split(separator: ",").compactMap { WeightFormat(rawValue: String($0)) } }
 
@@ -24,6 +25,7 @@ struct Accuracy: ParsableCommand {
     }
 
     func run() throws {
+        KernelPath.useUnitGEMMs(bf16: bf16Gemm)
         let directory = URL(fileURLWithPath: model, isDirectory: true)
         do {
             let reference = try OPTModel(directory: directory, format: .f32, threads: threads)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OPTCheckpoint
+import OPTKernels
 import OPTModel
 import OPTTokenizer
 
@@ -33,6 +34,7 @@ struct Inspect: ParsableCommand {
             parameters        \(model.parameterCount)
             stored dtypes     \(dtypes.sorted { $0.key < $1.key }.map { "\($0.key) × \($0.value)" }.joined(separator: ", "))
             special tokens    bos \(tokenizer.bosTokenID.map(String.init) ?? "-")  eos \(tokenizer.eosTokenID.map(String.init) ?? "-")  pad \(tokenizer.padTokenID.map(String.init) ?? "-")  unk \(tokenizer.unkTokenID.map(String.init) ?? "-")
+            \(KernelPath.report)
             """)
         } catch { throw CLIError(error) }
     }

@@ -31,6 +31,7 @@ struct Speed: ParsableCommand {
     @Option(help: "Tokens in the prefill forward.") var prefillTokens = prefillTokensDefault
     @Option(help: "Sequences in the batched decode.") var batch = 8
     @Flag(help: "One JSON object per format and line.") var json = false
+    @Flag(help: "bf16 weights: prefill on AVX512-BF16 with inputs rounded to bf16 (see `optiml generate --help`).") var bf16Gemm = false
 
     var formats: [String] { dtype.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
@@ -44,18 +45,21 @@ struct Speed: ParsableCommand {
     }
 
     func run() throws {
+        KernelPath.useUnitGEMMs(bf16: bf16Gemm)
         if formats.count == 1, let format = WeightFormat(rawValue: formats[0]) {
             let row = try measure(format)
-            print(json ? row.json : SpeedRow.header + "\n" + row.line)
+            print(json ? row.json : KernelPath.report + "\n" + SpeedRow.header + "\n" + row.line)
             return
         }
         // One child process per format, so that each peak RSS is that format's alone.
-        if !json { print(SpeedRow.header) }
+        // The children run on the same processor, so the paths are printed once here.
+        if !json { print(KernelPath.report + "\n" + SpeedRow.header) }
         for format in formats {
             var arguments = ["speed", "--model", model, "--dtype", format, "--json", "--repeat", "\(repeats)",
                              "--prompt-tokens", "\(promptTokens)", "--new-tokens", "\(newTokens)",
                              "--prefill-tokens", "\(prefillTokens)", "--batch", "\(batch)"]
             if let threads { arguments += ["--threads", "\(threads)"] }
+            if bf16Gemm { arguments.append("--bf16-gemm") }
             let output = try runChild(arguments)
             guard let row = SpeedRow(json: output) else { throw CLIError(SpeedFailure(format: format, output: output)) }
             print(json ? row.json : row.line)

@@ -7,8 +7,16 @@ import Testing
 @Suite("Kernels", .serialized)
 struct KernelTests {
     /// The instruction sets this machine can run: the best one and the portable fallback.
+    /// Asked of the dispatcher rather than read from `ck_isa()`, which a test that ran first may have
+    /// left on the portable table (then only the portable one would be tested).
     static let isas: [Int32] = {
-        let best = ck_isa()
+        #if arch(x86_64)
+        let best = ck_set_isa(Int32(CK_ISA_AVX2))
+        #elseif arch(arm64)
+        let best = ck_set_isa(Int32(CK_ISA_NEON))
+        #else
+        let best = ck_set_isa(Int32(CK_ISA_PORTABLE))
+        #endif
         return best == Int32(CK_ISA_PORTABLE) ? [best] : [best, Int32(CK_ISA_PORTABLE)]
     }()
 
@@ -345,10 +353,46 @@ struct KernelTests {
         }
     }
 
+    static let hasVNNIGemm = ck_has(UInt32(CK_FEATURE_AVX512F | CK_FEATURE_AVX512BW | CK_FEATURE_AVX512VNNI)) != 0
+    static let hasBF16Gemm = ck_has(UInt32(CK_FEATURE_AVX512F | CK_FEATURE_AVX512BW | CK_FEATURE_AVX512BF16)) != 0
+
+    @Test func detectedFeaturesAreConsistentWithThePathsInUse() {
+        let features = ck_cpu_features()
+        func has<T: BinaryInteger>(_ feature: T) -> Bool { features & UInt32(feature) != 0 }
+        // AVX-512 extensions and AMX units come only with their foundations (and with the OS state checked once).
+        if has(CK_FEATURE_AVX512BW) || has(CK_FEATURE_AVX512VNNI) || has(CK_FEATURE_AVX512BF16) { #expect(has(CK_FEATURE_AVX512F)) }
+        if has(CK_FEATURE_AMX_INT8) || has(CK_FEATURE_AMX_BF16) { #expect(has(CK_FEATURE_AMX_TILE)) }
+        #if arch(x86_64)
+        #expect(!has(CK_FEATURE_NEON))
+        let avx2 = has(CK_FEATURE_AVX2) && has(CK_FEATURE_FMA) && has(CK_FEATURE_F16C)
+        #expect((Self.isas[0] == Int32(CK_ISA_AVX2)) == avx2)
+        #expect(Self.hasVNNIGemm == (has(CK_FEATURE_AVX512F) && has(CK_FEATURE_AVX512BW) && has(CK_FEATURE_AVX512VNNI)))
+        #expect(Int(ck_bf16_gemm()) == Int(CK_GEMM_NONE), "the bf16 GEMM rounds inputs, so it is off until asked for")
+        #elseif arch(arm64)
+        #expect(has(CK_FEATURE_NEON))
+        #expect(!Self.hasVNNIGemm && !Self.hasBF16Gemm)
+        #endif
+        #expect(ck_has(0) == 1, "the empty set of features is always there")
+    }
+
+    @Test func gemmPathsSwitchOffAndBackOn() {
+        #expect(ck_set_q8_gemm(Int32(CK_GEMM_NONE)) == Int32(CK_GEMM_NONE))
+        #expect(ck_set_bf16_gemm(Int32(CK_GEMM_NONE)) == Int32(CK_GEMM_NONE))
+        // Asking for a unit another family has (or this processor lacks) gives none.
+        #expect(ck_set_q8_gemm(Int32(CK_GEMM_AVX512BF16)) == Int32(CK_GEMM_NONE))
+        #expect(ck_set_bf16_gemm(Int32(CK_GEMM_AVX512VNNI)) == Int32(CK_GEMM_NONE))
+        #expect((ck_set_q8_gemm(Int32(CK_GEMM_AVX512VNNI)) == Int32(CK_GEMM_AVX512VNNI)) == Self.hasVNNIGemm)
+        #expect((ck_set_bf16_gemm(Int32(CK_GEMM_AVX512BF16)) == Int32(CK_GEMM_AVX512BF16)) == Self.hasBF16Gemm)
+        ck_set_bf16_gemm(Int32(CK_GEMM_NONE))
+    }
+
+    /// GEMM shapes: several tiles, partial tiles of inputs and rows, columns that are not a multiple of a vector.
+    static let gemmShapes = [(17, 9, 64), (20, 13, 100), (33, 6, 768), (5, 4, 1)]
+
     @Test("int8 GEMM (AVX-512 VNNI) matches the reference within the input quantization error",
-          .enabled(if: ck_vnni_available() != 0, "this processor has no AVX-512 VNNI"))
+          .enabled(if: hasVNNIGemm, "this processor has no AVX-512 VNNI: int8 prefill converts tiles to f32 for BLAS"))
     func vnniGemm() {
-        for (m, rows, cols) in [(17, 9, 64), (20, 13, 100), (33, 6, 768), (5, 4, 1)] {
+        for (m, rows, cols) in Self.gemmShapes {
             let stored = Stored(Self.random(rows * cols, seed: UInt64(cols)), rows: rows, cols: cols, format: .int8)
             let q = Array(UnsafeBufferPointer(start: stored.data.assumingMemoryBound(to: Int8.self), count: rows * cols))
             let sums = (0..<rows).map { r in q[(r * cols)..<((r + 1) * cols)].reduce(Int32(0)) { $0 + Int32($1) } }
@@ -366,6 +410,38 @@ struct KernelTests {
                         reference += Double(stored.exact[r * cols + c]) * Double(x[i * cols + c])
                         bound += abs(Double(stored.exact[r * cols + c])) * step
                     }
+                    #expect(abs(Double(y[i * rows + r]) - reference) <= bound, "\(m)×\(rows)×\(cols) i=\(i) r=\(r)")
+                }
+            }
+        }
+    }
+
+    @Test("bf16 GEMM (AVX512-BF16) matches the reference within the inputs' bf16 rounding",
+          .enabled(if: hasBF16Gemm, "this processor has no AVX512-BF16: bf16 prefill converts tiles to f32 for BLAS"))
+    func bf16Gemm() {
+        #expect(ck_set_bf16_gemm(Int32(CK_GEMM_AVX512BF16)) == Int32(CK_GEMM_AVX512BF16))
+        defer { ck_set_bf16_gemm(Int32(CK_GEMM_NONE)) }
+        for (m, rows, cols) in Self.gemmShapes {
+            let stored = Stored(Self.random(rows * cols, seed: UInt64(cols) + 1), rows: rows, cols: cols, format: .bf16)
+            let x = Self.random(m * cols, seed: 78)
+            var inputs = [UInt16](repeating: 0, count: m * cols)
+            ck_gemm_bf16_convert_inputs(x, &inputs, m, cols)
+            var rounded = [UInt16](repeating: 0, count: m * cols)
+            ck_f32_to_bf16(x, &rounded, m * cols)
+            #expect(inputs == rounded, "inputs not rounded to nearest even as the weights are")
+            var y = [Float](repeating: .nan, count: m * rows)
+            ck_gemm_bf16(inputs, stored.data.assumingMemoryBound(to: UInt16.self), &y, m, rows, cols, 1, rows)
+            for i in 0..<m {
+                #expect(y[i * rows].isNaN, "row outside the range was written")
+                for r in 1..<rows {
+                    var reference = 0.0, magnitude = 0.0
+                    for c in 0..<cols {
+                        let product = Double(stored.exact[r * cols + c]) * Double(x[i * cols + c])
+                        reference += product
+                        magnitude += abs(product)
+                    }
+                    // Rounding an input to bf16 moves it by at most 2^-9 of itself; f32 sums add ~1e-6.
+                    let bound = magnitude * (1.0 / 256 + 1e-5) + 1e-6
                     #expect(abs(Double(y[i * rows + r]) - reference) <= bound, "\(m)×\(rows)×\(cols) i=\(i) r=\(r)")
                 }
             }

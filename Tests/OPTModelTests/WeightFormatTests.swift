@@ -5,7 +5,7 @@ import OPTModel
 import Testing
 
 /// f16, bf16 and int8 weights against f32 on the parity fixtures, and the files that store them.
-@Suite("Weight formats")
+@Suite("Weight formats", .serialized)
 struct WeightFormatTests {
     static let directory = Fixtures.models.appendingPathComponent("tiny-preln-safetensors-sharded")
 
@@ -64,6 +64,40 @@ struct WeightFormatTests {
         #expect(cosine >= 0.9999, "cosine \(cosine)")
         #expect(top1 >= 0.95, "top-1 agreement \(top1)")
     }
+
+    /// Logits of every position of one 48-token prompt (past the matrix-vector limit, so prefill takes a GEMM).
+    func prefillLogits(format: WeightFormat) throws -> (logits: [Float], vocab: Int) {
+        let model = try OPTModel(directory: Self.directory, format: format)
+        let vocab = model.config.vocabSize, count = 48
+        #expect(count > WeightMatrix.matvecLimit)
+        let ids = (0..<count).map { 4 + ($0 * 37) % (vocab - 4) }
+        let cache = KVCache(config: model.config, batchSize: 1, capacity: count)
+        let logits = try model.forward(tokens: [ids], realToken: [Array(repeating: true, count: count)], cache: cache, logits: .all) { Array($0) }
+        return (logits, vocab)
+    }
+
+    /// Prefill of `format` with the unit GEMMs on or off agrees with f32 as the format's other tests require.
+    func checkPrefill(_ format: WeightFormat, unitGEMM: Bool) throws {
+        let reference = try prefillLogits(format: .f32)
+        let on = KernelPath.useUnitGEMMs(int8: unitGEMM, bf16: unitGEMM)
+        defer { KernelPath.useUnitGEMMs() }
+        #expect((format == .int8 ? on.int8 : on.bf16) == unitGEMM)
+        let converted = try prefillLogits(format: format)
+        let (cosine, top1) = agreement(reference.logits, converted.logits, vocab: reference.vocab)
+        #expect(cosine >= (format == .int8 ? 0.995 : 0.9999), "cosine \(cosine)")
+        if format == .bf16 { #expect(top1 >= 0.95, "top-1 agreement \(top1)") }
+    }
+
+    @Test("int8 prefill on the int8 GEMM unit (AVX-512 VNNI) agrees with f32",
+          .enabled(if: KernelPath.units.int8, "this processor has no int8 GEMM unit (AVX-512 VNNI)"))
+    func int8PrefillOnUnit() throws { try checkPrefill(.int8, unitGEMM: true) }
+
+    @Test("bf16 prefill on the bf16 GEMM unit (AVX512-BF16) agrees with f32",
+          .enabled(if: KernelPath.units.bf16, "this processor has no bf16 GEMM unit (AVX512-BF16)"))
+    func bf16PrefillOnUnit() throws { try checkPrefill(.bf16, unitGEMM: true) }
+
+    @Test("int8 and bf16 prefill through f32 tiles and BLAS (the portable GEMM) agree with f32", arguments: [WeightFormat.int8, .bf16])
+    func prefillThroughBLAS(format: WeightFormat) throws { try checkPrefill(format, unitGEMM: false) }
 
     @Test("a stored f16 checkpoint computed as f16 matches transformers' f32 upcast")
     func storedHalfMatchesReference() throws {

@@ -4,7 +4,8 @@
 /// stored as f32, f16, bf16 or int8 (one f32 scale per row), multiplied with f32 activations.
 ///
 /// x86-64 uses AVX2 + FMA + F16C when the processor has them (checked once at run time), arm64
-/// uses NEON, anything else a portable loop. Pointers may be unaligned (element alignment is
+/// uses NEON, anything else a portable loop. Prefill of int8 and bf16 weights has its own GEMMs on
+/// AVX-512 VNNI and AVX512-BF16 (ck_gemm_q8, ck_gemm_bf16), chosen the same way. Pointers may be unaligned (element alignment is
 /// enough). The caller splits [row_begin, row_end) across threads; the kernels themselves are
 /// single-threaded, allocate nothing (int8 inputs wider than 16384 columns excepted) and write
 /// only y[i*rows + r] for r in [row_begin, row_end).
@@ -63,14 +64,33 @@ void ck_axpy_f32(float alpha, const float *x, float *y, long n);
 /// Softmax of x[0..<n] in place; -infinity entries become 0, and a row of only -infinity becomes all zeros.
 void ck_softmax_f32(float *x, long n);
 
-/// Whether ck_gemm_q8 can run here (x86-64 with AVX-512 VNNI); otherwise int8 prefill converts tiles to f32 for BLAS.
-int ck_vnni_available(void);
+/// Prefill GEMM paths for compressed weights (ck_q8_gemm, ck_bf16_gemm). CK_GEMM_NONE: tiles of weights are
+/// converted to f32 for BLAS (exact weights, f32 inputs).
+enum { CK_GEMM_NONE = 0, CK_GEMM_AVX512VNNI = 1, CK_GEMM_AVX512BF16 = 2 };
+/// The int8 GEMM in use: CK_GEMM_AVX512VNNI where the processor has AVX-512 F/BW/VNNI (unless
+/// ck_set_q8_gemm chose otherwise), else CK_GEMM_NONE.
+int ck_q8_gemm(void);
+/// Forces the int8 GEMM (tests compare both); returns the one now in use, CK_GEMM_NONE when the one asked for is absent.
+int ck_set_q8_gemm(int path);
+/// The bf16 GEMM in use: CK_GEMM_NONE unless ck_set_bf16_gemm turned CK_GEMM_AVX512BF16 on (it rounds the
+/// inputs to bf16, which moves results beyond f32 parity, so it is opt-in).
+int ck_bf16_gemm(void);
+/// As ck_set_q8_gemm for the bf16 GEMM (CK_GEMM_AVX512BF16 where the processor has AVX-512 F/BW/BF16).
+int ck_set_bf16_gemm(int path);
+
 /// Inputs for ck_gemm_q8: per row i, xs[i] = max|x[i,:]| / 127 and xu[i,c] = round(x[i,c] / xs[i]) + 128.
 void ck_gemm_q8_quantize_inputs(const float *x, uint8_t *xu, float *xs, long m, long cols);
 /// y[i*rows + r] ≈ Σ_c x[i,c] · scales[r] · w[r,c] for r in [row_begin, row_end), with the inputs quantized
-/// by ck_gemm_q8_quantize_inputs and row_sums[r] = Σ_c w[r,c]. Only when ck_vnni_available().
+/// by ck_gemm_q8_quantize_inputs and row_sums[r] = Σ_c w[r,c]. Adds at most Σ_c |W[r,c]| · max|x[i,:]| / 254.
+/// Does nothing unless ck_q8_gemm() is CK_GEMM_AVX512VNNI.
 void ck_gemm_q8(const uint8_t *xu, const float *xs, const int8_t *w, const float *scales, const int32_t *row_sums,
                 float *y, long m, long rows, long cols, long row_begin, long row_end);
+/// Inputs for ck_gemm_bf16: x [m][cols] rounded to bfloat16 (nearest even) into xb.
+void ck_gemm_bf16_convert_inputs(const float *x, uint16_t *xb, long m, long cols);
+/// y[i*rows + r] = Σ_c bf16(x[i,c]) · w[r,c] (bfloat16 weights) for r in [row_begin, row_end), f32 sums:
+/// the inputs' rounding adds at most Σ_c |W[r,c] · x[i,c]| · 2^-8. Does nothing unless ck_bf16_gemm() is
+/// CK_GEMM_AVX512BF16.
+void ck_gemm_bf16(const uint16_t *xb, const uint16_t *w, float *y, long m, long rows, long cols, long row_begin, long row_end);
 
 /// A parallel loop body: handles items [begin, end) as chunk number `chunk`.
 typedef void (*ck_pool_task)(void *context, long chunk, long begin, long end);
@@ -79,8 +99,23 @@ typedef void (*ck_pool_task)(void *context, long chunk, long begin, long end);
 /// A call made while another is running runs its chunks on the calling thread.
 void ck_pool_run(long chunks, long count, ck_pool_task task, void *context);
 
-/// Instruction sets the kernels can use.
-enum { CK_ISA_PORTABLE = 0, CK_ISA_AVX2 = 1, CK_ISA_NEON = 2 };
+/// Instruction sets of the matrix-vector (decode) kernels. CK_ISA_NEON_DOTPROD is the NEON table built
+/// with the dot-product instructions (int8 decode quantizes its input on it), which the compiler's target decides.
+enum { CK_ISA_PORTABLE = 0, CK_ISA_AVX2 = 1, CK_ISA_NEON = 2, CK_ISA_NEON_DOTPROD = 3 };
+/// Processor features, detected once at run time (ck_cpu_features). An x86 feature counts only where the
+/// operating system also saves its registers; AMX only where Linux granted the process its tile state.
+enum {
+    CK_FEATURE_AVX2 = 1 << 0, CK_FEATURE_FMA = 1 << 1, CK_FEATURE_F16C = 1 << 2,
+    CK_FEATURE_AVX512F = 1 << 3, CK_FEATURE_AVX512BW = 1 << 4, CK_FEATURE_AVX512VL = 1 << 5,
+    CK_FEATURE_AVX512VNNI = 1 << 6, CK_FEATURE_AVXVNNI = 1 << 7, CK_FEATURE_AVX512BF16 = 1 << 8,
+    CK_FEATURE_AMX_TILE = 1 << 9, CK_FEATURE_AMX_INT8 = 1 << 10, CK_FEATURE_AMX_BF16 = 1 << 11,
+    CK_FEATURE_NEON = 1 << 12, CK_FEATURE_DOTPROD = 1 << 13,
+};
+/// The CK_FEATURE_ bits this processor has.
+unsigned ck_cpu_features(void);
+/// Whether the processor has every feature in `features`.
+int ck_has(unsigned features);
+
 /// The instruction set in use (the best this processor has, unless ck_set_isa chose another).
 int ck_isa(void);
 /// Forces an instruction set (tests use CK_ISA_PORTABLE to cover the fallback); returns the one now in use,

@@ -1,0 +1,155 @@
+// Prefill GEMMs on AVX-512's dot-product units, for compressed weights:
+// - int8 (AVX-512 VNNI): `vpdpbusd` multiplies 64 unsigned by 64 signed bytes into 16 int32 lanes;
+// - bf16 (AVX512-BF16): `vdpbf16ps` multiplies 32 bf16 pairs into 16 f32 lanes, twice the f32 FMA rate.
+// Both take the weights as stored (row-major [rows][cols], the dot-product layout these instructions
+// want) and the inputs converted once per call, and compute 4 inputs × 4 rows per tile, so each
+// loaded vector feeds four instructions.
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#include <math.h>
+#include "internal.h"
+
+#define VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+#define BF16 __attribute__((target("avx512f,avx512bw,avx512bf16")))
+
+// C[i, r] = xs[i] · ws[r] · (Σ_k xu[i,k] · w[r,k] − 128 · wsums[r]) for a 4×4 tile; the bias of 128
+// that makes the inputs unsigned is taken off with the row sums of W.
+VNNI static void tile_q8(const uint8_t *xu, const int8_t *w, long cols, long mr, long nr, __m512i acc[4][4]) {
+    for (long a = 0; a < 4; a++)
+        for (long b = 0; b < 4; b++) acc[a][b] = _mm512_setzero_si512();
+    for (long k = 0; k < cols; k += 64) {
+        __mmask64 mask = cols - k >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (cols - k)) - 1);
+        __m512i xv[4], wv[4];
+        for (long a = 0; a < 4; a++) xv[a] = _mm512_maskz_loadu_epi8(mask, xu + (a < mr ? a : 0) * cols + k);
+        for (long b = 0; b < 4; b++) wv[b] = _mm512_maskz_loadu_epi8(mask, w + (b < nr ? b : 0) * cols + k);
+        for (long a = 0; a < 4; a++)
+            for (long b = 0; b < 4; b++) acc[a][b] = _mm512_dpbusd_epi32(acc[a][b], xv[a], wv[b]);
+    }
+}
+
+// The four sums of four accumulators at once (a transpose-and-add tree instead of four reductions).
+VNNI static inline __m128i reduce4_epi32(__m512i a0, __m512i a1, __m512i a2, __m512i a3) {
+    __m512i s01 = _mm512_add_epi32(_mm512_unpacklo_epi32(a0, a1), _mm512_unpackhi_epi32(a0, a1));
+    __m512i s23 = _mm512_add_epi32(_mm512_unpacklo_epi32(a2, a3), _mm512_unpackhi_epi32(a2, a3));
+    __m512i s = _mm512_add_epi32(_mm512_unpacklo_epi64(s01, s23), _mm512_unpackhi_epi64(s01, s23));
+    __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1));
+    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
+VNNI static void gemm_q8(const uint8_t *xu, const float *xs, const int8_t *w, const float *ws, const int32_t *wsums,
+                         float *y, long m, long rows, long cols, long row_begin, long row_end) {
+    for (long r = row_begin; r < row_end; r += 4) {
+        long nr = row_end - r < 4 ? row_end - r : 4;
+        for (long i = 0; i < m; i += 4) {
+            long mr = m - i < 4 ? m - i : 4;
+            __m512i acc[4][4];
+            tile_q8(xu + i * cols, w + r * cols, cols, mr, nr, acc);
+            for (long a = 0; a < mr; a++) {
+                int32_t dots[4];
+                _mm_storeu_si128((__m128i *)dots, reduce4_epi32(acc[a][0], acc[a][1], acc[a][2], acc[a][3]));
+                for (long b = 0; b < nr; b++) {
+                    y[(i + a) * rows + r + b] = xs[i + a] * ws[r + b] * (float)(dots[b] - 128 * wsums[r + b]);
+                }
+            }
+        }
+    }
+}
+
+VNNI static void quantize_inputs(const float *x, uint8_t *xu, float *xs, long m, long cols) {
+    for (long i = 0; i < m; i++) {
+        const float *row = x + i * cols;
+        __m512 amax = _mm512_setzero_ps();
+        long c = 0;
+        for (; c + 16 <= cols; c += 16) amax = _mm512_max_ps(amax, _mm512_abs_ps(_mm512_loadu_ps(row + c)));
+        float maximum = _mm512_reduce_max_ps(amax);
+        for (; c < cols; c++) maximum = row[c] > maximum ? row[c] : -row[c] > maximum ? -row[c] : maximum;
+        xs[i] = maximum / 127.0f;
+        float inverse = maximum > 0 ? 127.0f / maximum : 0.0f;
+        __m512 vinv = _mm512_set1_ps(inverse);
+        __m512i bias = _mm512_set1_epi32(128);
+        for (c = 0; c + 16 <= cols; c += 16) {
+            __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(row + c), vinv)), bias);
+            _mm_storeu_si128((__m128i *)(xu + i * cols + c), _mm512_cvtepi32_epi8(q));
+        }
+        for (; c < cols; c++) xu[i * cols + c] = (uint8_t)((int)nearbyintf(row[c] * inverse) + 128);
+    }
+}
+
+// C[i, r] = Σ_k bf16(x[i,k]) · w[r,k] for a 4×4 tile, in f32 lanes (pairs summed by the instruction).
+BF16 static void tile_bf16(const uint16_t *xb, const uint16_t *w, long cols, long mr, long nr, __m512 acc[4][4]) {
+    for (long a = 0; a < 4; a++)
+        for (long b = 0; b < 4; b++) acc[a][b] = _mm512_setzero_ps();
+    for (long k = 0; k < cols; k += 32) {
+        __mmask32 mask = cols - k >= 32 ? ~(__mmask32)0 : (((__mmask32)1 << (cols - k)) - 1);
+        __m512bh xv[4], wv[4];
+        for (long a = 0; a < 4; a++) xv[a] = (__m512bh)_mm512_maskz_loadu_epi16(mask, xb + (a < mr ? a : 0) * cols + k);
+        for (long b = 0; b < 4; b++) wv[b] = (__m512bh)_mm512_maskz_loadu_epi16(mask, w + (b < nr ? b : 0) * cols + k);
+        for (long a = 0; a < 4; a++)
+            for (long b = 0; b < 4; b++) acc[a][b] = _mm512_dpbf16_ps(acc[a][b], xv[a], wv[b]);
+    }
+}
+
+BF16 static inline __m128 reduce4_ps(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
+    __m512 s01 = _mm512_add_ps(_mm512_unpacklo_ps(a0, a1), _mm512_unpackhi_ps(a0, a1));
+    __m512 s23 = _mm512_add_ps(_mm512_unpacklo_ps(a2, a3), _mm512_unpackhi_ps(a2, a3));
+    __m512d d01 = _mm512_castps_pd(s01), d23 = _mm512_castps_pd(s23);
+    __m512 s = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(d01, d23)), _mm512_castpd_ps(_mm512_unpackhi_pd(d01, d23)));
+    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(s), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1)));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+BF16 static void gemm_bf16(const uint16_t *xb, const uint16_t *w, float *y, long m, long rows, long cols, long row_begin,
+                           long row_end) {
+    for (long r = row_begin; r < row_end; r += 4) {
+        long nr = row_end - r < 4 ? row_end - r : 4;
+        for (long i = 0; i < m; i += 4) {
+            long mr = m - i < 4 ? m - i : 4;
+            __m512 acc[4][4];
+            tile_bf16(xb + i * cols, w + r * cols, cols, mr, nr, acc);
+            for (long a = 0; a < mr; a++) {
+                float dots[4];
+                _mm_storeu_ps(dots, reduce4_ps(acc[a][0], acc[a][1], acc[a][2], acc[a][3]));
+                for (long b = 0; b < nr; b++) y[(i + a) * rows + r + b] = dots[b];
+            }
+        }
+    }
+}
+
+// Round to nearest even, as the weights were (vcvtneps2bf16; the tail uses the scalar rounding).
+BF16 static void convert_inputs_bf16(const float *x, uint16_t *xb, long count) {
+    long c = 0;
+    for (; c + 16 <= count; c += 16) _mm256_storeu_si256((__m256i *)(xb + c), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + c)));
+    for (; c < count; c++) xb[c] = ck_f32_to_bf16_one(x[c]);
+}
+
+void ck_gemm_q8_quantize_inputs(const float *x, uint8_t *xu, float *xs, long m, long cols) {
+    if (ck_q8_gemm() == CK_GEMM_AVX512VNNI) quantize_inputs(x, xu, xs, m, cols);
+}
+
+void ck_gemm_q8(const uint8_t *xu, const float *xs, const int8_t *w, const float *scales, const int32_t *row_sums,
+                float *y, long m, long rows, long cols, long row_begin, long row_end) {
+    if (ck_q8_gemm() == CK_GEMM_AVX512VNNI) gemm_q8(xu, xs, w, scales, row_sums, y, m, rows, cols, row_begin, row_end);
+}
+
+void ck_gemm_bf16_convert_inputs(const float *x, uint16_t *xb, long m, long cols) {
+    if (ck_bf16_gemm() == CK_GEMM_AVX512BF16) convert_inputs_bf16(x, xb, m * cols);
+}
+
+void ck_gemm_bf16(const uint16_t *xb, const uint16_t *w, float *y, long m, long rows, long cols, long row_begin, long row_end) {
+    if (ck_bf16_gemm() == CK_GEMM_AVX512BF16) gemm_bf16(xb, w, y, m, rows, cols, row_begin, row_end);
+}
+#else
+#include "internal.h"
+// No AVX-512 here: ck_q8_gemm() and ck_bf16_gemm() say CK_GEMM_NONE, so callers never get this far.
+void ck_gemm_q8_quantize_inputs(const float *x, uint8_t *xu, float *xs, long m, long cols) {
+    (void)x; (void)xu; (void)xs; (void)m; (void)cols;
+}
+void ck_gemm_q8(const uint8_t *xu, const float *xs, const int8_t *w, const float *scales, const int32_t *row_sums,
+                float *y, long m, long rows, long cols, long row_begin, long row_end) {
+    (void)xu; (void)xs; (void)w; (void)scales; (void)row_sums; (void)y; (void)m; (void)rows; (void)cols; (void)row_begin; (void)row_end;
+}
+void ck_gemm_bf16_convert_inputs(const float *x, uint16_t *xb, long m, long cols) { (void)x; (void)xb; (void)m; (void)cols; }
+void ck_gemm_bf16(const uint16_t *xb, const uint16_t *w, float *y, long m, long rows, long cols, long row_begin, long row_end) {
+    (void)xb; (void)w; (void)y; (void)m; (void)rows; (void)cols; (void)row_begin; (void)row_end;
+}
+#endif

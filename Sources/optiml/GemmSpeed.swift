@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import OPTKernels
+import OPTModel
+
+/// `optiml speed-gemm`: the matrix products of an opt-125m forward, per weight format and kernel path.
+struct GemmSpeed: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "speed-gemm",
+        abstract: "Time the matrix products of prefill, the lm_head and batched decode per weight format and kernel path.",
+        discussion: """
+        Shapes are opt-125m's (hidden 768, ffn 3072, vocabulary 50272), written inputs × output rows × input columns. \
+        Each format runs on every path this processor has for it (int8: AVX-512 VNNI or f32 tiles through BLAS; \
+        bf16: AVX512-BF16 or f32 tiles through BLAS); batches up to 16 inputs use the matrix-vector kernels unless \
+        a unit GEMM takes them. Figures are the median of --repeat runs after one warm-up.
+        """)
+
+    @Option(help: "Threads (default: every core).") var threads: Int?
+    @Option(name: .customLong("repeat"), help: "Timed runs per measurement (median reported).") var repeats = 5
+
+    func validate() throws {
+        if repeats < 1 { throw ValidationError("--repeat must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    static let shapes: [(name: String, m: Int, rows: Int, cols: Int)] = [
+        ("prefill q/k/v/out_proj", 512, 768, 768), ("prefill fc1", 512, 3072, 768), ("prefill fc2", 512, 768, 3072),
+        ("lm_head, every position", 512, 50272, 768), ("lm_head, 32 positions", 32, 50272, 768),
+        ("batched decode q/k/v/out_proj", 8, 768, 768), ("batched decode fc1", 8, 3072, 768),
+    ]
+
+    func run() throws {
+        let pool = ComputePool(threads: threads)
+        print(KernelPath.report)
+        print("shape  m×rows×cols  dtype  path  ms  GFLOP/s")
+        defer { KernelPath.useUnitGEMMs() }
+        for shape in Self.shapes {
+            var state: UInt64 = 1
+            let weights = (0..<(shape.rows * shape.cols)).map { _ -> Float in
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return Float(Int64(bitPattern: state) >> 40) / Float(1 << 23) * 0.05
+            }
+            let x = (0..<(shape.m * shape.cols)).map { Float(($0 * 7919) % 2001 - 1000) / 1000 }
+            let y = AlignedBuffer(byteCount: shape.m * shape.rows * 4)
+            let scratch = AlignedBuffer(byteCount: pool.threads * WeightMatrix.tileRows * shape.cols * 4)
+            let quantized = AlignedBuffer(byteCount: WeightMatrix.quantizedBytes(count: shape.m, cols: shape.cols))
+            for format in [WeightFormat.f32, .bf16, .int8] {
+                let matrix = WeightConversion.matrix(weights, rows: shape.rows, cols: shape.cols, format: format)
+                for unit in format == .f32 ? [false] : [true, false] {
+                    let on = KernelPath.useUnitGEMMs(int8: unit, bf16: unit)
+                    // The unit GEMMs take int8 from two inputs on, bf16 past the matrix-vector limit (see WeightMatrix).
+                    let takes = format == .int8 ? on.int8 && shape.m > 1 : on.bf16 && shape.m > WeightMatrix.matvecLimit
+                    if unit && !takes { continue }
+                    let path = unit ? (format == .int8 ? KernelPath.int8GEMM : KernelPath.bf16GEMM) ?? "" :
+                        shape.m <= WeightMatrix.matvecLimit ? KernelPath.decode : format == .f32 ? "BLAS" : "f32 tiles, BLAS"
+                    let seconds = x.withUnsafeBufferPointer { input -> Double in
+                        guard let input = input.baseAddress else { return .nan }
+                        return median {
+                            matrix.multiply(input, count: shape.m, into: y.pointer.assumingMemoryBound(to: Float.self),
+                                            pool: pool, scratch: scratch.pointer.assumingMemoryBound(to: Float.self),
+                                            quantized: quantized.pointer)
+                        }
+                    }
+                    let flops = 2.0 * Double(shape.m * shape.rows * shape.cols)
+                    print("\(shape.name)  \(shape.m)×\(shape.rows)×\(shape.cols)  \(format.rawValue)  \(path)  "
+                          + String(format: "%.2f  %.1f", seconds * 1000, flops / seconds / 1e9))
+                }
+            }
+        }
+    }
+
+    private func median(_ body: () -> Void) -> Double {
+        body()
+        var times = [Double]()
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return times.sorted()[times.count / 2]
+    }
+}

@@ -9,8 +9,8 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Hugging Face checkpoint directory (config.json, weights, tokenizer files).")
     var model: String
 
-    @Option(help: "Weight format at run time: f32, f16, bf16 or int8 (default: as stored; others convert at load).")
-    var dtype: String?
+    @Option(help: "Weight format at run time (default: as stored; others convert at load).")
+    var dtype: WeightFormat?
 
     @Option(help: "Threads for the kernels (default: every core).")
     var threads: Int?
@@ -20,22 +20,17 @@ struct ModelOptions: ParsableArguments {
 
     var directory: URL { URL(fileURLWithPath: model, isDirectory: true) }
 
-    var format: WeightFormat? { dtype.flatMap(WeightFormat.init(rawValue:)) }
-
     func validate() throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("--model \(model): no such directory")
-        }
-        if let dtype, WeightFormat(rawValue: dtype) == nil {
-            throw ValidationError("--dtype \(dtype): expected one of \(WeightFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func loadModel() throws -> OPTModel {
         KernelPath.useUnitGEMMs(bf16: bf16Gemm)
-        do { return try OPTModel(directory: directory, format: format, threads: threads) } catch { throw CLIError(error) }
+        do { return try OPTModel(directory: directory, format: dtype, threads: threads) } catch { throw CLIError(error) }
     }
 
     func loadGenerator() throws -> Generator {
@@ -62,3 +57,5 @@ func printJSON<T: Encodable>(_ value: T) throws {
 func writeNow(_ text: String) {
     FileHandle.standardOutput.write(Data(text.utf8))
 }
+
+extension WeightFormat: ExpressibleByArgument {}

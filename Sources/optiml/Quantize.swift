@@ -20,6 +20,6 @@ struct Quantize: ParsableCommand {
         do {
             try CheckpointExport.write(model, companionsFrom: modelOptions.directory, to: URL(fileURLWithPath: out, isDirectory: true))
         } catch { throw CLIError(error) }
-        print("wrote \(modelOptions.dtype ?? "") checkpoint to \(out)")
+        print("wrote \(modelOptions.dtype?.rawValue ?? "") checkpoint to \(out)")
     }
 }

@@ -28,7 +28,7 @@ struct Tune: ParsableCommand {
     @Option(name: .customLong("seq-len"), help: "Tokens per packed sequence.") var seqLen = 2048
     @Option(help: "Peak learning rate.") var lr = 5e-5
     @Option(help: "Linear warmup steps.") var warmup = 60
-    @Option(help: "Decay after warmup: linear (to 0), cosine or constant.") var schedule = "linear"
+    @Option(help: "Decay after warmup: linear (to 0), cosine or constant.") var schedule: LearningRateSchedule.Decay = .linear
     @Option(help: "AdamW decoupled weight decay (biases, norms and position embeddings exempt).") var weightDecay = 0.1
     @Option(help: "AdamW β1,β2.") var betas = "0.9,0.95"
     @Option(help: "AdamW epsilon.") var eps = 1e-8
@@ -40,8 +40,9 @@ struct Tune: ParsableCommand {
     @Option(help: "Extra stream NAME=FILE.jsonl:SHARE (repeatable).") var stream: [String] = []
     @Option(help: "Demonstrations per prompt: k ~ Zipf(--zipf) over 0…K (MetaICL); 0 turns them off.") var maxShots = 0
     @Option(help: "Zipf exponent for the number of demonstrations.") var zipf = 1.0
-    @Option(help: "Loss on demonstrations' answers too (standard) or the query's only (suffix).") var demonstrationLoss = "suffix"
-    @Option(help: "label (targets only, the paper's) or full.") var loss = "label"
+    @Option(help: "Loss on demonstrations' answers too (standard) or the query's only (suffix).")
+    var demonstrationLoss: MixtureSettings.DemonstrationLoss = .suffix
+    @Option(help: "label (targets only, the paper's) or full.") var loss: MixtureSettings.Loss = .label
     @Option(help: "Seed of the mixture and dropout.") var seed: UInt64 = 0
     @Option(help: "Checkpoint every N steps.") var saveEvery = 500
     @Option(help: "Validation loss every N steps (0: never).") var evalEvery = 0
@@ -108,9 +109,6 @@ struct Tune: ParsableCommand {
     }
 
     func makeSettings() throws -> TrainerSettings {
-        guard let decay = LearningRateSchedule.Decay(rawValue: schedule) else {
-            throw TrainingError.invalidOption("--schedule must be linear, cosine or constant, got \(schedule)")
-        }
         let betaValues = betas.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
         guard betaValues.count == 2, betaValues.allSatisfy({ (0..<1).contains($0) }) else {
             throw TrainingError.invalidOption("--betas must be two numbers in [0, 1), like 0.9,0.95; got \(betas)")
@@ -120,18 +118,14 @@ struct Tune: ParsableCommand {
         mixture.maxShots = maxShots
         mixture.zipfExponent = zipf
         mixture.seed = seed
-        guard let lossKind = MixtureSettings.Loss(rawValue: loss) else { throw TrainingError.invalidOption("--loss must be label or full, got \(loss)") }
-        mixture.loss = lossKind
-        guard let demo = MixtureSettings.DemonstrationLoss(rawValue: demonstrationLoss) else {
-            throw TrainingError.invalidOption("--demonstration-loss must be suffix or standard, got \(demonstrationLoss)")
-        }
-        mixture.demonstrationLoss = demo
+        mixture.loss = loss
+        mixture.demonstrationLoss = demonstrationLoss
         if let proportions { mixture.proportions = try Self.parseProportions(proportions) }
         mixture.streams = try stream.map(Self.parseStream)
         guard taskCap > 0, maxShots >= 0 else { throw TrainingError.invalidOption("--task-cap must be positive and --max-shots not negative") }
         return TrainerSettings(
             steps: steps, batchSize: batchSize, microBatchSize: microBatchSize, sequenceLength: seqLen, learningRate: lr,
-            warmupSteps: warmup, decay: decay, adam: .init(beta1: betaValues[0], beta2: betaValues[1], epsilon: eps, weightDecay: weightDecay),
+            warmupSteps: warmup, decay: schedule, adam: .init(beta1: betaValues[0], beta2: betaValues[1], epsilon: eps, weightDecay: weightDecay),
             clipNorm: clip, dropout: DropoutRates(embedding: dropout, residual: dropout, attention: dropout, activation: activationDropout),
             mixture: mixture, seed: seed, saveEvery: saveEvery, evalEvery: evalEvery, evalExamples: evalExamples)
     }
@@ -158,3 +152,7 @@ struct Tune: ParsableCommand {
         return .init(name: String(nameSplit[0]), path: String(nameSplit[1][..<colon]), share: share)
     }
 }
+
+extension LearningRateSchedule.Decay: ExpressibleByArgument {}
+extension MixtureSettings.Loss: ExpressibleByArgument {}
+extension MixtureSettings.DemonstrationLoss: ExpressibleByArgument {}

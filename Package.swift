@@ -52,7 +52,7 @@ let package = Package(
         // The Jinja2 dialect of PromptSource and lm-evaluation-harness: parse once, render many rows.
         .target(name: "OPTTemplate", dependencies: ["OPTData", "OPTSupport"]),
         // Dataset files as rows: JSONL, JSON, CSV/TSV and Hugging Face Arrow files (memory-mapped).
-        .target(name: "OPTData"),
+        .target(name: "OPTData", dependencies: ["OPTSupport"]),
         .target(name: "OPTCheckpoint", dependencies: ["OPTSupport"]),
         .target(
             name: "OPTModel",

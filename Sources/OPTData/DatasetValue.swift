@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 
 /// One value of a dataset row, as JSON or Arrow hold it.
 ///
@@ -67,21 +68,7 @@ public indirect enum DatasetValue: Sendable, Equatable, CustomStringConvertible 
         }
     }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { JSONText.quoted(s) }
 }
 
 /// A row (or a record value): named fields in their stored order.

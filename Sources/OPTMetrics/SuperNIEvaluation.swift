@@ -532,37 +532,7 @@ public struct SuperNIEvaluation: Sendable {
 /// The bits of Python's `json` module output the report needs.
 enum PythonJSON {
     /// `json.dumps(text)` with the default `ensure_ascii=True`.
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 || scalar.value > 0x7E {
-                    if scalar.value > 0xFFFF {
-                        let v = scalar.value - 0x10000
-                        out += hex(0xD800 + (v >> 10)) + hex(0xDC00 + (v & 0x3FF))
-                    } else {
-                        out += hex(scalar.value)
-                    }
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
-
-    private static func hex(_ value: UInt32) -> String {
-        let digits = String(value, radix: 16)
-        return "\\u" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
-    }
+    static func quote(_ text: String) -> String { JSONText.quoted(text, escaping: .asciiOnly) }
 
     /// `json.dumps(value)` for a float: `repr`, with `NaN` / `Infinity` for the non-finite.
     static func float(_ value: Double) -> String {

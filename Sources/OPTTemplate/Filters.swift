@@ -1,5 +1,6 @@
 import Foundation
 import OPTSupport
+
 /// Jinja's built-in filters plus PromptSource's `choice` and `most_frequent`.
 enum FilterKind: Sendable {
     case abs, attr, batch, capitalize, center, choice, `default`, dictsort, escape, first, float, format, indent, int
@@ -167,34 +168,7 @@ func jsonDump(_ v: TemplateValue, into out: inout String, depth: Int = 0) throws
     case .double(let d):
         out += d.isNaN ? "NaN" : d.isInfinite ? (d < 0 ? "-Infinity" : "Infinity") : pyFloatRepr(d)
     case .string(let s):
-        out += "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case "<": out += "\\u003c"
-            case ">": out += "\\u003e"
-            case "&": out += "\\u0026"
-            case "'": out += "\\u0027"
-            default:
-                if c.value < 0x20 || c.value > 0x7E {
-                    if c.value > 0xFFFF {
-                        let v = c.value - 0x10000
-                        out += "\\u" + hexDigits(0xD800 + (v >> 10), width: 4) + "\\u" + hexDigits(0xDC00 + (v & 0x3FF), width: 4)
-                    } else {
-                        out += "\\u" + hexDigits(c.value, width: 4)
-                    }
-                } else {
-                    out.unicodeScalars.append(c)
-                }
-            }
-        }
-        out += "\""
+        JSONText.appendQuoted(s, to: &out, escaping: [.asciiOnly, .htmlSafe])
     case .list(let l):
         out += "["
         for (i, item) in l.items.enumerated() {

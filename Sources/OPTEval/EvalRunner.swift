@@ -104,7 +104,7 @@ public struct EvalRunner {
         let manifest = try BenchStore.manifest(bench)
         let benchHash = ContentHash.sha256(try Data(contentsOf: bench.appendingPathComponent("manifest.json")))
         let identity = backend.identity, modelHash = identity.hash
-        let runID = try store.resumableRun(modelHash: modelHash, benchHash: benchHash, settings: settings.json)?.id
+        let runID = try store.matchingRun(modelHash: modelHash, benchHash: benchHash, settings: settings.json)?.id
             ?? store.beginRun(RunRecord(id: nil, model: modelName, modelHash: modelHash, modelIdentity: identity.json, benchHash: benchHash,
                                         settings: settings.json, gitRevision: nil, startedAt: Date(), finishedAt: nil, resultsJSON: nil))
         let (planned, infos) = try plan(manifest)

@@ -296,13 +296,14 @@ public final class ResultsStore: Sendable {
         }
     }
 
-    /// The unfinished run with the same model hash, bench hash and settings, to resume it; the
-    /// latest one when there are several, nil when there is none.
-    public func resumableRun(modelHash: String, benchHash: String, settings: String) throws(ResultsStoreError) -> RunRecord? {
-        try reading("resumableRun") { db in
+    /// The latest run with the same model hash, bench hash and settings, finished or not, nil when
+    /// there is none: a rerun continues it (an interrupted one, or one killed after it finished but
+    /// before its results were written out) instead of starting another record of the same evaluation.
+    public func matchingRun(modelHash: String, benchHash: String, settings: String) throws(ResultsStoreError) -> RunRecord? {
+        try reading("matchingRun") { db in
             try Row.fetchOne(
                 db,
-                sql: Self.runSelect + " WHERE model_hash = ? AND bench_hash = ? AND settings = ? AND finished_at IS NULL ORDER BY id DESC LIMIT 1",
+                sql: Self.runSelect + " WHERE model_hash = ? AND bench_hash = ? AND settings = ? ORDER BY id DESC LIMIT 1",
                 arguments: [modelHash, benchHash, settings]
             ).map(Self.run(from:))
         }

@@ -150,7 +150,7 @@ public enum StreamExport {
         }
         let fm = FileManager.default
         try fm.createDirectory(at: directory, withIntermediateDirectories: true)
-        // What an interrupted SafeTensorsWriter left behind: never part of the export.
+        // What an interrupted atomic write (a shard, the manifest) left behind: never part of the export.
         for name in try fm.contentsOfDirectory(atPath: directory.path) where name.hasPrefix(".") && name.hasSuffix(".tmp") {
             try fm.removeItem(at: directory.appendingPathComponent(name))
         }
@@ -224,7 +224,10 @@ public enum StreamExport {
     private static func writeManifest(_ manifest: StreamManifest, to url: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(manifest).write(to: url, options: .atomic)
+        // Through AtomicFile, whose temporary files the next run recognises and removes (Foundation's
+        // `.atomic` names them otherwise).
+        let data = try encoder.encode(manifest)
+        try AtomicFile.write(to: url) { try $0.write(contentsOf: data) }
     }
 }
 

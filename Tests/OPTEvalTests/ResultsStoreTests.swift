@@ -124,30 +124,27 @@ struct ResultsStoreTests {
         #expect(try store.cachedResponses(for: ["dup"]) == ["dup": last])
     }
 
-    @Test func resumableRunIsTheUnfinishedOneWithEqualSettings() throws {
+    @Test func matchingRunIsTheLatestWithEqualModelBenchAndSettingsFinishedOrNot() throws {
         let folder = try ScratchFolder()
         let store = try ResultsStore(path: folder.database)
         let settings = #"{"levels":[1,2],"seed":1}"#
-        #expect(try store.resumableRun(modelHash: "m1", benchHash: "b1", settings: settings) == nil)
+        #expect(try store.matchingRun(modelHash: "m1", benchHash: "b1", settings: settings) == nil)
 
-        let finished = try store.beginRun(makeRun(settings: settings))
-        try store.finishRun(id: finished, resultsJSON: "{}", at: Date())
         _ = try store.beginRun(makeRun(settings: #"{"levels":[1,2],"seed":2}"#))
         _ = try store.beginRun(makeRun(settings: settings, modelHash: "m2"))
         _ = try store.beginRun(makeRun(settings: settings, benchHash: "b2"))
-        #expect(try store.resumableRun(modelHash: "m1", benchHash: "b1", settings: settings) == nil)
+        #expect(try store.matchingRun(modelHash: "m1", benchHash: "b1", settings: settings) == nil)
 
         let unfinished = try store.beginRun(makeRun(settings: settings))
         var expected = makeRun(settings: settings)
         expected.id = unfinished
-        #expect(try store.resumableRun(modelHash: "m1", benchHash: "b1", settings: settings) == expected)
+        #expect(try store.matchingRun(modelHash: "m1", benchHash: "b1", settings: settings) == expected)
 
-        // Of several unfinished runs, the latest.
+        // Of several, the latest; once finished, still it (a rerun continues its record).
         let later = try store.beginRun(makeRun(settings: settings))
-        #expect(try store.resumableRun(modelHash: "m1", benchHash: "b1", settings: settings)?.id == later)
+        #expect(try store.matchingRun(modelHash: "m1", benchHash: "b1", settings: settings)?.id == later)
         try store.finishRun(id: later, resultsJSON: "{}", at: Date())
-        try store.finishRun(id: unfinished, resultsJSON: "{}", at: Date())
-        #expect(try store.resumableRun(modelHash: "m1", benchHash: "b1", settings: settings) == nil)
+        #expect(try store.matchingRun(modelHash: "m1", benchHash: "b1", settings: settings)?.id == later)
     }
 
     @Test func samplesAreUniquePerRunTaskInstanceAndShotsAndOrdered() throws {
@@ -262,7 +259,7 @@ struct ResultsStoreTests {
         #expect(try reopened.runs() == [run])
         #expect(try reopened.cachedResponses(for: ["k"]) == ["k": response])
         #expect(try reopened.samples(runID: try #require(run.id)) == [sample])
-        #expect(try reopened.resumableRun(modelHash: run.modelHash, benchHash: run.benchHash, settings: run.settings) == run)
+        #expect(try reopened.matchingRun(modelHash: run.modelHash, benchHash: run.benchHash, settings: run.settings) == run)
     }
 
     @Test func twoStoresOnOneFileSeeEachOthersData() throws {
@@ -274,7 +271,7 @@ struct ResultsStoreTests {
         try second.store([CachedResponse(key: "from-second", kind: "loglikelihood", logprob: -2, isGreedy: true, tokenCount: 1)])
         #expect(try first.cachedResponses(for: ["from-second"]).count == 1)
         try second.finishRun(id: id, resultsJSON: "{}", at: Date())
-        #expect(try first.resumableRun(modelHash: "m1", benchHash: "b1", settings: makeRun().settings) == nil)
+        #expect(try first.matchingRun(modelHash: "m1", benchHash: "b1", settings: makeRun().settings)?.finishedAt != nil)
         try first.addSamples([makeSample(run: id, task: "t", instance: "i", shots: 0)])
         #expect(try second.samples(runID: id).count == 1)
     }

@@ -43,14 +43,16 @@ struct CrashRecoveryTests {
     /// Runs `optiml arguments` to the end; throws with its output when it fails.
     @discardableResult
     static func optiml(_ arguments: [String]) throws -> String {
-        let (status, output) = try launch(arguments, killAfter: nil)
+        let (status, output, _) = try launch(arguments, killAfter: nil)
         guard status == 0 else { throw Failure(description: "optiml \(arguments.joined(separator: " ")) exited with \(status):\n\(output)") }
         return output
     }
 
     /// Starts `optiml arguments`, and with `killAfter` sends it SIGKILL that many seconds later
-    /// (unless it has ended). Returns the exit status (or the signal's number) and the output.
-    static func launch(_ arguments: [String], killAfter: Double?) throws -> (Int32, String) {
+    /// (unless it has ended): seconds after it first printed a match of `marker` when one is given
+    /// (the work has begun), else after its start. Returns the exit status (or the signal's number),
+    /// the output and when, in seconds from the start, `marker` first appeared.
+    static func launch(_ arguments: [String], killAfter: Double?, marker: String? = nil) throws -> (Int32, String, TimeInterval?) {
         guard let optimlBinary else { throw Failure(description: "no optiml executable") }
         let process = Process()
         process.executableURL = optimlBinary
@@ -61,32 +63,49 @@ struct CrashRecoveryTests {
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle
+        let started = Date()
         try process.run()
-        if let killAfter {
-            let deadline = Date().addingTimeInterval(killAfter)
-            while process.isRunning && Date() < deadline { usleep(2_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        var markedAt: TimeInterval?
+        func marked() -> Bool {
+            if markedAt == nil, let marker, let text = try? String(contentsOf: log, encoding: .utf8), text.range(of: marker, options: .regularExpression) != nil {
+                markedAt = Date().timeIntervalSince(started)
+            }
+            return markedAt != nil
+        }
+        if marker != nil || killAfter != nil {
+            while process.isRunning && marker != nil && !marked() { usleep(2_000) }
+            if let killAfter {
+                let deadline = Date().addingTimeInterval(killAfter)
+                while process.isRunning && Date() < deadline { usleep(2_000) }
+                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            }
         }
         process.waitUntilExit()
         try handle.close()
-        return (process.terminationStatus, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+        _ = marked()
+        return (process.terminationStatus, (try? String(contentsOf: log, encoding: .utf8)) ?? "", markedAt)
     }
 
     /// Runs `arguments(out)` into a fresh folder uninterrupted, timing it; then into another, killed
     /// `kills` times at seeded points within that time, and once more to the end. Returns both
-    /// folders and what the last run printed.
-    static func killedAndUninterrupted(_ name: String, seed: UInt64, _ arguments: (URL) -> [String]) throws -> (reference: URL, recovered: URL, output: String) {
+    /// folders and what the last run printed. With a `marker` (what the command prints once its
+    /// work has begun), the kills fall within the work after it, not in start-up: a short run can
+    /// be mostly loading.
+    static func killedAndUninterrupted(_ name: String, seed: UInt64, marker: String? = nil,
+                                       _ arguments: (URL) -> [String]) throws -> (reference: URL, recovered: URL, output: String) {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("optiml-crash-\(name)-\(UUID().uuidString)")
         let reference = root.appendingPathComponent("reference"), recovered = root.appendingPathComponent("recovered")
         let started = Date()
-        try optiml(arguments(reference))
+        let (referenceStatus, referenceOutput, markedAt) = try launch(arguments(reference), killAfter: nil, marker: marker)
+        guard referenceStatus == 0 else { throw Failure(description: "the uninterrupted run exited with \(referenceStatus):\n\(referenceOutput)") }
         let duration = Date().timeIntervalSince(started)
+        // The kills' window: from the marker (or past the first tenth, start-up) to before the end.
+        let window = markedAt.map { 0...((duration - $0) * 0.9) } ?? (duration * 0.1)...(duration * 0.9)
         var random = SplitMix64(state: seed)
         var killed = 0
         for _ in 0..<kills {
-            // Past the first tenth (process start and loading), before the end.
-            let at = Double.random(in: (duration * 0.1)...(duration * 0.9), using: &random)
-            let (status, output) = try launch(arguments(recovered), killAfter: at)
+            let at = Double.random(in: window, using: &random)
+            let (status, output, _) = try launch(arguments(recovered), killAfter: at, marker: markedAt == nil ? nil : marker)
             // A run that ended before its kill must have succeeded (a rerun then only confirms).
             if status != SIGKILL && status != 0 { throw Failure(description: "a run to be killed failed (\(status)):\n\(output)") }
             if status == SIGKILL { killed += 1 }
@@ -118,7 +137,8 @@ struct CrashRecoveryTests {
         defer { try? FileManager.default.removeItem(at: work) }
         let bench = try Self.bench(in: work)
 
-        let (reference, recovered, output) = try Self.killedAndUninterrupted("eval", seed: 17) { out in
+        // Killed once answers are coming (the progress shows some): they are committed a batch at a time.
+        let (reference, recovered, output) = try Self.killedAndUninterrupted("eval", seed: 17, marker: "[1-9][0-9]*/[0-9]+ requests") { out in
             ["eval", "--model", Self.model.path, "--bench", bench.path, "--shots", "0,1,2", "--limit", "40",
              "--max-new-tokens", "16", "--batch-size", "1", "--out", out.path]
         }

@@ -6,12 +6,13 @@ OPTIML := .build/release/optiml
 
 .PHONY: setup build demo demo-quick nano test
 
-# OpenBLAS is the BLAS on Linux, SQLite the results store's database (Apple platforms ship both).
+# OpenBLAS is the BLAS on Linux, SQLite the results store's database (Apple platforms ship both), oneDNN the
+# prefill GEMMs' library on Linux (optional at run time: without it prefill runs on BLAS and our kernels).
 setup:
-	@if [ "$$(uname)" = Linux ] && ! { pkg-config --exists openblas && pkg-config --exists sqlite3; } 2>/dev/null; then \
-		echo "installing libopenblas-dev, libsqlite3-dev and pkg-config"; \
+	@if [ "$$(uname)" = Linux ] && ! { pkg-config --exists openblas && pkg-config --exists sqlite3 && [ -f /usr/include/oneapi/dnnl/dnnl.h ]; } 2>/dev/null; then \
+		echo "installing libopenblas-dev, libsqlite3-dev, libdnnl-dev and pkg-config"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libopenblas-dev libsqlite3-dev pkg-config >/dev/null; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libopenblas-dev libsqlite3-dev libdnnl-dev pkg-config >/dev/null; \
 	fi
 
 build: setup

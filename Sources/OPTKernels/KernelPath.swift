@@ -6,7 +6,32 @@ public enum KernelPath {
     /// (`avx2+avx512vnni+avx512bf16`, `neon+dotprod`, `portable`): paths sum in different orders and some
     /// quantize or round their inputs, so results computed on one are not taken for another's.
     public static var current: String {
-        ([decode] + [int8GEMM, bf16GEMM].compactMap { $0 }).joined(separator: "+")
+        ([decode] + [int8GEMM, bf16GEMM, oneDNN.map { _ in "onednn" }].compactMap { $0 }).joined(separator: "+")
+    }
+
+    /// oneDNN's version where the prefill GEMMs run through it (f32, and int8 and bf16 where their unit GEMMs are
+    /// on), nil where it is not installed or was turned off: its kernels sum in their own order.
+    public static var oneDNN: String? {
+        guard Int(ck_onednn()) != 0, let version = ck_onednn_version() else { return nil }
+        return String(cString: version)
+    }
+
+    /// Turns oneDNN on (where it loaded) or off for the whole process; returns whether it is now on.
+    @discardableResult
+    public static func useOneDNN(_ on: Bool) -> Bool { ck_set_onednn(on ? 1 : 0) != 0 }
+
+    /// The kernel oneDNN picks for a prefill product of `inputs` × `rows` × `cols` in `format`, where it runs one.
+    public static func oneDNNKernel(_ format: WeightFormat, inputs: Int, rows: Int, cols: Int) -> String? {
+        let type: Int32
+        switch format {
+        case .f32: type = Int32(CK_ONEDNN_F32)
+        case .int8: type = Int32(CK_ONEDNN_U8S8)
+        case .bf16: type = Int32(CK_ONEDNN_BF16)
+        case .f16: return nil
+        }
+        var name = [CChar](repeating: 0, count: 128)
+        guard ck_onednn_implementation(type, inputs, rows, cols, &name, name.count) == 0 else { return nil }
+        return String(cString: name)
     }
 
     /// The matrix-vector kernels of decode (batches up to `WeightMatrix.matvecLimit`).
@@ -56,9 +81,10 @@ public enum KernelPath {
 
     /// Which path each kernel family runs, for `optiml inspect` and `optiml speed`.
     public static var families: [(family: String, path: String)] {
-        [("f32 GEMM", BLAS.implementation),
-         ("int8 GEMM", int8GEMM.map { "\($0) (int8 weights × int8 inputs quantized per row)" } ?? "f32 tiles through \(BLAS.implementation)"),
-         ("bf16 GEMM", bf16GEMM.map { "\($0) (bf16 weights × bf16-rounded inputs)" }
+        let through = oneDNN.map { " through \($0)" } ?? ""
+        return [("f32 GEMM", oneDNN ?? BLAS.implementation),
+         ("int8 GEMM", int8GEMM.map { "\($0)\(through) (int8 weights × int8 inputs quantized per row)" } ?? "f32 tiles through \(BLAS.implementation)"),
+         ("bf16 GEMM", bf16GEMM.map { "\($0)\(through) (bf16 weights × bf16-rounded inputs)" }
              ?? "f32 tiles through \(BLAS.implementation)\(units.bf16 ? " (avx512bf16 with --bf16-gemm)" : "")"),
          ("f16 GEMM", "f32 tiles through \(BLAS.implementation)"),
          ("matvec decode", decode)]

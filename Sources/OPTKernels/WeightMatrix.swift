@@ -58,8 +58,9 @@ public struct WeightMatrix: @unchecked Sendable {
     public var byteCount: Int { rows * cols * format.elementSize }
 
     /// Batches up to this size multiply row by row (memory-bound, our kernels); larger ones go through
-    /// a GEMM: BLAS for f32 (and f16), our AVX-512 GEMMs for int8 (VNNI) and bf16 (AVX512-BF16) where the
-    /// processor has them (`KernelPath`), else BLAS on weights converted to f32 a tile at a time.
+    /// a GEMM: oneDNN where it is installed (f32, and int8 and bf16 where their unit GEMMs are on), else BLAS
+    /// for f32, our AVX-512 GEMMs for int8 (VNNI) and bf16 (AVX512-BF16) where the processor has them
+    /// (`KernelPath`), else BLAS on weights converted to f32 a tile at a time.
     public static let matvecLimit = 16
 
     /// Bytes `multiply` needs in `quantized` for `count` inputs of `cols` values.
@@ -77,6 +78,10 @@ public struct WeightMatrix: @unchecked Sendable {
         _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>,
         pool: ComputePool, scratch: UnsafeMutablePointer<Float>, quantized: UnsafeMutableRawPointer
     ) {
+        if count > Self.matvecLimit, Int(ck_onednn()) != 0,
+           multiplyThroughOneDNN(x, count: count, into: y, pool: pool, quantized: quantized) {
+            return
+        }
         if let rowSums, let scales, count > 1, Int(ck_q8_gemm()) == Int(CK_GEMM_AVX512VNNI) {
             // int8 × int8 GEMM (AVX-512 VNNI), batched decode included (it beats the f32 tiles from two
             // inputs on): inputs quantized once per row, then each thread its share of the weight rows.
@@ -123,6 +128,58 @@ public struct WeightMatrix: @unchecked Sendable {
                            a: x, lda: cols, b: tile, ldb: cols, c: y + start, ldc: rows)
                 start = end
             }
+        }
+    }
+
+    /// The prefill GEMM through oneDNN (`KernelPath.oneDNN`) for the formats it multiplies as they are stored:
+    /// f32, int8 where our VNNI GEMM's quantized inputs are in use (oneDNN's exact int32 sums then give the
+    /// same bits), bf16 where the bf16 GEMM was asked for. Each thread takes a share of the inputs (oneDNN's
+    /// fast kernels want a dense output) and all the weights; a share oneDNN refuses runs on the kernel the
+    /// format has without it. Returns false, having done nothing, for formats it does not take.
+    private func multiplyThroughOneDNN(
+        _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>,
+        pool: ComputePool, quantized: UnsafeMutableRawPointer
+    ) -> Bool {
+        // Shares of fewer inputs than this run oneDNN's kernels below their speed.
+        let minimumInputs = 16
+        switch format {
+        case .f32:
+            let w = data.assumingMemoryBound(to: Float.self)
+            pool.forEachChunk(count, minimumChunk: minimumInputs) { _, inputs in
+                let xs = x + inputs.lowerBound * cols, ys = y + inputs.lowerBound * rows
+                if ck_onednn_matmul(Int32(CK_ONEDNN_F32), xs, w, ys, inputs.count, rows, cols) != 0 {
+                    BLAS.sgemm(transposeA: false, transposeB: true, m: inputs.count, n: rows, k: cols,
+                               a: xs, lda: cols, b: w, ldb: cols, c: ys, ldc: rows)
+                }
+            }
+            return true
+        case .int8:
+            guard let rowSums, let scales, Int(ck_q8_gemm()) == Int(CK_GEMM_AVX512VNNI) else { return false }
+            let inputScales = quantized.bindMemory(to: Float.self, capacity: count)
+            let inputs = (quantized + count * MemoryLayout<Float>.stride).bindMemory(to: UInt8.self, capacity: count * cols)
+            ck_gemm_q8_quantize_inputs(x, inputs, inputScales, count, cols)
+            let w = data.assumingMemoryBound(to: Int8.self)
+            pool.forEachChunk(count, minimumChunk: minimumInputs) { _, share in
+                let xu = inputs + share.lowerBound * cols, xs = inputScales + share.lowerBound, ys = y + share.lowerBound * rows
+                if ck_onednn_gemm_q8(xu, xs, w, scales, rowSums, ys, share.count, rows, cols) != 0 {
+                    ck_gemm_q8(xu, xs, w, scales, rowSums, ys, share.count, rows, cols, 0, rows)
+                }
+            }
+            return true
+        case .bf16:
+            guard Int(ck_bf16_gemm()) == Int(CK_GEMM_AVX512BF16) else { return false }
+            let inputs = quantized.bindMemory(to: UInt16.self, capacity: count * cols)
+            ck_gemm_bf16_convert_inputs(x, inputs, count, cols)
+            let w = data.assumingMemoryBound(to: UInt16.self)
+            pool.forEachChunk(count, minimumChunk: minimumInputs) { _, share in
+                let xb = inputs + share.lowerBound * cols, ys = y + share.lowerBound * rows
+                if ck_onednn_matmul(Int32(CK_ONEDNN_BF16), xb, w, ys, share.count, rows, cols) != 0 {
+                    ck_gemm_bf16(xb, w, ys, share.count, rows, cols, 0, rows)
+                }
+            }
+            return true
+        case .f16:
+            return false
         }
     }
 

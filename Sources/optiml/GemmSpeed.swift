@@ -10,8 +10,9 @@ struct GemmSpeed: ParsableCommand {
         abstract: "Time the matrix products of prefill, the lm_head and batched decode per weight format and kernel path.",
         discussion: """
         Shapes are opt-125m's (hidden 768, ffn 3072, vocabulary 50272), written inputs × output rows × input columns. \
-        Each format runs on every path this processor has for it (int8: AVX-512 VNNI or f32 tiles through BLAS; \
-        bf16: AVX512-BF16 or f32 tiles through BLAS); batches up to 16 inputs use the matrix-vector kernels unless \
+        Each format runs on every path this processor has for it (f32: oneDNN or BLAS; int8: AVX-512 VNNI, \
+        through oneDNN or our kernel, or f32 tiles through BLAS; bf16: AVX512-BF16, through oneDNN or our kernel, or f32 \
+        tiles through BLAS); batches up to 16 inputs use the matrix-vector kernels unless \
         a unit GEMM takes them. Figures are the median of --repeat runs after one warm-up.
         """)
 
@@ -33,7 +34,10 @@ struct GemmSpeed: ParsableCommand {
         let pool = ComputePool(threads: threads)
         print(KernelPath.report)
         print("shape  m×rows×cols  dtype  path  ms  GFLOP/s")
-        defer { KernelPath.useUnitGEMMs() }
+        defer {
+            KernelPath.useUnitGEMMs()
+            KernelPath.useOneDNN(true)
+        }
         for shape in Self.shapes {
             var state: UInt64 = 1
             let weights = (0..<(shape.rows * shape.cols)).map { _ -> Float in
@@ -46,12 +50,16 @@ struct GemmSpeed: ParsableCommand {
             let quantized = AlignedBuffer(byteCount: WeightMatrix.quantizedBytes(count: shape.m, cols: shape.cols))
             for format in [WeightFormat.f32, .bf16, .int8] {
                 let matrix = WeightConversion.matrix(weights, rows: shape.rows, cols: shape.cols, format: format)
-                for unit in format == .f32 ? [false] : [true, false] {
+                for (unit, oneDNN) in format == .f32 ? [(false, true), (false, false)] : [(true, true), (true, false), (false, false)] {
                     let on = KernelPath.useUnitGEMMs(int8: unit, bf16: unit)
-                    // The unit GEMMs take int8 from two inputs on, bf16 past the matrix-vector limit (see WeightMatrix).
+                    // The unit GEMMs take int8 from two inputs on, bf16 past the matrix-vector limit, and oneDNN
+                    // takes f32 and the unit GEMMs' products past that limit (see WeightMatrix).
                     let takes = format == .int8 ? on.int8 && shape.m > 1 : on.bf16 && shape.m > WeightMatrix.matvecLimit
                     if unit && !takes { continue }
-                    let path = unit ? (format == .int8 ? KernelPath.int8GEMM : KernelPath.bf16GEMM) ?? "" :
+                    if oneDNN && !(KernelPath.useOneDNN(true) && shape.m > WeightMatrix.matvecLimit) { continue }
+                    if !oneDNN { KernelPath.useOneDNN(false) }
+                    let path = oneDNN ? "oneDNN " + (KernelPath.oneDNNKernel(format, inputs: shape.m / pool.threads, rows: shape.rows, cols: shape.cols) ?? "") :
+                        unit ? (format == .int8 ? KernelPath.int8GEMM : KernelPath.bf16GEMM) ?? "" :
                         shape.m <= WeightMatrix.matvecLimit ? KernelPath.decode : format == .f32 ? "BLAS" : "f32 tiles, BLAS"
                     let seconds = x.withUnsafeBufferPointer { input -> Double in
                         guard let input = input.baseAddress else { return .nan }

@@ -448,6 +448,81 @@ struct KernelTests {
         }
     }
 
+    static let hasOneDNN = ck_onednn_version() != nil
+
+    @Test("oneDNN's f32 product matches the reference as BLAS does",
+          .enabled(if: hasOneDNN, "oneDNN (libdnnl.so.2) is not installed: prefill runs on BLAS and our kernels"))
+    func oneDNNF32() {
+        for (m, rows, cols) in Self.gemmShapes {
+            let w = Self.random(rows * cols, seed: UInt64(cols) + 2), x = Self.random(m * cols, seed: 79)
+            var y = [Float](repeating: .nan, count: m * rows)
+            #expect(ck_onednn_matmul(Int32(CK_ONEDNN_F32), x, w, &y, m, rows, cols) == 0)
+            for i in 0..<m {
+                for r in 0..<rows {
+                    var reference = 0.0, magnitude = 0.0
+                    for c in 0..<cols {
+                        let product = Double(w[r * cols + c]) * Double(x[i * cols + c])
+                        reference += product
+                        magnitude += abs(product)
+                    }
+                    #expect(abs(Double(y[i * rows + r]) - reference) <= magnitude * 1e-5 + 1e-6, "\(m)×\(rows)×\(cols) i=\(i) r=\(r)")
+                }
+            }
+        }
+    }
+
+    @Test("oneDNN's int8 product gives the int8 GEMM's (AVX-512 VNNI) bits",
+          .enabled(if: hasOneDNN && hasVNNIGemm, "needs oneDNN (libdnnl.so.2) and AVX-512 VNNI"))
+    func oneDNNInt8() {
+        for (m, rows, cols) in Self.gemmShapes {
+            let stored = Stored(Self.random(rows * cols, seed: UInt64(cols) + 3), rows: rows, cols: cols, format: .int8)
+            let q = Array(UnsafeBufferPointer(start: stored.data.assumingMemoryBound(to: Int8.self), count: rows * cols))
+            let sums = (0..<rows).map { r in q[(r * cols)..<((r + 1) * cols)].reduce(Int32(0)) { $0 + Int32($1) } }
+            let x = Self.random(m * cols, seed: 80)
+            var inputs = [UInt8](repeating: 0, count: m * cols), inputScales = [Float](repeating: 0, count: m)
+            ck_gemm_q8_quantize_inputs(x, &inputs, &inputScales, m, cols)
+            var ours = [Float](repeating: .nan, count: m * rows), theirs = ours
+            ck_gemm_q8(inputs, inputScales, q, stored.scales, sums, &ours, m, rows, cols, 0, rows)
+            #expect(ck_onednn_gemm_q8(inputs, inputScales, q, stored.scales, sums, &theirs, m, rows, cols) == 0)
+            #expect(ours.map(\.bitPattern) == theirs.map(\.bitPattern), "\(m)×\(rows)×\(cols)")
+        }
+    }
+
+    @Test("oneDNN's bf16 product matches the bf16 GEMM (AVX512-BF16) up to f32 summation order",
+          .enabled(if: hasOneDNN && hasBF16Gemm, "needs oneDNN (libdnnl.so.2) and AVX512-BF16"))
+    func oneDNNBF16() {
+        #expect(ck_set_bf16_gemm(Int32(CK_GEMM_AVX512BF16)) == Int32(CK_GEMM_AVX512BF16))
+        defer { ck_set_bf16_gemm(Int32(CK_GEMM_NONE)) }
+        for (m, rows, cols) in Self.gemmShapes {
+            let stored = Stored(Self.random(rows * cols, seed: UInt64(cols) + 4), rows: rows, cols: cols, format: .bf16)
+            let x = Self.random(m * cols, seed: 81)
+            var inputs = [UInt16](repeating: 0, count: m * cols)
+            ck_gemm_bf16_convert_inputs(x, &inputs, m, cols)
+            let w = stored.data.assumingMemoryBound(to: UInt16.self)
+            var ours = [Float](repeating: .nan, count: m * rows), theirs = ours
+            ck_gemm_bf16(inputs, w, &ours, m, rows, cols, 0, rows)
+            #expect(ck_onednn_matmul(Int32(CK_ONEDNN_BF16), inputs, w, &theirs, m, rows, cols) == 0)
+            for i in 0..<(m * rows) {
+                let r = i % rows, row = i / rows
+                var magnitude = 0.0
+                for c in 0..<cols { magnitude += abs(Double(stored.exact[r * cols + c]) * Double(x[row * cols + c])) }
+                #expect(abs(Double(ours[i]) - Double(theirs[i])) <= magnitude * 1e-5 + 1e-6, "\(m)×\(rows)×\(cols) at \(i)")
+            }
+        }
+    }
+
+    @Test("oneDNN refuses an empty product and can be switched off and on",
+          .enabled(if: hasOneDNN, "oneDNN (libdnnl.so.2) is not installed"))
+    func oneDNNSwitch() {
+        var y: Float = 0
+        #expect(ck_onednn_matmul(Int32(CK_ONEDNN_F32), [Float](), [Float](), &y, 0, 1, 1) == -1)
+        #expect(ck_set_onednn(0) == 0 && ck_onednn() == 0)
+        #expect(ck_set_onednn(1) == 1 && ck_onednn() == 1)
+        var name = [CChar](repeating: 0, count: 128)
+        #expect(ck_onednn_implementation(Int32(CK_ONEDNN_F32), 64, 64, 64, &name, name.count) == 0)
+        #expect(!String(cString: name).isEmpty)
+    }
+
     @Test func dotAndAxpyMatchReference() {
         Self.forEachISA { isa in
             for n in [0, 1, 7, 8, 17, 64, 129, 1000] {

@@ -99,6 +99,23 @@ struct WeightFormatTests {
     @Test("int8 and bf16 prefill through f32 tiles and BLAS (the portable GEMM) agree with f32", arguments: [WeightFormat.int8, .bf16])
     func prefillThroughBLAS(format: WeightFormat) throws { try checkPrefill(format, unitGEMM: false) }
 
+    @Test("prefill through oneDNN gives the int8 GEMM's bits and f32 within summation order",
+          .enabled(if: KernelPath.useOneDNN(true), "oneDNN (libdnnl.so.2) is not installed: prefill runs on BLAS and our kernels"))
+    func prefillThroughOneDNN() throws {
+        for format in [WeightFormat.f32, .int8] {
+            let through = try prefillLogits(format: format)
+            KernelPath.useOneDNN(false)
+            let without = try prefillLogits(format: format)
+            KernelPath.useOneDNN(true)
+            if format == .int8 && KernelPath.units.int8 {
+                #expect(through.logits.map(\.bitPattern) == without.logits.map(\.bitPattern), "int8")
+            } else {
+                let largest = zip(through.logits, without.logits).map { abs($0 - $1) }.max() ?? .infinity
+                #expect(largest <= 1e-4, "\(format): logits differ by up to \(largest)")
+            }
+        }
+    }
+
     @Test("a stored f16 checkpoint computed as f16 matches transformers' f32 upcast")
     func storedHalfMatchesReference() throws {
         let directory = Fixtures.models.appendingPathComponent("tiny-f16-nobias-safetensors")

@@ -92,6 +92,27 @@ void ck_gemm_bf16_convert_inputs(const float *x, uint16_t *xb, long m, long cols
 /// CK_GEMM_AVX512BF16.
 void ck_gemm_bf16(const uint16_t *xb, const uint16_t *w, float *y, long m, long rows, long cols, long row_begin, long row_end);
 
+/// oneDNN, where libdnnl.so.2 loads at run time (Linux; built against its header): the element types of
+/// ck_onednn_matmul's source, weights and destination.
+enum { CK_ONEDNN_F32 = 0, CK_ONEDNN_BF16 = 1, CK_ONEDNN_U8S8 = 2 };
+/// "oneDNN X.Y.Z" where the library loaded (the first call loads it), else NULL.
+const char *ck_onednn_version(void);
+/// Whether the prefill GEMMs use oneDNN: on by default where it loaded.
+int ck_onednn(void);
+/// Turns oneDNN on or off for the whole process (tests compare both); returns whether it is now on.
+int ck_set_onednn(int on);
+/// y[m][n] = x[m][k] · W[n][k]ᵀ, all row-major and dense, on the calling thread alone. CK_ONEDNN_F32: f32
+/// throughout; CK_ONEDNN_BF16: bf16 x and W, f32 y; CK_ONEDNN_U8S8: u8 x, s8 W, exact int32 sums in y.
+/// Returns 0, or -1 where oneDNN is absent or refused the product (y is then unspecified).
+int ck_onednn_matmul(int type, const void *x, const void *w, void *y, long m, long n, long k);
+/// ck_gemm_q8's result for inputs [0, m) and every row, through oneDNN's u8 × s8 product: the same exact sums
+/// and the same scaling, so the same bits. Returns 0, or -1 as ck_onednn_matmul.
+int ck_onednn_gemm_q8(const uint8_t *xu, const float *xs, const int8_t *w, const float *scales, const int32_t *row_sums,
+                      float *y, long m, long rows, long cols);
+/// The name of the kernel oneDNN picks for a product of this type and shape (e.g. "brg:avx512_core_vnni")
+/// into out; returns 0, or -1 where oneDNN is absent.
+int ck_onednn_implementation(int type, long m, long n, long k, char *out, long capacity);
+
 /// A parallel loop body: handles items [begin, end) as chunk number `chunk`.
 typedef void (*ck_pool_task)(void *context, long chunk, long begin, long end);
 /// Runs task over 0..<count cut into `chunks` contiguous chunks on the calling thread and pool workers

@@ -1,0 +1,169 @@
+// Prefill GEMMs through oneDNN (the library PyTorch, ONNX Runtime and CTranslate2 build on), where it is
+// installed: its brgemm kernels reach the processor's best unit (AVX-512, VNNI, AVX512-BF16, AMX) with a
+// cache blocking our tiles do not have.
+//
+// The library is opened at run time rather than linked, so that one binary runs, on BLAS and our kernels,
+// where it is absent; its header at build time gives the types. Debian builds it on OpenMP: each call runs
+// on the calling thread alone (OpenMP's team size there is set to 1) and the pool shares the work out, as it
+// does BLAS's, so that no OpenMP team spins beside the pool's threads.
+#include <stdatomic.h>
+#include "internal.h"
+
+#if __has_include(<oneapi/dnnl/dnnl.h>) && !defined(__APPLE__)
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <oneapi/dnnl/dnnl.h>
+
+// The entry points used, resolved from the library once.
+#define DNNL_FUNCTIONS(X)                                                                                     \
+    X(dnnl_engine_create) X(dnnl_stream_create) X(dnnl_memory_desc_init_by_strides) X(dnnl_matmul_desc_init) \
+    X(dnnl_primitive_desc_create) X(dnnl_primitive_desc_destroy) X(dnnl_primitive_desc_query)               \
+    X(dnnl_primitive_create) X(dnnl_primitive_destroy) X(dnnl_primitive_execute) X(dnnl_memory_create)     \
+    X(dnnl_memory_destroy) X(dnnl_stream_wait) X(dnnl_version)
+
+static struct {
+#define DECLARE(name) __typeof__(name) *name;
+    DNNL_FUNCTIONS(DECLARE)
+#undef DECLARE
+    void (*omp_set_num_threads)(int);
+    dnnl_engine_t engine;
+    char version[32];
+} dnnl;
+
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+static int loaded;
+
+static void load(void) {
+    void *library = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
+    if (!library) return;
+#define RESOLVE(name) if (!(dnnl.name = (__typeof__(name) *)dlsym(library, #name))) return;
+    DNNL_FUNCTIONS(RESOLVE)
+#undef RESOLVE
+    // dlsym on the library's handle also searches what the library depends on: its OpenMP runtime.
+    dnnl.omp_set_num_threads = (void (*)(int))dlsym(library, "omp_set_num_threads");
+    if (dnnl.dnnl_engine_create(&dnnl.engine, dnnl_cpu, 0) != dnnl_success) return;
+    const dnnl_version_t *v = dnnl.dnnl_version();
+    snprintf(dnnl.version, sizeof dnnl.version, "oneDNN %d.%d.%d", v->major, v->minor, v->patch);
+    loaded = 1;
+}
+
+const char *ck_onednn_version(void) {
+    pthread_once(&load_once, load);
+    return loaded ? dnnl.version : NULL;
+}
+
+// The element types of source, weights and destination for each CK_ONEDNN_ type.
+static const dnnl_data_type_t element_types[][3] = {
+    [CK_ONEDNN_F32] = {dnnl_f32, dnnl_f32, dnnl_f32},
+    [CK_ONEDNN_BF16] = {dnnl_bf16, dnnl_bf16, dnnl_f32},
+    [CK_ONEDNN_U8S8] = {dnnl_u8, dnnl_s8, dnnl_s32},
+};
+
+// x [m][k] row-major, W [n][k] row-major (read as the k × n matrix Wᵀ), y [m][n] dense: oneDNN takes
+// its brgemm kernels only for a dense destination, which is why the pool splits m rather than n.
+static int describe(int type, long m, long n, long k, dnnl_memory_desc_t descs[3]) {
+    dnnl_dims_t src = {m, k}, src_strides = {k, 1}, wei = {k, n}, wei_strides = {1, k}, dst = {m, n}, dst_strides = {n, 1};
+    const dnnl_data_type_t *t = element_types[type];
+    return dnnl.dnnl_memory_desc_init_by_strides(&descs[0], 2, src, t[0], src_strides) == dnnl_success
+        && dnnl.dnnl_memory_desc_init_by_strides(&descs[1], 2, wei, t[1], wei_strides) == dnnl_success
+        && dnnl.dnnl_memory_desc_init_by_strides(&descs[2], 2, dst, t[2], dst_strides) == dnnl_success;
+}
+
+// A primitive descriptor for the product; oneDNN's primitive cache makes a repeated shape cost ~2 µs.
+static dnnl_primitive_desc_t primitive_desc(int type, long m, long n, long k, dnnl_memory_desc_t descs[3]) {
+    dnnl_matmul_desc_t matmul;
+    dnnl_primitive_desc_t pd = NULL;
+    if (!describe(type, m, n, k, descs)) return NULL;
+    if (dnnl.dnnl_matmul_desc_init(&matmul, &descs[0], &descs[1], NULL, &descs[2]) != dnnl_success) return NULL;
+    if (dnnl.dnnl_primitive_desc_create(&pd, &matmul, NULL, dnnl.engine, NULL) != dnnl_success) return NULL;
+    return pd;
+}
+
+// Each thread's stream, and its OpenMP team size set to 1 once (the setting is per thread).
+static _Thread_local dnnl_stream_t thread_stream;
+
+static dnnl_stream_t stream(void) {
+    if (!thread_stream) {
+        if (dnnl.omp_set_num_threads) dnnl.omp_set_num_threads(1);
+        if (dnnl.dnnl_stream_create(&thread_stream, dnnl.engine, dnnl_stream_default_flags) != dnnl_success) return NULL;
+    }
+    return thread_stream;
+}
+
+int ck_onednn_matmul(int type, const void *x, const void *w, void *y, long m, long n, long k) {
+    if (!ck_onednn_version() || m <= 0 || n <= 0 || k <= 0) return -1;
+    dnnl_stream_t s = stream();
+    dnnl_memory_desc_t descs[3];
+    dnnl_primitive_desc_t pd = s ? primitive_desc(type, m, n, k, descs) : NULL;
+    if (!pd) return -1;
+    dnnl_primitive_t primitive = NULL;
+    dnnl_memory_t memory[3] = {NULL, NULL, NULL};
+    void *handles[3] = {(void *)x, (void *)w, y};
+    int status = dnnl.dnnl_primitive_create(&primitive, pd) == dnnl_success ? 0 : -1;
+    for (int i = 0; i < 3 && status == 0; i++)
+        if (dnnl.dnnl_memory_create(&memory[i], &descs[i], dnnl.engine, handles[i]) != dnnl_success) status = -1;
+    if (status == 0) {
+        dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, memory[0]}, {DNNL_ARG_WEIGHTS, memory[1]}, {DNNL_ARG_DST, memory[2]}};
+        if (dnnl.dnnl_primitive_execute(primitive, s, 3, args) != dnnl_success || dnnl.dnnl_stream_wait(s) != dnnl_success)
+            status = -1;
+    }
+    for (int i = 0; i < 3; i++)
+        if (memory[i]) dnnl.dnnl_memory_destroy(memory[i]);
+    if (primitive) dnnl.dnnl_primitive_destroy(primitive);
+    dnnl.dnnl_primitive_desc_destroy(pd);
+    return status;
+}
+
+int ck_onednn_implementation(int type, long m, long n, long k, char *out, long capacity) {
+    if (!ck_onednn_version() || capacity <= 0) return -1;
+    dnnl_memory_desc_t descs[3];
+    dnnl_primitive_desc_t pd = primitive_desc(type, m, n, k, descs);
+    if (!pd) return -1;
+    const char *name = NULL;
+    int status = dnnl.dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name) == dnnl_success && name ? 0 : -1;
+    if (status == 0) snprintf(out, (size_t)capacity, "%s", name);
+    dnnl.dnnl_primitive_desc_destroy(pd);
+    return status;
+}
+#else
+// No oneDNN header at build time (Apple platforms use Accelerate): every product stays on BLAS and our kernels.
+const char *ck_onednn_version(void) { return NULL; }
+int ck_onednn_matmul(int type, const void *x, const void *w, void *y, long m, long n, long k) {
+    (void)type; (void)x; (void)w; (void)y; (void)m; (void)n; (void)k;
+    return -1;
+}
+int ck_onednn_implementation(int type, long m, long n, long k, char *out, long capacity) {
+    (void)type; (void)m; (void)n; (void)k; (void)out; (void)capacity;
+    return -1;
+}
+#endif
+
+// On by default where the library loaded; tests switch it to compare with BLAS and our kernels.
+static _Atomic int enabled = -1;
+
+int ck_onednn(void) {
+    int on = atomic_load_explicit(&enabled, memory_order_relaxed);
+    if (on < 0) atomic_store_explicit(&enabled, on = ck_onednn_version() != NULL, memory_order_relaxed);
+    return on;
+}
+
+int ck_set_onednn(int on) {
+    int chosen = on && ck_onednn_version() != NULL;
+    atomic_store_explicit(&enabled, chosen, memory_order_relaxed);
+    return chosen;
+}
+
+int ck_onednn_gemm_q8(const uint8_t *xu, const float *xs, const int8_t *w, const float *scales, const int32_t *row_sums,
+                      float *y, long m, long rows, long cols) {
+    // The int32 sums land in y's own memory, then become floats in place, with our VNNI GEMM's formula.
+    if (ck_onednn_matmul(CK_ONEDNN_U8S8, xu, w, y, m, rows, cols) != 0) return -1;
+    for (long i = 0; i < m; i++) {
+        for (long r = 0; r < rows; r++) {
+            int32_t dot;
+            memcpy(&dot, &y[i * rows + r], sizeof dot);
+            y[i * rows + r] = xs[i] * scales[r] * (float)(dot - 128 * row_sums[r]);
+        }
+    }
+    return 0;
+}

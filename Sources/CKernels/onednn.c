@@ -13,6 +13,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <oneapi/dnnl/dnnl.h>
 
 // The entry points used, resolved from the library once.
@@ -35,6 +36,10 @@ static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static int loaded;
 
 static void load(void) {
+    // oneDNN sizes a primitive's OpenMP team by the creating thread's omp_get_max_threads(); one per team keeps
+    // the pool's threads the only ones. OpenMP reads this for every thread as it loads with the library
+    // (stream() also sets each calling thread's own, for a runtime that was loaded before).
+    setenv("OMP_NUM_THREADS", "1", 1);
     void *library = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
     if (!library) return;
 #define RESOLVE(name) if (!(dnnl.name = (__typeof__(name) *)dlsym(library, #name))) return;
@@ -80,7 +85,7 @@ static dnnl_primitive_desc_t primitive_desc(int type, long m, long n, long k, dn
     return pd;
 }
 
-// Each thread's stream, and its OpenMP team size set to 1 once (the setting is per thread).
+// Each thread's stream, and its OpenMP team size set to 1 once (see load).
 static _Thread_local dnnl_stream_t thread_stream;
 
 static dnnl_stream_t stream(void) {

@@ -118,7 +118,7 @@ let package = Package(
         .testTarget(
             name: "OPTServeTests",
             dependencies: [
-                "OPTServe", "OPTModel", "OPTEval", "OPTTokenizer",
+                "OPTServe", "OPTModel", "OPTEval", "OPTOpenAI", "OPTTokenizer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

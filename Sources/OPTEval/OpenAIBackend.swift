@@ -70,10 +70,12 @@ public struct OpenAIBackend: EvalBackend {
     func answer(_ request: EvalRequest) throws -> EvalResponse {
         switch request {
         case let .loglikelihood(context, continuation):
-            let body = CompletionRequestBody(model: model, prompt: context + continuation, maxTokens: 0, echo: true, logprobs: 1)
+            let body = CompletionRequestBody(model: model, prompt: .text(context + continuation),
+                                             sampling: SamplingOptions(maxTokens: 0, temperature: 0), logprobs: 1, echo: true)
             return try Self.loglikelihood(try post(body), contextLength: context.unicodeScalars.count, url: completionsURL.absoluteString)
         case let .generate(context, until, maxTokens):
-            let body = CompletionRequestBody(model: model, prompt: context, maxTokens: maxTokens, stop: until.isEmpty ? nil : Array(until.prefix(4)))
+            let sampling = SamplingOptions(maxTokens: maxTokens, temperature: 0, stop: until.isEmpty ? nil : Array(until.prefix(4)))
+            let body = CompletionRequestBody(model: model, prompt: .text(context), sampling: sampling)
             return .generated(try Self.firstChoice(try post(body), url: completionsURL.absoluteString).text)
         }
     }

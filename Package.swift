@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        // The evaluation backend's HTTP client: requests with deadlines on NIO's event loops, no URLSession.
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         // Hummingbird runs on it already; the engine is one of the application's services.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.0.0"),
     ],
@@ -73,6 +75,7 @@ let package = Package(
             dependencies: [
                 "OPTTokenizer", "OPTBench", "OPTTemplate", "OPTModel", "OPTCheckpoint", "OPTKernels", "OPTSupport", "OPTMetrics", "OPTOpenAI",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .target(

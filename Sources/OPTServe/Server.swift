@@ -185,7 +185,7 @@ public final class OpenAIServer: Sendable {
         }
         let data = Data(buffer.readableBytesView)
         guard String(data: data, encoding: .utf8) != nil else { throw APIError("the request body is not valid UTF-8") }
-        // Foundation's parser lets a comma before `}` or `]` pass; JSON (and OpenAI) does not.
+        // Foundation's decoder lets a comma before `}` or `]` pass; JSON (and OpenAI) does not.
         if let offset = StrictJSON.trailingComma(in: data) {
             throw APIError("the request body is not valid JSON: a trailing comma at byte \(offset)")
         }

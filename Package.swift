@@ -80,7 +80,10 @@ let package = Package(
         ),
         .target(
             name: "OPTTrain",
-            dependencies: ["OPTModel", "OPTKernels", "OPTCheckpoint", "OPTTokenizer", "OPTBench", "OPTSupport", "CKernels"],
+            dependencies: [
+                "OPTModel", "OPTKernels", "OPTCheckpoint", "OPTTokenizer", "OPTBench", "OPTSupport", "CKernels",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         // OpenAI's completions wire format, shared by the server and the evaluation backend.
@@ -117,7 +120,10 @@ let package = Package(
         .testTarget(name: "OPTCheckpointTests", dependencies: ["OPTCheckpoint", "OPTSupport"]),
         .testTarget(name: "OPTModelTests", dependencies: ["OPTModel"]),
         .testTarget(name: "OPTBenchTests", dependencies: ["OPTBench", "OPTTokenizer", "OPTTemplate", "OPTData", "OPTSupport"]),
-        .testTarget(name: "OPTTrainTests", dependencies: ["OPTTrain", "OPTModel", "OPTBench", "OPTCheckpoint"]),
+        .testTarget(
+            name: "OPTTrainTests",
+            dependencies: ["OPTTrain", "OPTModel", "OPTBench", "OPTCheckpoint", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "OPTServeTests",
             dependencies: [

@@ -1,5 +1,3 @@
-import Foundation
-
 // The request bodies of completions and chat completions, written once: the server decodes these, the
 // evaluation backend encodes them. A field that is absent or null is nil (its default is the server's
 // to apply); a field of the wrong type is an `InvalidRequestField` naming it, so that the server answers

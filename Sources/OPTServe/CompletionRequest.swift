@@ -1,4 +1,3 @@
-import Foundation
 import OPTModel
 import OPTOpenAI
 import OPTTokenizer

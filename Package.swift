@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        // The evaluation backend's HTTP client: requests with deadlines on NIO's event loops, no URLSession.
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         // Hummingbird runs on it already; the engine is one of the application's services.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.0.0"),
     ],
@@ -73,11 +75,15 @@ let package = Package(
             dependencies: [
                 "OPTTokenizer", "OPTBench", "OPTTemplate", "OPTModel", "OPTCheckpoint", "OPTKernels", "OPTSupport", "OPTMetrics", "OPTOpenAI",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .target(
             name: "OPTTrain",
-            dependencies: ["OPTModel", "OPTKernels", "OPTCheckpoint", "OPTTokenizer", "OPTBench", "OPTSupport", "CKernels"],
+            dependencies: [
+                "OPTModel", "OPTKernels", "OPTCheckpoint", "OPTTokenizer", "OPTBench", "OPTSupport", "CKernels",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         // OpenAI's completions wire format, shared by the server and the evaluation backend.
@@ -114,11 +120,14 @@ let package = Package(
         .testTarget(name: "OPTCheckpointTests", dependencies: ["OPTCheckpoint", "OPTSupport"]),
         .testTarget(name: "OPTModelTests", dependencies: ["OPTModel"]),
         .testTarget(name: "OPTBenchTests", dependencies: ["OPTBench", "OPTTokenizer", "OPTTemplate", "OPTData", "OPTSupport"]),
-        .testTarget(name: "OPTTrainTests", dependencies: ["OPTTrain", "OPTModel", "OPTBench", "OPTCheckpoint"]),
+        .testTarget(
+            name: "OPTTrainTests",
+            dependencies: ["OPTTrain", "OPTModel", "OPTBench", "OPTCheckpoint", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "OPTServeTests",
             dependencies: [
-                "OPTServe", "OPTModel", "OPTEval", "OPTTokenizer",
+                "OPTServe", "OPTModel", "OPTEval", "OPTOpenAI", "OPTTokenizer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,9 +1,9 @@
+import AsyncHTTPClient
 import Foundation
-import OPTOpenAI
+import NIOCore
+import NIOHTTP1
 import OPTBench
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import OPTOpenAI
 
 /// Why a remote server could not answer; every case names the URL.
 public enum RemoteBackendError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -29,16 +29,19 @@ public enum RemoteBackendError: Error, Sendable, Equatable, CustomStringConverti
 /// log-probabilities of the tokens past the context (by `text_offset`); generation sends the context
 /// with `stop` and `max_tokens`, greedily. Requests run `concurrency` at a time; failures are retried
 /// with exponential backoff.
+///
+/// `answer` is synchronous (the runner calls it between cache writes) and may be called from a thread
+/// of Swift concurrency's cooperative pool, as synchronous tests are: the requests therefore run on an
+/// `OperationQueue`'s own threads, each blocking on async-http-client's future, which NIO's event loops
+/// complete. Nothing here waits on the cooperative pool, so blocked callers cannot starve it into a deadlock.
 public struct OpenAIBackend: EvalBackend {
     public var baseURL: URL
     public var model: String
     public var apiKey: String?
     public var concurrency: Int
+    /// Seconds a request may take from connecting to the last byte of its answer.
     public let timeout: TimeInterval
     public var retries: Int
-    /// Its own session, so that the timeout holds for the whole request (a request's own
-    /// timeoutInterval is not applied everywhere).
-    private let session: URLSession
     public var identity: ModelIdentity { ModelIdentity(["backend": "openai", "base_url": baseURL.absoluteString, "model": model]) }
 
     public init(baseURL: URL, model: String, apiKey: String? = nil, concurrency: Int = 8, timeout: TimeInterval = 120, retries: Int = 3) {
@@ -48,10 +51,6 @@ public struct OpenAIBackend: EvalBackend {
         self.concurrency = max(1, concurrency)
         self.timeout = timeout
         self.retries = max(0, retries)
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.timeoutIntervalForResource = timeout
-        session = URLSession(configuration: configuration)
     }
 
     var completionsURL: URL { baseURL.appendingPathComponent("completions") }
@@ -70,10 +69,12 @@ public struct OpenAIBackend: EvalBackend {
     func answer(_ request: EvalRequest) throws -> EvalResponse {
         switch request {
         case let .loglikelihood(context, continuation):
-            let body = CompletionRequestBody(model: model, prompt: context + continuation, maxTokens: 0, echo: true, logprobs: 1)
+            let body = CompletionRequestBody(model: model, prompt: .text(context + continuation),
+                                             sampling: SamplingOptions(maxTokens: 0, temperature: 0), logprobs: 1, echo: true)
             return try Self.loglikelihood(try post(body), contextLength: context.unicodeScalars.count, url: completionsURL.absoluteString)
         case let .generate(context, until, maxTokens):
-            let body = CompletionRequestBody(model: model, prompt: context, maxTokens: maxTokens, stop: until.isEmpty ? nil : Array(until.prefix(4)))
+            let sampling = SamplingOptions(maxTokens: maxTokens, temperature: 0, stop: until.isEmpty ? nil : Array(until.prefix(4)))
+            let body = CompletionRequestBody(model: model, prompt: .text(context), sampling: sampling)
             return .generated(try Self.firstChoice(try post(body), url: completionsURL.absoluteString).text)
         }
     }
@@ -107,49 +108,34 @@ public struct OpenAIBackend: EvalBackend {
     /// POSTs the request and returns the decoded response, retrying refused connections, timeouts, 429 and 5xx.
     func post(_ body: CompletionRequestBody) throws -> CompletionResponse<CompletionChoice> {
         let url = completionsURL.absoluteString
-        var request = URLRequest(url: completionsURL, timeoutInterval: timeout)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        if let apiKey { request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
-        request.httpBody = WireJSON.encode(body)
         var lastReason = ""
         for attempt in 0...retries {
             if attempt > 0 { Thread.sleep(forTimeInterval: min(8, 0.25 * pow(2, Double(attempt - 1)))) }
-            let (data, response, error) = send(request)
-            if let error {
-                lastReason = error.localizedDescription
+            let response: HTTPClient.Response
+            do {
+                var request = try HTTPClient.Request(url: url, method: .POST)
+                request.headers.add(name: "Content-Type", value: "application/json")
+                if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
+                request.body = .data(WireJSON.encode(body))
+                // The deadline covers the whole request: connecting, sending and reading the answer.
+                response = try HTTPClient.shared.execute(request: request, deadline: .now() + .nanoseconds(Int64(timeout * 1e9))).wait()
+            } catch {
+                lastReason = "\(error)"
                 continue
             }
-            let code = (response as? HTTPURLResponse)?.statusCode ?? 0
-            let text = String(decoding: data ?? Data(), as: UTF8.self)
+            let code = Int(response.status.code)
+            let data = response.body.map { Data($0.readableBytesView) } ?? Data()
             if code == 429 || code >= 500 {
                 lastReason = "HTTP \(code)"
                 continue
             }
-            guard (200..<300).contains(code) else { throw RemoteBackendError.status(url: url, code: code, body: text) }
-            do { return try JSONDecoder().decode(CompletionResponse<CompletionChoice>.self, from: data ?? Data()) } catch {
-                throw RemoteBackendError.malformedResponse(url: url, reason: "not a completion (\(error)): \(text.prefix(200))")
+            guard (200..<300).contains(code) else { throw RemoteBackendError.status(url: url, code: code, body: String(decoding: data, as: UTF8.self)) }
+            do { return try JSONDecoder().decode(CompletionResponse<CompletionChoice>.self, from: data) } catch {
+                throw RemoteBackendError.malformedResponse(url: url, reason: "not a completion (\(error)): \(String(decoding: data, as: UTF8.self).prefix(200))")
             }
         }
         throw RemoteBackendError.unreachable(url: url, reason: lastReason, attempts: retries + 1)
     }
-
-    /// One request, waited for (the backend's calls are synchronous; concurrency comes from the queue).
-    func send(_ request: URLRequest) -> (Data?, URLResponse?, Error?) {
-        let done = DispatchSemaphore(value: 0)
-        let box = ResponseBox()
-        session.dataTask(with: request) { data, response, error in
-            box.value = (data, response, error)
-            done.signal()
-        }.resume()
-        done.wait()
-        return box.value
-    }
-}
-
-/// Filled by one data task's completion handler, read after the semaphore.
-private final class ResponseBox: @unchecked Sendable {
-    var value: (Data?, URLResponse?, Error?) = (nil, nil, nil)
 }
 
 /// Results written by concurrent operations, one slot each.

@@ -1,8 +1,9 @@
 import Foundation
 
-// OpenAI's completions and chat completions wire format, written once: the server encodes these, the
-// evaluation backend decodes them. Keys that OpenAI (and vLLM) send as `null` are encoded as null, not
-// left out, since clients such as lm-evaluation-harness index them.
+// OpenAI's completions and chat completions responses, written once: the server encodes these, the
+// evaluation backend decodes them (Requests.swift has the request bodies). Keys that OpenAI (and
+// vLLM) send as `null` are encoded as null, not left out, since clients such as
+// lm-evaluation-harness index them.
 
 /// `usage`: tokens of the prompts and of what was generated.
 public struct Usage: Codable, Sendable, Equatable {
@@ -283,33 +284,6 @@ public struct ErrorBody: Codable, Sendable, Equatable {
 
     public init(message: String, type: String, param: String?, code: String?) {
         error = Detail(message: message, type: type, param: param, code: code)
-    }
-}
-
-/// The body of a completions request as the evaluation backend sends it.
-public struct CompletionRequestBody: Codable, Sendable, Equatable {
-    public var model: String
-    public var prompt: String
-    public var maxTokens: Int
-    public var temperature: Double
-    public var echo: Bool?
-    public var logprobs: Int?
-    public var stop: [String]?
-
-    public init(model: String, prompt: String, maxTokens: Int, temperature: Double = 0, echo: Bool? = nil, logprobs: Int? = nil,
-                stop: [String]? = nil) {
-        self.model = model
-        self.prompt = prompt
-        self.maxTokens = maxTokens
-        self.temperature = temperature
-        self.echo = echo
-        self.logprobs = logprobs
-        self.stop = stop
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case model, prompt, temperature, echo, logprobs, stop
-        case maxTokens = "max_tokens"
     }
 }
 

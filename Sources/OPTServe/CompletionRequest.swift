@@ -1,5 +1,5 @@
-import Foundation
 import OPTModel
+import OPTOpenAI
 import OPTTokenizer
 
 /// Limits the server holds requests to.
@@ -41,56 +41,55 @@ struct CompletionRequest {
     var stream: Bool
     var includeUsage: Bool
 
-    /// Reads a completions body; `chat` reads `messages` instead of `prompt`.
-    init(json: Any, chat: Bool, tokenizer: BPETokenizer, contextLength: Int, vocabularySize: Int, limits: ServeLimits) throws {
-        guard let body = json as? [String: Any] else { throw APIError("the request body must be a JSON object") }
-        let reader = FieldReader(body: body)
-        if chat {
-            let text = try ChatTemplate.prompt(messages: body["messages"])
-            prompts = [Prompt(ids: tokenizer.encode(text), text: text)]
-        } else {
-            // vLLM's extension: false tokenizes a text prompt without BOS.
-            let addSpecialTokens = try reader.bool("add_special_tokens") ?? true
-            prompts = try Self.prompts(body["prompt"], tokenizer: tokenizer, addSpecialTokens: addSpecialTokens,
+    /// A completions body, checked against the model and the limits.
+    init(_ body: CompletionRequestBody, tokenizer: BPETokenizer, contextLength: Int, vocabularySize: Int, limits: ServeLimits) throws {
+        let prompts = try Self.prompts(body.prompt, tokenizer: tokenizer, addSpecialTokens: body.addSpecialTokens ?? true,
                                        vocabularySize: vocabularySize, limits: limits)
-        }
-        maxTokens = try reader.int("max_tokens", chat ? "max_completion_tokens" : nil) ?? 16
+        try self.init(prompts: prompts, sampling: body.sampling, logprobs: body.logprobs, echo: body.echo ?? false,
+                      contextLength: contextLength, limits: limits)
+    }
+
+    /// A chat completions body: its messages become one prompt (see `ChatTemplate`).
+    init(_ body: ChatCompletionRequestBody, tokenizer: BPETokenizer, contextLength: Int, limits: ServeLimits) throws {
+        let text = try ChatTemplate.prompt(messages: body.messages)
+        let wanted = body.logprobs == true
+        // OpenAI refuses alternatives without the log-probabilities they go with.
+        if body.topLogprobs != nil && !wanted { throw APIError.invalid("top_logprobs", "top_logprobs requires logprobs to be true") }
+        try self.init(prompts: [Prompt(ids: tokenizer.encode(text), text: text)], sampling: body.sampling,
+                      logprobs: wanted ? (body.topLogprobs ?? 0) : nil, echo: false, contextLength: contextLength, limits: limits)
+    }
+
+    /// What both endpoints check: OpenAI's defaults applied, each value within its range and the limits.
+    private init(prompts: [Prompt], sampling: SamplingOptions, logprobs: Int?, echo: Bool, contextLength: Int, limits: ServeLimits) throws {
+        self.prompts = prompts
+        maxTokens = sampling.maxTokens ?? 16
         guard (0...limits.maxTokens).contains(maxTokens) else {
             throw APIError.invalid("max_tokens", "max_tokens must be between 0 and \(limits.maxTokens), got \(maxTokens)")
         }
-        n = try reader.int("n") ?? 1
+        n = sampling.n ?? 1
         guard (1...limits.maxChoices).contains(n) else { throw APIError.invalid("n", "n must be between 1 and \(limits.maxChoices), got \(n)") }
         var p = GenerationParameters()
-        p.temperature = Float(try reader.number("temperature") ?? 1)
+        p.temperature = Float(sampling.temperature ?? 1)
         guard p.temperature >= 0, p.temperature <= 2 else { throw APIError.invalid("temperature", "temperature must be between 0 and 2") }
-        p.topP = Float(try reader.number("top_p") ?? 1)
+        p.topP = Float(sampling.topP ?? 1)
         guard p.topP > 0, p.topP <= 1 else { throw APIError.invalid("top_p", "top_p must be in (0, 1]") }
-        p.topK = try reader.int("top_k") ?? 0
+        p.topK = sampling.topK ?? 0
         guard p.topK >= 0 || p.topK == -1 else { throw APIError.invalid("top_k", "top_k must be -1, 0 (off) or positive") }
         p.topK = max(p.topK, 0)
-        p.repetitionPenalty = Float(try reader.number("repetition_penalty") ?? 1)
+        p.repetitionPenalty = Float(sampling.repetitionPenalty ?? 1)
         guard p.repetitionPenalty > 0 else { throw APIError.invalid("repetition_penalty", "repetition_penalty must be positive") }
-        let seed = try reader.int("seed")
-        seeded = seed != nil
-        p.seed = UInt64(bitPattern: Int64(seed ?? Int.random(in: 0...Int.max)))
-        p.stop = try reader.stop()
+        seeded = sampling.seed != nil
+        p.seed = UInt64(bitPattern: Int64(sampling.seed ?? Int.random(in: 0...Int.max)))
+        p.stop = (sampling.stop ?? []).filter { !$0.isEmpty }
         p.maxNewTokens = max(maxTokens, 1)
         parameters = p
-        if chat {
-            let wanted = try reader.bool("logprobs") == true, top = try reader.int("top_logprobs")
-            // OpenAI refuses alternatives without the log-probabilities they go with.
-            if top != nil && !wanted { throw APIError.invalid("top_logprobs", "top_logprobs requires logprobs to be true") }
-            logprobs = wanted ? (top ?? 0) : nil
-            echo = false
-        } else {
-            logprobs = try reader.int("logprobs")
-            echo = try reader.bool("echo") ?? false
-        }
         if let logprobs, !(0...limits.maxLogprobs).contains(logprobs) {
             throw APIError.invalid("logprobs", "logprobs must be between 0 and \(limits.maxLogprobs), got \(logprobs)")
         }
-        stream = try reader.bool("stream") ?? false
-        includeUsage = try (body["stream_options"] as? [String: Any]).map { try FieldReader(body: $0).bool("include_usage") ?? false } ?? false
+        self.logprobs = logprobs
+        self.echo = echo
+        stream = sampling.stream ?? false
+        includeUsage = sampling.streamOptions?.includeUsage ?? false
         if maxTokens == 0 && !echo { throw APIError.invalid("max_tokens", "max_tokens 0 returns nothing unless echo is set") }
         for prompt in prompts where prompt.ids.count + maxTokens > contextLength {
             throw APIError(
@@ -99,10 +98,9 @@ struct CompletionRequest {
         }
     }
 
-    /// `prompt` as a string, a list of strings, a list of token ids or a list of token-id lists.
-    /// Text is tokenized as vLLM does (with the tokenizer's special tokens, OPT's BOS, unless
-    /// `addSpecialTokens` is false); token ids are taken as given, nothing added.
-    static func prompts(_ value: Any?, tokenizer: BPETokenizer, addSpecialTokens: Bool, vocabularySize: Int,
+    /// The prompts of `prompt`. Text is tokenized as vLLM does (with the tokenizer's special tokens,
+    /// OPT's BOS, unless `addSpecialTokens` is false); token ids are taken as given, nothing added.
+    static func prompts(_ input: PromptInput, tokenizer: BPETokenizer, addSpecialTokens: Bool, vocabularySize: Int,
                         limits: ServeLimits) throws -> [Prompt] {
         func text(_ s: String) throws -> Prompt {
             guard !s.isEmpty else { throw APIError.invalid("prompt", "the prompt is empty") }
@@ -110,85 +108,23 @@ struct CompletionRequest {
             let added = addSpecialTokens ? ids.count - tokenizer.encode(s, addBOS: false).count : 0
             return Prompt(ids: ids, text: s, added: added)
         }
-        func ids(_ list: [Any]) throws -> Prompt {
-            let values = try list.map { item -> Int in
-                guard let number = item as? NSNumber, !CFBooleanCheck.isBool(item), let id = Int(exactly: number.doubleValue) else {
-                    throw APIError.invalid("prompt", "a token-id prompt must hold integers only")
-                }
-                guard (0..<vocabularySize).contains(id) else {
-                    throw APIError.invalid("prompt", "token id \(id) is outside the vocabulary (0..<\(vocabularySize))")
-                }
-                return id
-            }
+        func ids(_ values: [Int]) throws -> Prompt {
             guard !values.isEmpty else { throw APIError.invalid("prompt", "the prompt is empty") }
+            if let id = values.first(where: { !(0..<vocabularySize).contains($0) }) {
+                throw APIError.invalid("prompt", "token id \(id) is outside the vocabulary (0..<\(vocabularySize))")
+            }
             return Prompt(ids: values, text: tokenizer.decode(values))
         }
         let prompts: [Prompt]
-        switch value {
-        case let s as String: prompts = [try text(s)]
-        case let list as [Any] where list.isEmpty: throw APIError.invalid("prompt", "the prompt list is empty")
-        case let list as [Any] where list.allSatisfy({ $0 is String }): prompts = try list.map { try text($0 as! String) }
-        case let list as [Any] where list.allSatisfy({ $0 is [Any] }): prompts = try list.map { try ids($0 as! [Any]) }
-        case let list as [Any]: prompts = [try ids(list)]
-        case nil: throw APIError.invalid("prompt", "prompt is required")
-        default: throw APIError.invalid("prompt", "prompt must be a string, a list of strings, a list of token ids or a list of lists of token ids")
+        switch input {
+        case let .text(s): prompts = [try text(s)]
+        case .texts([]), .tokenLists([]): throw APIError.invalid("prompt", "the prompt list is empty")
+        case let .texts(list): prompts = try list.map(text)
+        case let .tokenLists(lists): prompts = try lists.map(ids)
+        case let .tokens(list): prompts = [try ids(list)]
         }
         guard prompts.count <= limits.maxPrompts else { throw APIError.invalid("prompt", "at most \(limits.maxPrompts) prompts per request") }
         return prompts
-    }
-}
-
-/// Typed reads of optional fields, with an error naming the field.
-struct FieldReader {
-    let body: [String: Any]
-
-    func value(_ key: String) -> Any? {
-        guard let v = body[key], !(v is NSNull) else { return nil }
-        return v
-    }
-
-    func string(_ key: String) throws -> String? {
-        guard let v = value(key) else { return nil }
-        guard let s = v as? String else { throw APIError.invalid(key, "\(key) must be a string") }
-        return s
-    }
-
-    func bool(_ key: String) throws -> Bool? {
-        guard let v = value(key) else { return nil }
-        guard let b = v as? Bool, CFBooleanCheck.isBool(v) else { throw APIError.invalid(key, "\(key) must be true or false") }
-        return b
-    }
-
-    func number(_ key: String) throws -> Double? {
-        guard let v = value(key) else { return nil }
-        guard let n = v as? NSNumber, !CFBooleanCheck.isBool(v), n.doubleValue.isFinite else { throw APIError.invalid(key, "\(key) must be a number") }
-        return n.doubleValue
-    }
-
-    /// An integer under `key` (or its alias).
-    func int(_ key: String, _ alias: String? = nil) throws -> Int? {
-        let name = value(key) != nil ? key : (alias ?? key)
-        guard let d = try number(name) else { return nil }
-        guard let i = Int(exactly: d) else { throw APIError.invalid(name, "\(name) must be an integer") }
-        return i
-    }
-
-    /// `stop`: a string or a list of up to 4 strings.
-    func stop() throws -> [String] {
-        switch value("stop") {
-        case nil: return []
-        case let s as String: return s.isEmpty ? [] : [s]
-        case let list as [Any] where list.count <= 4 && list.allSatisfy({ $0 is String }): return (list as! [String]).filter { !$0.isEmpty }
-        default: throw APIError.invalid("stop", "stop must be a string or a list of at most 4 strings")
-        }
-    }
-}
-
-/// Tells JSON booleans from numbers (both arrive as NSNumber).
-enum CFBooleanCheck {
-    static func isBool(_ value: Any) -> Bool {
-        guard let number = value as? NSNumber else { return false }
-        return String(cString: number.objCType) == "c"
     }
 }
 
@@ -197,38 +133,31 @@ enum CFBooleanCheck {
 /// turn followed by "\nAnswer:" unless it ends with ":", each assistant turn as " " + its text.
 /// The prompt ends after the last user turn's delimiter.
 public enum ChatTemplate {
-    public static func prompt(messages value: Any?) throws -> String {
-        guard let messages = value as? [Any], !messages.isEmpty else {
-            throw APIError.invalid("messages", "messages must be a non-empty list of {role, content}")
-        }
+    public static func prompt(messages: [ChatRequestMessage]) throws -> String {
+        guard !messages.isEmpty else { throw APIError.invalid("messages", "messages must be a non-empty list of {role, content}") }
         var system: [String] = [], turns: [String] = []
-        for (index, item) in messages.enumerated() {
-            guard let message = item as? [String: Any], let role = message["role"] as? String else {
-                throw APIError.invalid("messages", "messages[\(index)] must be an object with a role")
-            }
+        for (index, message) in messages.enumerated() {
             let content: String
-            if let text = message["content"] as? String {
-                content = text
-            } else if let parts = message["content"] as? [[String: Any]] {
-                let texts = parts.compactMap { $0["type"] as? String == "text" ? $0["text"] as? String : nil }
+            switch message.content {
+            case let .text(text): content = text
+            case let .parts(parts):
+                let texts = parts.compactMap { $0.type == "text" ? $0.text : nil }
                 // Only text reaches the model: a message of images alone would leave a turn of nothing.
                 guard !texts.isEmpty else {
                     throw APIError.invalid("messages", "messages[\(index)] has no text content (this model reads text parts only)")
                 }
                 content = texts.joined()
-            } else {
-                throw APIError.invalid("messages", "messages[\(index)].content must be a string or a list of text parts")
             }
-            switch role {
+            switch message.role {
             case "system", "developer": system.append(content)
             case "user": turns.append(content.hasSuffix(":") ? content : content + "\nAnswer:")
             case "assistant":
                 guard !turns.isEmpty else { turns.append(" " + content); continue }
                 turns[turns.count - 1] += " " + content
-            default: throw APIError.invalid("messages", "messages[\(index)].role must be system, user or assistant, got \(role)")
+            case let role: throw APIError.invalid("messages", "messages[\(index)].role must be system, user or assistant, got \(role)")
             }
         }
-        guard let last = messages.last as? [String: Any], last["role"] as? String == "user" else {
+        guard messages.last?.role == "user" else {
             throw APIError.invalid("messages", "the last message must be the user's")
         }
         let head = system.isEmpty ? "" : system.joined(separator: "\n") + "\n\n"

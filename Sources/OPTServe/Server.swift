@@ -185,20 +185,28 @@ public final class OpenAIServer: Sendable {
         }
         let data = Data(buffer.readableBytesView)
         guard String(data: data, encoding: .utf8) != nil else { throw APIError("the request body is not valid UTF-8") }
-        // Foundation's parser lets a comma before `}` or `]` pass; JSON (and OpenAI) does not.
+        // Foundation's decoder lets a comma before `}` or `]` pass; JSON (and OpenAI) does not.
         if let offset = StrictJSON.trailingComma(in: data) {
             throw APIError("the request body is not valid JSON: a trailing comma at byte \(offset)")
         }
-        let json: Any
-        do { json = try JSONSerialization.jsonObject(with: data) } catch {
-            throw APIError("the request body is not valid JSON: \(error.localizedDescription)")
+        let decoder = JSONDecoder()
+        do {
+            // The model first, as vLLM checks it: a request for another model hears that, whatever else is wrong.
+            if let model = try decoder.decode(RequestedModel.self, from: data).model, !serves(model) { throw unknownModel(model) }
+            let vocabularySize = engine.model.config.vocabSize
+            return chat
+                ? try CompletionRequest(decoder.decode(ChatCompletionRequestBody.self, from: data), tokenizer: tokenizer,
+                                        contextLength: contextLength, limits: limits)
+                : try CompletionRequest(decoder.decode(CompletionRequestBody.self, from: data), tokenizer: tokenizer,
+                                        contextLength: contextLength, vocabularySize: vocabularySize, limits: limits)
+        } catch let error as InvalidRequestField {
+            throw APIError.invalid(error.field, error.message)
+        } catch DecodingError.dataCorrupted(let context) {
+            throw APIError("the request body is not valid JSON: \(context.underlyingError.map { "\($0)" } ?? context.debugDescription)")
+        } catch is DecodingError {
+            // Every field's own failure is an InvalidRequestField; what is left is the body itself.
+            throw APIError("the request body must be a JSON object")
         }
-        // The model first, as vLLM checks it: a request for another model hears that, whatever else is wrong.
-        if let body = json as? [String: Any], let model = try FieldReader(body: body).string("model"), !serves(model) {
-            throw unknownModel(model)
-        }
-        return try CompletionRequest(json: json, chat: chat, tokenizer: tokenizer, contextLength: contextLength,
-                                     vocabularySize: engine.model.config.vocabSize, limits: limits)
     }
 
     /// One engine sequence per (prompt, choice), in OpenAI's choice order; all or none are queued.

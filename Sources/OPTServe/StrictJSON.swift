@@ -1,6 +1,6 @@
 import Foundation
 
-/// What JSON forbids and Foundation's `JSONSerialization` lets pass.
+/// What JSON forbids and Foundation's `JSONDecoder` lets pass.
 enum StrictJSON {
     /// The byte offset of a comma followed (after whitespace) by `}` or `]`, outside strings; nil if none.
     static func trailingComma(in data: Data) -> Int? {

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import OPTSupport
 import OPTBench
 import OPTModel
@@ -78,6 +79,17 @@ public struct StepRecord: Codable, Sendable, Equatable {
         case tokensPerSecond = "tokens_per_s"
         case validationLoss = "val_loss"
     }
+
+    /// The record as a step line's metadata, under the keys of metrics.jsonl.
+    var logMetadata: Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            CodingKeys.loss.rawValue: "\(loss)", CodingKeys.learningRate.rawValue: "\(learningRate)",
+            CodingKeys.gradientNorm.rawValue: "\(gradientNorm)", CodingKeys.tokens.rawValue: "\(tokens)",
+            CodingKeys.labels.rawValue: "\(labels)", CodingKeys.tokensPerSecond.rawValue: "\(tokensPerSecond)",
+        ]
+        if let validationLoss { metadata[CodingKeys.validationLoss.rawValue] = "\(validationLoss)" }
+        return metadata
+    }
 }
 
 /// Fine-tunes an OPT checkpoint on a bench's training split with the paper's recipe.
@@ -95,11 +107,15 @@ public final class Trainer {
     public private(set) var step = 0
     public private(set) var lastCheckpoint: URL?
     private var averageLoss: Double?
+    /// Where the run says what it does: resuming and each checkpoint at info, each step at debug.
+    let logger: Logger
 
     /// Prepares a run: loads the model (or, with `resume`, the newest checkpoint under `out`), the mixture and the validation set.
     /// Without a bench the run trains on the streams alone (pre-training on text).
-    public init(model: URL, bench: URL?, out: URL, settings: TrainerSettings, resume: Bool, threads: Int? = nil) throws {
+    public init(model: URL, bench: URL?, out: URL, settings: TrainerSettings, resume: Bool, threads: Int? = nil,
+                logger: Logger = Logger(label: "optiml.tune")) throws {
         let s = settings
+        self.logger = logger
         guard s.steps > 0, s.batchSize > 0, s.microBatchSize > 0, s.batchSize % s.microBatchSize == 0 else {
             throw TrainingError.invalidOption("--steps and --batch-size must be positive and --batch-size a multiple of --micro-batch-size")
         }
@@ -135,6 +151,7 @@ public final class Trainer {
             position = state.dataPosition
             averageLoss = state.lastLoss
             lastCheckpoint = checkpoint
+            logger.info("resuming from \(checkpoint.lastPathComponent) at step \(step)", metadata: ["checkpoint": "\(checkpoint.path)"])
         }
         stream = try TrainingStream(model: model, vocabSize: config.vocabSize, padToken: Int32(config.padTokenId), bench: bench,
                                     settings: s, position: position)
@@ -194,6 +211,7 @@ public final class Trainer {
                                     tokensPerSecond: Double(tokens) / max(Date().timeIntervalSince(started), 1e-9))
             if s.evalEvery > 0, step % s.evalEvery == 0 || step == s.steps { record.validationLoss = try validationLoss() }
             try metrics.write(contentsOf: encoder.encode(record) + Data("\n".utf8))
+            logger.debug("step \(step)/\(s.steps)", metadata: record.logMetadata)
             try progress(record)
             if step % s.saveEvery == 0 || step == s.steps { try save(loss: loss) }
         }
@@ -214,7 +232,9 @@ public final class Trainer {
     private func save(loss: Double) throws {
         let state = TrainerState(step: step, dataPosition: stream.position, optimizerStep: optimizer.step,
                                  settingsHash: settings.numericHash, lastLoss: averageLoss ?? loss)
-        lastCheckpoint = try TrainingCheckpoint.save(parameters, optimizer: optimizer, state: state, tokenizerFrom: model, to: out)
+        let saved = try TrainingCheckpoint.save(parameters, optimizer: optimizer, state: state, tokenizerFrom: model, to: out)
+        lastCheckpoint = saved
+        logger.info("saved \(saved.lastPathComponent)", metadata: ["step": "\(step)", "path": "\(saved.path)"])
     }
 
     /// Tokens of a batch that belong to examples (every example ends with a labelled EOS; padding has no label).

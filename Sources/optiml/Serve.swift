@@ -84,5 +84,3 @@ struct Serve: AsyncParsableCommand {
         do { try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint]) } catch { throw CLIError(error) }
     }
 }
-
-extension Logger.Level: @retroactive ExpressibleByArgument {}

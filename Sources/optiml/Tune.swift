@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import OPTTrain
 
 /// `optiml tune`: instruction-tunes an OPT checkpoint on a bench's training split.
@@ -49,6 +50,8 @@ struct Tune: ParsableCommand {
     @Option(help: "Validation instances for --eval-every.") var evalExamples = 64
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
+    @Option(help: "The least severe log lines written to stderr: the run's start, resuming and each checkpoint at info, a line per step at debug (the progress bar shows whatever the level).")
+    var logLevel: Logger.Level = .info
     @Option(help: "Instead of training, write the rows each step would train on to this folder (safetensors shards and manifest.json, for tools/reference_trainer.py); a folder holding part of the same export is continued.")
     var export: String?
     @Option(help: "With --export: begin after this many steps (the rows before are packed, not written).") var exportFrom: Int?
@@ -65,9 +68,11 @@ struct Tune: ParsableCommand {
             let settings = try makeSettings()
             if let export { return try exportStream(settings, to: URL(fileURLWithPath: export)) }
             guard let out else { return }
+            let progressLine = ProgressLine()
+            let logger = ProgressAwareLogHandler.logger(label: "optiml.tune", level: logLevel, progress: progressLine)
             let trainer = try Trainer(model: URL(fileURLWithPath: model), bench: bench.map { URL(fileURLWithPath: $0) },
-                                      out: URL(fileURLWithPath: out), settings: settings, resume: resume, threads: threads)
-            FileHandle.standardError.write(Data("tune: \(trainer.mixtureSummary); \(trainer.parameters.layout.count) parameters; starting at step \(trainer.step) of \(steps)\n".utf8))
+                                      out: URL(fileURLWithPath: out), settings: settings, resume: resume, threads: threads, logger: logger)
+            logger.info("\(trainer.mixtureSummary); \(trainer.parameters.layout.count) parameters; starting at step \(trainer.step) of \(steps)")
             let started = Date(), first = trainer.step
             try trainer.run { record in
                 let elapsed = Date().timeIntervalSince(started), done = record.step - first
@@ -75,12 +80,12 @@ struct Tune: ParsableCommand {
                 let validation = record.validationLoss.map { String(format: "  val %.4f", $0) } ?? ""
                 let filled = 30 * record.step / max(steps, 1)
                 let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled)
-                let line = "\r[\(bar)] " + String(format: "step %d/%d  loss %.4f  lr %.2e  %.0f tok/s  ETA %.0fs", record.step, steps, record.loss,
-                                  record.learningRate, record.tokensPerSecond, eta) + validation
-                FileHandle.standardError.write(Data(line.utf8))
-                if record.validationLoss != nil { FileHandle.standardError.write(Data("\n".utf8)) }
+                progressLine.draw("[\(bar)] " + String(format: "step %d/%d  loss %.4f  lr %.2e  %.0f tok/s  ETA %.0fs", record.step, steps, record.loss,
+                                                       record.learningRate, record.tokensPerSecond, eta) + validation)
+                // A step with a validation loss keeps its line.
+                if record.validationLoss != nil { progressLine.end() }
             }
-            FileHandle.standardError.write(Data("\n".utf8))
+            progressLine.end()
             print("trained \(trainer.step) steps; last checkpoint \(trainer.lastCheckpoint?.path ?? "-")")
         } catch { throw CLIError(error) }
     }

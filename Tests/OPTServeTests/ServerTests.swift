@@ -6,6 +6,7 @@ import Hummingbird
 import Logging
 import OPTEval
 import OPTModel
+import OPTOpenAI
 import ServiceLifecycle
 import Testing
 @testable import OPTServe
@@ -180,7 +181,7 @@ func text(_ body: [String: Any], _ index: Int = 0) -> String? {
         let chatEvents = String(decoding: chatData, as: UTF8.self).components(separatedBy: "\n\n").filter { !$0.isEmpty }
         let deltas = chatEvents.dropLast().compactMap { try? JSONSerialization.jsonObject(with: Data($0.dropFirst(6).utf8)) as? [String: Any] }
             .compactMap { (($0["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any])?["content"] as? String }
-        let chatReference = try greedy(try ChatTemplate.prompt(messages: [["role": "user", "content": "What is 2+2?"]]), 6)
+        let chatReference = try greedy(try ChatTemplate.prompt(messages: [ChatRequestMessage(role: "user", content: "What is 2+2?")]), 6)
         #expect(chatEvents.last == "data: [DONE]" && deltas.joined() == chatReference.text)
         let (_, whole) = try await server.post("v1/chat/completions", ["messages": [["role": "user", "content": "What is 2+2?"]], "max_tokens": 6, "temperature": 0])
         #expect((((whole["choices"] as? [[String: Any]])?.first?["message"]) as? [String: Any])?["content"] as? String == chatReference.text)

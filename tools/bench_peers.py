@@ -7,7 +7,8 @@ Usage:
 
 Engines:
   transformers  fp32 (torch), torch.set_num_threads(N)
-  ctranslate2   fp32 and int8 (compute types float32 / int8, intra_threads=N); the checkpoint is converted
+  ctranslate2   every compute type its CPU build has here among float32, int8 (int8_float32), bfloat16 and
+                int8_bfloat16 (intra_threads=N); the checkpoint is converted
                 with ctranslate2.converters.TransformersConverter once per quantization, in its own process,
                 and kept under --cache-dir (keyed by the checkpoint's path, file sizes and times)
   optiml        `optiml speed --json --threads N` for each format in --optiml-dtypes; if the binary or
@@ -39,8 +40,11 @@ import time
 
 PROMPT, NEW, PREFILL, BATCH = 32, 64, 512, 8
 ENGINES = ("transformers", "ctranslate2", "optiml")
-PEERS = {"transformers": ["f32"], "ctranslate2": ["f32", "int8"]}
-CT2_TYPES = {"f32": "float32", "int8": "int8"}
+PEERS = {"transformers": ["f32"], "ctranslate2": ["f32", "int8", "bf16", "int8_bf16"]}
+# Our names for CTranslate2's compute types; those its CPU build lacks on this machine are skipped with a note.
+CT2_TYPES = {"f32": "float32", "int8": "int8", "bf16": "bfloat16", "int8_bf16": "int8_bfloat16"}
+# optiml formats beyond `optiml speed --dtype`'s: bf16 weights with the bf16 GEMM unit asked for.
+OPTIML_FLAGS = {"bf16-gemm": ("bf16", ["--bf16-gemm"])}
 SPEEDS = [("decode_b1_tps", "decode b1"), ("decode_b8_tps", "decode b8"), ("prefill_tps", "prefill 512")]
 NAMES = {"transformers": "transformers", "ctranslate2": "CTranslate2", "optiml": "optiml"}
 OPTIML = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "release", "optiml")
@@ -203,9 +207,40 @@ def run_child(args, engine, dtype, directory=""):
     return done.stdout
 
 
+def ct2_supported():
+    """CTranslate2's compute types on this CPU (its build and the processor decide), or None without it."""
+    try:
+        import ctranslate2
+    except ImportError:
+        return None
+    return ctranslate2.get_supported_compute_types("cpu")
+
+
+def machine():
+    """The processor's name and the features the engines' kernels choose by (Linux /proc/cpuinfo)."""
+    wanted = ("avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx_vnni", "avx512_bf16",
+              "amx_tile", "amx_int8", "amx_bf16", "asimd", "asimddp")
+    name, flags = "unknown", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and name == "unknown":
+                    name = value.strip()
+                elif key.strip() in ("flags", "Features"):
+                    flags |= set(value.split())
+    except OSError:
+        pass
+    return f"CPU: {name}, {CORES} cores; features: {' '.join(f for f in wanted if f in flags) or 'none listed'}"
+
+
 def measure_peer(args, engine, dtype):
     directory = ""
     if engine == "ctranslate2":
+        supported = ct2_supported()
+        if supported is not None and CT2_TYPES[dtype] not in supported:
+            note(f"CTranslate2 has no {CT2_TYPES[dtype]} on this CPU (it has {', '.join(sorted(supported))}); skipped")
+            return None
         directory = converted_dir(args.model, dtype, args.cache_dir)
         if not os.path.isdir(directory):
             print(f"converting for CTranslate2 {CT2_TYPES[dtype]} into {directory}", file=sys.stderr)
@@ -226,10 +261,11 @@ def run_optiml(args):
     rows = []
     for dtype in args.optiml_dtypes.split(","):
         print(f"measuring optiml {dtype}", file=sys.stderr)
-        command = [args.optiml, "speed", "--model", args.model, "--dtype", dtype, "--json",
-                   "--threads", str(args.threads), "--repeat", str(args.repeat)]
+        stored, flags = OPTIML_FLAGS.get(dtype, (dtype, []))
+        command = [args.optiml, "speed", "--model", args.model, "--dtype", stored, "--json",
+                   "--threads", str(args.threads), "--repeat", str(args.repeat)] + flags
         done = run_watched(command, f"optiml {dtype}")
-        found = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+        found = [dict(json.loads(line), dtype=dtype) for line in done.stdout.splitlines() if line.startswith("{")]
         if done.returncode != 0 or not found:
             if not rows:
                 note(f"`optiml speed` failed or is not there yet (exit {done.returncode}); showing the peers only:",
@@ -274,7 +310,8 @@ def main():
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement; the median is reported")
     parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated subset of " + ",".join(ENGINES))
     parser.add_argument("--optiml", default=OPTIML, help="the optiml binary (default: .build/release/optiml)")
-    parser.add_argument("--optiml-dtypes", default="f32,f16,bf16,int8", help="weight formats for optiml speed")
+    parser.add_argument("--optiml-dtypes", default="f32,f16,bf16,int8",
+                        help="weight formats for optiml speed, and bf16-gemm (bf16 weights on the bf16 GEMM unit)")
     parser.add_argument("--cache-dir", default="/tmp/optiml-bench-cache", help="where CTranslate2 conversions are kept")
     parser.add_argument("--json-out", help="also write every row, as a JSON list, to this file")
     parser.add_argument("--worker", choices=["transformers", "ctranslate2", "convert"], help=argparse.SUPPRESS)
@@ -293,6 +330,7 @@ def main():
     if args.repeat < 1 or args.threads < 1:
         parser.error("--repeat and --threads must be at least 1")
 
+    print(machine())
     rows = [measure_peer(args, engine, dtype) for engine in PEERS if engine in engines for dtype in PEERS[engine]]
     rows = [r for r in rows if r]
     if "optiml" in engines:

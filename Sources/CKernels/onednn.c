@@ -7,13 +7,13 @@
 // on the calling thread alone (OpenMP's team size there is set to 1) and the pool shares the work out, as it
 // does BLAS's, so that no OpenMP team spins beside the pool's threads.
 #include <stdatomic.h>
+#include <stdlib.h>
 #include "internal.h"
 
 #if __has_include(<oneapi/dnnl/dnnl.h>) && !defined(__APPLE__)
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <oneapi/dnnl/dnnl.h>
 
 // The entry points used, resolved from the library once.
@@ -144,12 +144,17 @@ int ck_onednn_implementation(int type, long m, long n, long k, char *out, long c
 }
 #endif
 
-// On by default where the library loaded; tests switch it to compare with BLAS and our kernels.
+// On by default where the library loaded, unless OPTIML_ONEDNN=0 asks for BLAS and our kernels alone; tests
+// switch it to compare the two.
 static _Atomic int enabled = -1;
 
 int ck_onednn(void) {
     int on = atomic_load_explicit(&enabled, memory_order_relaxed);
-    if (on < 0) atomic_store_explicit(&enabled, on = ck_onednn_version() != NULL, memory_order_relaxed);
+    if (on < 0) {
+        const char *setting = getenv("OPTIML_ONEDNN");
+        on = !(setting && strcmp(setting, "0") == 0) && ck_onednn_version() != NULL;
+        atomic_store_explicit(&enabled, on, memory_order_relaxed);
+    }
     return on;
 }
 

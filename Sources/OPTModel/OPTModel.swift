@@ -282,6 +282,9 @@ public final class OPTModel: Sendable {
         let h = config.hiddenSize, d = config.headDim, heads = config.numAttentionHeads
         let total = cache.length, past = total - steps
         let q = ws.q.pointer + rowOffset * h, attended = ws.attended.pointer + rowOffset * h
+        // Queries go in blocks, each against the keys its last query sees: keys after a query are never
+        // attended, so a long prompt's prefill computes about half the scores a full square would.
+        let block = 64
         // (row, head) pairs in parallel, each thread with its own scores.
         pool.forEachChunk(cache.batchSize * heads) { chunk, pairs in
             let scores = ws.scores.pointer + chunk * steps * total
@@ -290,18 +293,21 @@ public final class OPTModel: Sendable {
                 let keys = cache.keys[layer].pointer + cache.offset(row: b, position: 0) + head * d
                 let values = cache.values[layer].pointer + cache.offset(row: b, position: 0) + head * d
                 let rowMask = cache.mask[b]
-                BLAS.sgemm(transposeA: false, transposeB: true, m: steps, n: total, k: d,
-                           a: q + b * steps * h + head * d, lda: h, b: keys, ldb: h, c: scores, ldc: total)
-                for t in 0..<steps {
-                    // Keys after the query are never attended: softmax over the visible prefix only.
-                    let row = scores + t * total, visible = past + t + 1
-                    for j in 0..<visible where !rowMask[j] { row[j] = -.infinity }
-                    ck_softmax_f32(row, visible)
-                    (row + visible).update(repeating: 0, count: total - visible)
+                for first in stride(from: 0, to: steps, by: block) {
+                    let last = min(steps, first + block), seen = past + last
+                    let rows = (b * steps + first) * h + head * d
+                    BLAS.sgemm(transposeA: false, transposeB: true, m: last - first, n: seen, k: d,
+                               a: q + rows, lda: h, b: keys, ldb: h, c: scores, ldc: seen)
+                    for t in first..<last {
+                        // Softmax over the keys this query sees; the block's later keys get weight 0.
+                        let row = scores + (t - first) * seen, visible = past + t + 1
+                        for j in 0..<visible where !rowMask[j] { row[j] = -.infinity }
+                        ck_softmax_f32(row, visible)
+                        (row + visible).update(repeating: 0, count: seen - visible)
+                    }
+                    BLAS.sgemm(transposeA: false, transposeB: false, m: last - first, n: d, k: seen,
+                               a: scores, lda: seen, b: values, ldb: h, c: attended + rows, ldc: h)
                 }
-                BLAS.sgemm(transposeA: false, transposeB: false, m: steps, n: d, k: total,
-                           a: scores, lda: total, b: values, ldb: h,
-                           c: attended + b * steps * h + head * d, ldc: h)
             }
         }
     }

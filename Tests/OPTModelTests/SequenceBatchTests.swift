@@ -39,7 +39,11 @@ import Testing
         let results = try model.forward(sequences: [.init(tokens: [2, 50], cache: other, logits: .last), .init(tokens: ids, cache: mine, logits: .all)],
                                         workspace: SequenceWorkspace()) { $0.map { Array($0) } }
         #expect(results.count == 2 && results[0].count == model.config.vocabSize)
-        #expect(zip(results[1], reference).allSatisfy { abs($0 - $1) <= 1e-5 })
+        // The two batches are 16 and 18 rows, which may take different GEMM paths (the matrix-vector kernels, then
+        // oneDNN's or BLAS's), each summing in its own order: equal up to f32 rounding relative to the logits' size.
+        let scale = reference.map(abs).max() ?? 1
+        let largest = zip(results[1], reference).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(largest <= 1e-5 * scale, "logits differ by up to \(largest) (largest logit \(scale))")
         #expect(throws: ModelError.self) {
             try model.forward(sequences: [.init(tokens: [1, 2, 3], cache: other, logits: .last)], workspace: SequenceWorkspace()) { _ in }
         }

@@ -97,7 +97,7 @@ void ck_gemm_bf16(const uint16_t *xb, const uint16_t *w, float *y, long m, long 
 enum { CK_ONEDNN_F32 = 0, CK_ONEDNN_BF16 = 1, CK_ONEDNN_U8S8 = 2 };
 /// "oneDNN X.Y.Z" where the library loaded (the first call loads it), else NULL.
 const char *ck_onednn_version(void);
-/// Whether the prefill GEMMs use oneDNN: on by default where it loaded.
+/// Whether the prefill GEMMs use oneDNN: on by default where it loaded, unless the environment sets OPTIML_ONEDNN=0.
 int ck_onednn(void);
 /// Turns oneDNN on or off for the whole process (tests compare both); returns whether it is now on.
 int ck_set_onednn(int on);

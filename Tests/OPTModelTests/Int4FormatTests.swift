@@ -26,9 +26,9 @@ extension WeightFormatTests {
     }
 
     /// int4 computed by our paths against f32 computed on the very weights int4 stands for (its checkpoint
-    /// loaded as f32): prefill converts int4 tiles to those f32 values exactly, so only the GEMM's summation
-    /// order differs (1e-4); decode, one token at a time, runs the int4 kernels, which on AVX2 also quantize
-    /// their inputs to int8 per block of 32 (cosine ≥ 0.999).
+    /// loaded as f32). On AVX2 the int4 kernel runs decode and prefill alike and quantizes its inputs to int8
+    /// per block of 32 (cosine ≥ 0.999); elsewhere prefill converts int4 tiles to those f32 values exactly for
+    /// BLAS, so only the summation order differs (1e-4), and decode is exact in f32 too.
     @Test("int4 logits are those of its dequantized weights, in prefill and decode")
     func int4MatchesDequantizedWeights() throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("optiml-int4-\(UUID().uuidString)")
@@ -36,11 +36,14 @@ extension WeightFormatTests {
         let int4 = try OPTModel(directory: Self.directory, format: .int4)
         try CheckpointExport.write(int4, companionsFrom: Self.directory, to: out)
         let dequantized = try OPTModel(directory: out, format: .f32)
-        let prefill = try promptLogits(int4, oneAtATime: false), exact = try promptLogits(dequantized, oneAtATime: false)
-        #expect((zip(prefill, exact).map { abs($0 - $1) }.max() ?? .infinity) <= 1e-4)
-        let decode = try promptLogits(int4, oneAtATime: true), reference = try promptLogits(dequantized, oneAtATime: true)
-        let (cosine, _) = agreement(reference, decode, vocab: int4.config.vocabSize)
-        #expect(cosine >= 0.999, "cosine \(cosine)")
+        for oneAtATime in [false, true] {
+            let ours = try promptLogits(int4, oneAtATime: oneAtATime), reference = try promptLogits(dequantized, oneAtATime: oneAtATime)
+            let (cosine, _) = agreement(reference, ours, vocab: int4.config.vocabSize)
+            #expect(cosine >= 0.999, "cosine \(cosine), one token at a time: \(oneAtATime)")
+            if KernelPath.decode != "avx2" {
+                #expect((zip(ours, reference).map { abs($0 - $1) }.max() ?? .infinity) <= 1e-4)
+            }
+        }
     }
 
     /// Logits of every position of one 48-token prompt: in one forward (past the matrix-vector limit, so
@@ -75,10 +78,6 @@ extension WeightFormatTests {
         #expect(scales.dtype == .f16 && scales.shape == [64, 1])
         let config = try String(contentsOf: out.appendingPathComponent("config.json"), encoding: .utf8)
         #expect(config.contains("optiml_int4"))
-        // An int4 checkpoint loaded as f32 is its dequantized weights: the same logits up to f32 rounding.
-        let widened = try batchLogits(OPTModel(directory: out, format: .f32), batchOf: name).logits
-        let original = try batchLogits(model, batchOf: name).logits
-        #expect(zip(widened, original).allSatisfy { abs($0 - $1) <= 0.05 })
     }
 
     @Test("int4 refuses a matrix whose columns are not a multiple of 32, naming it")

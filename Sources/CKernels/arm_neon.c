@@ -236,6 +236,38 @@ static void matmul_q8(const int8_t *w, const float *scales, const float *x, floa
     matmul(w, scales, x, y, m, rows, cols, b, e, Q8);
 }
 
+// int4: the nibbles unpacked and widened to f32, then exact f32 products as for the other formats
+// (a group's 32 products summed, then scaled once).
+static void matmul_q4(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows, long cols,
+                      long row_begin, long row_end) {
+    const long groups = cols / CK_Q4_GROUP;
+    for (long r = row_begin; r < row_end; r++) {
+        const uint8_t *wr = w + r * (cols / 2);
+        for (long i = 0; i < m; i++) {
+            const float *xi = x + i * cols;
+            float32x4_t acc = vdupq_n_f32(0);
+            for (long g = 0; g < groups; g++) {
+                uint8x16_t packed = vld1q_u8(wr + g * (CK_Q4_GROUP / 2));
+                int8x16_t halves[2] = {
+                    vsubq_s8(vreinterpretq_s8_u8(vandq_u8(packed, vdupq_n_u8(15))), vdupq_n_s8(8)),
+                    vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(packed, 4)), vdupq_n_s8(8)),
+                };
+                float32x4_t part = vdupq_n_f32(0);
+                for (int k = 0; k < 2; k++) {
+                    const float *xg = xi + g * CK_Q4_GROUP + 16 * k;
+                    int16x8_t h0 = vmovl_s8(vget_low_s8(halves[k])), h1 = vmovl_high_s8(halves[k]);
+                    part = vfmaq_f32(part, vcvtq_f32_s32(vmovl_s16(vget_low_s16(h0))), vld1q_f32(xg));
+                    part = vfmaq_f32(part, vcvtq_f32_s32(vmovl_high_s16(h0)), vld1q_f32(xg + 4));
+                    part = vfmaq_f32(part, vcvtq_f32_s32(vmovl_s16(vget_low_s16(h1))), vld1q_f32(xg + 8));
+                    part = vfmaq_f32(part, vcvtq_f32_s32(vmovl_high_s16(h1)), vld1q_f32(xg + 12));
+                }
+                acc = vfmaq_n_f32(acc, part, ck_f16_to_f32(scales[r * groups + g]));
+            }
+            y[i * rows + r] = vaddvq_f32(acc);
+        }
+    }
+}
+
 NEON_INLINE void rows_to_f32(const void *w, const float *scales, float *out, long cols, long row_begin, long row_end,
                              const int format) {
     for (long r = row_begin; r < row_end; r++) {
@@ -387,7 +419,9 @@ const ck_table ck_neon_table = {
     CK_ISA_NEON_DOTPROD,
 #else
     CK_ISA_NEON,
-#endif matmul_f32, matmul_f16, matmul_bf16, matmul_q8, rows_f16, rows_bf16, rows_q8,
+#endif
+    matmul_f32, matmul_f16, matmul_bf16, matmul_q8, rows_f16, rows_bf16, rows_q8,
     to_f16, to_bf16, quantize_q8, dot, axpy, softmax,
+    matmul_q4, 0,  // int4 rows for prefill: the portable conversion
 };
 #endif

@@ -59,6 +59,10 @@ void ck_matmul_bf16(const uint16_t *w, const float *x, float *y, long m, long ro
 void ck_matmul_q8(const int8_t *w, const float *scales, const float *x, float *y, long m, long rows, long cols, long b, long e) {
     KERNEL(matmul_q8)(w, scales, x, y, m, rows, cols, b, e);
 }
+void ck_matmul_q4(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows, long cols, long b,
+                  long e) {
+    KERNEL(matmul_q4)(w, scales, x, y, m, rows, cols, b, e);
+}
 
 void ck_matvec_f32(const float *w, const float *x, float *y, long rows, long cols, long b, long e) {
     KERNEL(matmul_f32)(w, x, y, 1, rows, cols, b, e);
@@ -77,6 +81,9 @@ void ck_rows_to_f32_f16(const uint16_t *w, float *out, long cols, long b, long e
 void ck_rows_to_f32_bf16(const uint16_t *w, float *out, long cols, long b, long e) { KERNEL(rows_bf16)(w, out, cols, b, e); }
 void ck_rows_to_f32_q8(const int8_t *w, const float *scales, float *out, long cols, long b, long e) {
     KERNEL(rows_q8)(w, scales, out, cols, b, e);
+}
+void ck_rows_to_f32_q4(const uint8_t *w, const uint16_t *scales, float *out, long cols, long b, long e) {
+    KERNEL(rows_q4)(w, scales, out, cols, b, e);
 }
 
 void ck_f32_to_f16(const float *src, uint16_t *dst, long n) { KERNEL(to_f16)(src, dst, n); }

@@ -28,6 +28,8 @@ typedef struct {
     float (*dot)(const float *, const float *, long);
     void (*axpy)(float, const float *, float *, long);
     void (*softmax)(float *, long);
+    void (*matmul_q4)(const uint8_t *, const uint16_t *, const float *, float *, long, long, long, long, long);
+    void (*rows_q4)(const uint8_t *, const uint16_t *, float *, long, long, long);
 } ck_table;
 
 extern const ck_table ck_portable_table;

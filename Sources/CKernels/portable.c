@@ -39,6 +39,69 @@ static void matmul_bf16(const uint16_t *w, const float *x, float *y, long m, lon
     matmul_bf16_generic(w, 0, x, y, m, rows, cols, b, e);
 }
 
+// int4: each group's 32 products summed in f32, then scaled once (two partial sums, as above).
+static void matmul_q4(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows, long cols,
+                      long row_begin, long row_end) {
+    const long groups = cols / CK_Q4_GROUP;
+    for (long r = row_begin; r < row_end; r++) {
+        const uint8_t *wr = w + r * (cols / 2);
+        for (long i = 0; i < m; i++) {
+            const float *xi = x + i * cols;
+            float sum = 0;
+            for (long g = 0; g < groups; g++) {
+                const uint8_t *p = wr + g * (CK_Q4_GROUP / 2);
+                const float *xg = xi + g * CK_Q4_GROUP;
+                float low = 0, high = 0;
+                for (int j = 0; j < CK_Q4_GROUP / 2; j++) {
+                    low += (float)((p[j] & 15) - 8) * xg[j];
+                    high += (float)((p[j] >> 4) - 8) * xg[j + CK_Q4_GROUP / 2];
+                }
+                sum += ck_f16_to_f32(scales[r * groups + g]) * (low + high);
+            }
+            y[i * rows + r] = sum;
+        }
+    }
+}
+
+static void rows_q4(const uint8_t *w, const uint16_t *scales, float *out, long cols, long b, long e) {
+    const long groups = cols / CK_Q4_GROUP;
+    for (long r = b; r < e; r++)
+        for (long g = 0; g < groups; g++) {
+            const uint8_t *p = w + r * (cols / 2) + g * (CK_Q4_GROUP / 2);
+            float d = ck_f16_to_f32(scales[r * groups + g]), *dst = out + (r - b) * cols + g * CK_Q4_GROUP;
+            for (int j = 0; j < CK_Q4_GROUP / 2; j++) {
+                dst[j] = d * (float)((p[j] & 15) - 8);
+                dst[j + CK_Q4_GROUP / 2] = d * (float)((p[j] >> 4) - 8);
+            }
+        }
+}
+
+// Exported as is (not through the table): quantizing runs once at load, and one implementation
+// makes every instruction set's weights bit-identical.
+void ck_quantize_rows_q4(const float *w, uint8_t *q, uint16_t *scales, long rows, long cols) {
+    const long groups = cols / CK_Q4_GROUP;
+    for (long r = 0; r < rows; r++)
+        for (long g = 0; g < groups; g++) {
+            const float *src = w + r * cols + g * CK_Q4_GROUP;
+            float maximum = 0;
+            for (int j = 0; j < CK_Q4_GROUP; j++) {
+                float a = fabsf(src[j]);
+                if (a > maximum) maximum = a;  // false for NaN, so NaN never becomes the maximum
+            }
+            uint16_t half = ck_f32_to_f16_one(fminf(maximum / 7.0f, 65504.0f));
+            float scale = ck_f16_to_f32(half);
+            scales[r * groups + g] = half;
+            int8_t v[CK_Q4_GROUP];
+            for (int j = 0; j < CK_Q4_GROUP; j++) {
+                float t = scale > 0 ? nearbyintf(src[j] / scale) : 0;  // the default rounding mode: half to even
+                v[j] = (int8_t)(t != t ? 0 : t > 7 ? 7 : t < -8 ? -8 : t);
+            }
+            uint8_t *dst = q + r * (cols / 2) + g * (CK_Q4_GROUP / 2);
+            for (int j = 0; j < CK_Q4_GROUP / 2; j++)
+                dst[j] = (uint8_t)((v[j] + 8) | ((v[j + CK_Q4_GROUP / 2] + 8) << 4));
+        }
+}
+
 static void rows_f16(const uint16_t *w, float *out, long cols, long b, long e) {
     for (long i = 0; i < (e - b) * cols; i++) out[i] = ck_f16_to_f32(w[b * cols + i]);
 }
@@ -100,5 +163,5 @@ static void softmax(float *x, long n) {
 
 const ck_table ck_portable_table = {
     CK_ISA_PORTABLE, matmul_f32, matmul_f16, matmul_bf16, matmul_q8_generic, rows_f16, rows_bf16, rows_q8,
-    to_f16, to_bf16, quantize_q8, dot, axpy, softmax,
+    to_f16, to_bf16, quantize_q8, dot, axpy, softmax, matmul_q4, rows_q4,
 };

@@ -27,7 +27,7 @@ public enum KernelPath {
         case .f32: type = Int32(CK_ONEDNN_F32)
         case .int8: type = Int32(CK_ONEDNN_U8S8)
         case .bf16: type = Int32(CK_ONEDNN_BF16)
-        case .f16: return nil
+        case .f16, .int4: return nil
         }
         var name = [CChar](repeating: 0, count: 128)
         guard ck_onednn_implementation(type, inputs, rows, cols, &name, name.count) == 0 else { return nil }

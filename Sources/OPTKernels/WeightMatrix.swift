@@ -5,9 +5,22 @@ public enum WeightFormat: String, Sendable, CaseIterable {
     case f32, f16, bf16
     /// Symmetric int8 with one Float32 scale per output row.
     case int8
+    /// Symmetric 4-bit, two per byte, with one f16 scale per group of `int4GroupSize` columns of a row
+    /// (layout: `ck_matmul_q4` in ckernels.h).
+    case int4
 
-    /// Bytes per element.
-    public var elementSize: Int { self == .f32 ? 4 : self == .int8 ? 1 : 2 }
+    /// Bits per element (scales not counted).
+    public var bitsPerElement: Int {
+        switch self {
+        case .f32: 32
+        case .f16, .bf16: 16
+        case .int8: 8
+        case .int4: 4
+        }
+    }
+
+    /// Columns per int4 scale; an int4 matrix's columns must be a multiple of it.
+    public static let int4GroupSize = Int(CK_Q4_GROUP)
 }
 
 /// A `[rows, cols]` row-major weight matrix (PyTorch `Linear` layout: out × in) in any `WeightFormat`.
@@ -22,6 +35,8 @@ public struct WeightMatrix: @unchecked Sendable {
     public let data: UnsafeRawPointer
     /// int8 only: one scale per row.
     public let scales: UnsafePointer<Float>?
+    /// int4 only: f16 scales, `cols / WeightFormat.int4GroupSize` per row, row-major.
+    public let groupScales: UnsafePointer<UInt16>?
     /// Whatever owns `data` and `scales`.
     public let owner: AnyObject
     /// int8 only, where the processor has the VNNI GEMM: Σ of each row's int8 values, which that GEMM needs
@@ -29,12 +44,14 @@ public struct WeightMatrix: @unchecked Sendable {
     let rowSums: UnsafePointer<Int32>?
     private let rowSumsStorage: AlignedBuffer?
 
-    public init(format: WeightFormat, rows: Int, cols: Int, data: UnsafeRawPointer, scales: UnsafePointer<Float>?, owner: AnyObject) {
+    public init(format: WeightFormat, rows: Int, cols: Int, data: UnsafeRawPointer, scales: UnsafePointer<Float>?,
+                groupScales: UnsafePointer<UInt16>? = nil, owner: AnyObject) {
         self.format = format
         self.rows = rows
         self.cols = cols
         self.data = data
         self.scales = scales
+        self.groupScales = groupScales
         self.owner = owner
         // Kept even when tests switch the GEMM off, so that they can switch it back on for the same matrix.
         if format == .int8 && ck_has(UInt32(CK_FEATURE_AVX512F | CK_FEATURE_AVX512BW | CK_FEATURE_AVX512VNNI)) != 0 {
@@ -55,7 +72,10 @@ public struct WeightMatrix: @unchecked Sendable {
     }
 
     /// Bytes of the elements (scales not counted).
-    public var byteCount: Int { rows * cols * format.elementSize }
+    public var byteCount: Int { rows * cols * format.bitsPerElement / 8 }
+
+    /// Number of int4 group scales (`rows × cols / WeightFormat.int4GroupSize`); 0 for other formats.
+    public var groupScaleCount: Int { format == .int4 ? rows * (cols / WeightFormat.int4GroupSize) : 0 }
 
     /// Batches up to this size multiply row by row (memory-bound, our kernels); larger ones go through
     /// a GEMM: oneDNN where it is installed (f32, and int8 and bf16 where their unit GEMMs are on), else BLAS
@@ -101,6 +121,21 @@ public struct WeightMatrix: @unchecked Sendable {
             pool.forEachChunk(rows, minimumChunk: 64) { _, range in
                 ck_gemm_bf16(inputs, data.assumingMemoryBound(to: UInt16.self), y, count, rows, cols,
                              range.lowerBound, range.upperBound)
+            }
+            return
+        }
+        if format == .int4, count > Self.matvecLimit, Int(ck_isa()) == Int(CK_ISA_AVX2) {
+            // int4 prefill on the AVX2 kernel (inputs quantized per block of 32, integer multiply-adds): opt-125m
+            // prefill of 512 tokens ran at 171–184 tokens/s against 162–164 with tiles converted to f32 for BLAS
+            // (2 threads, shared machine). In blocks of inputs whose quantized copy stays in L2 while the rows pass.
+            pool.forEachChunk(rows, minimumChunk: 64) { _, range in
+                var start = 0
+                while start < count {
+                    let n = min(Self.int4InputBlock, count - start)
+                    ck_matmul_q4(data.assumingMemoryBound(to: UInt8.self), groupScales, x + start * cols, y + start * rows,
+                                 n, rows, cols, range.lowerBound, range.upperBound)
+                    start += n
+                }
             }
             return
         }
@@ -178,10 +213,13 @@ public struct WeightMatrix: @unchecked Sendable {
                 }
             }
             return true
-        case .f16:
+        case .f16, .int4:
             return false
         }
     }
+
+    /// Inputs per call of the int4 kernel in prefill.
+    static let int4InputBlock = 64
 
     /// Rows converted per GEMM tile when the weights are not f32.
     public static let tileRows = 256
@@ -198,6 +236,8 @@ public struct WeightMatrix: @unchecked Sendable {
             ck_rows_to_f32_bf16(data.assumingMemoryBound(to: UInt16.self), out, cols, begin, end)
         case .int8:
             ck_rows_to_f32_q8(data.assumingMemoryBound(to: Int8.self), scales, out, cols, begin, end)
+        case .int4:
+            ck_rows_to_f32_q4(data.assumingMemoryBound(to: UInt8.self), groupScales, out, cols, begin, end)
         }
     }
 
@@ -208,6 +248,7 @@ public struct WeightMatrix: @unchecked Sendable {
         case .f16: ck_matmul_f16(data.assumingMemoryBound(to: UInt16.self), x, y, count, rows, cols, b, e)
         case .bf16: ck_matmul_bf16(data.assumingMemoryBound(to: UInt16.self), x, y, count, rows, cols, b, e)
         case .int8: ck_matmul_q8(data.assumingMemoryBound(to: Int8.self), scales, x, y, count, rows, cols, b, e)
+        case .int4: ck_matmul_q4(data.assumingMemoryBound(to: UInt8.self), groupScales, x, y, count, rows, cols, b, e)
         }
     }
 }

@@ -8,6 +8,9 @@ import OPTKernels
 /// project's own: each quantized matrix `X.weight` is stored as I8 `[out, in]` beside F32 per-row
 /// scales `X.weight_scale` `[out]` (weight ≈ scale[row] · int8), and config.json carries
 /// `"quantization_config": {"quant_method": "optiml_int8", …}` so that other loaders refuse it clearly.
+/// Int4 checkpoints store each matrix packed as U8 `[out, in / 2]` (two values a byte, `ck_matmul_q4`'s
+/// layout) beside F16 scales `X.weight_group_scale` `[out, in / 32]`; the safetensors metadata records
+/// `optiml_weight_format: int4` and `optiml_int4_group_size: 32`, config.json `quant_method: optiml_int4`.
 public enum CheckpointExport {
     /// Tokenizer and generation files copied from the source directory when present.
     public static let companionFiles = [
@@ -27,21 +30,33 @@ public enum CheckpointExport {
             case .f16: .f16
             case .bf16: .bf16
             case .int8: .i8
+            case .int4: .u8
             }
-            tensors.append((name, dtype, [matrix.rows, matrix.cols], Array(UnsafeRawBufferPointer(start: matrix.data, count: matrix.byteCount))))
+            let shape = matrix.format == .int4 ? [matrix.rows, matrix.cols / 2] : [matrix.rows, matrix.cols]
+            tensors.append((name, dtype, shape, Array(UnsafeRawBufferPointer(start: matrix.data, count: matrix.byteCount))))
             if let scales = matrix.scales {
                 tensors.append((name + "_scale", .f32, [matrix.rows], Array(UnsafeRawBufferPointer(start: scales, count: matrix.rows * 4))))
+            }
+            if let groupScales = matrix.groupScales {
+                tensors.append((name + "_group_scale", .f16, [matrix.rows, matrix.cols / WeightFormat.int4GroupSize],
+                                Array(UnsafeRawBufferPointer(start: groupScales, count: matrix.groupScaleCount * 2))))
             }
         }
         for (name, shape, values) in model.weights.namedFloatTensors {
             tensors.append((name, .f32, shape, Array(UnsafeRawBufferPointer(start: values.pointer, count: values.count * 4))))
         }
-        try SafeTensorsWriter.write(tensors, metadata: ["format": "pt"], to: directory.appendingPathComponent("model.safetensors"))
+        var metadata = ["format": "pt"]
+        if formats.contains(.int4) {
+            metadata["optiml_weight_format"] = "int4"
+            metadata["optiml_int4_group_size"] = String(WeightFormat.int4GroupSize)
+        }
+        try SafeTensorsWriter.write(tensors, metadata: metadata, to: directory.appendingPathComponent("model.safetensors"))
 
         var config = model.config
         let format = formats.count == 1 ? formats.first : nil
         config.torchDtype = [WeightFormat.f16: "float16", .bf16: "bfloat16"][format ?? .f32] ?? "float32"
-        try config.write(to: directory.appendingPathComponent("config.json"), quantized: formats.contains(.int8))
+        let quantized = formats.contains(.int4) ? WeightFormat.int4 : formats.contains(.int8) ? .int8 : nil
+        try config.write(to: directory.appendingPathComponent("config.json"), quantized: quantized)
         try copyCompanionFiles(companionFiles, from: source, to: directory)
     }
 

@@ -8,6 +8,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case promptTooLong(tokens: Int, limit: Int)
     case invalidTokenID(Int, vocabularySize: Int)
     case invalidArgument(String)
+    /// A tensor that exists but cannot be used as asked (int4 columns not a multiple of the group, malformed scales).
+    case invalidTensor(name: String, reason: String, directory: String)
 
     public var description: String {
         switch self {
@@ -27,6 +29,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
             return "token id \(id) is outside the vocabulary (0..<\(size))"
         case .invalidArgument(let message):
             return message
+        case .invalidTensor(let name, let reason, let directory):
+            return "\(directory): tensor \"\(name)\" \(reason)"
         }
     }
 }

@@ -179,15 +179,22 @@ extension OPTConfig {
     }
 
     /// Writes `config.json` as transformers does (with `architectures` and `model_type`), atomically;
-    /// `quantized` marks the project's int8 layout so that other loaders refuse it.
-    public func write(to url: URL, quantized: Bool = false) throws {
+    /// `quantized` (int8 or int4) marks the project's own layouts so that other loaders refuse them.
+    public func write(to url: URL, quantized: WeightFormat? = nil) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         var object = try JSONSerialization.jsonObject(with: encoder.encode(self)) as? [String: Any] ?? [:]
         object["architectures"] = ["OPTForCausalLM"]
         object["model_type"] = "opt"
-        if quantized {
+        switch quantized {
+        case .int8:
             object["quantization_config"] = ["quant_method": "optiml_int8", "bits": 8, "scheme": "symmetric, one scale per output row"]
+        case .int4:
+            object["quantization_config"] = [
+                "quant_method": "optiml_int4", "bits": 4, "group_size": WeightFormat.int4GroupSize,
+                "scheme": "symmetric, one f16 scale per group of columns",
+            ] as [String: Any]
+        default: break
         }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: url, options: .atomic)

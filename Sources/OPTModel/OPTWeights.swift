@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import OPTCheckpoint
 import OPTKernels
@@ -138,15 +139,20 @@ private struct TensorReader {
 
     /// Suffix of the per-row scales stored beside an int8 matrix (`<name>_scale`).
     static let scaleSuffix = "_scale"
+    /// Suffix of the per-group f16 scales stored beside an int4 matrix (`<name>_group_scale`).
+    static let groupScaleSuffix = "_group_scale"
+    /// safetensors metadata key recording the int4 group size (columns per scale).
+    static let groupSizeKey = "optiml_int4_group_size"
 
     func contains(_ name: String) -> Bool { checkpoint.info(name) != nil }
 
-    func resolve(_ name: String, _ shape: [Int], prefixed: Bool) throws -> (String, TensorInfo) {
+    /// The stored name and info of `name`; `shape` nil leaves the shape to the caller.
+    func resolve(_ name: String, _ shape: [Int]?, prefixed: Bool) throws -> (String, TensorInfo) {
         let candidates = prefixed ? ["model." + name, name] : [name]
         guard let stored = candidates.first(where: { checkpoint.info($0) != nil }), let info = checkpoint.info(stored) else {
             throw ModelError.missingTensor(name: name, directory: directory)
         }
-        guard info.shape == shape else {
+        if let shape, info.shape != shape {
             throw ModelError.wrongShape(name: stored, expected: shape, found: info.shape, directory: directory)
         }
         return (stored, info)
@@ -158,17 +164,30 @@ private struct TensorReader {
     }
 
     func matrix(_ name: String, rows: Int, cols: Int, prefixed: Bool = true) throws -> WeightMatrix {
-        let (stored, info) = try resolve(name, [rows, cols], prefixed: prefixed)
+        // int4 is stored packed (U8 [rows, cols / 2]), so the shape is checked once the dtype is known.
+        let (stored, info) = try resolve(name, nil, prefixed: prefixed)
         let storedFormat: WeightFormat?
         switch info.dtype {
         case .f32: storedFormat = .f32
         case .f16: storedFormat = .f16
         case .bf16: storedFormat = .bf16
         case .i8: storedFormat = .int8
+        case .u8: storedFormat = .int4
         default: storedFormat = nil
         }
+        let expected = storedFormat == .int4 ? [rows, cols / 2] : [rows, cols]
+        guard info.shape == expected else {
+            throw ModelError.wrongShape(name: stored, expected: expected, found: info.shape, directory: directory)
+        }
         let target = format ?? storedFormat ?? .f32
+        let group = WeightFormat.int4GroupSize
+        if (target == .int4 || storedFormat == .int4) && cols % group != 0 {
+            throw ModelError.invalidTensor(
+                name: stored, reason: "has \(cols) columns: int4 needs a multiple of \(group) (one scale per \(group) columns)",
+                directory: directory)
+        }
         var scales: UnsafePointer<Float>?
+        var groupScales: UnsafePointer<UInt16>?
         if storedFormat == .int8 {
             let (scaleName, _) = try resolve(stored + Self.scaleSuffix, [rows], prefixed: false)
             guard checkpoint.info(scaleName)?.dtype == .f32, let raw = try checkpoint.mappedBytes(scaleName),
@@ -177,16 +196,40 @@ private struct TensorReader {
             }
             scales = raw.baseAddress?.assumingMemoryBound(to: Float.self)
         }
+        if storedFormat == .int4 {
+            if let stated = checkpoint.metadata[Self.groupSizeKey], stated != String(group) {
+                throw ModelError.invalidTensor(
+                    name: stored, reason: "is int4 in groups of \(stated) columns (metadata \(Self.groupSizeKey)); this build reads groups of \(group)",
+                    directory: directory)
+            }
+            let (scaleName, _) = try resolve(stored + Self.groupScaleSuffix, [rows, cols / group], prefixed: false)
+            guard checkpoint.info(scaleName)?.dtype == .f16, let raw = try checkpoint.mappedBytes(scaleName),
+                  Int(bitPattern: raw.baseAddress) % 2 == 0 else {
+                throw ModelError.invalidTensor(name: scaleName, reason: "must be contiguous, 2-byte-aligned F16 int4 group scales",
+                                               directory: directory)
+            }
+            groupScales = raw.baseAddress?.assumingMemoryBound(to: UInt16.self)
+        }
         // In place in the map when no conversion is needed (and f32 is aligned for BLAS).
         if target == storedFormat, let raw = try checkpoint.mappedBytes(stored), let base = raw.baseAddress,
            target != .f32 || Int(bitPattern: base) % 4 == 0 {
-            return WeightMatrix(format: target, rows: rows, cols: cols, data: base, scales: scales, owner: checkpoint)
+            return WeightMatrix(format: target, rows: rows, cols: cols, data: base, scales: scales, groupScales: groupScales,
+                                owner: checkpoint)
         }
         let values: [Float]
         if storedFormat == .int8, let scales {
             values = try checkpoint.withRawBytes(stored) { raw in
                 let q = raw.bindMemory(to: Int8.self)
                 return (0..<(rows * cols)).map { Float(q[$0]) * scales[$0 / cols] }
+            }
+        } else if storedFormat == .int4, let groupScales {
+            values = try checkpoint.withRawBytes(stored) { raw in
+                [Float](unsafeUninitializedCapacity: rows * cols) { out, count in
+                    if let q = raw.bindMemory(to: UInt8.self).baseAddress, let base = out.baseAddress {
+                        ck_rows_to_f32_q4(q, groupScales, base, cols, 0, rows)
+                    }
+                    count = rows * cols
+                }
             }
         } else {
             values = try checkpoint.floats(stored)

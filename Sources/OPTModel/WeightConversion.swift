@@ -4,11 +4,17 @@ import OPTKernels
 /// Float32 values turned into a `WeightMatrix` of another storage format.
 public enum WeightConversion {
     /// `values` (`rows × cols`, row-major) stored as `format`, the way checkpoints are converted at load.
+    /// int4 needs `cols` to be a multiple of `WeightFormat.int4GroupSize` (callers check it and throw).
     public static func matrix(_ values: [Float], rows: Int, cols: Int, format: WeightFormat) -> WeightMatrix {
+        precondition(format != .int4 || cols % WeightFormat.int4GroupSize == 0, "int4 columns must be a multiple of the group size")
         let count = rows * cols
-        let scaleBytes = format == .int8 ? rows * MemoryLayout<Float>.stride : 0
-        // Scales first: they need 4-byte alignment, the int8 elements need none.
-        let storage = AlignedBuffer(byteCount: scaleBytes + count * format.elementSize)
+        let scaleBytes = switch format {
+        case .int8: rows * MemoryLayout<Float>.stride
+        case .int4: rows * (cols / WeightFormat.int4GroupSize) * MemoryLayout<UInt16>.stride
+        case .f32, .f16, .bf16: 0
+        }
+        // Scales first: they need 4- (int8) or 2-byte (int4) alignment, the quantized elements none.
+        let storage = AlignedBuffer(byteCount: scaleBytes + count * format.bitsPerElement / 8)
         let data = storage.pointer + scaleBytes
         values.withUnsafeBufferPointer { source in
             guard let src = source.baseAddress else { return }
@@ -19,9 +25,14 @@ public enum WeightConversion {
             case .int8:
                 ck_quantize_rows_q8(src, data.assumingMemoryBound(to: Int8.self),
                                     storage.pointer.assumingMemoryBound(to: Float.self), rows, cols)
+            case .int4:
+                ck_quantize_rows_q4(src, data.assumingMemoryBound(to: UInt8.self),
+                                    storage.pointer.assumingMemoryBound(to: UInt16.self), rows, cols)
             }
         }
         let scales = format == .int8 ? UnsafePointer(storage.pointer.assumingMemoryBound(to: Float.self)) : nil
-        return WeightMatrix(format: format, rows: rows, cols: cols, data: UnsafeRawPointer(data), scales: scales, owner: storage)
+        let groupScales = format == .int4 ? UnsafePointer(storage.pointer.assumingMemoryBound(to: UInt16.self)) : nil
+        return WeightMatrix(format: format, rows: rows, cols: cols, data: UnsafeRawPointer(data), scales: scales,
+                            groupScales: groupScales, owner: storage)
     }
 }

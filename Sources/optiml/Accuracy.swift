@@ -2,57 +2,142 @@ import ArgumentParser
 import Foundation
 import OPTKernels
 import OPTModel
+import OPTTokenizer
 
 /// `optiml accuracy`: how far the compressed weight formats move the logits from f32.
 struct Accuracy: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Compare the logits of f16, bf16 and int8 weights with f32 on the same inputs.",
-        discussion: "Runs fixed pseudo-random token sequences through the model in f32 and in each format and reports, over every position, the largest absolute logit difference, the mean cosine similarity and the top-1 agreement.")
+        abstract: "Compare the logits of f16, bf16, int8 and int4 weights with f32 on the same inputs.",
+        discussion: """
+        Runs the same token sequences (--text: a text file tokenized with the model's tokenizer and cut into \
+        sequences of --sequence-length tokens, each after BOS; else fixed pseudo-random tokens) through the model \
+        in f32 and in each format, and reports over every position the largest absolute logit difference, the \
+        mean cosine similarity of the logit vectors and the top-1 agreement, with the gate each format must pass \
+        (int8 and bf16: top-1 ≥ 99% and cosine ≥ 0.995; int4: top-1 ≥ 97%). `bf16-gemm` is bf16 with the \
+        AVX512-BF16 prefill GEMM on. Sequences run as one prefill each (the GEMM paths: int8 on AVX-512 VNNI where \
+        the processor has it) unless --decode feeds them one token at a time (the matrix-vector kernels).
+        """)
 
     @Option(help: "Checkpoint directory.") var model: String
-    @Option(help: "Comma-separated formats to compare with f32.") var dtype = "f16,bf16,int8"
+    @Option(help: "Comma-separated formats to compare with f32 (f16, bf16, bf16-gemm, int8, int4).") var dtype = "f16,bf16,bf16-gemm,int8,int4"
+    @Option(help: "A text file to run (real text); without it, pseudo-random tokens.") var text: String?
     @Option(help: "Positions to compare (sequences of --sequence-length tokens).") var positions = 1024
     @Option(help: "Tokens per sequence.") var sequenceLength = 256
     @Option(help: "Threads (default: every core).") var threads: Int?
+    @Flag(help: "Feed each sequence one token at a time (decode kernels) instead of one prefill.") var decode = false
     @Flag(help: "One JSON object per format and line.") var json = false
-    @Flag(help: "bf16 weights: prefill on AVX512-BF16 with inputs rounded to bf16 (see `optiml generate --help`).") var bf16Gemm = false
+    @Flag(help: "Exit with an error when a format misses its gate.") var gates = false
 
-    var formats: [WeightFormat] { dtype.split(separator: ",").compactMap { WeightFormat(rawValue: String($0)) } }
+    var variants: [AccuracyVariant?] { dtype.split(separator: ",").map { AccuracyVariant(rawValue: String($0)) } }
 
     func validate() throws {
-        guard formats.count == dtype.split(separator: ",").count else { throw ValidationError("--dtype: expected f16, bf16 or int8, comma-separated") }
+        guard variants.allSatisfy({ $0 != nil }) else {
+            throw ValidationError("--dtype: expected f16, bf16, bf16-gemm, int8 or int4, comma-separated")
+        }
         guard positions >= 1, sequenceLength >= 2 else { throw ValidationError("--positions must be ≥ 1 and --sequence-length ≥ 2") }
+        if let text, !FileManager.default.isReadableFile(atPath: text) { throw ValidationError("--text \(text): no such file") }
     }
 
     func run() throws {
-        KernelPath.useUnitGEMMs(bf16: bf16Gemm)
         let directory = URL(fileURLWithPath: model, isDirectory: true)
+        var missed: [String] = []
         do {
+            KernelPath.useUnitGEMMs()
             let reference = try OPTModel(directory: directory, format: .f32, threads: threads)
-            let length = min(sequenceLength, reference.config.maxPositionEmbeddings)
-            let sequences = (0..<((positions + length - 1) / length)).map { PseudoRandomTokens.ids(count: length, vocabulary: reference.config.vocabSize, seed: UInt64($0)) }
+            let sequences = try inputs(reference.config, directory: directory)
             let expected = try sequences.map { try logits(reference, $0) }
-            if !json { print("dtype  positions  max |Δlogit|  mean cosine  top-1 agreement") }
-            for format in formats {
-                let candidate = try OPTModel(directory: directory, format: format, threads: threads)
+            if !json { print(KernelPath.report + "\ndtype  positions  max |Δlogit|  mean cosine  top-1 agreement  gate") }
+            for variant in variants.compactMap({ $0 }) {
+                KernelPath.useUnitGEMMs(bf16: variant == .bf16GEMM)
+                defer { KernelPath.useUnitGEMMs() }
+                let candidate = try OPTModel(directory: directory, format: variant.format, threads: threads)
                 var comparison = LogitComparison(vocabulary: reference.config.vocabSize)
                 for (sequence, reference) in zip(sequences, expected) {
                     comparison.add(reference, try logits(candidate, sequence))
                 }
                 let row = comparison.summary
+                let passed = variant.gate.passes(cosine: row.meanCosine, top1: row.top1Agreement)
+                if !passed { missed.append(variant.rawValue) }
                 if json {
-                    print("{\"dtype\":\"\(format.rawValue)\",\"positions\":\(row.positions),\"max_abs_diff\":\(row.maxAbsDiff),\"mean_cosine\":\(row.meanCosine),\"top1_agreement\":\(row.top1Agreement)}")
+                    print("{\"dtype\":\"\(variant.rawValue)\",\"positions\":\(row.positions),\"max_abs_diff\":\(row.maxAbsDiff),\"mean_cosine\":\(row.meanCosine),\"top1_agreement\":\(row.top1Agreement),\"gate_passed\":\(passed)}")
                 } else {
-                    print(String(format: "%@  %d  %.5f  %.6f  %.4f", format.rawValue as NSString, row.positions, row.maxAbsDiff, row.meanCosine, row.top1Agreement))
+                    print(String(format: "%@  %d  %.5f  %.6f  %.4f  %@ %@", variant.rawValue as NSString, row.positions, row.maxAbsDiff,
+                                 row.meanCosine, row.top1Agreement, variant.gate.description as NSString, (passed ? "pass" : "MISSED") as NSString))
                 }
             }
         } catch { throw CLIError(error) }
+        if gates, !missed.isEmpty { throw CLIError(AccuracyGateMissed(formats: missed)) }
+    }
+
+    /// Sequences of at most --sequence-length tokens (BOS first) covering --positions positions.
+    private func inputs(_ config: OPTConfig, directory: URL) throws -> [[Int]] {
+        let length = min(sequenceLength, config.maxPositionEmbeddings)
+        guard let text else {
+            return (0..<((positions + length - 1) / length)).map {
+                PseudoRandomTokens.ids(count: length, vocabulary: config.vocabSize, seed: UInt64($0))
+            }
+        }
+        let tokenizer = try BPETokenizer.load(directory: directory)
+        let ids = tokenizer.encode(try String(contentsOfFile: text, encoding: .utf8), addBOS: false)
+        var sequences: [[Int]] = [], covered = 0, start = 0
+        while covered < positions, start < ids.count {
+            let body = Array(ids[start..<min(ids.count, start + length - 1)])
+            sequences.append([config.bosTokenId] + body)
+            covered += body.count + 1
+            start += body.count
+        }
+        guard covered >= positions else {
+            throw ModelError.invalidArgument("--text \(text): \(covered) positions, fewer than --positions \(positions)")
+        }
+        return sequences
     }
 
     private func logits(_ model: OPTModel, _ ids: [Int]) throws -> [Float] {
         let cache = KVCache(config: model.config, batchSize: 1, capacity: ids.count)
-        return try model.forward(tokens: [ids], realToken: [ids.map { _ in true }], cache: cache, logits: .all) { Array($0) }
+        guard decode else {
+            return try model.forward(tokens: [ids], realToken: [ids.map { _ in true }], cache: cache, logits: .all) { Array($0) }
+        }
+        var all: [Float] = []
+        for id in ids { all += try model.forward(tokens: [[id]], realToken: [[true]], cache: cache, logits: .all) { Array($0) } }
+        return all
     }
+}
+
+/// A weight format as `optiml accuracy` runs it, with the gate it must pass against f32.
+enum AccuracyVariant: String {
+    case f16, bf16, int8, int4
+    /// bf16 weights with the AVX512-BF16 prefill GEMM (inputs rounded to bf16).
+    case bf16GEMM = "bf16-gemm"
+
+    var format: WeightFormat {
+        switch self {
+        case .f16: .f16
+        case .bf16, .bf16GEMM: .bf16
+        case .int8: .int8
+        case .int4: .int4
+        }
+    }
+
+    /// Issue 16's gates: int8 (W8A8) and bf16 top-1 ≥ 99% and cosine ≥ 0.995; int4 top-1 ≥ 97%; f16 as bf16.
+    var gate: AccuracyGate { self == .int4 ? AccuracyGate(top1: 0.97, cosine: nil) : AccuracyGate(top1: 0.99, cosine: 0.995) }
+}
+
+/// Minimum top-1 agreement and (where set) mean cosine with f32 logits.
+struct AccuracyGate: CustomStringConvertible {
+    let top1: Double
+    let cosine: Double?
+
+    func passes(cosine measured: Double, top1 agreement: Double) -> Bool {
+        agreement >= top1 && measured >= (cosine ?? -1)
+    }
+
+    var description: String { "top-1≥\(top1)" + (cosine.map { " cos≥\($0)" } ?? "") }
+}
+
+/// Some formats missed their accuracy gate (`optiml accuracy --gates`).
+struct AccuracyGateMissed: Error, CustomStringConvertible {
+    let formats: [String]
+    var description: String { "accuracy gate missed by: \(formats.joined(separator: ", "))" }
 }
 
 /// Running statistics of two sets of logit rows.

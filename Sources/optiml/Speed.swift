@@ -37,7 +37,7 @@ struct Speed: ParsableCommand {
 
     func validate() throws {
         for format in formats where WeightFormat(rawValue: format) == nil {
-            throw ValidationError("--dtype \(format): expected f32, f16, bf16 or int8")
+            throw ValidationError("--dtype \(format): expected f32, f16, bf16, int8 or int4")
         }
         if repeats < 1 || promptTokens < 1 || newTokens < 1 || prefillTokens < 1 || batch < 1 {
             throw ValidationError("--repeat, --prompt-tokens, --new-tokens, --prefill-tokens and --batch must be at least 1")

@@ -1,7 +1,8 @@
 #ifndef CKERNELS_H
 #define CKERNELS_H
 /// Matrix kernels of the decode loop: row-major weights W[rows][cols] (PyTorch Linear: out × in)
-/// stored as f32, f16, bf16 or int8 (one f32 scale per row), multiplied with f32 activations.
+/// stored as f32, f16, bf16, int8 (one f32 scale per row) or int4 (one f16 scale per 32 columns),
+/// multiplied with f32 activations.
 ///
 /// x86-64 uses AVX2 + FMA + F16C when the processor has them (checked once at run time), arm64
 /// uses NEON, anything else a portable loop. Prefill of int8 and bf16 weights has its own GEMMs on
@@ -29,6 +30,17 @@ void ck_matmul_bf16(const uint16_t *w, const float *x, float *y, long m, long ro
 void ck_matmul_q8(const int8_t *w, const float *scales, const float *x, float *y, long m, long rows, long cols,
                   long row_begin, long row_end);
 
+/// Columns per int4 group: each group of 32 consecutive columns of a row has its own scale.
+enum { CK_Q4_GROUP = 32 };
+/// As ck_matmul_f32 with int4 weights (cols a multiple of CK_Q4_GROUP): W[r,c] = f16(scales[r*cols/32 + c/32]) · q[r,c],
+/// q in -8…7. Row r's groups are cols/32 runs of 16 bytes at w + r*cols/2; byte j of group g holds
+/// q[r, 32g+j] + 8 in its low nibble and q[r, 32g+16+j] + 8 in its high nibble (llama.cpp's Q4_0 order),
+/// so one 16-byte load, a mask and a shift give the group's 32 values in column order.
+/// On AVX2 the inputs are quantized to int8 per block of 32 as for int8 at batch 1 (every m), which adds
+/// at most Σ_c |W[r,c]| · max|x in c's block| / 254; the portable and NEON kernels are exact in f32.
+void ck_matmul_q4(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows, long cols,
+                  long row_begin, long row_end);
+
 /// y[r] = Σ_c W[r,c] · x[c] for r in [row_begin, row_end): ck_matmul_f32 with m = 1.
 void ck_matvec_f32(const float *w, const float *x, float *y, long rows, long cols, long row_begin, long row_end);
 /// As ck_matvec_f32 with IEEE half weights.
@@ -46,6 +58,15 @@ void ck_rows_to_f32_bf16(const uint16_t *w, float *out, long cols, long row_begi
 /// As ck_rows_to_f32_f16 for int8 weights: out = scales[r] · w[r,c] (one f32 product, as the kernels use).
 void ck_rows_to_f32_q8(const int8_t *w, const float *scales, float *out, long cols, long row_begin, long row_end);
 
+/// As ck_rows_to_f32_f16 for int4 weights (ck_matmul_q4's layout): out = f16 scale · q (exact in f32).
+void ck_rows_to_f32_q4(const uint8_t *w, const uint16_t *scales, float *out, long cols, long row_begin, long row_end);
+
+/// Symmetric int4 per group of CK_Q4_GROUP columns (cols a multiple of it), in ck_matmul_q4's layout:
+/// the group's scale is f16(max|W in group| / 7) (clamped to the largest half), q = round-half-even(W / scale)
+/// clamped to -8…7 (the f16 rounding of the scale can push the largest value just past 7.5). An all-zero
+/// group (or one whose scale is below the smallest half) gets scale 0 and zeros; NaN weights become 0.
+/// One scalar implementation for every instruction set: it runs at load time only.
+void ck_quantize_rows_q4(const float *w, uint8_t *q, uint16_t *scales, long rows, long cols);
 /// Symmetric per-row int8: scales[r] = max|W[r,:]| / 127, q = round-half-even(W · (127 / max|W[r,:]|))
 /// clamped to ±127. An all-zero row gets scale 0 and zeros (so it dequantizes to exactly 0); NaN
 /// weights become 0. Every instruction set gives bit-identical results.

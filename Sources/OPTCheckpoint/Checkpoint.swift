@@ -155,6 +155,16 @@ public final class Checkpoint: @unchecked Sendable {
         return UnsafeRawBufferPointer(rebasing: files[tensor.fileIndex].bytes[tensor.byteOffset ..< tensor.byteOffset + byteCount])
     }
 
+    /// Lets the kernel drop the memory-mapped pages of a tensor that was converted to another format, so
+    /// that a checkpoint converted at load does not keep both copies resident. The bytes stay readable
+    /// (from the file again).
+    public func releasePages(of name: String) throws {
+        let tensor = try stored(name)
+        guard tensor.isContiguous else { return }
+        let byteCount = tensor.elementCount * tensor.info.dtype.size
+        files[tensor.fileIndex].release(tensor.byteOffset ..< tensor.byteOffset + byteCount)
+    }
+
     private func stored(_ name: String) throws -> StoredTensor {
         guard let tensor = tensors[name] else { throw CheckpointError.tensorNotFound(name, directory: directory) }
         return tensor

@@ -48,6 +48,19 @@ final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: address, count: size)
     }
 
+    /// Hands the whole pages inside `range` back to the kernel: they leave the process's resident memory
+    /// and are read from the file again if touched. For a tensor that was converted at load, so that its
+    /// source bytes do not stay resident beside the converted copy.
+    func release(_ range: Range<Int>) {
+        guard let base = bytes.baseAddress, range.lowerBound >= 0, range.upperBound <= bytes.count else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = Int(bitPattern: base) + range.lowerBound, end = Int(bitPattern: base) + range.upperBound
+        let first = (start + page - 1) / page * page, last = end / page * page
+        guard first < last, let address = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        // Advice only: a kernel that declines leaves the pages resident, which is merely more memory.
+        _ = madvise(address, last - first, Int32(MADV_DONTNEED))
+    }
+
     deinit {
         if let base = bytes.baseAddress {
             munmap(UnsafeMutableRawPointer(mutating: base), bytes.count)

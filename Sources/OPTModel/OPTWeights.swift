@@ -216,6 +216,15 @@ private struct TensorReader {
             return WeightMatrix(format: target, rows: rows, cols: cols, data: base, scales: scales, groupScales: groupScales,
                                 owner: checkpoint)
         }
+        defer {
+            // The source's pages leave resident memory once converted, so that a checkpoint converted at load
+            // peaks near its converted size rather than that plus the file.
+            try? checkpoint.releasePages(of: stored)
+        }
+        if storedFormat == .f32, let raw = try checkpoint.mappedBytes(stored), Int(bitPattern: raw.baseAddress) % 4 == 0 {
+            // Converted straight from the map: no f32 copy of the tensor on the way.
+            return WeightConversion.matrix(raw.bindMemory(to: Float.self), rows: rows, cols: cols, format: target)
+        }
         let values: [Float]
         if storedFormat == .int8, let scales {
             values = try checkpoint.withRawBytes(stored) { raw in

@@ -6,6 +6,12 @@ public enum WeightConversion {
     /// `values` (`rows × cols`, row-major) stored as `format`, the way checkpoints are converted at load.
     /// int4 needs `cols` to be a multiple of `WeightFormat.int4GroupSize` (callers check it and throw).
     public static func matrix(_ values: [Float], rows: Int, cols: Int, format: WeightFormat) -> WeightMatrix {
+        values.withUnsafeBufferPointer { matrix($0, rows: rows, cols: cols, format: format) }
+    }
+
+    /// As `matrix(_:rows:cols:format:)`, from values in place (a checkpoint's memory map).
+    public static func matrix(_ values: UnsafeBufferPointer<Float>, rows: Int, cols: Int, format: WeightFormat) -> WeightMatrix {
+        precondition(values.count == rows * cols, "\(values.count) values for a \(rows) × \(cols) matrix")
         precondition(format != .int4 || cols % WeightFormat.int4GroupSize == 0, "int4 columns must be a multiple of the group size")
         let count = rows * cols
         let scaleBytes = switch format {
@@ -16,8 +22,7 @@ public enum WeightConversion {
         // Scales first: they need 4- (int8) or 2-byte (int4) alignment, the quantized elements none.
         let storage = AlignedBuffer(byteCount: scaleBytes + count * format.bitsPerElement / 8)
         let data = storage.pointer + scaleBytes
-        values.withUnsafeBufferPointer { source in
-            guard let src = source.baseAddress else { return }
+        if let src = values.baseAddress {
             switch format {
             case .f32: data.copyMemory(from: src, byteCount: count * 4)
             case .f16: ck_f32_to_f16(src, data.assumingMemoryBound(to: UInt16.self), count)

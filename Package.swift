@@ -129,7 +129,7 @@ let package = Package(
         .testTarget(
             name: "OPTServeTests",
             dependencies: [
-                "OPTServe", "OPTModel", "OPTEval", "OPTOpenAI", "OPTTokenizer",
+                "OPTServe", "OPTModel", "OPTEval", "OPTOpenAI", "OPTTokenizer", "OPTSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -224,7 +224,7 @@ public final class Engine: @unchecked Sendable {
         guard waiting.count < maxQueue + max(0, maxBatch - running.count) else { throw EngineError.queueFull(limit: maxQueue) }
         let id = nextID
         nextID += 1
-        waiting.append(EngineSequence(id: id, request: request, model: model.config, tokenizer: tokenizer, continuation: continuation))
+        waiting.append(EngineSequence(id: id, request: request, config: model.config, tokenizer: tokenizer, continuation: continuation))
         continuation.onTermination = { [weak self] termination in
             if case .cancelled = termination { self?.cancel(id) }
         }
@@ -327,7 +327,7 @@ public final class Engine: @unchecked Sendable {
 
     /// A sequence's part of the next step: its whole prompt the first time (making its cache), then its last token.
     private func input(_ s: EngineSequence) -> OPTModel.SequenceStep {
-        if let cache = s.cache, let last = s.decoder.tokens.last { return .init(tokens: [last], cache: cache, logits: .last) }
+        if let cache = s.cache { return .init(tokens: [s.decoder.tokens[s.decoder.tokens.count - 1]], cache: cache, logits: .last) }
         let cache = KVCache(config: model.config, batchSize: 1, capacity: cacheCapacity(s.request))
         s.cache = cache
         return .init(tokens: s.request.promptIDs, cache: cache, logits: promptLogits(s.request))
@@ -386,13 +386,13 @@ final class EngineSequence {
     var done = false
     var reportedPrompt = false
 
-    init(id: Int, request: SequenceRequest, model: OPTConfig, tokenizer: BPETokenizer, continuation: AsyncStream<SequenceEvent>.Continuation) {
+    init(id: Int, request: SequenceRequest, config: OPTConfig, tokenizer: BPETokenizer, continuation: AsyncStream<SequenceEvent>.Continuation) {
         self.id = id
         self.request = request
         self.continuation = continuation
         decoder = SequenceDecoder(promptIDs: request.promptIDs, parameters: request.parameters, seed: request.parameters.seed,
-                                  maxNewTokens: request.maxTokens, positionLimit: model.maxPositionEmbeddings,
-                                  eosTokenID: model.eosTokenId, tokenizer: tokenizer)
+                                  maxNewTokens: request.maxTokens, positionLimit: config.maxPositionEmbeddings,
+                                  eosTokenID: config.eosTokenId, tokenizer: tokenizer)
     }
 
     /// Chooses the next token from `logits` and reports it (the end-of-sequence token only as the end), and the

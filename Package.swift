@@ -109,6 +109,7 @@ let package = Package(
                 "OPTMetrics",
                 "OPTTrain",
                 "OPTServe",
+                "OPTSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -117,6 +118,7 @@ let package = Package(
         .testTarget(name: "OPTTokenizerTests", dependencies: ["OPTTokenizer"]),
         .testTarget(name: "OPTTemplateTests", dependencies: ["OPTTemplate", "OPTData", "OPTSupport"]),
         .testTarget(name: "OPTDataTests", dependencies: ["OPTData"]),
+        .testTarget(name: "OPTSupportTests", dependencies: ["OPTSupport"]),
         .testTarget(name: "OPTCheckpointTests", dependencies: ["OPTCheckpoint", "OPTSupport"]),
         .testTarget(name: "OPTModelTests", dependencies: ["OPTModel"]),
         .testTarget(name: "OPTBenchTests", dependencies: ["OPTBench", "OPTTokenizer", "OPTTemplate", "OPTData", "OPTSupport"]),
@@ -127,7 +129,7 @@ let package = Package(
         .testTarget(
             name: "OPTServeTests",
             dependencies: [
-                "OPTServe", "OPTModel", "OPTEval", "OPTOpenAI", "OPTTokenizer",
+                "OPTServe", "OPTModel", "OPTEval", "OPTOpenAI", "OPTTokenizer", "OPTSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -211,13 +211,20 @@ public enum BenchStore {
         guard ContentHash.sha256(data) == record.sha256 else {
             throw BenchError.invalidBench(path: url.path, reason: "its SHA-256 differs from the manifest's (the file was changed or damaged)")
         }
-        let lines = data.split(separator: 0x0A)
-        guard let first = lines.first else { throw BenchError.invalidBench(path: url.path, reason: "empty task file") }
+        // Read whole: the content hash is checked before any line is trusted.
+        let lines = JSONLinesReader(data: data, file: url.path)
         let decoder = JSONDecoder()
         do {
-            var task = try decoder.decode([String: BenchTask].self, from: Data(first))["task"]
+            func next() throws(JSONLinesError) -> (number: Int, bytes: ArraySlice<UInt8>)? {
+                while let line = try lines.next() { if !line.bytes.isEmpty { return line } }
+                return nil
+            }
+            guard let first = try next() else { throw BenchError.invalidBench(path: url.path, reason: "empty task file") }
+            var task = try lines.decode([String: BenchTask].self, from: first, with: decoder)["task"]
                 .orThrow(BenchError.invalidBench(path: url.path, reason: "line 1 has no \"task\" object"))
-            task.instances = try lines.dropFirst().map { try decoder.decode(TaskInstance.self, from: Data($0)) }
+            var instances: [TaskInstance] = []
+            while let line = try next() { instances.append(try lines.decode(TaskInstance.self, from: line, with: decoder)) }
+            task.instances = instances
             return (task, record)
         } catch let error as BenchError { throw error } catch {
             throw BenchError.invalidBench(path: url.path, reason: "\(error)")

@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 
 /// Reads tasks in the project's JSONL task format, for collections other than Super-NI
 /// (PromptSource, FLAN, CrossFit, UnifiedSKG, a user's own data). One file a task, `NAME.jsonl`:
@@ -28,7 +29,7 @@ public enum JSONLSource {
         let path = file.path
         let data: Data
         do { data = try Data(contentsOf: file) } catch { throw BenchError.unreadableFile(path: path, reason: LenientJSON.reason(error)) }
-        var lines = nonBlankLines(data)
+        var lines = nonBlankLines(data, path: path)
         guard !lines.isEmpty else { throw BenchError.malformedFile(path: path, line: nil, reason: "the file is empty") }
         let header = lines.removeFirst()
         let top = try JSONFields(try LenientJSON.object(from: header.bytes, path: path, line: header.number), path: path,
@@ -69,22 +70,12 @@ public enum JSONLSource {
     }
 
     /// The lines holding anything but spaces, tabs and carriage returns, with their 1-based numbers.
-    static func nonBlankLines(_ data: Data) -> [(number: Int, bytes: Data)] {
+    static func nonBlankLines(_ data: Data, path: String) -> [(number: Int, bytes: Data)] {
         var lines: [(number: Int, bytes: Data)] = []
-        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            let bytes = raw.bindMemory(to: UInt8.self)
-            var start = 0, number = 1, blank = true
-            for index in 0...bytes.count {
-                let byte: UInt8 = index < bytes.count ? bytes[index] : UInt8(ascii: "\n")
-                if byte == UInt8(ascii: "\n") {
-                    if !blank { lines.append((number, Data(bytes[start..<index]))) }
-                    start = index + 1
-                    number += 1
-                    blank = true
-                } else if byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t") && byte != UInt8(ascii: "\r") {
-                    blank = false
-                }
-            }
+        let reader = JSONLinesReader(data: data, file: path)
+        // Bytes in memory: splitting them cannot fail.
+        while let line = try? reader.next() {
+            if !JSONLinesReader.isBlank(line.bytes) { lines.append((line.number, Data(line.bytes))) }
         }
         return lines
     }

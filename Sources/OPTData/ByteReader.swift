@@ -7,7 +7,7 @@ import Musl
 import Darwin
 #endif
 
-/// Reads a file sequentially in chunks with a bounded buffer: lines for JSONL, bytes for CSV.
+/// Reads a file sequentially in chunks with a bounded buffer, a byte at a time, for CSV (JSONL's lines: `JSONLinesReader`).
 final class ByteReader {
     static let chunkSize = 1 << 16
 
@@ -16,8 +16,6 @@ final class ByteReader {
     private var buffer: [UInt8] = []
     private var start = 0         // first unconsumed byte in buffer
     private var eof = false
-    /// 1-based number of the next line `nextLine` returns.
-    private(set) var lineNumber = 0
 
     init(_ url: URL) throws(DataError) {
         self.url = url
@@ -53,37 +51,6 @@ final class ByteReader {
         buffer.removeLast(Self.chunkSize - n)
         if n == 0 { eof = true; return false }
         return true
-    }
-
-    /// The next line without its `\n` (a `\r` before it is kept: JSON treats it as whitespace), or nil at the end.
-    /// `body` sees the bytes only during the call. A line over `limit` bytes throws `lineTooLong`.
-    func nextLine<R>(limit: Int, _ body: (UnsafeBufferPointer<UInt8>) throws(DataError) -> R) throws(DataError) -> R? {
-        var searchFrom = start
-        while true {
-            if let nl = buffer[searchFrom...].firstIndex(of: 0x0A) {
-                lineNumber += 1
-                if nl - start > limit { throw DataError(.lineTooLong(limit: limit), url: url, line: lineNumber) }
-                let lineStart = start
-                start = nl + 1
-                return try buffer.withUnsafeBufferPointer { (p) throws(DataError) -> R in
-                    try body(UnsafeBufferPointer(rebasing: p[lineStart..<nl]))
-                }
-            }
-            if buffer.count - start > limit {
-                throw DataError(.lineTooLong(limit: limit), url: url, line: lineNumber + 1)
-            }
-            let consumed = buffer.count - start
-            if try !fill() {
-                if start >= buffer.count { return nil }
-                lineNumber += 1
-                let lineStart = start
-                start = buffer.count
-                return try buffer.withUnsafeBufferPointer { (p) throws(DataError) -> R in
-                    try body(UnsafeBufferPointer(rebasing: p[lineStart...]))
-                }
-            }
-            searchFrom = start + consumed
-        }
     }
 
     /// The next byte, or nil at the end of the file.

@@ -1,20 +1,21 @@
 import Foundation
+import OPTSupport
 
 /// Streams a JSONL file: one JSON object per line, blank lines skipped, one line in memory at a time.
 final class JSONLReader {
-    let reader: ByteReader
-    let limit: Int
+    let lines: JSONLinesReader
 
     init(_ url: URL, lineLimit: Int) throws(DataError) {
-        reader = try ByteReader(url)
-        limit = lineLimit
+        do throws(JSONLinesError) { lines = try JSONLinesReader(url: url, lineLimit: lineLimit) } catch { throw error.dataError }
     }
 
     func next() throws(DataError) -> DatasetRow? {
-        let file = reader.url.path
+        let file = lines.file
         while true {
-            let line = reader.lineNumber + 1
-            let parsed: DatasetValue?? = try reader.nextLine(limit: limit) { (bytes) throws(DataError) -> DatasetValue? in
+            let next: (number: Int, bytes: ArraySlice<UInt8>)?
+            do throws(JSONLinesError) { next = try lines.next() } catch { throw error.dataError }
+            guard let (line, bytes) = next else { return nil }
+            let parsed = try bytes.withUnsafeBufferPointer { (bytes) throws(DataError) -> DatasetValue? in
                 if JSONParser.isBlank(bytes) { return nil }
                 do throws(JSONSyntaxError) {
                     return try JSONParser.parse(bytes)
@@ -22,7 +23,6 @@ final class JSONLReader {
                     throw error.dataError(file: file, line: line)
                 }
             }
-            guard let parsed else { return nil }   // end of file
             guard let value = parsed else { continue }  // blank line
             guard case .record(let row) = value else {
                 throw DataError(.wrongShape("a JSONL line must be an object, found \(Self.kindName(value))"), file: file, line: line)
@@ -225,6 +225,17 @@ final class CSVReader {
                 atFieldStart = false
                 field.append(b)
             }
+        }
+    }
+}
+
+extension JSONLinesError {
+    /// The same fault as a dataset error, which names the file and line the same way.
+    var dataError: DataError {
+        switch self {
+        case let .unreadable(file, reason): DataError(.unreadable(reason), file: file)
+        case let .malformedLine(file, line, reason): DataError(.malformedJSON(reason), file: file, line: line)
+        case let .lineTooLong(file, line, limit): DataError(.lineTooLong(limit: limit), file: file, line: line)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 
 /// Why shards could not be merged; each case names the folder at fault.
 public enum ShardMergeError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -61,13 +62,16 @@ public enum ShardMerge {
             let url = folder.appendingPathComponent("samples.jsonl")
             let data: Data
             do { data = try Data(contentsOf: url) } catch { throw ShardMergeError.unreadable(path: url.path, reason: "\(error)") }
-            for (number, line) in data.split(separator: 0x0A).enumerated() {
+            // The bytes are copied into the merged file as they are, so they are read whole.
+            let lines = JSONLinesReader(data: data, file: url.path)
+            while let line = try lines.next() {
+                guard !line.bytes.isEmpty else { continue }
                 do {
-                    let sample = try JSONDecoder().decode(SampleLine.self, from: Data(line))
+                    let sample = try JSONDecoder().decode(SampleLine.self, from: Data(line.bytes))
                     scores.append(InstanceScore(task: sample.task, instance: sample.id, shots: sample.shots,
                                                 metrics: sample.metrics.compactMapValues { $0 }))
                 } catch {
-                    throw ShardMergeError.unreadable(path: "\(url.path):\(number + 1)", reason: "\(error)")
+                    throw ShardMergeError.unreadable(path: "\(url.path):\(line.number)", reason: "\(error)")
                 }
             }
             samples.append(data)

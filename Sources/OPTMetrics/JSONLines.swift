@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 
 /// A parsed JSON value, keeping integers apart from other numbers.
 enum JSONValue: Decodable, Sendable {
@@ -48,17 +49,13 @@ enum JSONValue: Decodable, Sendable {
 enum JSONLines {
     /// The objects of `data`, each with its 1-based line number.
     static func objects(_ data: Data, file: String) throws -> [(line: Int, object: [String: JSONValue])] {
-        let bytes = [UInt8](data)
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
+        if data.starts(with: [0xEF, 0xBB, 0xBF]) {
             throw SuperNIEvaluationError.malformedJSON(file: file, line: 1, reason: "unexpected UTF-8 byte order mark")
         }
         var records: [(line: Int, object: [String: JSONValue])] = []
         let decoder = JSONDecoder()
-        var start = 0
-        var index = 0
-        var lineNumber = 1
-        func parse(_ end: Int) throws {
-            let slice = bytes[start..<end]
+        let lines = JSONLinesReader(data: data, file: file, newlines: .universal)
+        while let (lineNumber, slice) = try lines.next() {
             guard String(decoding: slice, as: UTF8.self).utf8.elementsEqual(slice) else {
                 throw SuperNIEvaluationError.invalidUTF8(file: file, line: lineNumber)
             }
@@ -69,38 +66,13 @@ enum JSONLines {
             do {
                 value = try decoder.decode(JSONValue.self, from: Data(slice))
             } catch {
-                throw SuperNIEvaluationError.malformedJSON(file: file, line: lineNumber, reason: Self.reason(error))
+                throw SuperNIEvaluationError.malformedJSON(file: file, line: lineNumber, reason: JSONLinesReader.reason(error))
             }
             guard case .object(let object) = value else {
                 throw SuperNIEvaluationError.malformedJSON(file: file, line: lineNumber, reason: "expected a JSON object, found \(value.typeName)")
             }
             records.append((lineNumber, object))
         }
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == 0x0A || byte == 0x0D {
-                try parse(index)
-                index += byte == 0x0D && index + 1 < bytes.count && bytes[index + 1] == 0x0A ? 2 : 1
-                start = index
-                lineNumber += 1
-            } else {
-                index += 1
-            }
-        }
-        if start < bytes.count { try parse(bytes.count) }
         return records
-    }
-
-    private static func reason(_ error: any Error) -> String {
-        if let decoding = error as? DecodingError {
-            switch decoding {
-            case .dataCorrupted(let context), .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context):
-                let underlying = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String
-                return underlying ?? context.debugDescription
-            @unknown default:
-                return "\(decoding)"
-            }
-        }
-        return "\(error)"
     }
 }

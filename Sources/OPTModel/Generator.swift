@@ -75,45 +75,34 @@ public struct Generator: Sendable {
         let pad = model.config.padTokenId
         var tokens = rest.map { Array(repeating: pad, count: restLongest - $0.count) + $0 }
         var real = rest.map { Array(repeating: false, count: restLongest - $0.count) + Array(repeating: true, count: $0.count) }
-        var sequences = promptIDs
-        var outputs = Array(repeating: [Int](), count: batch)
-        var finished: [FinishReason?] = Array(repeating: nil, count: batch)
-        var streams = (0..<batch).map { _ in TextStream(tokenizer: tokenizer, stop: p.stop) }
-        var samplers = (0..<batch).map { TokenSampler(parameters: p, seed: p.seed &+ UInt64($0)) }
+        let eos = model.config.eosTokenId
+        var rows = promptIDs.enumerated().map { b, ids in
+            SequenceDecoder(promptIDs: ids, parameters: p, seed: p.seed &+ UInt64(b), maxNewTokens: newTokens, positionLimit: limit,
+                            eosTokenID: eos, tokenizer: tokenizer)
+        }
 
-        var step = 0
-        while step < newTokens && finished.contains(where: { $0 == nil }) {
+        while rows.contains(where: { $0.finishReason == nil }) {
             let vocab = model.config.vocabSize
             let chosen = try model.forward(tokens: tokens, realToken: real, cache: cache, logits: .last) { logits in
                 (0..<batch).map { b in
-                    finished[b] == nil ? samplers[b].choose(UnsafeMutableBufferPointer(rebasing: logits[(b * vocab)..<((b + 1) * vocab)]),
-                                                            sequence: sequences[b]) : nil
+                    rows[b].finishReason == nil ? rows[b].choose(UnsafeMutableBufferPointer(rebasing: logits[(b * vocab)..<((b + 1) * vocab)])) : nil
                 }
             }
-            var next = [Int]()
             for (b, choice) in chosen.enumerated() {
-                guard let id = choice else { next.append(pad); continue }
-                next.append(id)
-                sequences[b].append(id)
-                if p.stopAtEOS && id == model.config.eosTokenId {
-                    finished[b] = .eos
-                    continue
-                }
-                outputs[b].append(id)
-                let (text, hitStop) = streams[b].append(id)
+                guard let id = choice else { continue }
+                let text = rows[b].accept(id)
                 if !text.isEmpty { onText(b, text) }
-                if hitStop { finished[b] = .stop }
             }
-            tokens = next.map { [$0] }
-            real = finished.map { _ in [true] }
-            step += 1
+            // Finished rows go on with padding, as transformers does: the batch keeps its shape.
+            tokens = chosen.map { [$0 ?? pad] }
+            real = chosen.map { _ in [true] }
         }
         return (0..<batch).map { b in
-            let tail = finished[b] == .stop ? "" : streams[b].finish()
+            let tail = rows[b].finish()
             if !tail.isEmpty { onText(b, tail) }
             return GenerationResult(
-                promptIDs: promptIDs[b], outputIDs: outputs[b], text: streams[b].text,
-                finishReason: finished[b] ?? .length)
+                promptIDs: promptIDs[b], outputIDs: rows[b].outputIDs, text: rows[b].text,
+                finishReason: rows[b].finishReason ?? .length)
         }
     }
 }
@@ -136,56 +125,5 @@ public struct TokenSampler: Sendable {
         LogitsProcessing.banRepeatedNgrams(logits, sequence: sequence, size: p.noRepeatNgramSize)
         let row = UnsafeBufferPointer(logits)
         return p.isSampling ? LogitsProcessing.sample(row, parameters: p, rng: &rng) : LogitsProcessing.argmax(row)
-    }
-}
-
-/// Incremental text of one generated sequence, with stop strings.
-public struct TextStream: Sendable {
-    private var decoder: StreamingDecoder
-    private let stop: [String]
-    /// All text decoded so far (cut at a stop string once one is found).
-    public private(set) var text = ""
-    /// How much of `text` has been handed out.
-    private var emitted = 0
-
-    public init(tokenizer: BPETokenizer, stop: [String]) {
-        decoder = StreamingDecoder(tokenizer: tokenizer)
-        self.stop = stop
-    }
-
-    /// Adds a token; returns the text that is now safe to show and whether a stop string was reached.
-    public mutating func append(_ id: Int) -> (String, Bool) {
-        text += decoder.append(id)
-        if let range = stop.compactMap({ text.range(of: $0) }).min(by: { $0.lowerBound < $1.lowerBound }) {
-            text = String(text[..<range.lowerBound])
-            return (release(upTo: text.count), true)
-        }
-        return (release(upTo: text.count - heldBack()), false)
-    }
-
-    /// The rest of the text once generation is over.
-    public mutating func finish() -> String {
-        text += decoder.finish()
-        return release(upTo: text.count)
-    }
-
-    /// Characters at the end of `text` that could begin a stop string.
-    private func heldBack() -> Int {
-        var longest = 0
-        for s in stop {
-            for n in stride(from: min(s.count - 1, text.count), to: longest, by: -1) where text.hasSuffix(s.prefix(n)) {
-                longest = n
-                break
-            }
-        }
-        return longest
-    }
-
-    private mutating func release(upTo end: Int) -> String {
-        guard end > emitted else { return "" }
-        let start = text.index(text.startIndex, offsetBy: emitted)
-        let stop = text.index(text.startIndex, offsetBy: end)
-        emitted = end
-        return String(text[start..<stop])
     }
 }

@@ -224,7 +224,7 @@ public final class Engine: @unchecked Sendable {
         guard waiting.count < maxQueue + max(0, maxBatch - running.count) else { throw EngineError.queueFull(limit: maxQueue) }
         let id = nextID
         nextID += 1
-        waiting.append(EngineSequence(id: id, request: request, tokenizer: tokenizer, continuation: continuation))
+        waiting.append(EngineSequence(id: id, request: request, config: model.config, tokenizer: tokenizer, continuation: continuation))
         continuation.onTermination = { [weak self] termination in
             if case .cancelled = termination { self?.cancel(id) }
         }
@@ -327,7 +327,7 @@ public final class Engine: @unchecked Sendable {
 
     /// A sequence's part of the next step: its whole prompt the first time (making its cache), then its last token.
     private func input(_ s: EngineSequence) -> OPTModel.SequenceStep {
-        if let cache = s.cache { return .init(tokens: [s.tokens[s.tokens.count - 1]], cache: cache, logits: .last) }
+        if let cache = s.cache { return .init(tokens: [s.decoder.tokens[s.decoder.tokens.count - 1]], cache: cache, logits: .last) }
         let cache = KVCache(config: model.config, batchSize: 1, capacity: cacheCapacity(s.request))
         s.cache = cache
         return .init(tokens: s.request.promptIDs, cache: cache, logits: promptLogits(s.request))
@@ -339,21 +339,18 @@ public final class Engine: @unchecked Sendable {
         var generated = 0, prompt = 0
         for (s, rows) in zip(batch, logits) {
             let vocab = model.config.vocabSize
-            if s.output.isEmpty && !s.reportedPrompt {
+            if !s.reportedPrompt {
                 s.reportedPrompt = true
                 prompt += s.request.promptIDs.count
                 if s.request.promptLogprobs { s.continuation.yield(.prompt(promptLogprobs(rows, s.request))) }
             }
-            if s.request.maxTokens == 0 {
-                s.finish(.length)
+            // `maxTokens` 0: the prompt alone was asked for.
+            if s.decoder.finishReason != nil {
+                s.finish()
                 continue
             }
-            let last = UnsafeMutableBufferPointer(rebasing: rows[(rows.count - vocab)...])
-            s.advance(last, eos: model.config.eosTokenId)
+            s.advance(UnsafeMutableBufferPointer(rebasing: rows[(rows.count - vocab)...]))
             generated += 1
-            if !s.done && (s.output.count >= s.request.maxTokens || s.tokens.count >= model.config.maxPositionEmbeddings) {
-                s.finish(.length)
-            }
         }
         counters.add(generated: generated, prompt: prompt)
     }
@@ -384,43 +381,38 @@ final class EngineSequence {
     let request: SequenceRequest
     let continuation: AsyncStream<SequenceEvent>.Continuation
     var cache: KVCache?
-    /// Prompt and output so far.
-    var tokens: [Int]
-    var output: [Int] = []
-    var sampler: TokenSampler
-    var text: TextStream
+    /// The prompt and the tokens chosen so far, and what ends the sequence.
+    var decoder: SequenceDecoder
     var done = false
     var reportedPrompt = false
 
-    init(id: Int, request: SequenceRequest, tokenizer: BPETokenizer, continuation: AsyncStream<SequenceEvent>.Continuation) {
+    init(id: Int, request: SequenceRequest, config: OPTConfig, tokenizer: BPETokenizer, continuation: AsyncStream<SequenceEvent>.Continuation) {
         self.id = id
         self.request = request
         self.continuation = continuation
-        tokens = request.promptIDs
-        sampler = TokenSampler(parameters: request.parameters, seed: request.parameters.seed)
-        text = TextStream(tokenizer: tokenizer, stop: request.parameters.stop)
+        decoder = SequenceDecoder(promptIDs: request.promptIDs, parameters: request.parameters, seed: request.parameters.seed,
+                                  maxNewTokens: request.maxTokens, positionLimit: config.maxPositionEmbeddings,
+                                  eosTokenID: config.eosTokenId, tokenizer: tokenizer)
     }
 
-    /// Chooses the next token from `logits`, reports it, and finishes at EOS or a stop string.
-    func advance(_ logits: UnsafeMutableBufferPointer<Float>, eos: Int) {
+    /// Chooses the next token from `logits` and reports it (the end-of-sequence token only as the end), and the
+    /// end when it ends the sequence.
+    func advance(_ logits: UnsafeMutableBufferPointer<Float>) {
         // Log-probabilities come from the model's own distribution, before penalties change the logits.
         let logprob = request.topLogprobs.map { top in Logprobs.distribution(UnsafeBufferPointer(logits), top: top) }
-        let id = sampler.choose(logits, sequence: tokens)
-        tokens.append(id)
-        if request.parameters.stopAtEOS && id == eos {
-            finish(.eos)
-            return
+        let id = decoder.choose(logits)
+        let piece = decoder.accept(id)
+        if decoder.finishReason != .eos {
+            continuation.yield(.token(id: id, text: piece, logprob: logprob.map { $0.token(id) }))
         }
-        output.append(id)
-        let (piece, hitStop) = text.append(id)
-        continuation.yield(.token(id: id, text: piece, logprob: logprob.map { $0.token(id) }))
-        if hitStop { finish(.stop, flush: false) }
+        if decoder.finishReason != nil { finish() }
     }
 
-    func finish(_ reason: FinishReason, flush: Bool = true) {
-        guard !done else { return }
+    /// Reports the end, with the text held back until now.
+    func finish() {
+        guard !done, let reason = decoder.finishReason else { return }
         done = true
-        continuation.yield(.finished(reason, text: flush ? text.finish() : ""))
+        continuation.yield(.finished(reason, text: decoder.finish()))
         continuation.finish()
     }
 

@@ -276,22 +276,27 @@ public final class DataMixture: @unchecked Sendable {
     }
 
     private static func readStream(_ stream: MixtureSettings.Stream) throws -> [StreamRecord] {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: stream.path)) } catch {
-            throw TrainingError.invalidStream(path: stream.path, line: nil, reason: "cannot read it (\(error.localizedDescription))")
-        }
         var records: [StreamRecord] = []
-        for (number, line) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated()
-        where !line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
-                throw TrainingError.invalidStream(path: stream.path, line: number + 1, reason: "not a JSON object")
+        do throws(JSONLinesError) {
+            let lines = try JSONLinesReader(url: URL(fileURLWithPath: stream.path))
+            while let line = try lines.next() {
+                guard !JSONLinesReader.isBlank(line.bytes) else { continue }
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.bytes)) as? [String: Any] else {
+                    throw .malformedLine(file: stream.path, line: line.number, reason: "not a JSON object")
+                }
+                if let text = object["text"] as? String {
+                    records.append(.text(text))
+                } else if let src = object["src"] as? String, let tgt = object["tgt"] as? String {
+                    records.append(.pair(src: src, tgt: tgt))
+                } else {
+                    throw .malformedLine(file: stream.path, line: line.number, reason: "needs a string \"text\", or strings \"src\" and \"tgt\"")
+                }
             }
-            if let text = object["text"] as? String {
-                records.append(.text(text))
-            } else if let src = object["src"] as? String, let tgt = object["tgt"] as? String {
-                records.append(.pair(src: src, tgt: tgt))
-            } else {
-                throw TrainingError.invalidStream(path: stream.path, line: number + 1, reason: "needs a string \"text\", or strings \"src\" and \"tgt\"")
+        } catch {
+            switch error {
+            case let .unreadable(_, reason): throw TrainingError.invalidStream(path: stream.path, line: nil, reason: "cannot read it (\(reason))")
+            case let .malformedLine(_, line, reason): throw TrainingError.invalidStream(path: stream.path, line: line, reason: reason)
+            case let .lineTooLong(_, line, limit): throw TrainingError.invalidStream(path: stream.path, line: line, reason: "line longer than \(limit) bytes")
             }
         }
         guard !records.isEmpty else { throw TrainingError.invalidStream(path: stream.path, line: nil, reason: "no records") }

@@ -250,12 +250,13 @@ public final class Trainer {
             fm.createFile(atPath: metricsURL.path, contents: nil)
             return
         }
-        let kept = data.split(separator: 0x0A).filter { line in
-            guard let record = try? JSONDecoder().decode(StepRecord.self, from: Data(line)) else { return false }
-            return record.step <= step
-        }
+        // A line cut short by the stop, or of a later step, goes.
         var text = Data()
-        for line in kept { text += line + Data("\n".utf8) }
+        let lines = JSONLinesReader(data: data, file: metricsURL.path)
+        while let line = try lines.next() {
+            guard let record = try? lines.decode(StepRecord.self, from: line), record.step <= step else { continue }
+            text += line.bytes + Data("\n".utf8)
+        }
         try text.write(to: metricsURL, options: .atomic)
     }
 }

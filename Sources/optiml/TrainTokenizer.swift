@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OPTSupport
 import OPTTokenizer
 
 /// `optiml train-tokenizer`: a byte-level BPE tokenizer trained on a corpus.
@@ -20,16 +21,17 @@ struct TrainTokenizer: ParsableCommand {
 
     func run() throws {
         guard vocabSize >= 260, minFrequency >= 1 else { throw ValidationError("--vocab-size must be at least 260 and --min-frequency at least 1") }
-        guard let data = FileManager.default.contents(atPath: corpus) else { throw ValidationError("--corpus \(corpus): cannot read it") }
+        guard let lines = try? JSONLinesReader(url: URL(fileURLWithPath: corpus)) else { throw ValidationError("--corpus \(corpus): cannot read it") }
         var texts: [String] = []
-        for (number, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
-            if line.hasPrefix("{") {
-                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let text = object["text"] as? String else {
-                    throw ValidationError("\(corpus):\(number + 1): a JSON line needs a string \"text\"")
+        while let line = try lines.next() {
+            guard !line.bytes.isEmpty else { continue }
+            if line.bytes.first == UInt8(ascii: "{") {
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.bytes)) as? [String: Any], let text = object["text"] as? String else {
+                    throw ValidationError("\(corpus):\(line.number): a JSON line needs a string \"text\"")
                 }
                 texts.append(text)
             } else {
-                texts.append(String(line))
+                texts.append(String(decoding: line.bytes, as: UTF8.self))
             }
         }
         let (vocab, merges) = BPETrainer.train(texts, vocabularySize: vocabSize, minimumFrequency: minFrequency)

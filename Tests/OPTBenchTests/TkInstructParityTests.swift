@@ -27,8 +27,12 @@ struct TkInstructParityTests {
     }
 
     static func records() throws -> [Record] {
-        let data = try Data(contentsOf: Paths.tkFixtures.appendingPathComponent("prompts.jsonl"))
-        return try data.split(separator: 0x0A).map { try JSONDecoder().decode(Record.self, from: Data($0) as Data) }
+        let lines = try JSONLinesReader(url: Paths.tkFixtures.appendingPathComponent("prompts.jsonl"))
+        var records: [Record] = []
+        while let line = try lines.next() {
+            if !line.bytes.isEmpty { records.append(try lines.decode(Record.self, from: line)) }
+        }
+        return records
     }
 
     @Test("every source is byte-identical to DataCollatorForNI's, truncated ones included")

@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 import Testing
 @testable import OPTServe
 
@@ -38,8 +39,12 @@ import Testing
     @Test func lmEvalGetsTheNumbersItGetsFromVLLM() async throws {
         let server = try await TestServer()
         defer { server.stop() }
-        let lines = try String(contentsOf: Self.fixture, encoding: .utf8).split(separator: "\n")
-            .map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let reader = try JSONLinesReader(url: Self.fixture)
+        var lines: [[String: Any]] = []
+        while let line = try reader.next() {
+            guard !line.bytes.isEmpty else { continue }
+            lines.append(try #require(try JSONSerialization.jsonObject(with: Data(line.bytes)) as? [String: Any]))
+        }
         #expect(Set(lines.compactMap { $0["setting"] as? String }) == ["text", "ids", "ids+bos"])
         for line in lines {
             let setting = try #require(line["setting"] as? String), request = try #require(line["request"] as? String)

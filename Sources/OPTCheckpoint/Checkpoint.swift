@@ -158,11 +158,13 @@ public final class Checkpoint: @unchecked Sendable {
     /// Lets the kernel drop the memory-mapped pages of a tensor that was converted to another format, so
     /// that a checkpoint converted at load does not keep both copies resident. The bytes stay readable
     /// (from the file again).
-    public func releasePages(of name: String) throws {
+    /// `bytes` narrows it to part of the tensor's bytes (all of them when nil).
+    public func releasePages(of name: String, bytes: Range<Int>? = nil) throws {
         let tensor = try stored(name)
         guard tensor.isContiguous else { return }
-        let byteCount = tensor.elementCount * tensor.info.dtype.size
-        files[tensor.fileIndex].release(tensor.byteOffset ..< tensor.byteOffset + byteCount)
+        let all = 0 ..< tensor.elementCount * tensor.info.dtype.size
+        let part = bytes?.clamped(to: all) ?? all
+        files[tensor.fileIndex].release((tensor.byteOffset + part.lowerBound) ..< (tensor.byteOffset + part.upperBound))
     }
 
     private func stored(_ name: String) throws -> StoredTensor {

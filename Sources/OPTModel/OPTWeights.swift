@@ -222,8 +222,11 @@ private struct TensorReader {
             try? checkpoint.releasePages(of: stored)
         }
         if storedFormat == .f32, let raw = try checkpoint.mappedBytes(stored), Int(bitPattern: raw.baseAddress) % 4 == 0 {
-            // Converted straight from the map: no f32 copy of the tensor on the way.
-            return WeightConversion.matrix(raw.bindMemory(to: Float.self), rows: rows, cols: cols, format: target)
+            // Converted straight from the map, each block's pages released as it is done: no f32 copy of the
+            // tensor on the way, and at most a block of its source resident beside the converted weights.
+            return WeightConversion.matrix(raw.bindMemory(to: Float.self), rows: rows, cols: cols, format: target) { done in
+                try? checkpoint.releasePages(of: stored, bytes: (done.lowerBound * cols * 4) ..< (done.upperBound * cols * 4))
+            }
         }
         let values: [Float]
         if storedFormat == .int8, let scales {

@@ -9,8 +9,13 @@ public enum WeightConversion {
         values.withUnsafeBufferPointer { matrix($0, rows: rows, cols: cols, format: format) }
     }
 
-    /// As `matrix(_:rows:cols:format:)`, from values in place (a checkpoint's memory map).
-    public static func matrix(_ values: UnsafeBufferPointer<Float>, rows: Int, cols: Int, format: WeightFormat) -> WeightMatrix {
+    /// As `matrix(_:rows:cols:format:)`, from values in place (a checkpoint's memory map), a block of rows at a
+    /// time (every format converts row by row): `converted` hears of each block once it is done, so that a
+    /// caller can let go of its source while the rest converts.
+    public static func matrix(
+        _ values: UnsafeBufferPointer<Float>, rows: Int, cols: Int, format: WeightFormat,
+        converted: (_ rows: Range<Int>) -> Void = { _ in }
+    ) -> WeightMatrix {
         precondition(values.count == rows * cols, "\(values.count) values for a \(rows) × \(cols) matrix")
         precondition(format != .int4 || cols % WeightFormat.int4GroupSize == 0, "int4 columns must be a multiple of the group size")
         let count = rows * cols
@@ -22,17 +27,24 @@ public enum WeightConversion {
         // Scales first: they need 4- (int8) or 2-byte (int4) alignment, the quantized elements none.
         let storage = AlignedBuffer(byteCount: scaleBytes + count * format.bitsPerElement / 8)
         let data = storage.pointer + scaleBytes
-        if let src = values.baseAddress {
-            switch format {
-            case .f32: data.copyMemory(from: src, byteCount: count * 4)
-            case .f16: ck_f32_to_f16(src, data.assumingMemoryBound(to: UInt16.self), count)
-            case .bf16: ck_f32_to_bf16(src, data.assumingMemoryBound(to: UInt16.self), count)
-            case .int8:
-                ck_quantize_rows_q8(src, data.assumingMemoryBound(to: Int8.self),
-                                    storage.pointer.assumingMemoryBound(to: Float.self), rows, cols)
-            case .int4:
-                ck_quantize_rows_q4(src, data.assumingMemoryBound(to: UInt8.self),
-                                    storage.pointer.assumingMemoryBound(to: UInt16.self), rows, cols)
+        // About 4 MB of f32 source per block.
+        let block = max(1, (1 << 20) / max(cols, 1))
+        if let base = values.baseAddress {
+            for first in stride(from: 0, to: rows, by: block) {
+                let n = min(block, rows - first), elements = n * cols, src = base + first * cols
+                switch format {
+                case .f32: (data + first * cols * 4).copyMemory(from: src, byteCount: elements * 4)
+                case .f16: ck_f32_to_f16(src, (data + first * cols * 2).assumingMemoryBound(to: UInt16.self), elements)
+                case .bf16: ck_f32_to_bf16(src, (data + first * cols * 2).assumingMemoryBound(to: UInt16.self), elements)
+                case .int8:
+                    ck_quantize_rows_q8(src, (data + first * cols).assumingMemoryBound(to: Int8.self),
+                                        storage.pointer.assumingMemoryBound(to: Float.self) + first, n, cols)
+                case .int4:
+                    let groups = cols / WeightFormat.int4GroupSize
+                    ck_quantize_rows_q4(src, (data + first * cols / 2).assumingMemoryBound(to: UInt8.self),
+                                        storage.pointer.assumingMemoryBound(to: UInt16.self) + first * groups, n, cols)
+                }
+                converted(first ..< first + n)
             }
         }
         let scales = format == .int8 ? UnsafePointer(storage.pointer.assumingMemoryBound(to: Float.self)) : nil

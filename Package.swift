@@ -137,6 +137,10 @@ let package = Package(
         ),
         // Runs the built optiml executable (killing it mid-run); it links none of the modules but the seeded generator's.
         .testTarget(name: "OptimlCLITests", dependencies: ["OPTSupport"]),
-        .testTarget(name: "OPTEvalTests", dependencies: ["OPTEval", "OPTMetrics", "OPTTokenizer", "OPTBench", "OPTModel", "OPTCheckpoint", "OPTKernels"]),
+        // The pipeline test runs every stage (bench, eval, tune, report) through the libraries, hence OPTTrain.
+        .testTarget(
+            name: "OPTEvalTests",
+            dependencies: ["OPTEval", "OPTMetrics", "OPTTokenizer", "OPTBench", "OPTModel", "OPTCheckpoint", "OPTKernels", "OPTTrain"]
+        ),
     ]
 )

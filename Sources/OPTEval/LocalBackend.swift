@@ -4,6 +4,7 @@ import OPTBench
 import OPTCheckpoint
 import OPTKernels
 import OPTModel
+import OPTTokenizer
 
 /// The in-process engine as a backend. Loglikelihood requests that share a context run it once
 /// (its KV cache is copied to each candidate), `batchSize` contexts at a time, those sharing a prefix (a k-shot
@@ -26,6 +27,14 @@ public struct LocalBackend: EvalBackend {
         self.identity = identity
         self.batchSize = max(1, batchSize)
         self.prefixes = prefixes
+    }
+
+    /// The engine for the checkpoint in `directory` (weights converted to `format` if given, `threads` kernel
+    /// threads, every core by default), with the identity its answers are cached under.
+    public static func load(directory: URL, format: WeightFormat? = nil, threads: Int? = nil, batchSize: Int = 8) throws -> LocalBackend {
+        let generator = Generator(model: try OPTModel(directory: directory, format: format, threads: threads),
+                                  tokenizer: try BPETokenizer.load(directory: directory))
+        return try LocalBackend(generator: generator, identity: try identity(directory: directory, model: generator.model), batchSize: batchSize)
     }
 
     /// The tokenizer files that decide how text becomes ids.

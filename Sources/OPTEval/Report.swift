@@ -106,7 +106,7 @@ public struct Report: Sendable {
     public static func loadResults(runFolder: String) throws -> (path: String, file: EvalResultsFile) {
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: runFolder, isDirectory: &isDirectory)
-        let path = exists && !isDirectory.boolValue ? runFolder : (runFolder.hasSuffix("/") ? runFolder : runFolder + "/") + "results.json"
+        let path = exists && !isDirectory.boolValue ? runFolder : (runFolder.hasSuffix("/") ? runFolder : runFolder + "/") + Evaluation.resultsFile
         guard FileManager.default.fileExists(atPath: path) else { throw ReportError.missingResults(path: path) }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {

@@ -32,7 +32,7 @@ public enum ShardMerge {
     public static func merge(_ folders: [URL], bootstrapSeed: UInt64? = nil) throws -> (results: EvalResultsFile, samples: Data) {
         var files: [(URL, EvalResultsFile)] = []
         for folder in folders {
-            let url = folder.appendingPathComponent("results.json")
+            let url = folder.appendingPathComponent(Evaluation.resultsFile)
             do { files.append((folder, try JSONDecoder().decode(EvalResultsFile.self, from: Data(contentsOf: url)))) } catch {
                 throw ShardMergeError.unreadable(path: url.path, reason: "\(error)")
             }
@@ -59,7 +59,7 @@ public enum ShardMerge {
         var infos: [String: TaskInfo] = [:], scores: [InstanceScore] = [], samples = Data()
         for (folder, file) in files.sorted(by: { ($0.1.settings.shard ?? 0) < ($1.1.settings.shard ?? 0) }) {
             infos.merge(file.taskInfo) { current, _ in current }
-            let url = folder.appendingPathComponent("samples.jsonl")
+            let url = folder.appendingPathComponent(Evaluation.samplesFile)
             let data: Data
             do { data = try Data(contentsOf: url) } catch { throw ShardMergeError.unreadable(path: url.path, reason: "\(error)") }
             // The bytes are copied into the merged file as they are, so they are read whole.

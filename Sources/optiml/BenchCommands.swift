@@ -44,45 +44,35 @@ struct BenchBuild: ParsableCommand {
 
     func run() throws {
         do {
-            let parsedSources = try sources.map(TaskSource.init(parsing:))
-            // The split file is read first, so that a mistake in it shows before a long load.
-            let given: SplitSpec?
-            switch preset {
-            case "niv2-default": given = nil  // its lists may come from the source's splits/ folder
-            case "opt-iml": given = SplitSpec.optIML()
-            case let file where [".yaml", ".yml", ".json"].contains(where: file.hasSuffix):
-                given = try SplitSpec.load(file: URL(fileURLWithPath: file))
-            default: throw BenchError.unknownPreset(preset)
-            }
-            let map = try taxonomy.map { try Taxonomy(file: URL(fileURLWithPath: $0)) } ?? Taxonomy.builtin()
+            var settings = BenchBuildSettings(sources: try sources.map(TaskSource.init(parsing:)), split: try .init(parsing: preset),
+                                              out: URL(fileURLWithPath: out, isDirectory: true))
+            settings.promptSource.datasets = datasets.map { URL(fileURLWithPath: $0, isDirectory: true) }
+            settings.promptSource.selection = promptsourceTemplates
+            settings.promptSource.split = promptsourceSplit
+            settings.promptSource.categories = promptsourceCategories.map { URL(fileURLWithPath: $0) }
+            settings.seed = seed
+            settings.taxonomy = taxonomy.map { URL(fileURLWithPath: $0) }
+            settings.removeLeaks = removeLeaks
+            settings.replace = force
             var clock = StageClock()
-            var promptSource = BenchBuilder.PromptSourceOptions(datasets: datasets.map { URL(fileURLWithPath: $0, isDirectory: true) })
-            promptSource.selection = promptsourceTemplates
-            promptSource.split = promptsourceSplit
-            promptSource.categories = promptsourceCategories.map { URL(fileURLWithPath: $0) }
-            let (tasks, counts, niv2Splits) = try BenchBuilder.loadTasks(parsedSources, promptSource: promptSource)
-            clock.done("read \(tasks.count) tasks, \(tasks.reduce(0) { $0 + $1.instanceCount }) instances")
-            var spec = try given ?? SplitSpec.niv2Default(lists: niv2Splits["default"] ?? SplitSpec.builtinNIV2DefaultLists())
-            if removeLeaks { spec.leakage.remove = true }
-            let builder = BenchBuilder(spec: spec, seed: seed, taxonomy: map, specOrigin: preset,
-                                       requireNamesExist: !["niv2-default", "opt-iml"].contains(preset))
-            let bench = try builder.build(tasks: tasks)
-            clock.done("split and audited")
-            let manifest = try BenchStore.write(bench, sources: parsedSources, sourceCounts: counts, taxonomy: map,
-                                                to: URL(fileURLWithPath: out, isDirectory: true), replace: force)
-            clock.done("wrote the bench")
-            print("wrote \(out): \(manifest.counts.tasksKept) tasks kept of \(manifest.counts.tasksRead) read (\(manifest.counts.tasksExcluded) excluded)")
-            for level in ["1", "2", "3"] {
-                let splits = manifest.levels[level] ?? [:]
-                print("level \(level): validation \(splits["validation"]?.count ?? 0) tasks, test \(splits["test"]?.count ?? 0) tasks")
-            }
-            print(String(format: "leakage audit: %d pairs above %.1f%% (%d-grams; %d train words against %d eval words in %.2f s)",
-                         bench.leakage.pairs.count, spec.leakage.threshold * 100, spec.leakage.ngram,
-                         bench.leakage.trainWords, bench.leakage.evalWords, bench.leakage.seconds))
-            if !manifest.taxonomy.unmapped.isEmpty {
-                print("categories the taxonomy does not know (kept as they are): " + manifest.taxonomy.unmapped.joined(separator: ", "))
-            }
+            Self.printSummary(try BenchBuilder.run(settings) { clock.done($0) }, out: out)
         } catch let error as BenchError { throw CLIError(error) }
+    }
+
+    /// What a build prints: the counts per level, the leakage audit and the categories the taxonomy lacks.
+    static func printSummary(_ result: BenchBuildResult, out: String) {
+        let (bench, manifest) = (result.bench, result.manifest)
+        print("wrote \(out): \(manifest.counts.tasksKept) tasks kept of \(manifest.counts.tasksRead) read (\(manifest.counts.tasksExcluded) excluded)")
+        for level in ["1", "2", "3"] {
+            let splits = manifest.levels[level] ?? [:]
+            print("level \(level): validation \(splits["validation"]?.count ?? 0) tasks, test \(splits["test"]?.count ?? 0) tasks")
+        }
+        print(String(format: "leakage audit: %d pairs above %.1f%% (%d-grams; %d train words against %d eval words in %.2f s)",
+                     bench.leakage.pairs.count, bench.spec.leakage.threshold * 100, bench.spec.leakage.ngram,
+                     bench.leakage.trainWords, bench.leakage.evalWords, bench.leakage.seconds))
+        if !manifest.taxonomy.unmapped.isEmpty {
+            print("categories the taxonomy does not know (kept as they are): " + manifest.taxonomy.unmapped.joined(separator: ", "))
+        }
     }
 }
 

@@ -38,7 +38,7 @@ struct Demo: ParsableCommand {
         }
         func stage(_ title: String, _ body: () throws -> Void) throws {
             announce(title)
-            try body()
+            do { try body() } catch { throw CLIError(error) }
         }
         var baseModel = base
         if pretrain {
@@ -48,22 +48,39 @@ struct Demo: ParsableCommand {
         } else if !FileManager.default.fileExists(atPath: URL(fileURLWithPath: base).appendingPathComponent("config.json").path) {
             throw ValidationError("no base model at \(base): run the demo from the repository root, pass --base DIR, or add --pretrain")
         }
-        try stage("task suite") { try Synth.parse(["--out", path("suite"), "--seed", "\(seed)", "--instances", "\(instances)"]).run() }
+        // Each stage calls the library as a program would, and prints what its subcommand prints.
+        try stage("task suite") { try Synth.write(out: path("suite"), seed: seed, instances: instances) }
+        let bench = URL(fileURLWithPath: path("bench"), isDirectory: true)
         try stage("bench") {
-            try BenchBuild.parse(["--source", "niv2:" + path("suite/tasks"), "--preset", path("suite/split.yaml"), "--out", path("bench")]).run()
+            let settings = BenchBuildSettings(sources: [TaskSource(kind: .niv2, path: path("suite/tasks"))],
+                                              split: .file(path: path("suite/split.yaml")), out: bench)
+            var clock = StageClock()
+            BenchBuild.printSummary(try BenchBuilder.run(settings) { clock.done($0) }, out: path("bench"))
         }
         let tuned = path("tune/" + TrainingCheckpoint.name(step: steps))
-        let evalArguments = ["--bench", path("bench"), "--split", "test", "--shots", "0,2", "--limit", "\(limit)", "--max-new-tokens", "8"]
-        try stage("evaluating the base model") { try EvalRun.parse(["--model", baseModel, "--out", path("eval-base")] + evalArguments).run() }
-        try stage("instruction tuning") {
-            try Tune.parse(["--model", baseModel, "--bench", path("bench"), "--stream", "pretraining=\(path("suite/pretraining.jsonl")):0.05",
-                            "--seq-len", "256", "--batch-size", "8", "--steps", "\(steps)",
-                            "--lr", "1e-3", "--warmup", "30", "--seed", "\(seed)", "--save-every", "\(steps)", "--out", path("tune")]).run()
+        var evaluation = EvalSettings()
+        evaluation.shots = [0, 2]
+        evaluation.limit = limit
+        evaluation.maxNewTokens = 8
+        func evaluate(_ model: String, out: String) throws {
+            let backend = try LocalBackend.load(directory: URL(fileURLWithPath: model, isDirectory: true))
+            try EvalRun.evaluate(bench: bench, backend: backend, tokenizer: backend.generator.tokenizer, modelName: model, settings: evaluation, out: out)
         }
-        try stage("evaluating the tuned model") { try EvalRun.parse(["--model", tuned, "--out", path("eval-tuned")] + evalArguments).run() }
-        try stage("report") { try ReportCommand.parse([path("eval-base"), path("eval-tuned"), "--compare", "--out", out]).run() }
+        try stage("evaluating the base model") { try evaluate(baseModel, out: path("eval-base")) }
+        try stage("instruction tuning") {
+            // The paper's recipe at the demo's size; the rest (dropout, AdamW, the task cap, label loss) as `optiml tune` defaults.
+            var mixture = MixtureSettings()
+            mixture.seed = seed
+            mixture.streams = [.init(name: "pretraining", path: path("suite/pretraining.jsonl"), share: 0.05)]
+            let settings = TrainerSettings(steps: steps, batchSize: 8, sequenceLength: 256, learningRate: 1e-3, warmupSteps: 30,
+                                           mixture: mixture, seed: seed, saveEvery: steps)
+            try Tune.train(model: URL(fileURLWithPath: baseModel), bench: bench, out: URL(fileURLWithPath: path("tune")), settings: settings,
+                           resume: false, threads: nil, logLevel: .info)
+        }
+        try stage("evaluating the tuned model") { try evaluate(tuned, out: path("eval-tuned")) }
+        try stage("report") { try ReportCommand.write(runFolders: [path("eval-base"), path("eval-tuned")], compare: true, out: out) }
         print("\n" + (try table(base: path("eval-base"), tuned: path("eval-tuned"))))
-        try answerHeldOutInstruction(bench: URL(fileURLWithPath: path("bench")), models: [("base", baseModel), ("tuned", tuned)])
+        try answerHeldOutInstruction(bench: bench, models: [("base", baseModel), ("tuned", tuned)])
         print("\nfinished in \(Int(Date().timeIntervalSince(started))) s; report: \(path("report.html"))")
     }
 

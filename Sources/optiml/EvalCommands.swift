@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import OPTBench
 import OPTEval
+import OPTKernels
 import OPTMetrics
 import OPTTokenizer
 
@@ -90,7 +91,8 @@ struct EvalRun: ParsableCommand {
         }
     }
 
-    func run() throws {
+    /// The options as the runner's settings (a suite changes some once it is loaded).
+    func makeSettings() throws -> EvalSettings {
         var settings = EvalSettings()
         settings.split = split
         settings.levels = try numbers(levels, "levels")
@@ -102,6 +104,11 @@ struct EvalRun: ParsableCommand {
         settings.calibrate = !noCalibration
         settings.shard = shardParts?.index
         settings.shards = shardParts?.count
+        return settings
+    }
+
+    func run() throws {
+        var settings = try makeSettings()
         let outFolder = URL(fileURLWithPath: out, isDirectory: true)
         do {
             // The remote backend needs only the tokenizer (cross-lingual ROUGE-L, Tk-Instruct's length limits).
@@ -112,11 +119,11 @@ struct EvalRun: ParsableCommand {
                 answering = OpenAIBackend(baseURL: url, model: remoteModel ?? modelOptions.directory.lastPathComponent, apiKey: apiKey,
                                           concurrency: concurrency, timeout: timeout, retries: retries)
             } else {
-                let generator = try modelOptions.loadGenerator()
-                tokenizer = generator.tokenizer
-                answering = try LocalBackend(generator: generator,
-                                             identity: try LocalBackend.identity(directory: modelOptions.directory, model: generator.model),
-                                             batchSize: batchSize)
+                KernelPath.useUnitGEMMs(bf16: modelOptions.bf16Gemm)
+                let local = try LocalBackend.load(directory: modelOptions.directory, format: modelOptions.dtype, threads: modelOptions.threads,
+                                                  batchSize: batchSize)
+                tokenizer = local.generator.tokenizer
+                answering = local
             }
             try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
             var benchFolder = URL(fileURLWithPath: bench ?? "", isDirectory: true)
@@ -135,22 +142,23 @@ struct EvalRun: ParsableCommand {
                 print("\(definition.title): \(manifest.tasks.count) tasks, \(manifest.counts.instances["test"] ?? 0) questions from \(data)")
                 if !missing.isEmpty { print("left out (no data): \(missing.joined(separator: ", "))") }
             }
-            let store = try ResultsStore(path: outFolder.appendingPathComponent("results.sqlite"))
-            var runner = EvalRunner(bench: benchFolder, backend: answering, store: store, settings: settings, tokenizer: tokenizer)
-            let bar = ProgressBar(label: "requests")
-            runner.progress = { done, total in bar.update(done, total) }
-            let outcome = try runner.run(modelName: modelOptions.model)
-            bar.finish()
-            try store.exportSamples(runID: outcome.runID, to: outFolder.appendingPathComponent("samples.jsonl"))
-            if let results = try store.runs().first(where: { $0.id == outcome.runID })?.resultsJSON {
-                try Data(results.utf8).write(to: outFolder.appendingPathComponent("results.json"), options: .atomic)
-            }
-            printTable(outcome)
-            print("\(outcome.computed) requests computed, \(outcome.cached) from the cache; results in \(out)")
+            try Self.evaluate(bench: benchFolder, backend: answering, tokenizer: tokenizer, modelName: modelOptions.model, settings: settings, out: out)
         } catch { throw CLIError(error) }
     }
 
-    private func printTable(_ outcome: EvalOutcome) {
+    /// Evaluates through `Evaluation.run` with a progress bar on stderr, then prints the results table and
+    /// where they went: what `optiml eval` prints, and the demo for each model.
+    static func evaluate(bench: URL, backend: any EvalBackend, tokenizer: BPETokenizer, modelName: String, settings: EvalSettings,
+                         out: String) throws {
+        let bar = ProgressBar(label: "requests")
+        let outcome = try Evaluation.run(bench: bench, backend: backend, tokenizer: tokenizer, modelName: modelName, settings: settings,
+                                         out: URL(fileURLWithPath: out, isDirectory: true)) { bar.update($0, $1) }
+        bar.finish()
+        printTable(outcome)
+        print("\(outcome.computed) requests computed, \(outcome.cached) from the cache; results in \(out)")
+    }
+
+    private static func printTable(_ outcome: EvalOutcome) {
         if outcome.groups.contains(where: { $0.kind == "suite" }) {
             print("| group | shots | tasks | questions | score | ± | median of tasks | other metrics |")
             print("|---|--:|--:|--:|--:|--:|--:|---|")
@@ -191,8 +199,8 @@ struct EvalMerge: ParsableCommand {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            try encoder.encode(results).write(to: folder.appendingPathComponent("results.json"), options: .atomic)
-            try samples.write(to: folder.appendingPathComponent("samples.jsonl"), options: .atomic)
+            try encoder.encode(results).write(to: folder.appendingPathComponent(Evaluation.resultsFile), options: .atomic)
+            try samples.write(to: folder.appendingPathComponent(Evaluation.samplesFile), options: .atomic)
             print("merged \(shards.count) shards: \(results.tasks.count) task results into \(out)")
         } catch { throw CLIError(error) }
     }

@@ -32,8 +32,13 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
+        try Self.write(runFolders: runDirs, compare: compare, out: out)
+    }
+
+    /// Writes the report through `Report` and prints where it went (the demo's report stage too).
+    static func write(runFolders: [String], compare: Bool, out: String) throws {
         do {
-            let report = try Report.load(runFolders: runDirs, compare: compare)
+            let report = try Report.load(runFolders: runFolders, compare: compare)
             let written = try report.write(to: URL(fileURLWithPath: out, isDirectory: true))
             print("wrote \(written.markdown.path) and \(written.html.path)")
         } catch { throw CLIError(error) }

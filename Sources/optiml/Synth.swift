@@ -22,6 +22,11 @@ struct Synth: ParsableCommand {
 
     func run() throws {
         guard instances > 0 else { throw ValidationError("--instances must be positive") }
+        try Self.write(out: out, seed: seed, instances: instances)
+    }
+
+    /// Writes the suite through `SyntheticSuite` and prints what it wrote (the demo's first stage too).
+    static func write(out: String, seed: UInt64, instances: Int) throws {
         do {
             let count = try SyntheticSuite.write(to: URL(fileURLWithPath: out), seed: seed, instances: instances)
             print("wrote \(count) tasks to \(out)/tasks, the split \(out)/split.yaml and \(out)/pretraining.jsonl")

@@ -68,26 +68,33 @@ struct Tune: ParsableCommand {
             let settings = try makeSettings()
             if let export { return try exportStream(settings, to: URL(fileURLWithPath: export)) }
             guard let out else { return }
-            let progressLine = ProgressLine()
-            let logger = ProgressAwareLogHandler.logger(label: "optiml.tune", level: logLevel, progress: progressLine)
-            let trainer = try Trainer(model: URL(fileURLWithPath: model), bench: bench.map { URL(fileURLWithPath: $0) },
-                                      out: URL(fileURLWithPath: out), settings: settings, resume: resume, threads: threads, logger: logger)
-            logger.info("\(trainer.mixtureSummary); \(trainer.parameters.layout.count) parameters; starting at step \(trainer.step) of \(steps)")
-            let started = Date(), first = trainer.step
-            try trainer.run { record in
-                let elapsed = Date().timeIntervalSince(started), done = record.step - first
-                let eta = done > 0 ? elapsed / Double(done) * Double(steps - record.step) : 0
-                let validation = record.validationLoss.map { String(format: "  val %.4f", $0) } ?? ""
-                let filled = 30 * record.step / max(steps, 1)
-                let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled)
-                progressLine.draw("[\(bar)] " + String(format: "step %d/%d  loss %.4f  lr %.2e  %.0f tok/s  ETA %.0fs", record.step, steps, record.loss,
-                                                       record.learningRate, record.tokensPerSecond, eta) + validation)
-                // A step with a validation loss keeps its line.
-                if record.validationLoss != nil { progressLine.end() }
-            }
-            progressLine.end()
-            print("trained \(trainer.step) steps; last checkpoint \(trainer.lastCheckpoint?.path ?? "-")")
+            try Self.train(model: URL(fileURLWithPath: model), bench: bench.map { URL(fileURLWithPath: $0) }, out: URL(fileURLWithPath: out),
+                           settings: settings, resume: resume, threads: threads, logLevel: logLevel)
         } catch { throw CLIError(error) }
+    }
+
+    /// Trains through `Trainer` with a progress bar on stderr and log lines from `logLevel` up, then prints
+    /// where the last checkpoint went: what `optiml tune` prints, and the demo's tuning stage.
+    static func train(model: URL, bench: URL?, out: URL, settings: TrainerSettings, resume: Bool, threads: Int?, logLevel: Logger.Level) throws {
+        let steps = settings.steps
+        let progressLine = ProgressLine()
+        let logger = ProgressAwareLogHandler.logger(label: "optiml.tune", level: logLevel, progress: progressLine)
+        let trainer = try Trainer(model: model, bench: bench, out: out, settings: settings, resume: resume, threads: threads, logger: logger)
+        logger.info("\(trainer.mixtureSummary); \(trainer.parameters.layout.count) parameters; starting at step \(trainer.step) of \(steps)")
+        let started = Date(), first = trainer.step
+        try trainer.run { record in
+            let elapsed = Date().timeIntervalSince(started), done = record.step - first
+            let eta = done > 0 ? elapsed / Double(done) * Double(steps - record.step) : 0
+            let validation = record.validationLoss.map { String(format: "  val %.4f", $0) } ?? ""
+            let filled = 30 * record.step / max(steps, 1)
+            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled)
+            progressLine.draw("[\(bar)] " + String(format: "step %d/%d  loss %.4f  lr %.2e  %.0f tok/s  ETA %.0fs", record.step, steps, record.loss,
+                                                   record.learningRate, record.tokensPerSecond, eta) + validation)
+            // A step with a validation loss keeps its line.
+            if record.validationLoss != nil { progressLine.end() }
+        }
+        progressLine.end()
+        print("trained \(trainer.step) steps; last checkpoint \(trainer.lastCheckpoint?.path ?? "-")")
     }
 
     private func exportStream(_ settings: TrainerSettings, to folder: URL) throws {

@@ -102,9 +102,13 @@ struct CrashRecoveryTests {
         // The kills' window: from the marker (or past the first tenth, start-up) to before the end.
         let window = markedAt.map { 0...((duration - $0) * 0.9) } ?? (duration * 0.1)...(duration * 0.9)
         var random = SplitMix64(state: seed)
-        var killed = 0
-        for _ in 0..<kills {
-            let at = Double.random(in: window, using: &random)
+        var killed = 0, attempt = 0
+        // After `kills` runs that all ended before their kill (the machine got faster than during the
+        // reference run), a few more at ever earlier points, so that a crash is tested on any machine.
+        while attempt < kills || (killed == 0 && attempt < kills + 6) {
+            let earlier = attempt < kills ? 1 : pow(0.5, Double(attempt - kills + 1))
+            attempt += 1
+            let at = Double.random(in: window, using: &random) * earlier
             let (status, output, _) = try launch(arguments(recovered), killAfter: at, marker: markedAt == nil ? nil : marker)
             // A run that ended before its kill must have succeeded (a rerun then only confirms).
             if status != SIGKILL && status != 0 { throw Failure(description: "a run to be killed failed (\(status)):\n\(output)") }

@@ -92,22 +92,28 @@ public struct WeightMatrix: @unchecked Sendable {
     /// its tiles of non-f32 weights for GEMM. `quantized` must hold `quantizedBytes(count:cols:)`:
     /// where the int8 and bf16 GEMMs put their converted inputs.
     ///
-    /// Each thread takes a share of the output rows and runs single-threaded kernels or BLAS on it,
-    /// so BLAS never spins threads of its own beside the pool's.
+    /// Each thread takes a share of the output rows (through oneDNN: of the inputs) and runs single-threaded
+    /// kernels, BLAS or oneDNN on it, so neither library spins threads of its own beside the pool's.
     public func multiply(
         _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>,
         pool: ComputePool, scratch: UnsafeMutablePointer<Float>, quantized: UnsafeMutableRawPointer
     ) {
-        if count > Self.matvecLimit, Int(ck_onednn()) != 0,
-           multiplyThroughOneDNN(x, count: count, into: y, pool: pool, quantized: quantized) {
-            return
-        }
         if let rowSums, let scales, count > 1, Int(ck_q8_gemm()) == Int(CK_GEMM_AVX512VNNI) {
             // int8 × int8 GEMM (AVX-512 VNNI), batched decode included (it beats the f32 tiles from two
             // inputs on): inputs quantized once per row, then each thread its share of the weight rows.
             let inputScales = quantized.bindMemory(to: Float.self, capacity: count)
             let inputs = (quantized + count * MemoryLayout<Float>.stride).bindMemory(to: UInt8.self, capacity: count * cols)
             ck_gemm_q8_quantize_inputs(x, inputs, inputScales, count, cols)
+            let w = data.assumingMemoryBound(to: Int8.self)
+            if throughOneDNN(count) {
+                pool.forEachChunk(count, minimumChunk: Self.oneDNNMinimumInputs) { _, share in
+                    let xu = inputs + share.lowerBound * cols, xs = inputScales + share.lowerBound, ys = y + share.lowerBound * rows
+                    if ck_onednn_gemm_q8(xu, xs, w, scales, rowSums, ys, share.count, rows, cols) != 0 {
+                        ck_gemm_q8(xu, xs, w, scales, rowSums, ys, share.count, rows, cols, 0, rows)
+                    }
+                }
+                return
+            }
             pool.forEachChunk(rows, minimumChunk: 64) { _, range in
                 ck_gemm_q8(inputs, inputScales, data.assumingMemoryBound(to: Int8.self), scales, rowSums,
                            y, count, rows, cols, range.lowerBound, range.upperBound)
@@ -118,6 +124,16 @@ public struct WeightMatrix: @unchecked Sendable {
             // bf16 × bf16 GEMM (AVX512-BF16): the weights as stored, the inputs rounded to bf16 once.
             let inputs = quantized.bindMemory(to: UInt16.self, capacity: count * cols)
             ck_gemm_bf16_convert_inputs(x, inputs, count, cols)
+            let w = data.assumingMemoryBound(to: UInt16.self)
+            if throughOneDNN(count) {
+                pool.forEachChunk(count, minimumChunk: Self.oneDNNMinimumInputs) { _, share in
+                    let xb = inputs + share.lowerBound * cols, ys = y + share.lowerBound * rows
+                    if ck_onednn_matmul(Int32(CK_ONEDNN_BF16), xb, w, ys, share.count, rows, cols) != 0 {
+                        ck_gemm_bf16(xb, w, ys, share.count, rows, cols, 0, rows)
+                    }
+                }
+                return
+            }
             pool.forEachChunk(rows, minimumChunk: 64) { _, range in
                 ck_gemm_bf16(inputs, data.assumingMemoryBound(to: UInt16.self), y, count, rows, cols,
                              range.lowerBound, range.upperBound)
@@ -146,6 +162,17 @@ public struct WeightMatrix: @unchecked Sendable {
             }
             return
         }
+        if format == .f32, throughOneDNN(count) {
+            let w = data.assumingMemoryBound(to: Float.self)
+            pool.forEachChunk(count, minimumChunk: Self.oneDNNMinimumInputs) { _, share in
+                let xs = x + share.lowerBound * cols, ys = y + share.lowerBound * rows
+                if ck_onednn_matmul(Int32(CK_ONEDNN_F32), xs, w, ys, share.count, rows, cols) != 0 {
+                    BLAS.sgemm(transposeA: false, transposeB: true, m: share.count, n: rows, k: cols,
+                               a: xs, lda: cols, b: w, ldb: cols, c: ys, ldc: rows)
+                }
+            }
+            return
+        }
         pool.forEachChunk(rows, minimumChunk: 64) { chunk, range in
             if format == .f32 {
                 BLAS.sgemm(transposeA: false, transposeB: true, m: count, n: range.count, k: cols,
@@ -166,57 +193,15 @@ public struct WeightMatrix: @unchecked Sendable {
         }
     }
 
-    /// The prefill GEMM through oneDNN (`KernelPath.oneDNN`) for the formats it multiplies as they are stored:
-    /// f32, int8 where our VNNI GEMM's quantized inputs are in use (oneDNN's exact int32 sums then give the
-    /// same bits), bf16 where the bf16 GEMM was asked for. Each thread takes a share of the inputs (oneDNN's
-    /// fast kernels want a dense output) and all the weights; a share oneDNN refuses runs on the kernel the
-    /// format has without it. Returns false, having done nothing, for formats it does not take.
-    private func multiplyThroughOneDNN(
-        _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>,
-        pool: ComputePool, quantized: UnsafeMutableRawPointer
-    ) -> Bool {
-        // Shares of fewer inputs than this run oneDNN's kernels below their speed.
-        let minimumInputs = 16
-        switch format {
-        case .f32:
-            let w = data.assumingMemoryBound(to: Float.self)
-            pool.forEachChunk(count, minimumChunk: minimumInputs) { _, inputs in
-                let xs = x + inputs.lowerBound * cols, ys = y + inputs.lowerBound * rows
-                if ck_onednn_matmul(Int32(CK_ONEDNN_F32), xs, w, ys, inputs.count, rows, cols) != 0 {
-                    BLAS.sgemm(transposeA: false, transposeB: true, m: inputs.count, n: rows, k: cols,
-                               a: xs, lda: cols, b: w, ldb: cols, c: ys, ldc: rows)
-                }
-            }
-            return true
-        case .int8:
-            guard let rowSums, let scales, Int(ck_q8_gemm()) == Int(CK_GEMM_AVX512VNNI) else { return false }
-            let inputScales = quantized.bindMemory(to: Float.self, capacity: count)
-            let inputs = (quantized + count * MemoryLayout<Float>.stride).bindMemory(to: UInt8.self, capacity: count * cols)
-            ck_gemm_q8_quantize_inputs(x, inputs, inputScales, count, cols)
-            let w = data.assumingMemoryBound(to: Int8.self)
-            pool.forEachChunk(count, minimumChunk: minimumInputs) { _, share in
-                let xu = inputs + share.lowerBound * cols, xs = inputScales + share.lowerBound, ys = y + share.lowerBound * rows
-                if ck_onednn_gemm_q8(xu, xs, w, scales, rowSums, ys, share.count, rows, cols) != 0 {
-                    ck_gemm_q8(xu, xs, w, scales, rowSums, ys, share.count, rows, cols, 0, rows)
-                }
-            }
-            return true
-        case .bf16:
-            guard Int(ck_bf16_gemm()) == Int(CK_GEMM_AVX512BF16) else { return false }
-            let inputs = quantized.bindMemory(to: UInt16.self, capacity: count * cols)
-            ck_gemm_bf16_convert_inputs(x, inputs, count, cols)
-            let w = data.assumingMemoryBound(to: UInt16.self)
-            pool.forEachChunk(count, minimumChunk: minimumInputs) { _, share in
-                let xb = inputs + share.lowerBound * cols, ys = y + share.lowerBound * rows
-                if ck_onednn_matmul(Int32(CK_ONEDNN_BF16), xb, w, ys, share.count, rows, cols) != 0 {
-                    ck_gemm_bf16(xb, w, ys, share.count, rows, cols, 0, rows)
-                }
-            }
-            return true
-        case .f16, .int4:
-            return false
-        }
-    }
+    /// Whether a product of `count` inputs goes through oneDNN (`KernelPath.oneDNN`): past the matrix-vector
+    /// limit, for the formats it multiplies as stored (f32; int8 on our VNNI GEMM's quantized inputs, whose
+    /// exact int32 sums then give the same bits; bf16 when the bf16 GEMM was asked for). Each thread then takes
+    /// a share of the inputs (oneDNN's fast kernels want a dense output) and all the weights; a share oneDNN
+    /// refuses runs on the kernel the format has without it.
+    private func throughOneDNN(_ count: Int) -> Bool { count > Self.matvecLimit && ck_onednn() != 0 }
+
+    /// Shares of fewer inputs than this run oneDNN's kernels below their speed.
+    static let oneDNNMinimumInputs = 16
 
     /// Inputs per call of the int4 kernel in prefill.
     static let int4InputBlock = 64

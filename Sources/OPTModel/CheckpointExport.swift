@@ -21,9 +21,10 @@ public enum CheckpointExport {
     /// Writes config.json, model.safetensors and the companion files of `source` into `directory`.
     public static func write(_ model: OPTModel, companionsFrom source: URL, to directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var tensors: [(name: String, dtype: TensorDType, shape: [Int], bytes: [UInt8])] = []
+        // Straight from the model's buffers: no copy of a matrix is made to save it.
+        var tensors: [SafeTensorsWriter.Tensor] = []
         var formats = Set<WeightFormat>()
-        for (name, matrix) in model.weights.namedMatrices {
+        for (slot, matrix) in model.weights.namedMatrices {
             formats.insert(matrix.format)
             let dtype: TensorDType = switch matrix.format {
             case .f32: .f32
@@ -33,17 +34,17 @@ public enum CheckpointExport {
             case .int4: .u8
             }
             let shape = matrix.format == .int4 ? [matrix.rows, matrix.cols / 2] : [matrix.rows, matrix.cols]
-            tensors.append((name, dtype, shape, Array(UnsafeRawBufferPointer(start: matrix.data, count: matrix.byteCount))))
+            tensors.append(.init(name: slot.name, dtype: dtype, shape: shape, pointer: matrix.data))
             if let scales = matrix.scales {
-                tensors.append((name + "_scale", .f32, [matrix.rows], Array(UnsafeRawBufferPointer(start: scales, count: matrix.rows * 4))))
+                tensors.append(.init(name: slot.name + "_scale", dtype: .f32, shape: [matrix.rows], pointer: scales))
             }
             if let groupScales = matrix.groupScales {
-                tensors.append((name + "_group_scale", .f16, [matrix.rows, matrix.cols / WeightFormat.int4GroupSize],
-                                Array(UnsafeRawBufferPointer(start: groupScales, count: matrix.groupScaleCount * 2))))
+                tensors.append(.init(name: slot.name + "_group_scale", dtype: .f16,
+                                     shape: [matrix.rows, matrix.cols / WeightFormat.int4GroupSize], pointer: groupScales))
             }
         }
-        for (name, shape, values) in model.weights.namedFloatTensors {
-            tensors.append((name, .f32, shape, Array(UnsafeRawBufferPointer(start: values.pointer, count: values.count * 4))))
+        for (slot, values) in model.weights.namedFloatTensors {
+            tensors.append(.init(name: slot.name, dtype: .f32, shape: slot.shape, pointer: values.pointer))
         }
         var metadata = ["format": "pt"]
         if formats.contains(.int4) {

@@ -33,14 +33,7 @@ public final class OPTModel: Sendable {
 
     /// Number of parameters, counting a tied lm_head once.
     public var parameterCount: Int {
-        let w = weights
-        func norm(_ n: LayerNormWeights?) -> Int { (n?.weight?.count ?? 0) + (n?.bias?.count ?? 0) }
-        var total = w.namedMatrices.map { $0.matrix.rows * $0.matrix.cols }.reduce(0, +) + w.embedPositions.count + norm(w.finalLayerNorm)
-        for l in w.layers {
-            total += [l.qProj, l.kProj, l.vProj, l.outProj, l.fc1, l.fc2].map { $0.bias?.count ?? 0 }.reduce(0, +)
-            total += norm(l.selfAttnLayerNorm) + norm(l.finalLayerNorm)
-        }
-        return total
+        weights.namedMatrices.map(\.slot.count).reduce(0, +) + weights.namedFloatTensors.map(\.slot.count).reduce(0, +)
     }
 
     /// Which positions of a forward pass need logits.

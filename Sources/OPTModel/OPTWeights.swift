@@ -24,13 +24,17 @@ public struct OPTLayerWeights: Sendable {
     public let selfAttnLayerNorm: LayerNormWeights
     public let fc1, fc2: LinearWeights
     public let finalLayerNorm: LayerNormWeights
+    /// Its linears in checkpoint order, as `ParameterLayout.Layer.linears`.
+    public var linears: [LinearWeights] { [qProj, kProj, vProj, outProj, fc1, fc2] }
 }
 
-/// Every parameter of an `OPTForCausalLM`.
+/// Every parameter of an `OPTForCausalLM`, read as its `ParameterLayout` describes.
 ///
 /// Matrices (projections, FFN, token embeddings and lm_head) are kept in the chosen
 /// `WeightFormat`; position embeddings, biases and layer norms stay Float32 (they are small).
 public struct OPTWeights: Sendable {
+    /// The tensors' names and shapes.
+    public let layout: ParameterLayout
     public let embedTokens: WeightMatrix      // [vocab, word_embed_proj_dim]
     public let embedPositions: ConstantFloats   // [max_position_embeddings + 2, hidden]
     public let projectIn: LinearWeights?      // word_embed_proj_dim -> hidden (350m)
@@ -49,37 +53,22 @@ public struct OPTWeights: Sendable {
     /// place in the memory map, without a copy.
     public init(checkpoint: Checkpoint, config: OPTConfig, directory: String, format: WeightFormat? = nil) throws {
         let reader = TensorReader(checkpoint: checkpoint, directory: directory, format: format)
-        let c = config
-        let d = "decoder."
-        embedTokens = try reader.matrix(d + "embed_tokens.weight", rows: c.vocabSize, cols: c.wordEmbedProjDim)
-        embedPositions = try reader.floats(
-            d + "embed_positions.weight", [c.maxPositionEmbeddings + OPTConfig.positionOffset, c.hiddenSize])
-        if c.hasProjection {
-            projectIn = try reader.linear(d + "project_in", in: c.wordEmbedProjDim, out: c.hiddenSize, bias: false)
-            projectOut = try reader.linear(d + "project_out", in: c.hiddenSize, out: c.wordEmbedProjDim, bias: false)
-        } else {
-            projectIn = nil
-            projectOut = nil
-        }
-        let affine = c.layerNormElementwiseAffine
-        finalLayerNorm = c.hasFinalLayerNorm
-            ? try reader.layerNorm(d + "final_layer_norm", width: c.hiddenSize, affine: affine) : nil
-        layers = try (0..<c.numHiddenLayers).map { i in
-            let p = d + "layers.\(i)."
-            let h = c.hiddenSize, bias = c.enableBias
-            return OPTLayerWeights(
-                qProj: try reader.linear(p + "self_attn.q_proj", in: h, out: h, bias: bias),
-                kProj: try reader.linear(p + "self_attn.k_proj", in: h, out: h, bias: bias),
-                vProj: try reader.linear(p + "self_attn.v_proj", in: h, out: h, bias: bias),
-                outProj: try reader.linear(p + "self_attn.out_proj", in: h, out: h, bias: bias),
-                selfAttnLayerNorm: try reader.layerNorm(p + "self_attn_layer_norm", width: h, affine: affine),
-                fc1: try reader.linear(p + "fc1", in: h, out: c.ffnDim, bias: bias),
-                fc2: try reader.linear(p + "fc2", in: c.ffnDim, out: h, bias: bias),
-                finalLayerNorm: try reader.layerNorm(p + "final_layer_norm", width: h, affine: affine))
+        let layout = ParameterLayout(config: config)
+        self.layout = layout
+        embedTokens = try reader.matrix(layout.embedTokens)
+        embedPositions = try reader.floats(layout.embedPositions)
+        projectIn = try layout.projectIn.map(reader.linear)
+        projectOut = try layout.projectOut.map(reader.linear)
+        finalLayerNorm = try layout.finalNorm.map(reader.layerNorm)
+        layers = try layout.layers.map { l in
+            OPTLayerWeights(
+                qProj: try reader.linear(l.q), kProj: try reader.linear(l.k), vProj: try reader.linear(l.v),
+                outProj: try reader.linear(l.out), selfAttnLayerNorm: try reader.layerNorm(l.attentionNorm),
+                fc1: try reader.linear(l.fc1), fc2: try reader.linear(l.fc2), finalLayerNorm: try reader.layerNorm(l.finalNorm))
         }
         // transformers ties the head whenever tie_word_embeddings is set, whatever the file holds.
-        if !c.tieWordEmbeddings, reader.contains("lm_head.weight") {
-            lmHead = try reader.matrix("lm_head.weight", rows: c.vocabSize, cols: c.wordEmbedProjDim, prefixed: false)
+        if !layout.tiedHead, reader.contains(layout.lmHead.name) {
+            lmHead = try reader.matrix(layout.lmHead)
             tiedHead = false
         } else {
             lmHead = embedTokens
@@ -87,48 +76,39 @@ public struct OPTWeights: Sendable {
         }
     }
 
-    /// Every matrix of the model with its checkpoint name (for quantizing and saving).
-    public var namedMatrices: [(name: String, matrix: WeightMatrix)] {
-        var all: [(String, WeightMatrix)] = [("model.decoder.embed_tokens.weight", embedTokens)]
-        if let projectIn { all.append(("model.decoder.project_in.weight", projectIn.weight)) }
-        if let projectOut { all.append(("model.decoder.project_out.weight", projectOut.weight)) }
-        for (i, l) in layers.enumerated() {
-            let p = "model.decoder.layers.\(i)."
-            all += [(p + "self_attn.q_proj.weight", l.qProj.weight), (p + "self_attn.k_proj.weight", l.kProj.weight),
-                    (p + "self_attn.v_proj.weight", l.vProj.weight), (p + "self_attn.out_proj.weight", l.outProj.weight),
-                    (p + "fc1.weight", l.fc1.weight), (p + "fc2.weight", l.fc2.weight)]
+    /// Every matrix of the model with its slot (for quantizing and saving), in layout order.
+    public var namedMatrices: [(slot: ParameterLayout.Slot, matrix: WeightMatrix)] {
+        var all = [(layout.embedTokens, embedTokens)]
+        for (slot, linear) in [(layout.projectIn, projectIn), (layout.projectOut, projectOut)] {
+            if let slot, let linear { all.append((slot.weight, linear.weight)) }
         }
-        if !tiedHead { all.append(("lm_head.weight", lmHead)) }
+        for (l, w) in zip(layout.layers, layers) {
+            all += zip(l.linears, w.linears).map { ($0.weight, $1.weight) }
+        }
+        if !tiedHead { all.append((layout.lmHead, lmHead)) }
         return all
     }
 
-    /// Every Float32 vector and table of the model (position embeddings, biases, layer norms) with its checkpoint name.
-    public var namedFloatTensors: [(name: String, shape: [Int], values: ConstantFloats)] {
-        var all: [(String, [Int], ConstantFloats)] = [
-            ("model.decoder.embed_positions.weight", [embedPositions.count / hiddenSize, hiddenSize], embedPositions),
-        ]
-        func norm(_ name: String, _ n: LayerNormWeights?) {
-            if let w = n?.weight { all.append((name + ".weight", [w.count], w)) }
-            if let b = n?.bias { all.append((name + ".bias", [b.count], b)) }
-        }
-        func bias(_ name: String, _ l: LinearWeights) {
-            if let b = l.bias { all.append((name + ".bias", [b.count], b)) }
-        }
-        norm("model.decoder.final_layer_norm", finalLayerNorm)
-        for (i, l) in layers.enumerated() {
-            let p = "model.decoder.layers.\(i)."
-            for (name, linear) in [("self_attn.q_proj", l.qProj), ("self_attn.k_proj", l.kProj), ("self_attn.v_proj", l.vProj),
-                                   ("self_attn.out_proj", l.outProj), ("fc1", l.fc1), ("fc2", l.fc2)] {
-                bias(p + name, linear)
+    /// Every Float32 vector and table of the model (position embeddings, biases, layer norms) with its slot.
+    ///
+    /// Within a layer the linears' biases come before the norms: the order exports have always had.
+    public var namedFloatTensors: [(slot: ParameterLayout.Slot, values: ConstantFloats)] {
+        var all = [(layout.embedPositions, embedPositions)]
+        func norm(_ slots: ParameterLayout.Norm?, _ n: LayerNormWeights?) {
+            for (slot, values) in [(slots?.weight, n?.weight), (slots?.bias, n?.bias)] {
+                if let slot, let values { all.append((slot, values)) }
             }
-            norm(p + "self_attn_layer_norm", l.selfAttnLayerNorm)
-            norm(p + "final_layer_norm", l.finalLayerNorm)
+        }
+        norm(layout.finalNorm, finalLayerNorm)
+        for (l, w) in zip(layout.layers, layers) {
+            for (slot, linear) in zip(l.linears, w.linears) {
+                if let bias = slot.bias, let values = linear.bias { all.append((bias, values)) }
+            }
+            norm(l.attentionNorm, w.selfAttnLayerNorm)
+            norm(l.finalNorm, w.finalLayerNorm)
         }
         return all
     }
-
-    /// Width of the decoder's hidden states.
-    private var hiddenSize: Int { layers.first?.qProj.inFeatures ?? embedPositions.count }
 }
 
 /// Looks tensors up by their OPTModel name, with or without `model.`, checks shapes, converts formats.
@@ -146,11 +126,12 @@ private struct TensorReader {
 
     func contains(_ name: String) -> Bool { checkpoint.info(name) != nil }
 
-    /// The stored name and info of `name`; `shape` nil leaves the shape to the caller.
+    /// The stored name and info of `name`; `shape` nil leaves the shape to the caller. With `prefixed`, a
+    /// `model.` name is also found without that prefix (and reported missing without it).
     func resolve(_ name: String, _ shape: [Int]?, prefixed: Bool) throws -> (String, TensorInfo) {
-        let candidates = prefixed ? ["model." + name, name] : [name]
+        let candidates = prefixed && name.hasPrefix("model.") ? [name, String(name.dropFirst("model.".count))] : [name]
         guard let stored = candidates.first(where: { checkpoint.info($0) != nil }), let info = checkpoint.info(stored) else {
-            throw ModelError.missingTensor(name: name, directory: directory)
+            throw ModelError.missingTensor(name: candidates[candidates.count - 1], directory: directory)
         }
         if let shape, info.shape != shape {
             throw ModelError.wrongShape(name: stored, expected: shape, found: info.shape, directory: directory)
@@ -158,14 +139,15 @@ private struct TensorReader {
         return (stored, info)
     }
 
-    func floats(_ name: String, _ shape: [Int], prefixed: Bool = true) throws -> ConstantFloats {
-        let (stored, _) = try resolve(name, shape, prefixed: prefixed)
+    func floats(_ slot: ParameterLayout.Slot) throws -> ConstantFloats {
+        let (stored, _) = try resolve(slot.name, slot.shape, prefixed: true)
         return ConstantFloats(try checkpoint.floats(stored))
     }
 
-    func matrix(_ name: String, rows: Int, cols: Int, prefixed: Bool = true) throws -> WeightMatrix {
+    func matrix(_ slot: ParameterLayout.Slot) throws -> WeightMatrix {
+        let rows = slot.shape[0], cols = slot.shape[1]
         // int4 is stored packed (U8 [rows, cols / 2]), so the shape is checked once the dtype is known.
-        let (stored, info) = try resolve(name, nil, prefixed: prefixed)
+        let (stored, info) = try resolve(slot.name, nil, prefixed: true)
         let storedFormat: WeightFormat?
         switch info.dtype {
         case .f32: storedFormat = .f32
@@ -249,14 +231,11 @@ private struct TensorReader {
         return WeightConversion.matrix(values, rows: rows, cols: cols, format: target)
     }
 
-    func linear(_ name: String, in inFeatures: Int, out outFeatures: Int, bias: Bool) throws -> LinearWeights {
-        LinearWeights(
-            weight: try matrix(name + ".weight", rows: outFeatures, cols: inFeatures),
-            bias: bias ? try floats(name + ".bias", [outFeatures]) : nil)
+    func linear(_ slots: ParameterLayout.Linear) throws -> LinearWeights {
+        LinearWeights(weight: try matrix(slots.weight), bias: try slots.bias.map(floats))
     }
 
-    func layerNorm(_ name: String, width: Int, affine: Bool) throws -> LayerNormWeights {
-        guard affine else { return LayerNormWeights(weight: nil, bias: nil) }
-        return LayerNormWeights(weight: try floats(name + ".weight", [width]), bias: try floats(name + ".bias", [width]))
+    func layerNorm(_ slots: ParameterLayout.Norm) throws -> LayerNormWeights {
+        LayerNormWeights(weight: try slots.weight.map(floats), bias: try slots.bias.map(floats))
     }
 }

@@ -15,42 +15,23 @@ public enum RandomCheckpoint {
             throw ModelError.invalidArgument("random checkpoints are written as F32, F16 or BF16, not \(dtype.rawValue)")
         }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // Values are drawn as the writer asks for them, a piece at a time and in file order, so that
+        // a model of any size is written without being held in memory.
         var rng = SeededGenerator(seed: seed)
-        var tensors: [(name: String, dtype: TensorDType, shape: [Int], bytes: [UInt8])] = []
-        func add(_ name: String, _ shape: [Int], _ fill: Fill) {
-            let count = shape.reduce(1, *)
-            let values: [Float]
-            switch fill {
-            case .normal: values = (0..<count).map { _ in 0.02 * rng.nextGaussian() }
-            case .ones: values = Array(repeating: 1, count: count)
-            case .zeros: values = Array(repeating: 0, count: count)
+        var values: [Float] = []
+        let layout = ParameterLayout(config: config)
+        // No lm_head is written: a checkpoint without one ties it at load, whatever the config says.
+        let slots = layout.tiedHead ? layout.slots : layout.slots.filter { $0 != layout.lmHead }
+        let tensors = slots.map { slot in
+            SafeTensorsWriter.Tensor(name: slot.name, dtype: dtype, shape: slot.shape) { piece in
+                let count = piece.count / dtype.size
+                switch slot.role {
+                case .matrix, .positions: values = (0..<count).map { _ in 0.02 * rng.nextGaussian() }
+                case .normWeight: values = Array(repeating: 1, count: count)
+                case .bias, .normBias: values = Array(repeating: 0, count: count)
+                }
+                FloatEncoding.encode(values, as: dtype, into: piece)
             }
-            tensors.append(("model.decoder." + name, dtype, shape, FloatEncoding.bytes(values, as: dtype)))
-        }
-        let c = config, h = c.hiddenSize
-        add("embed_tokens.weight", [c.vocabSize, c.wordEmbedProjDim], .normal)
-        add("embed_positions.weight", [c.maxPositionEmbeddings + OPTConfig.positionOffset, h], .normal)
-        if c.hasProjection {
-            add("project_in.weight", [h, c.wordEmbedProjDim], .normal)
-            add("project_out.weight", [c.wordEmbedProjDim, h], .normal)
-        }
-        func norm(_ name: String) {
-            guard c.layerNormElementwiseAffine else { return }
-            add(name + ".weight", [h], .ones)
-            add(name + ".bias", [h], .zeros)
-        }
-        func linear(_ name: String, _ out: Int, _ input: Int) {
-            add(name + ".weight", [out, input], .normal)
-            if c.enableBias { add(name + ".bias", [out], .zeros) }
-        }
-        if c.hasFinalLayerNorm { norm("final_layer_norm") }
-        for i in 0..<c.numHiddenLayers {
-            let p = "layers.\(i)."
-            for projection in ["q_proj", "k_proj", "v_proj", "out_proj"] { linear(p + "self_attn." + projection, h, h) }
-            norm(p + "self_attn_layer_norm")
-            linear(p + "fc1", c.ffnDim, h)
-            linear(p + "fc2", h, c.ffnDim)
-            norm(p + "final_layer_norm")
         }
         try SafeTensorsWriter.write(tensors, metadata: ["format": "pt"], to: directory.appendingPathComponent("model.safetensors"))
         var stored = config
@@ -62,8 +43,6 @@ public enum RandomCheckpoint {
             try TokenizerWriter.write(vocab: TokenizerWriter.byteVocabulary(), merges: [], to: directory)
         }
     }
-
-    private enum Fill { case normal, ones, zeros }
 }
 
 extension SeededGenerator {

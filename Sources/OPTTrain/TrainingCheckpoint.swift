@@ -40,7 +40,7 @@ public enum TrainingCheckpoint {
             try? fm.removeItem(at: temporary)
             try fm.createDirectory(at: temporary, withIntermediateDirectories: true)
             try writeModel(parameters, tokenizerFrom: source, to: temporary)
-            try SafeTensorsWriter.write([tensor("exp_avg", optimizer.m), tensor("exp_avg_sq", optimizer.v)],
+            try SafeTensorsWriter.write([moment("exp_avg", optimizer.m), moment("exp_avg_sq", optimizer.v)],
                                         metadata: ["format": "optiml-adamw"], to: temporary.appendingPathComponent(optimizerFile))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -68,10 +68,7 @@ public enum TrainingCheckpoint {
     /// generation_config.json and the tokenizer files of `source` into `directory`.
     public static func writeModel(_ parameters: ParameterVector, tokenizerFrom source: URL, to directory: URL) throws {
         let layout = parameters.layout
-        let tensors = layout.slots.map { slot in
-            (name: slot.name, dtype: TensorDType.f32, shape: slot.shape,
-             bytes: Array(UnsafeRawBufferPointer(start: parameters.pointer + slot.offset, count: slot.count * 4)))
-        }
+        let tensors = layout.slots.map { SafeTensorsWriter.Tensor(name: $0.name, dtype: .f32, shape: $0.shape, pointer: parameters.pointer + $0.offset) }
         try SafeTensorsWriter.write(tensors, metadata: ["format": "pt"], to: directory.appendingPathComponent("model.safetensors"))
         var config = layout.config
         config.torchDtype = "float32"
@@ -124,7 +121,8 @@ public enum TrainingCheckpoint {
         return a == b
     }
 
-    private static func tensor(_ name: String, _ v: ParameterVector) -> (name: String, dtype: TensorDType, shape: [Int], bytes: [UInt8]) {
-        (name, .f32, [v.layout.count], Array(UnsafeRawBufferPointer(start: v.pointer, count: v.layout.count * 4)))
+    /// An AdamW moment written from its buffer, uncopied.
+    private static func moment(_ name: String, _ v: ParameterVector) -> SafeTensorsWriter.Tensor {
+        SafeTensorsWriter.Tensor(name: name, dtype: .f32, shape: [v.layout.count], pointer: v.pointer)
     }
 }

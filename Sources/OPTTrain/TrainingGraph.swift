@@ -70,10 +70,10 @@ public final class TrainingGraph {
         // Embeddings.
         let x0 = stream[0].pointer
         let tokenRows = layout.projectIn == nil ? x0 : embedded.pointer
-        for r in 0..<rows { (tokenRows + r * e).update(from: p + layout.embedTokens + Int(batch.tokens[r]) * e, count: e) }
+        for r in 0..<rows { (tokenRows + r * e).update(from: p + layout.embedTokens.offset + Int(batch.tokens[r]) * e, count: e) }
         if let projectIn = layout.projectIn { ops.linear(tokenRows, rows: rows, projectIn, p, into: x0) }
         for r in 0..<rows {
-            Ops.add(p + layout.embedPositions + (Int(batch.positions[r]) + OPTConfig.positionOffset) * h, into: x0 + r * h, count: h)
+            Ops.add(p + layout.embedPositions.offset + (Int(batch.positions[r]) + OPTConfig.positionOffset) * h, into: x0 + r * h, count: h)
         }
         masks.embedding.apply(x0, count: rows * h)
 
@@ -187,14 +187,14 @@ public final class TrainingGraph {
         let dx0 = grad.pointer
         masks.embedding.apply(dx0, count: rows * h)
         for r in 0..<rows {
-            Ops.add(dx0 + r * h, into: g + layout.embedPositions + (Int(batch.positions[r]) + OPTConfig.positionOffset) * h, count: h)
+            Ops.add(dx0 + r * h, into: g + layout.embedPositions.offset + (Int(batch.positions[r]) + OPTConfig.positionOffset) * h, count: h)
         }
         var dTokens = dx0
         if let projectIn = layout.projectIn {
             ops.linearBackward(dx0, embedded.pointer, rows: rows, projectIn, p, g, dx: gradTemp.pointer)
             dTokens = gradTemp.pointer
         }
-        for r in 0..<rows { Ops.add(dTokens + r * e, into: g + layout.embedTokens + Int(batch.tokens[r]) * e, count: e) }
+        for r in 0..<rows { Ops.add(dTokens + r * e, into: g + layout.embedTokens.offset + Int(batch.tokens[r]) * e, count: e) }
         return result
     }
 
@@ -371,7 +371,7 @@ public final class TrainingGraph {
         let e = config.wordEmbedProjDim, vocab = config.vocabSize, rows = batch.rows * batch.length
         let labelled = (0..<rows).filter { batch.targets[$0] >= 0 }
         if g != nil { dTop.update(repeating: 0, count: rows * e) }
-        let head = p + layout.lmHead
+        let head = p + layout.lmHead.offset
         var total: Double = 0
         for start in stride(from: 0, to: labelled.count, by: Self.lossChunk) {
             let chunk = Array(labelled[start..<min(start + Self.lossChunk, labelled.count)])
@@ -399,7 +399,7 @@ public final class TrainingGraph {
             BLAS.sgemm(pool: pool, transposeA: false, transposeB: false, m: chunk.count, n: e, k: vocab,
                        a: Z, lda: vocab, b: head, ldb: e, c: dX, ldc: e)
             BLAS.sgemm(pool: pool, transposeA: true, transposeB: false, m: vocab, n: e, k: chunk.count,
-                       a: Z, lda: vocab, b: X, ldb: e, beta: 1, c: g + layout.lmHead, ldc: e)
+                       a: Z, lda: vocab, b: X, ldb: e, beta: 1, c: g + layout.lmHead.offset, ldc: e)
             for (i, r) in chunk.enumerated() { (dTop + r * e).update(from: dX + i * e, count: e) }
         }
         return Result(lossSum: total, labels: labelled.count)

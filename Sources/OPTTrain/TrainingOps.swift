@@ -20,9 +20,9 @@ struct TrainingOps {
     func linear(_ x: UnsafePointer<Float>, rows: Int, _ l: ParameterLayout.Linear, _ p: UnsafePointer<Float>,
                 into y: UnsafeMutablePointer<Float>) {
         BLAS.sgemm(pool: pool, transposeA: false, transposeB: true, m: rows, n: l.outFeatures, k: l.inFeatures,
-                   a: x, lda: l.inFeatures, b: p + l.weight, ldb: l.inFeatures, c: y, ldc: l.outFeatures)
+                   a: x, lda: l.inFeatures, b: p + l.weight.offset, ldb: l.inFeatures, c: y, ldc: l.outFeatures)
         guard let bias = l.bias else { return }
-        let width = l.outFeatures, b = p + bias
+        let width = l.outFeatures, b = p + bias.offset
         pool.forEachChunk(rows, minimumChunk: 16) { _, range in
             for r in range { Ops.add(b, into: y + r * width, count: width) }
         }
@@ -34,9 +34,9 @@ struct TrainingOps {
                         dx: UnsafeMutablePointer<Float>?, accumulate: Bool = false) {
         let i = l.inFeatures, o = l.outFeatures
         BLAS.sgemm(pool: pool, transposeA: true, transposeB: false, m: o, n: i, k: rows,
-                   a: dy, lda: o, b: x, ldb: i, beta: 1, c: g + l.weight, ldc: i)
+                   a: dy, lda: o, b: x, ldb: i, beta: 1, c: g + l.weight.offset, ldc: i)
         if let bias = l.bias {
-            let db = g + bias
+            let db = g + bias.offset
             // Columns are shared out, not rows: each db[j] adds its rows in order on one thread,
             // so the sum is the same whatever the thread count.
             pool.forEachChunk(o, minimumChunk: 64) { _, columns in
@@ -48,14 +48,14 @@ struct TrainingOps {
         }
         if let dx {
             BLAS.sgemm(pool: pool, transposeA: false, transposeB: false, m: rows, n: i, k: o,
-                       a: dy, lda: o, b: p + l.weight, ldb: i, beta: accumulate ? 1 : 0, c: dx, ldc: i)
+                       a: dy, lda: o, b: p + l.weight.offset, ldb: i, beta: accumulate ? 1 : 0, c: dx, ldc: i)
         }
     }
 
     /// LayerNorm as `torch.nn.LayerNorm`, saving each row's mean and 1/σ for the backward pass.
     func layerNorm(_ x: UnsafePointer<Float>, rows: Int, width: Int, _ n: ParameterLayout.Norm, _ p: UnsafePointer<Float>,
                    mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        let gamma = n.weight.map { p + $0 }, beta = n.bias.map { p + $0 }
+        let gamma = n.weight.map { p + $0.offset }, beta = n.bias.map { p + $0.offset }
         pool.forEachChunk(rows, minimumChunk: 8) { _, range in
             for r in range {
                 let xr = x + r * width, yr = y + r * width
@@ -82,7 +82,7 @@ struct TrainingOps {
                            _ n: ParameterLayout.Norm, _ p: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>,
                            mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
                            dx: UnsafeMutablePointer<Float>, accumulate: Bool) {
-        let gamma = n.weight.map { p + $0 }
+        let gamma = n.weight.map { p + $0.offset }
         // dγ and dβ sum over rows: per block of rows, then over the blocks in order, so that the
         // thread count cannot change the result.
         let parts = partials.pointer, blocks = ComputePool.blocks(rows, minimumBlock: 8)
@@ -112,8 +112,8 @@ struct TrainingOps {
         guard let weight = n.weight, let bias = n.bias else { return }
         for block in 0..<blocks {
             let dGamma = parts + block * 2 * width
-            Ops.add(dGamma, into: g + weight, count: width)
-            Ops.add(dGamma + width, into: g + bias, count: width)
+            Ops.add(dGamma, into: g + weight.offset, count: width)
+            Ops.add(dGamma + width, into: g + bias.offset, count: width)
         }
     }
 }

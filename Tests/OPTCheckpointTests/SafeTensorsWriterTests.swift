@@ -129,3 +129,34 @@ struct FloatConversionTests {
         }
     }
 }
+
+/// Tensors given as pointers or producers are written exactly as the same bytes given as arrays.
+struct SafeTensorsWriterStreamingTests {
+    @Test func streamedMatchesArrays() throws {
+        // Larger than a piece, and not a whole number of pieces, so that the pieces' seams are crossed.
+        let large = (0..<(SafeTensorsWriter.pieceBytes / 4 + 12_345)).map { Float($0 % 1000) - 0.5 }
+        let small: [UInt16] = [1, 2, 3]
+        let largeBytes = large.withUnsafeBytes { Array($0) }, smallBytes = small.withUnsafeBytes { Array($0) }
+        try withTemporaryDirectory { directory in
+            let arrays = directory.appendingPathComponent("arrays.safetensors")
+            try SafeTensorsWriter.write([("large", .f32, [large.count], largeBytes), ("small", .f16, [3], smallBytes),
+                                         ("made", .f32, [large.count], largeBytes)], metadata: ["format": "pt"], to: arrays)
+            let streamed = directory.appendingPathComponent("streamed.safetensors")
+            var produced = 0
+            try large.withUnsafeBytes { largePointer in
+                try small.withUnsafeBytes { smallPointer in
+                    try SafeTensorsWriter.write([
+                        .init(name: "large", dtype: .f32, shape: [large.count], pointer: largePointer.baseAddress!),
+                        .init(name: "small", dtype: .f16, shape: [3], pointer: smallPointer.baseAddress!),
+                        .init(name: "made", dtype: .f32, shape: [large.count]) { piece in
+                            piece.copyMemory(from: UnsafeRawBufferPointer(rebasing: largePointer[produced..<(produced + piece.count)]))
+                            produced += piece.count
+                        },
+                    ], metadata: ["format": "pt"], to: streamed)
+                }
+            }
+            #expect(produced == largeBytes.count)
+            #expect(try Data(contentsOf: streamed) == Data(contentsOf: arrays))
+        }
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import OPTModel
 import Testing
 @testable import OPTTrain
 

@@ -1,26 +1,70 @@
-"""The int4 scheme of `optiml quantize --dtype int4` in PyTorch, to check `optiml accuracy`'s int4 row.
+"""The int4 scheme of `optiml quantize --dtype int4` in NumPy, to check `optiml accuracy`'s int4 row.
 
-Usage: python tools/int4_reference.py MODEL_DIR TEXT_FILE [--positions 1024]
+Usage: python tools/int4_reference.py MODEL_DIR TEXT_FILE [--positions 1024] [--scheme search|absmax]
 
-Quantizes every weight matrix but the position embeddings as optiml does (groups of 32 columns of a row,
-scale = max|group| / 7 rounded to f16, q = round-half-even(w / scale) clamped to -8…7), runs the text in
-sequences of 256 tokens (BOS first) in f32 before and after, and prints max |Δ logit|, mean cosine and top-1
-agreement, the figures `optiml accuracy --text TEXT_FILE` prints for int4 (its prefill quantizes the inputs
-too, so they agree to about 1e-3 in cosine and top-1).
+Quantizes every weight matrix but the position embeddings as optiml does: groups of 32 columns of a row, each
+with one f16 scale d (signed) and levels q = round-half-even(w / d) clamped to -8…7. `search` (optiml's scheme)
+tries d = f16(max|group| / 7) and, for each of the inverse scales -(7, 7.1, …, 9) / m (m the group's value of
+largest magnitude), the weighted least-squares fit d = Σ w²·w·l / Σ w²·l² of the levels l that inverse scale
+gives, rounded to f16; it keeps the d of least Σ w² (w − d·q)², the absmax one on ties. `absmax` is the
+scheme before it (d = f16(max|group| / 7) alone). The script runs the text in sequences of 256 tokens (BOS first)
+in f32 before and after, and prints max |Δ logit|, mean cosine, top-1 agreement and the share of positions
+whose two largest f32 logits are within 0.05 and 0.2 (near-ties, where any perturbation may swap the top-1),
+the figures `optiml accuracy --text TEXT_FILE` prints for int4 (its prefill quantizes the inputs too, so they
+agree to about 1e-3 in cosine and top-1). Written from the scheme's description, not from the C code, so
+that the two check each other.
 """
 import argparse
 
+import numpy as np
 import torch
 from transformers import AutoTokenizer, OPTForCausalLM
 
 
-def quantize_int4(w: torch.Tensor) -> torch.Tensor:
+def to_f16(d: np.ndarray) -> np.ndarray:
+    """A scale as stored: f16, clamped to the largest finite half."""
+    return np.clip(d, -65504, 65504).astype(np.float16).astype(np.float32)
+
+
+def levels(groups: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """round-half-even(w / d) clamped to -8…7 (0 where d is 0), d broadcast over each group."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.clip(np.round(groups * np.where(d != 0, np.float32(1) / d, np.float32(0))), -8, 7)
+    return q.astype(np.float32)
+
+
+def weighted_error(groups: np.ndarray, d: np.ndarray) -> np.ndarray:
+    return (groups**2 * (groups - d * levels(groups, d)) ** 2).sum(-1, keepdims=True)
+
+
+def scales_int4(groups: np.ndarray, scheme: str) -> np.ndarray:
+    """The f16 scale of each group ([..., 32] f32, NaN already 0), shape [..., 1]."""
+    amax = np.abs(groups).max(-1, keepdims=True)
+    best = to_f16(amax / 7)
+    if scheme == "absmax":
+        return best
+    best_error = weighted_error(groups, best)
+    signed = np.take_along_axis(groups, np.abs(groups).argmax(-1)[..., None], -1)
+    safe = np.where(amax > 0, signed, np.float32(1))
+    weights = groups**2
+    for k in range(-10, 11):
+        inverse = -(np.float32(8) + np.float32(0.1) * np.float32(k)) / safe
+        l = np.clip(np.round(groups * inverse), -8, 7)
+        fit_denominator = (weights * l * l).sum(-1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fitted = to_f16((weights * groups * l).sum(-1, keepdims=True) / fit_denominator)
+        error = weighted_error(groups, fitted)
+        better = (fit_denominator > 0) & (error < best_error) & (amax > 0) & np.isfinite(amax)
+        best = np.where(better, fitted, best)
+        best_error = np.where(better, error, best_error)
+    return best
+
+
+def quantize_int4(w: torch.Tensor, scheme: str) -> torch.Tensor:
     rows, cols = w.shape
-    groups = w.reshape(rows, cols // 32, 32)
-    scale = (groups.abs().amax(-1, keepdim=True) / 7).half().float()
-    safe = torch.where(scale > 0, scale, torch.ones_like(scale))
-    q = torch.where(scale > 0, torch.round(groups / safe), torch.zeros_like(groups)).clamp(-8, 7)
-    return (q * scale).reshape(rows, cols)
+    groups = np.nan_to_num(w.detach().float().numpy().reshape(rows, cols // 32, 32), nan=0.0)
+    d = scales_int4(groups, scheme)
+    return torch.from_numpy((levels(groups, d) * d).reshape(rows, cols))
 
 
 def main() -> None:
@@ -28,6 +72,7 @@ def main() -> None:
     parser.add_argument("model")
     parser.add_argument("text")
     parser.add_argument("--positions", type=int, default=1024)
+    parser.add_argument("--scheme", choices=["search", "absmax"], default="search")
     args = parser.parse_args()
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     model = OPTForCausalLM.from_pretrained(args.model, torch_dtype=torch.float32).eval()
@@ -46,11 +91,15 @@ def main() -> None:
     with torch.no_grad():
         for name, parameter in model.named_parameters():
             if parameter.dim() == 2 and "embed_positions" not in name:
-                parameter.copy_(quantize_int4(parameter))
+                parameter.copy_(quantize_int4(parameter, args.scheme))
     quantized = logits()
     cosine = torch.nn.functional.cosine_similarity(reference, quantized, dim=-1).mean().item()
     top1 = (reference.argmax(-1) == quantized.argmax(-1)).float().mean().item()
-    print(f"int4  {reference.shape[0]}  {(reference - quantized).abs().max().item():.5f}  {cosine:.6f}  {top1:.4f}")
+    top2 = reference.topk(2, dim=-1).values
+    margin = top2[:, 0] - top2[:, 1]
+    ties = "  ".join(f"{(margin < m).float().mean().item():.4f}" for m in (0.05, 0.2))
+    print("dtype  positions  max |Δlogit|  mean cosine  top-1 agreement  near-ties (<0.05, <0.2)")
+    print(f"int4-{args.scheme}  {reference.shape[0]}  {(reference - quantized).abs().max().item():.5f}  {cosine:.6f}  {top1:.4f}  {ties}")
 
 
 if __name__ == "__main__":

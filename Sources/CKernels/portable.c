@@ -76,32 +76,6 @@ static void rows_q4(const uint8_t *w, const uint16_t *scales, float *out, long c
         }
 }
 
-// Exported as is (not through the table): quantizing runs once at load, and one implementation
-// makes every instruction set's weights bit-identical.
-void ck_quantize_rows_q4(const float *w, uint8_t *q, uint16_t *scales, long rows, long cols) {
-    const long groups = cols / CK_Q4_GROUP;
-    for (long r = 0; r < rows; r++)
-        for (long g = 0; g < groups; g++) {
-            const float *src = w + r * cols + g * CK_Q4_GROUP;
-            float maximum = 0;
-            for (int j = 0; j < CK_Q4_GROUP; j++) {
-                float a = fabsf(src[j]);
-                if (a > maximum) maximum = a;  // false for NaN, so NaN never becomes the maximum
-            }
-            uint16_t half = ck_f32_to_f16_one(fminf(maximum / 7.0f, 65504.0f));
-            float scale = ck_f16_to_f32(half);
-            scales[r * groups + g] = half;
-            int8_t v[CK_Q4_GROUP];
-            for (int j = 0; j < CK_Q4_GROUP; j++) {
-                float t = scale > 0 ? nearbyintf(src[j] / scale) : 0;  // the default rounding mode: half to even
-                v[j] = (int8_t)(t != t ? 0 : t > 7 ? 7 : t < -8 ? -8 : t);
-            }
-            uint8_t *dst = q + r * (cols / 2) + g * (CK_Q4_GROUP / 2);
-            for (int j = 0; j < CK_Q4_GROUP / 2; j++)
-                dst[j] = (uint8_t)((v[j] + 8) | ((v[j + CK_Q4_GROUP / 2] + 8) << 4));
-        }
-}
-
 static void rows_f16(const uint16_t *w, float *out, long cols, long b, long e) {
     for (long i = 0; i < (e - b) * cols; i++) out[i] = ck_f16_to_f32(w[b * cols + i]);
 }

@@ -27,7 +27,8 @@ public final class OPTModel: Sendable {
     public convenience init(directory: URL, format: WeightFormat? = nil, threads: Int? = nil) throws {
         let config = try OPTConfig.load(from: directory.appendingPathComponent("config.json"))
         let checkpoint = try Checkpoint(directory: directory)
-        let weights = try OPTWeights(checkpoint: checkpoint, config: config, directory: directory.path, format: format)
+        let weights = try OPTWeights(checkpoint: checkpoint, config: config, directory: directory.path, format: format,
+                                     threads: threads)
         self.init(config: config, weights: weights, threads: threads)
     }
 

@@ -50,9 +50,10 @@ public struct OPTWeights: Sendable {
     /// Names are looked up with and without the `model.` prefix (OPTForCausalLM vs OPTModel
     /// checkpoints); a missing `lm_head.weight` means the head is tied to the token embedding.
     /// `format` nil keeps each matrix as stored; weights already in the wanted format are used in
-    /// place in the memory map, without a copy.
-    public init(checkpoint: Checkpoint, config: OPTConfig, directory: String, format: WeightFormat? = nil) throws {
-        let reader = TensorReader(checkpoint: checkpoint, directory: directory, format: format)
+    /// place in the memory map, without a copy. Quantizing to int4 runs on `threads` threads (default: every core).
+    public init(checkpoint: Checkpoint, config: OPTConfig, directory: String, format: WeightFormat? = nil,
+                threads: Int? = nil) throws {
+        let reader = TensorReader(checkpoint: checkpoint, directory: directory, format: format, pool: ComputePool(threads: threads))
         let layout = ParameterLayout(config: config)
         self.layout = layout
         embedTokens = try reader.matrix(layout.embedTokens)
@@ -116,6 +117,8 @@ private struct TensorReader {
     let checkpoint: Checkpoint
     let directory: String
     let format: WeightFormat?
+    /// The threads conversions at load run on.
+    let pool: ComputePool
 
     /// Suffix of the per-row scales stored beside an int8 matrix (`<name>_scale`).
     static let scaleSuffix = "_scale"
@@ -206,7 +209,7 @@ private struct TensorReader {
         if storedFormat == .f32, let raw = try checkpoint.mappedBytes(stored), Int(bitPattern: raw.baseAddress) % 4 == 0 {
             // Converted straight from the map, each block's pages released as it is done: no f32 copy of the
             // tensor on the way, and at most a block of its source resident beside the converted weights.
-            return WeightConversion.matrix(raw.bindMemory(to: Float.self), rows: rows, cols: cols, format: target) { done in
+            return WeightConversion.matrix(raw.bindMemory(to: Float.self), rows: rows, cols: cols, format: target, pool: pool) { done in
                 try? checkpoint.releasePages(of: stored, bytes: (done.lowerBound * cols * 4) ..< (done.upperBound * cols * 4))
             }
         }
@@ -228,7 +231,7 @@ private struct TensorReader {
         } else {
             values = try checkpoint.floats(stored)
         }
-        return WeightConversion.matrix(values, rows: rows, cols: cols, format: target)
+        return WeightConversion.matrix(values, rows: rows, cols: cols, format: target, pool: pool)
     }
 
     func linear(_ slots: ParameterLayout.Linear) throws -> LinearWeights {

@@ -42,6 +42,18 @@ struct WeightConversionTests {
         #expect(converted == whole)
     }
 
+    /// int4's rows are split across the pool; each row quantizes alone, so the thread count changes nothing.
+    @Test("int4 quantizes to the same bytes on 1, 2 and 3 threads")
+    func int4IndependentOfThreads() {
+        let bytes = [1, 2, 3].map { threads in
+            let matrix = WeightConversion.matrix(Self.values, rows: Self.rows, cols: Self.cols, format: .int4,
+                                                 pool: ComputePool(threads: threads))
+            return Array(UnsafeRawBufferPointer(start: matrix.data, count: matrix.byteCount))
+                + Array(UnsafeRawBufferPointer(start: matrix.groupScales, count: matrix.groupScaleCount * 2))
+        }
+        #expect(bytes[0] == bytes[1] && bytes[1] == bytes[2])
+    }
+
     @Test("a tensor's released pages read back the same from the file")
     func releasedPagesStayReadable() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("release-\(UUID().uuidString)")

@@ -61,11 +61,14 @@ void ck_rows_to_f32_q8(const int8_t *w, const float *scales, float *out, long co
 /// As ck_rows_to_f32_f16 for int4 weights (ck_matmul_q4's layout): out = f16 scale · q (exact in f32).
 void ck_rows_to_f32_q4(const uint8_t *w, const uint16_t *scales, float *out, long cols, long row_begin, long row_end);
 
-/// Symmetric int4 per group of CK_Q4_GROUP columns (cols a multiple of it), in ck_matmul_q4's layout:
-/// the group's scale is f16(max|W in group| / 7) (clamped to the largest half), q = round-half-even(W / scale)
-/// clamped to -8…7 (the f16 rounding of the scale can push the largest value just past 7.5). An all-zero
-/// group (or one whose scale is below the smallest half) gets scale 0 and zeros; NaN weights become 0.
-/// One scalar implementation for every instruction set: it runs at load time only.
+/// Symmetric int4 per group of CK_Q4_GROUP columns (cols a multiple of it), in ck_matmul_q4's layout, with a
+/// searched f16 scale d (signed, so that the group's largest magnitude may take level -8): of f16(max|W| / 7)
+/// and the least-squares refits (weighted by W²) of the levels that 21 inverse scales -(7…9) / max give, the
+/// one whose levels q = round-half-even(W / d) clamped to -8…7 leave the least Σ W² (W − d·q)², max|W| / 7 on
+/// ties, so the error is never above the absmax scale's. An all-zero group (or one whose scale is below the
+/// smallest half) gets scale 0 and zeros; NaN weights become 0; scales are clamped to the largest half.
+/// One implementation for every instruction set (bit-identical weights); rows are independent, so callers
+/// may quantize blocks of rows in parallel.
 void ck_quantize_rows_q4(const float *w, uint8_t *q, uint16_t *scales, long rows, long cols);
 /// Symmetric per-row int8: scales[r] = max|W[r,:]| / 127, q = round-half-even(W · (127 / max|W[r,:]|))
 /// clamped to ±127. An all-zero row gets scale 0 and zeros (so it dequantizes to exactly 0); NaN

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OPTKernels
 import OPTModel
 
 /// `optiml quantize`: store a checkpoint's matrices in another format.

@@ -50,8 +50,9 @@ public struct Generator: Sendable {
         try generate(promptIDs: [try encodePrompt(prompt)], parameters: parameters, onText: { _, text in onText(text) })[0]
     }
 
-    /// Generates from a batch of tokenized prompts at once, left-padded as transformers does. With `prefixes`, a
-    /// prefix the prompts share (a k-shot prompt's exemplars) starts from kept keys and values, as scoring does.
+    /// Generates from a batch of tokenized prompts at once, each with its own KV cache in one ragged forward pass
+    /// per step (finished ones leave the batch). With `prefixes`, a prefix the prompts share (a k-shot prompt's
+    /// exemplars) starts from kept keys and values, as scoring does.
     ///
     /// `onText(row, text)` streams each row's new text; text is held back while it could still be
     /// the start of a stop string, and never ends inside a UTF-8 character.
@@ -64,40 +65,28 @@ public struct Generator: Sendable {
         let limit = model.config.maxPositionEmbeddings
         guard longest <= limit else { throw ModelError.promptTooLong(tokens: longest, limit: limit) }
 
-        let batch = promptIDs.count
+        // Every row gets the room the longest prompt leaves, as when the batch was left-padded to it.
         let newTokens = min(p.maxNewTokens, limit - longest)
-        // Rows start from a kept prefix when the prompts share one; the rest of each prompt is left-padded after it.
         let (start, kept) = try sharedPrefix(promptIDs, in: prefixes)
-        let rest = promptIDs.map { Array($0[start...]) }
-        let restLongest = longest - start
-        let cache = kept.map { KVCache(copying: Array(repeating: 0, count: batch), of: $0, length: start, capacity: longest + max(newTokens, 1)) }
-            ?? KVCache(config: model.config, batchSize: batch, capacity: longest + max(newTokens, 1))
-        let pad = model.config.padTokenId
-        var tokens = rest.map { Array(repeating: pad, count: restLongest - $0.count) + $0 }
-        var real = rest.map { Array(repeating: false, count: restLongest - $0.count) + Array(repeating: true, count: $0.count) }
+        let caches = promptIDs.map { ids in
+            kept.map { KVCache(copying: $0, length: start, capacity: ids.count + max(newTokens, 1)) }
+                ?? KVCache(config: model.config, capacity: ids.count + max(newTokens, 1))
+        }
         let eos = model.config.eosTokenId
         var rows = promptIDs.enumerated().map { b, ids in
             SequenceDecoder(promptIDs: ids, parameters: p, seed: p.seed &+ UInt64(b), maxNewTokens: newTokens, positionLimit: limit,
                             eosTokenID: eos, tokenizer: tokenizer)
         }
-
-        while rows.contains(where: { $0.finishReason == nil }) {
-            let vocab = model.config.vocabSize
-            let chosen = try model.forward(tokens: tokens, realToken: real, cache: cache, logits: .last) { logits in
-                (0..<batch).map { b in
-                    rows[b].finishReason == nil ? rows[b].choose(UnsafeMutableBufferPointer(rebasing: logits[(b * vocab)..<((b + 1) * vocab)])) : nil
-                }
+        let workspace = SequenceWorkspace()
+        while true {
+            let running = rows.indices.filter { rows[$0].finishReason == nil }
+            guard !running.isEmpty else { break }
+            let texts = try model.forward(sequences: running.map { rows[$0].step(cache: caches[$0]) }, workspace: workspace) { logits in
+                zip(running, logits).map { b, row in rows[b].advance(row).text }
             }
-            for (b, choice) in chosen.enumerated() {
-                guard let id = choice else { continue }
-                let text = rows[b].accept(id)
-                if !text.isEmpty { onText(b, text) }
-            }
-            // Finished rows go on with padding, as transformers does: the batch keeps its shape.
-            tokens = chosen.map { [$0 ?? pad] }
-            real = chosen.map { _ in [true] }
+            for (b, text) in zip(running, texts) where !text.isEmpty { onText(b, text) }
         }
-        return (0..<batch).map { b in
+        return (0..<promptIDs.count).map { b in
             let tail = rows[b].finish()
             if !tail.isEmpty { onText(b, tail) }
             return GenerationResult(

@@ -41,12 +41,12 @@ public final class OPTModel: Sendable {
     public enum LogitPositions: Sendable {
         /// Every position.
         case all
-        /// The last position of each row (generation).
+        /// The last position (generation).
         case last
-        /// The last n positions of each row (scoring continuations).
+        /// The last n positions (scoring continuations).
         case suffix(Int)
 
-        /// How many positions per row of `steps` this selects.
+        /// How many of `steps` positions this selects.
         func count(of steps: Int) -> Int {
             switch self {
             case .all: steps
@@ -56,48 +56,7 @@ public final class OPTModel: Sendable {
         }
     }
 
-    /// Runs `tokens` (`[batch][steps]`, rows left-padded to equal length) through the model,
-    /// appending their keys and values to `cache`, and hands `read` the logits `[batch][positions][vocab]`
-    /// of the positions `which` selects (the lm_head, the largest matrix, runs only on those).
-    ///
-    /// `realToken[b][t]` is false for padding. The logits live in the cache's work space, which its next pass
-    /// overwrites: they can be used only inside `read`, while the cache is kept alive. Throws when ids are outside
-    /// the vocabulary or the cache or position table would overflow.
-    public func forward<Result>(tokens: [[Int]], realToken: [[Bool]], cache: KVCache, logits which: LogitPositions,
-                                _ read: (UnsafeMutableBufferPointer<Float>) throws -> Result) throws -> Result {
-        let batch = tokens.count
-        guard batch == cache.batchSize, let steps = tokens.first?.count, steps > 0,
-              tokens.allSatisfy({ $0.count == steps }), realToken.map(\.count) == tokens.map(\.count)
-        else { throw ModelError.invalidArgument("forward: tokens must be \(cache.batchSize) rows of equal, non-zero length with a matching mask") }
-        guard cache.length + steps <= cache.capacity else {
-            throw ModelError.promptTooLong(tokens: cache.length + steps, limit: cache.capacity)
-        }
-        for row in tokens {
-            for id in row where id < 0 || id >= config.vocabSize {
-                throw ModelError.invalidTokenID(id, vocabularySize: config.vocabSize)
-            }
-        }
-        let maxPosition = zip(cache.validCounts, realToken).map { $0 + $1.filter { $0 }.count - 1 }.max() ?? 0
-        guard maxPosition < config.maxPositionEmbeddings else {
-            throw ModelError.promptTooLong(tokens: maxPosition + 1, limit: config.maxPositionEmbeddings)
-        }
-        let positions = cache.append(rowMask: realToken)
-
-        let rows = batch * steps, kept = which.count(of: steps)
-        let ws = cache.workspace
-        ws.reserve(rows: rows, logitRows: batch * kept, steps: steps, capacity: cache.capacity, threads: pool.threads, config: config)
-        embed(tokens: tokens.flatMap { $0 }, positions: positions.flatMap { $0 }, workspace: ws)
-        runLayers(rows: rows, workspace: ws) { index in
-            store(layer: index, steps: steps, cache: cache, workspace: ws, rowOffset: 0)
-            attention(layer: index, steps: steps, cache: cache, workspace: ws, rowOffset: 0)
-        }
-        // Only the positions asked for go through project_out and the (large) lm_head.
-        let selected = (0..<batch).map { b in ((b + 1) * steps - kept)..<((b + 1) * steps) }
-        let logits = UnsafeMutableBufferPointer(start: head(selectedRows: selected, workspace: ws), count: batch * kept * config.vocabSize)
-        return try withExtendedLifetime(cache) { try read(logits) }
-    }
-
-    /// One sequence's part of a `forward(sequences:)` call: its new tokens and its own cache (batch size 1).
+    /// One sequence's part of a `forward(sequences:)` call: its new tokens, its own cache and the logits it needs.
     public struct SequenceStep {
         public let tokens: [Int]
         public let cache: KVCache
@@ -111,23 +70,23 @@ public final class OPTModel: Sendable {
 
     /// Runs several sequences, each with its own cache and any number of new tokens (a prompt, or the
     /// one token of a decoding step), through one forward pass: the projections and the lm_head see
-    /// every row at once, attention runs per sequence over its own cache. This is how continuous
-    /// batching adds sequences to a running batch and drops them at token boundaries.
+    /// every row at once, attention runs per sequence over its own cache. Generation, scoring and the
+    /// server's continuous batching (sequences join a running batch and leave it at token boundaries)
+    /// all run on it; only the positions `logits` selects go through project_out and the (large) lm_head.
     ///
     /// Hands `read` each sequence's logits (`[positions][vocab]`). They live in `workspace`, which its next call
-    /// overwrites: they can be used only inside `read`, while the workspace is kept alive.
+    /// overwrites: they can be used only inside `read`, while the workspace is kept alive. Throws, before any
+    /// cache changes, when ids are outside the vocabulary or a cache or the position table would overflow.
     public func forward<Result>(sequences: [SequenceStep], workspace: SequenceWorkspace,
                                 _ read: ([UnsafeMutableBufferPointer<Float>]) throws -> Result) throws -> Result {
         guard !sequences.isEmpty else { return try read([]) }
         for s in sequences {
-            guard s.cache.batchSize == 1, !s.tokens.isEmpty else {
-                throw ModelError.invalidArgument("forward(sequences:): each sequence needs tokens and a cache of batch size 1")
-            }
+            guard !s.tokens.isEmpty else { throw ModelError.invalidArgument("forward(sequences:): each sequence needs tokens") }
             guard s.cache.length + s.tokens.count <= s.cache.capacity else {
                 throw ModelError.promptTooLong(tokens: s.cache.length + s.tokens.count, limit: s.cache.capacity)
             }
-            guard s.cache.validCounts[0] + s.tokens.count <= config.maxPositionEmbeddings else {
-                throw ModelError.promptTooLong(tokens: s.cache.validCounts[0] + s.tokens.count, limit: config.maxPositionEmbeddings)
+            guard s.cache.length + s.tokens.count <= config.maxPositionEmbeddings else {
+                throw ModelError.promptTooLong(tokens: s.cache.length + s.tokens.count, limit: config.maxPositionEmbeddings)
             }
             for id in s.tokens where id < 0 || id >= config.vocabSize { throw ModelError.invalidTokenID(id, vocabularySize: config.vocabSize) }
         }
@@ -138,7 +97,7 @@ public final class OPTModel: Sendable {
         for s in sequences {
             offsets.append(offset)
             offset += s.tokens.count
-            positions += s.cache.append(rowMask: [Array(repeating: true, count: s.tokens.count)])[0]
+            positions += s.cache.append(count: s.tokens.count)
         }
         embed(tokens: sequences.flatMap(\.tokens), positions: positions, workspace: ws)
         runLayers(rows: shape.rows, workspace: ws) { index in
@@ -259,15 +218,12 @@ public final class OPTModel: Sendable {
     /// Copies this step's keys and values (from row `rowOffset` of the workspace on) into the cache
     /// after the positions already there.
     private func store(layer: Int, steps: Int, cache: KVCache, workspace ws: Workspace, rowOffset: Int) {
-        let h = config.hiddenSize, start = cache.length - steps
-        for b in 0..<cache.batchSize {
-            let destination = cache.offset(row: b, position: start), source = (rowOffset + b * steps) * h
-            (cache.keys[layer].pointer + destination).update(from: ws.k.pointer + source, count: steps * h)
-            (cache.values[layer].pointer + destination).update(from: ws.v.pointer + source, count: steps * h)
-        }
+        let destination = cache.offset(position: cache.length - steps), source = rowOffset * config.hiddenSize
+        (cache.keys[layer].pointer + destination).update(from: ws.k.pointer + source, count: steps * config.hiddenSize)
+        (cache.values[layer].pointer + destination).update(from: ws.v.pointer + source, count: steps * config.hiddenSize)
     }
 
-    /// Causal, padding-masked attention of this step's queries (rows from `rowOffset` on) over every cached position.
+    /// Causal attention of this step's queries (rows from `rowOffset` on) over every cached position.
     private func attention(layer: Int, steps: Int, cache: KVCache, workspace ws: Workspace, rowOffset: Int) {
         if steps == 1 {
             decodeAttention(layer: layer, cache: cache, workspace: ws, rowOffset: rowOffset)
@@ -279,23 +235,20 @@ public final class OPTModel: Sendable {
         // Queries go in blocks, each against the keys its last query sees: keys after a query are never
         // attended, so a long prompt's prefill computes about half the scores a full square would.
         let block = 64
-        // (row, head) pairs in parallel, each thread with its own scores.
-        pool.forEachChunk(cache.batchSize * heads) { chunk, pairs in
+        // Heads in parallel, each thread with its own scores.
+        pool.forEachChunk(heads) { chunk, range in
             let scores = ws.scores.pointer + chunk * steps * total
-            for pair in pairs {
-                let b = pair / heads, head = pair % heads
-                let keys = cache.keys[layer].pointer + cache.offset(row: b, position: 0) + head * d
-                let values = cache.values[layer].pointer + cache.offset(row: b, position: 0) + head * d
-                let rowMask = cache.mask[b]
+            for head in range {
+                let keys = cache.keys[layer].pointer + head * d
+                let values = cache.values[layer].pointer + head * d
                 for first in stride(from: 0, to: steps, by: block) {
                     let last = min(steps, first + block), seen = past + last
-                    let rows = (b * steps + first) * h + head * d
+                    let rows = first * h + head * d
                     BLAS.sgemm(transposeA: false, transposeB: true, m: last - first, n: seen, k: d,
                                a: q + rows, lda: h, b: keys, ldb: h, c: scores, ldc: seen)
                     for t in first..<last {
                         // Softmax over the keys this query sees; the block's later keys get weight 0.
                         let row = scores + (t - first) * seen, visible = past + t + 1
-                        for j in 0..<visible where !rowMask[j] { row[j] = -.infinity }
                         ck_softmax_f32(row, visible)
                         (row + visible).update(repeating: 0, count: seen - visible)
                     }
@@ -306,23 +259,19 @@ public final class OPTModel: Sendable {
         }
     }
 
-    /// One new token per row: every (row, head) pair in parallel, dot products and axpys over the cache.
+    /// One new token: every head in parallel, dot products and axpys over the cache.
     private func decodeAttention(layer: Int, cache: KVCache, workspace ws: Workspace, rowOffset: Int) {
         let h = config.hiddenSize, d = config.headDim, heads = config.numAttentionHeads, total = cache.length
         let q = ws.q.pointer + rowOffset * h, out = ws.attended.pointer + rowOffset * h, scores = ws.scores.pointer
         let keys = cache.keys[layer].pointer, values = cache.values[layer].pointer
-        pool.forEachChunk(cache.batchSize * heads) { _, pairs in
-            for pair in pairs {
-                let b = pair / heads, head = pair % heads
-                let rowMask = cache.mask[b]
-                let query = q + b * h + head * d
-                let score = scores + pair * total
-                let base = cache.offset(row: b, position: 0) + head * d
-                for j in 0..<total {
-                    score[j] = rowMask[j] ? ck_dot_f32(query, keys + base + j * h, d) : -.infinity
-                }
+        pool.forEachChunk(heads) { _, range in
+            for head in range {
+                let query = q + head * d
+                let score = scores + head * total
+                let base = head * d
+                for j in 0..<total { score[j] = ck_dot_f32(query, keys + base + j * h, d) }
                 ck_softmax_f32(score, total)
-                let output = out + b * h + head * d
+                let output = out + head * d
                 output.update(repeating: 0, count: d)
                 for j in 0..<total where score[j] != 0 {
                     ck_axpy_f32(score[j], values + base + j * h, output, d)

@@ -28,7 +28,7 @@ extension Generator {
         try score([(context, continuation)])[0]
     }
 
-    /// Scores several (context, continuation) pairs in one left-padded batch.
+    /// Scores several (context, continuation) pairs in one forward pass.
     public func score(_ pairs: [(context: String, continuation: String)]) throws -> [ContinuationScore] {
         let split = try pairs.map { try splitPair(context: $0.context, continuation: $0.continuation) }
         let limit = model.config.maxPositionEmbeddings
@@ -41,23 +41,16 @@ extension Generator {
         for item in inputs where item.continuation.count > limit {
             throw ModelError.promptTooLong(tokens: item.continuation.count, limit: limit)
         }
-        let longest = inputs.map(\.input.count).max() ?? 0
-        // Logits are needed only where continuation tokens are predicted: the last positions of each row.
-        let needed = inputs.map(\.continuation.count).max() ?? 1
-        let pad = model.config.padTokenId, vocab = model.config.vocabSize
-        let cache = KVCache(config: model.config, batchSize: inputs.count, capacity: longest)
-        return try model.forward(
-            tokens: inputs.map { Array(repeating: pad, count: longest - $0.input.count) + $0.input },
-            realToken: inputs.map { Array(repeating: false, count: longest - $0.input.count) + Array(repeating: true, count: $0.input.count) },
-            cache: cache, logits: .suffix(needed)
-        ) { logits in
+        // Logits are needed only where continuation tokens are predicted: the last positions of each input.
+        let vocab = model.config.vocabSize
+        let steps = inputs.map { OPTModel.SequenceStep(tokens: $0.input, cache: KVCache(config: model.config, capacity: $0.input.count),
+                                                       logits: .suffix($0.continuation.count)) }
+        return try model.forward(sequences: steps, workspace: SequenceWorkspace()) { logits in
             inputs.enumerated().map { b, item in
                 var tokenLogprobs = [Double]()
                 var greedy = true
-                let first = needed - item.continuation.count
                 for (i, id) in item.continuation.enumerated() {
-                    let start = ((b * needed) + first + i) * vocab
-                    let row = UnsafeBufferPointer(rebasing: logits[start..<(start + vocab)])
+                    let row = UnsafeBufferPointer(rebasing: logits[b][(i * vocab)..<((i + 1) * vocab)])
                     tokenLogprobs.append(Double(row[id]) - Double(Ops.logSumExp(row, count: vocab)))
                     if LogitsProcessing.argmax(row) != id { greedy = false }
                 }
@@ -76,8 +69,8 @@ extension Generator {
     }
 
     /// Scores the continuations of several contexts, each context run once: the contexts go through
-    /// one left-padded batch, each one's KV cache is copied to a row per continuation, and the
-    /// continuations' own tokens run in one more batch. The numbers are those of `score(_:)`, which
+    /// one forward pass, each one's KV cache is copied for each of its continuations, and the
+    /// continuations' own tokens run in one more pass. The numbers are those of `score(_:)`, which
     /// a context falls back to when an input has to be truncated to fit the model's positions.
     ///
     /// With `prefixes`, the contexts' longest shared token prefix (the instruction and exemplars of a k-shot
@@ -98,54 +91,47 @@ extension Generator {
             }
         }
         guard !shared.isEmpty else { return results }
-        let vocab = model.config.vocabSize, pad = model.config.padTokenId
-        let steps = (shared.flatMap { $0.continuations.map(\.count) }.max() ?? 1) - 1
-        // Every continuation as (its context's row, its tokens); log p and greedy flags are filled
+        let vocab = model.config.vocabSize
+        // Every continuation as (its context's index, its tokens); log p and greedy flags are filled
         // while the logits they come from are alive.
-        let members = shared.enumerated().flatMap { row, item in item.continuations.map { (row: row, tokens: $0) } }
+        let members = shared.enumerated().flatMap { index, item in item.continuations.map { (context: index, tokens: $0) } }
         var tokenLogprobs = [[Double]](repeating: [], count: members.count)
         var greedy = [Bool](repeating: true, count: members.count)
         func take(_ row: UnsafeBufferPointer<Float>, token: Int, for m: Int) {
             tokenLogprobs[m].append(Double(row[token]) - Double(Ops.logSumExp(row, count: vocab)))
             if LogitsProcessing.argmax(row) != token { greedy[m] = false }
         }
-        // Each context's last position predicts its continuations' first tokens. Rows start from a kept
-        // prefix when there is one; the rest of each context is left-padded after it.
+        // Each context's last position predicts its continuations' first tokens. Contexts start from a kept
+        // prefix when there is one.
         let (start, reused) = try sharedPrefix(shared.map(\.context), in: prefixes)
-        let rest = shared.map { Array($0.context[start...]) }
-        let restLength = rest.map(\.count).max() ?? 1
-        let rowsLength = start + restLength
-        let prefix = reused.map { KVCache(copying: Array(repeating: 0, count: shared.count), of: $0, length: start, capacity: rowsLength + steps) }
-            ?? KVCache(config: model.config, batchSize: shared.count, capacity: rowsLength + steps)
-        try model.forward(
-            tokens: rest.map { Array(repeating: pad, count: restLength - $0.count) + $0 },
-            realToken: rest.map { Array(repeating: false, count: restLength - $0.count) + Array(repeating: true, count: $0.count) },
-            cache: prefix, logits: .last
-        ) { last in
+        let contexts = shared.map { item in
+            reused.map { KVCache(copying: $0, length: start, capacity: item.context.count) }
+                ?? KVCache(config: model.config, capacity: item.context.count)
+        }
+        try model.forward(sequences: zip(shared, contexts).map { item, cache in
+            OPTModel.SequenceStep(tokens: Array(item.context[cache.length...]), cache: cache, logits: .last)
+        }, workspace: SequenceWorkspace()) { last in
             for (m, member) in members.enumerated() {
-                take(UnsafeBufferPointer(rebasing: last[(member.row * vocab)..<((member.row + 1) * vocab)]), token: member.tokens[0], for: m)
+                take(UnsafeBufferPointer(last[member.context]), token: member.tokens[0], for: m)
             }
         }
-        if steps > 0 {
-            // The rest of every continuation, right-padded, over copies of its context's cache: as many
-            // rows at a time as fit in about 512 MB.
-            let c = model.config
-            let bytesPerRow = (rowsLength + steps) * c.hiddenSize * c.numHiddenLayers * 2 * MemoryLayout<Float>.size
-            let perBatch = max(1, (512 << 20) / max(bytesPerRow, 1))
-            for first in stride(from: 0, to: members.count, by: perBatch) {
-                let batch = Array(first..<min(first + perBatch, members.count))
-                let rows = KVCache(copying: batch.map { members[$0].row }, of: prefix, capacity: rowsLength + steps)
-                let inputs = batch.map { Array(members[$0].tokens.dropLast()) }
-                try model.forward(
-                    tokens: inputs.map { $0 + Array(repeating: pad, count: steps - $0.count) },
-                    realToken: inputs.map { Array(repeating: true, count: $0.count) + Array(repeating: false, count: steps - $0.count) },
-                    cache: rows, logits: .all
-                ) { logits in
-                    for (row, m) in batch.enumerated() {
-                        for (i, id) in members[m].tokens.enumerated().dropFirst() {
-                            let start = (row * steps + i - 1) * vocab
-                            take(UnsafeBufferPointer(rebasing: logits[start..<(start + vocab)]), token: id, for: m)
-                        }
+        // The rest of every longer continuation, over a copy of its context's cache: as many at a time as fit
+        // in about 512 MB.
+        let rest = members.indices.filter { members[$0].tokens.count > 1 }
+        func capacity(_ m: Int) -> Int { contexts[members[m].context].length + members[m].tokens.count - 1 }
+        let largest = rest.map { KVCache.bytes(config: model.config, capacity: capacity($0)) }.max() ?? 1
+        let perBatch = max(1, (512 << 20) / max(largest, 1))
+        let workspace = SequenceWorkspace()
+        for first in stride(from: 0, to: rest.count, by: perBatch) {
+            let batch = rest[first..<min(first + perBatch, rest.count)]
+            let steps = batch.map { m in
+                OPTModel.SequenceStep(tokens: Array(members[m].tokens.dropLast()),
+                                      cache: KVCache(copying: contexts[members[m].context], capacity: capacity(m)), logits: .all)
+            }
+            try model.forward(sequences: steps, workspace: workspace) { logits in
+                for (m, rows) in zip(batch, logits) {
+                    for (i, id) in members[m].tokens.enumerated().dropFirst() {
+                        take(UnsafeBufferPointer(rebasing: rows[((i - 1) * vocab)..<(i * vocab)]), token: id, for: m)
                     }
                 }
             }
@@ -173,8 +159,8 @@ extension Generator {
         if let (kept, length) = prefixes.lookup(wanted) { return (length, kept) }
         // A lone context would only keep itself.
         guard contexts.count > 1 else { return (0, nil) }
-        let kept = KVCache(config: model.config, batchSize: 1, capacity: common)
-        try model.forward(tokens: [wanted], realToken: [Array(repeating: true, count: common)], cache: kept, logits: .last) { _ in }
+        let kept = KVCache(config: model.config, capacity: common)
+        try model.forward(sequences: [.init(tokens: wanted, cache: kept, logits: .last)], workspace: SequenceWorkspace()) { _ in }
         prefixes.insert(wanted, kept)
         return (common, kept)
     }
@@ -234,7 +220,7 @@ public final class PrefixCache: @unchecked Sendable {
         }
     }
 
-    /// Keeps `cache` (one row holding `tokens`), dropping the least recently used prefixes beyond the budget.
+    /// Keeps `cache` (holding `tokens`), dropping the least recently used prefixes beyond the budget.
     func insert(_ tokens: [Int], _ cache: KVCache) {
         lock.withLock {
             guard cache.bytes <= budgetBytes else { return }

@@ -1,9 +1,10 @@
 import OPTTokenizer
 
-/// One sequence's decoding from its prompt on: the next token's choice, and the end-of-sequence token, stop
-/// strings and length limit that end it, with its text released as it becomes final. Local generation, the
-/// evaluation backend (through `Generator`) and the server's continuously batched engine all step sequences
-/// through it, whatever forward pass computes their logits, so that each ends, and streams, the same way.
+/// One sequence's decoding from its prompt on: the tokens its next forward step feeds, the next token's choice,
+/// and the end-of-sequence token, stop strings and length limit that end it, with its text released as it
+/// becomes final. Local generation, the evaluation backend (through `Generator`) and the server's continuously
+/// batched engine all step sequences through it and `OPTModel.forward(sequences:workspace:)`, so that each
+/// ends, and streams, the same way.
 public struct SequenceDecoder: Sendable {
     /// Prompt and chosen tokens so far (the end-of-sequence token included once chosen).
     public private(set) var tokens: [Int]
@@ -35,15 +36,23 @@ public struct SequenceDecoder: Sendable {
     /// The sequence's text so far (cut before a stop string once one is reached).
     public var text: String { stream.text }
 
-    /// The next token after `tokens`; `logits` (the model's, for the last position) are modified in place.
-    public mutating func choose(_ logits: UnsafeMutableBufferPointer<Float>) -> Int {
-        sampler.choose(logits, sequence: tokens)
+    /// The forward step that brings `cache` up to date with the sequence: the prompt (what follows the prefix a
+    /// cache was copied from) the first time, the token chosen last after that.
+    public func step(cache: KVCache, logits: OPTModel.LogitPositions = .last) -> OPTModel.SequenceStep {
+        OPTModel.SequenceStep(tokens: Array(tokens[cache.length...]), cache: cache, logits: logits)
+    }
+
+    /// Chooses the next token from `logits` (the model's, for the last position; modified in place) and accepts
+    /// it: returns it with the text it makes final (see `accept`).
+    public mutating func advance(_ logits: UnsafeMutableBufferPointer<Float>) -> (id: Int, text: String) {
+        let id = sampler.choose(logits, sequence: tokens)
+        return (id, accept(id))
     }
 
     /// Adds the token chosen next and returns the text it makes final: possibly empty, since text is held back
     /// inside a UTF-8 character or while it could begin a stop string. Ends the sequence at the end-of-sequence
     /// token, a stop string or the length limit; `finish()` then gives what was held back.
-    public mutating func accept(_ id: Int) -> String {
+    private mutating func accept(_ id: Int) -> String {
         precondition(finishReason == nil, "a finished sequence takes no more tokens")
         tokens.append(id)
         if stopAtEOS && id == eosTokenID {

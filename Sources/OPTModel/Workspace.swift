@@ -1,7 +1,7 @@
 import OPTKernels
 
-/// Scratch buffers of forward passes, kept with the cache and reused step after step, so that
-/// generating a token allocates nothing once the first step has sized them.
+/// Scratch buffers of forward passes, reused step after step, so that generating a token
+/// allocates nothing once the first step has sized them.
 final class Workspace {
     var x = FloatBuffer(count: 0)
     var normed = FloatBuffer(count: 0)
@@ -64,7 +64,8 @@ final class Workspace {
     }
 }
 
-/// Scratch space of `OPTModel.forward(sequences:workspace:)`: one per engine loop, reused step after step.
+/// Scratch space of `OPTModel.forward(sequences:workspace:)`: one per decoding loop (a generation, a
+/// scoring call, the server's engine), reused step after step.
 public final class SequenceWorkspace {
     let workspace = Workspace()
     public init() {}

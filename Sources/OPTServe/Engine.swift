@@ -131,7 +131,7 @@ public final class Engine: @unchecked Sendable {
     /// Bytes of KV caches and work buffers a step needs when `joining` join `running` (whose
     /// caches exist and which add one token each).
     func memoryNeeded(running: [SequenceRequest], joining: [SequenceRequest]) -> Int {
-        let caches = (running + joining).map { KVCache.bytes(config: model.config, batchSize: 1, capacity: cacheCapacity($0)) }.reduce(0, +)
+        let caches = (running + joining).map { KVCache.bytes(config: model.config, capacity: cacheCapacity($0)) }.reduce(0, +)
         let steps = running.map { (tokens: 1, capacity: cacheCapacity($0), logits: OPTModel.LogitPositions.last) }
             + joining.map { (tokens: $0.promptIDs.count, capacity: cacheCapacity($0), logits: promptLogits($0)) }
         return caches + model.workspaceBytes(steps)
@@ -327,10 +327,10 @@ public final class Engine: @unchecked Sendable {
 
     /// A sequence's part of the next step: its whole prompt the first time (making its cache), then its last token.
     private func input(_ s: EngineSequence) -> OPTModel.SequenceStep {
-        if let cache = s.cache { return .init(tokens: [s.decoder.tokens[s.decoder.tokens.count - 1]], cache: cache, logits: .last) }
-        let cache = KVCache(config: model.config, batchSize: 1, capacity: cacheCapacity(s.request))
+        if let cache = s.cache { return s.decoder.step(cache: cache) }
+        let cache = KVCache(config: model.config, capacity: cacheCapacity(s.request))
         s.cache = cache
-        return .init(tokens: s.request.promptIDs, cache: cache, logits: promptLogits(s.request))
+        return s.decoder.step(cache: cache, logits: promptLogits(s.request))
     }
 
     /// Reports each sequence's step from its logits (which point into the workspace: read them
@@ -400,8 +400,7 @@ final class EngineSequence {
     func advance(_ logits: UnsafeMutableBufferPointer<Float>) {
         // Log-probabilities come from the model's own distribution, before penalties change the logits.
         let logprob = request.topLogprobs.map { top in Logprobs.distribution(UnsafeBufferPointer(logits), top: top) }
-        let id = decoder.choose(logits)
-        let piece = decoder.accept(id)
+        let (id, piece) = decoder.advance(logits)
         if decoder.finishReason != .eos {
             continuation.yield(.token(id: id, text: piece, logprob: logprob.map { $0.token(id) }))
         }

@@ -55,17 +55,26 @@ public final class TrainingGraph {
         public var labels: Int
     }
 
-    /// Runs `batch` forward and, when `gradients` is given, backward, adding ∂(lossScale · Σ loss)/∂θ
-    /// into `gradients`. Dropout draws from `dropoutSeed`; `DropoutRates.none` makes the pass exact.
-    public func run(_ batch: PackedBatch, parameters: ParameterVector, gradients: ParameterVector?,
-                    lossScale: Float = 1, dropout: DropoutRates = .none, dropoutSeed: UInt64 = 0) throws -> Result {
+    /// The logits `[rows × length, vocab]` of every position of `batch`, without dropout: what the loss reads (for
+    /// checking this forward pass against the inference one).
+    func logits(_ batch: PackedBatch, parameters: ParameterVector) throws -> [Float] {
+        let top = try forward(batch, parameters: parameters, masks: Masks(seed: 0, rates: .none))
+        let rows = batch.rows * batch.length, vocab = config.vocabSize, e = config.wordEmbedProjDim
+        let logits = FloatBuffer(count: rows * vocab)
+        BLAS.sgemm(pool: pool, transposeA: false, transposeB: true, m: rows, n: vocab, k: e,
+                   a: top, lda: e, b: parameters.pointer + layout.lmHead, ldb: e, c: logits.pointer, ldc: vocab)
+        return logits.array
+    }
+
+    /// Embeddings, every layer, the final layer norm and project_out over `batch`, keeping what the backward pass
+    /// needs; returns the rows the lm_head reads.
+    private func forward(_ batch: PackedBatch, parameters: ParameterVector, masks: Masks) throws -> UnsafeMutablePointer<Float> {
         try validate(batch)
         let rows = batch.rows * batch.length
         let longest = batch.segments.map(\.count).max() ?? 0
         reserve(rows: rows, segment: longest)
         let p = UnsafePointer(parameters.pointer)
         let c = config, h = c.hiddenSize, e = c.wordEmbedProjDim, f = c.ffnDim
-        let masks = Masks(seed: dropoutSeed, rates: dropout)
 
         // Embeddings.
         let x0 = stream[0].pointer
@@ -118,6 +127,19 @@ public final class TrainingGraph {
             ops.linear(top, rows: rows, projectOut, p, into: projected.pointer)
             top = projected.pointer
         }
+        return top
+    }
+
+    /// Runs `batch` forward and, when `gradients` is given, backward, adding ∂(lossScale · Σ loss)/∂θ
+    /// into `gradients`. Dropout draws from `dropoutSeed`; `DropoutRates.none` makes the pass exact.
+    public func run(_ batch: PackedBatch, parameters: ParameterVector, gradients: ParameterVector?,
+                    lossScale: Float = 1, dropout: DropoutRates = .none, dropoutSeed: UInt64 = 0) throws -> Result {
+        let masks = Masks(seed: dropoutSeed, rates: dropout)
+        let top = try forward(batch, parameters: parameters, masks: masks)
+        let rows = batch.rows * batch.length
+        let p = UnsafePointer(parameters.pointer)
+        let c = config, h = c.hiddenSize, e = c.wordEmbedProjDim, f = c.ffnDim
+        let last = stream[layout.layers.count].pointer
 
         let g = gradients.map { $0.pointer }
         let dTop = layout.projectOut == nil ? grad.pointer : gradTemp.pointer

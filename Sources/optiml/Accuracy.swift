@@ -95,13 +95,11 @@ struct Accuracy: ParsableCommand {
     }
 
     private func logits(_ model: OPTModel, _ ids: [Int]) throws -> [Float] {
-        let cache = KVCache(config: model.config, batchSize: 1, capacity: ids.count)
-        guard decode else {
-            return try model.forward(tokens: [ids], realToken: [ids.map { _ in true }], cache: cache, logits: .all) { Array($0) }
+        let cache = KVCache(config: model.config, capacity: ids.count), workspace = SequenceWorkspace()
+        // The whole sequence in one pass (prefill), or one token a pass (decode).
+        return try (decode ? ids.map { [$0] } : [ids]).flatMap { tokens in
+            try model.forward(sequences: [.init(tokens: tokens, cache: cache, logits: .all)], workspace: workspace) { Array($0[0]) }
         }
-        var all: [Float] = []
-        for id in ids { all += try model.forward(tokens: [[id]], realToken: [[true]], cache: cache, logits: .all) { Array($0) } }
-        return all
     }
 }
 

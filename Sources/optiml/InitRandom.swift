@@ -27,6 +27,13 @@ struct InitRandom: ParsableCommand {
 
     func run() throws {
         guard let preset = OPTConfig.Preset(rawValue: like), let stored = TensorDType(rawValue: dtype.uppercased()) else { return }
+        try Self.write(preset: preset, dtype: stored, seed: seed, tokenizer: tokenizer, out: out)
+    }
+
+    /// Writes a checkpoint of `preset`'s shape with random weights stored as `dtype` into `out` (with the
+    /// tokenizer of folder `tokenizer`, its vocabulary sized for it, when given) and prints it (`optiml nano`'s
+    /// initialisation too).
+    static func write(preset: OPTConfig.Preset, dtype: TensorDType, seed: UInt64, tokenizer: String?, out: String) throws {
         do {
             var config = preset.config
             let tokenizerFolder = tokenizer.map { URL(fileURLWithPath: $0, isDirectory: true) }
@@ -35,9 +42,9 @@ struct InitRandom: ParsableCommand {
                 let size = try BPETokenizer.load(directory: tokenizerFolder).vocabularySize
                 config.vocabSize = (size + 7) / 8 * 8
             }
-            try RandomCheckpoint.write(config: config, dtype: stored, seed: seed, tokenizer: tokenizerFolder,
+            try RandomCheckpoint.write(config: config, dtype: dtype, seed: seed, tokenizer: tokenizerFolder,
                                        to: URL(fileURLWithPath: out, isDirectory: true))
         } catch { throw CLIError(error) }
-        print("wrote \(like) with random \(dtype) weights to \(out)")
+        print("wrote \(preset.rawValue) with random \(dtype.rawValue.lowercased()) weights to \(out)")
     }
 }

@@ -31,17 +31,24 @@ struct Nano: ParsableCommand {
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         func path(_ name: String) -> String { root.appendingPathComponent(name).path }
         log("pre-training text")
-        try Synth.parse(["--out", path("text"), "--seed", "\(seed)"]).run()
+        try Synth.write(out: path("text"), seed: seed, instances: Synth.defaultInstances)
         log("tokenizer")
-        try TrainTokenizer.parse(["--corpus", path("text/pretraining.jsonl"), "--vocab-size", "2048", "--out", path("tokenizer")]).run()
+        try TrainTokenizer.train(corpus: path("text/pretraining.jsonl"), vocabSize: 2048, minFrequency: TrainTokenizer.defaultMinFrequency,
+                                 out: path("tokenizer"))
         log("nano model")
-        try InitRandom.parse(["--like", "nano", "--tokenizer", path("tokenizer"), "--seed", "\(seed)", "--out", path("init")]).run()
+        try InitRandom.write(preset: .nano, dtype: .f32, seed: seed, tokenizer: path("tokenizer"), out: path("init"))
         log("pre-training on generated text (\(steps) steps)")
-        try Tune.parse(["--model", path("init"), "--stream", "text=\(path("text/pretraining.jsonl")):1", "--loss", "full",
-                        "--seq-len", "256", "--batch-size", "8", "--steps", "\(steps)", "--lr", "2e-3", "--warmup", "50",
-                        "--dropout", "0", "--seed", "\(seed)", "--save-every", "\(steps)", "--out", path("pretrain")]).run()
+        // The loss on every token, no dropout; the rest as `optiml tune` defaults.
+        var mixture = MixtureSettings()
+        mixture.seed = seed
+        mixture.loss = .full
+        mixture.streams = [.init(name: "text", path: path("text/pretraining.jsonl"), share: 1)]
+        let settings = TrainerSettings(steps: steps, batchSize: 8, sequenceLength: 256, learningRate: 2e-3, warmupSteps: 50,
+                                       dropout: .none, mixture: mixture, seed: seed, saveEvery: steps)
+        try Tune.train(model: URL(fileURLWithPath: path("init")), bench: nil, out: URL(fileURLWithPath: path("pretrain")), settings: settings,
+                       resume: false, threads: nil, logLevel: .info)
         log("f16 weights")
         try? FileManager.default.removeItem(atPath: out)
-        try Quantize.parse(["--model", path("pretrain/" + TrainingCheckpoint.name(step: steps)), "--dtype", "f16", "--out", out]).run()
+        try Quantize.write(model: URL(fileURLWithPath: path("pretrain/" + TrainingCheckpoint.name(step: steps))), format: .f16, threads: nil, out: out)
     }
 }

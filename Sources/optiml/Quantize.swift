@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OPTKernels
 import OPTModel
 
 /// `optiml quantize`: store a checkpoint's matrices in another format.
@@ -16,10 +17,17 @@ struct Quantize: ParsableCommand {
     }
 
     func run() throws {
-        let model = try modelOptions.loadModel()
+        guard let format = modelOptions.dtype else { return }
+        try Self.write(model: modelOptions.directory, format: format, threads: modelOptions.threads, out: out)
+    }
+
+    /// Loads the checkpoint in `directory` as `format` and writes it, with its config and tokenizer files, into
+    /// `out`; prints it (`optiml nano`'s last stage too).
+    static func write(model directory: URL, format: WeightFormat, threads: Int?, out: String) throws {
         do {
-            try CheckpointExport.write(model, companionsFrom: modelOptions.directory, to: URL(fileURLWithPath: out, isDirectory: true))
+            let model = try OPTModel(directory: directory, format: format, threads: threads)
+            try CheckpointExport.write(model, companionsFrom: directory, to: URL(fileURLWithPath: out, isDirectory: true))
         } catch { throw CLIError(error) }
-        print("wrote \(modelOptions.dtype?.rawValue ?? "") checkpoint to \(out)")
+        print("wrote \(format.rawValue) checkpoint to \(out)")
     }
 }

@@ -95,13 +95,13 @@ struct Speed: ParsableCommand {
         let vocabulary = loaded.config.vocabSize
         let single = [PseudoRandomTokens.ids(count: promptTokens, vocabulary: vocabulary, seed: 0)]
         let batched = (0..<batch).map { PseudoRandomTokens.ids(count: promptTokens, vocabulary: vocabulary, seed: UInt64($0 + 1)) }
-        let prefill = [PseudoRandomTokens.ids(count: prefillTokens, vocabulary: vocabulary, seed: 99)]
+        let prefill = PseudoRandomTokens.ids(count: prefillTokens, vocabulary: vocabulary, seed: 99)
         do {
             let decode1 = try medianSeconds { _ = try generator.generate(promptIDs: single, parameters: parameters) }
             let decode8 = try medianSeconds { _ = try generator.generate(promptIDs: batched, parameters: parameters) }
             let prefillSeconds = try medianSeconds {
-                let cache = KVCache(config: loaded.config, batchSize: 1, capacity: prefillTokens)
-                try loaded.forward(tokens: prefill, realToken: [Array(repeating: true, count: prefillTokens)], cache: cache, logits: .all) { _ in }
+                let cache = KVCache(config: loaded.config, capacity: prefillTokens)
+                try loaded.forward(sequences: [.init(tokens: prefill, cache: cache, logits: .all)], workspace: SequenceWorkspace()) { _ in }
             }
             return SpeedRow(
                 dtype: format.rawValue, loadSeconds: loadSeconds,

@@ -18,7 +18,9 @@ struct Synth: ParsableCommand {
 
     @Option(help: "Output folder.") var out: String
     @Option(help: "Seed of every generated instance.") var seed: UInt64 = 0
-    @Option(help: "Instances per task.") var instances = 2000
+    @Option(help: "Instances per task.") var instances = defaultInstances
+
+    static let defaultInstances = 2000
 
     func run() throws {
         guard instances > 0 else { throw ValidationError("--instances must be positive") }

@@ -16,11 +16,19 @@ struct TrainTokenizer: ParsableCommand {
 
     @Option(help: "Corpus: JSONL with a \"text\" field per line, or plain text.") var corpus: String
     @Option(help: "Tokens in the vocabulary, OPT's 4 special tokens and the 256 byte tokens included.") var vocabSize = 4096
-    @Option(help: "Pairs seen fewer times than this are not merged.") var minFrequency = 2
+    @Option(help: "Pairs seen fewer times than this are not merged.") var minFrequency = defaultMinFrequency
     @Option(help: "Output folder.") var out: String
+
+    static let defaultMinFrequency = 2
 
     func run() throws {
         guard vocabSize >= 260, minFrequency >= 1 else { throw ValidationError("--vocab-size must be at least 260 and --min-frequency at least 1") }
+        try Self.train(corpus: corpus, vocabSize: vocabSize, minFrequency: minFrequency, out: out)
+    }
+
+    /// Trains on `corpus` (a path), writes the tokenizer into `out` and prints what it trained (`optiml nano`'s
+    /// tokenizer stage too).
+    static func train(corpus: String, vocabSize: Int, minFrequency: Int, out: String) throws {
         guard let lines = try? JSONLinesReader(url: URL(fileURLWithPath: corpus)) else { throw ValidationError("--corpus \(corpus): cannot read it") }
         var texts: [String] = []
         while let line = try lines.next() {

@@ -52,11 +52,10 @@ extension WeightFormatTests {
         let vocab = model.config.vocabSize, count = 48
         #expect(count > WeightMatrix.matvecLimit)
         let ids = (0..<count).map { 4 + ($0 * 37) % (vocab - 4) }
-        let cache = KVCache(config: model.config, batchSize: 1, capacity: count)
-        guard oneAtATime else {
-            return try model.forward(tokens: [ids], realToken: [Array(repeating: true, count: count)], cache: cache, logits: .all) { Array($0) }
+        let cache = KVCache(config: model.config, capacity: count), workspace = SequenceWorkspace()
+        return try (oneAtATime ? ids.map { [$0] } : [ids]).flatMap { tokens in
+            try model.forward(sequences: [.init(tokens: tokens, cache: cache, logits: .all)], workspace: workspace) { Array($0[0]) }
         }
-        return try ids.flatMap { id in try model.forward(tokens: [[id]], realToken: [[true]], cache: cache, logits: .all) { Array($0) } }
     }
 
     @Test("quantize --dtype int4 writes a checkpoint that loads in place and gives the logits of quantizing at load")

@@ -15,7 +15,7 @@ import Testing
         let expected = try prompts.map { try generator.generate(promptIDs: [$0], parameters: parameters)[0].outputIDs }
 
         // Sequence i joins at step i (its whole prompt in that step), then decodes one token a step.
-        let caches = prompts.map { KVCache(config: model.config, batchSize: 1, capacity: $0.count + 6) }
+        let caches = prompts.map { KVCache(config: model.config, capacity: $0.count + 6) }
         var outputs = prompts.map { _ in [Int]() }
         let workspace = SequenceWorkspace()
         for step in 0..<(6 + prompts.count) {
@@ -29,13 +29,13 @@ import Testing
         #expect(outputs == expected)
     }
 
-    @Test func everyPositionsLogitsMatchTheBatchedForward() throws {
+    @Test func everyPositionsLogitsMatchTheSequenceAlone() throws {
         let generator = try Generator(directory: Fixtures.models.appendingPathComponent("tiny-postln-bin-sharded"))
         let model = generator.model, ids = generator.tokenizer.encode("Translate to German: cat ->")
-        let cache = KVCache(config: model.config, batchSize: 1, capacity: ids.count)
-        let reference = try model.forward(tokens: [ids], realToken: [ids.map { _ in true }], cache: cache, logits: .all) { Array($0) }
-        let other = KVCache(config: model.config, batchSize: 1, capacity: 4)
-        let mine = KVCache(config: model.config, batchSize: 1, capacity: ids.count)
+        let cache = KVCache(config: model.config, capacity: ids.count)
+        let reference = try model.forward(sequences: [.init(tokens: ids, cache: cache, logits: .all)], workspace: SequenceWorkspace()) { Array($0[0]) }
+        let other = KVCache(config: model.config, capacity: 4)
+        let mine = KVCache(config: model.config, capacity: ids.count)
         let results = try model.forward(sequences: [.init(tokens: [2, 50], cache: other, logits: .last), .init(tokens: ids, cache: mine, logits: .all)],
                                         workspace: SequenceWorkspace()) { $0.map { Array($0) } }
         #expect(results.count == 2 && results[0].count == model.config.vocabSize)

@@ -14,22 +14,16 @@ struct WeightFormatTests {
         try batchLogits(OPTModel(directory: directory, format: format), batchOf: directory.lastPathComponent)
     }
 
-    /// Logits of the real positions of fixture `name`'s batch under `model`.
+    /// Logits of the real positions of fixture `name`'s batch under `model` (each row unpadded, in one ragged pass).
     func batchLogits(_ model: OPTModel, batchOf name: String) throws -> (logits: [Float], vocab: Int) {
         let expected = try Fixtures.expected(name)
         let ids = expected.batch_input_ids
         let real = expected.batch_attention_mask.map { $0.map { $0 == 1 } }
-        let cache = KVCache(config: model.config, batchSize: ids.count, capacity: ids[0].count)
-        let logits = try model.forward(tokens: ids, realToken: real, cache: cache, logits: .all) { Array($0) }
-        var kept = [Float]()
-        let vocab = model.config.vocabSize
-        for b in 0..<ids.count {
-            for t in 0..<ids[b].count where real[b][t] {
-                let start = (b * ids[b].count + t) * vocab
-                kept += logits[start..<(start + vocab)]
-            }
+        let steps = zip(ids, real).map { row, mask in
+            let tokens = zip(row, mask).filter(\.1).map(\.0)
+            return OPTModel.SequenceStep(tokens: tokens, cache: KVCache(config: model.config, capacity: tokens.count), logits: .all)
         }
-        return (kept, vocab)
+        return (try model.forward(sequences: steps, workspace: SequenceWorkspace()) { $0.flatMap { Array($0) } }, model.config.vocabSize)
     }
 
     /// Mean cosine similarity and top-1 agreement of two sets of logit rows.
@@ -71,8 +65,8 @@ struct WeightFormatTests {
         let vocab = model.config.vocabSize, count = 48
         #expect(count > WeightMatrix.matvecLimit)
         let ids = (0..<count).map { 4 + ($0 * 37) % (vocab - 4) }
-        let cache = KVCache(config: model.config, batchSize: 1, capacity: count)
-        let logits = try model.forward(tokens: [ids], realToken: [Array(repeating: true, count: count)], cache: cache, logits: .all) { Array($0) }
+        let cache = KVCache(config: model.config, capacity: count)
+        let logits = try model.forward(sequences: [.init(tokens: ids, cache: cache, logits: .all)], workspace: SequenceWorkspace()) { Array($0[0]) }
         return (logits, vocab)
     }
 

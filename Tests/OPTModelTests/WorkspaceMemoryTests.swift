@@ -12,29 +12,30 @@ import Testing
         let model = generator.model, vocab = model.config.vocabSize
         let prompts = [Array(repeating: 10, count: 40), Array(repeating: 11, count: 25), [2, 12, 13]]
         let workspace = SequenceWorkspace()
-        let steps = prompts.map { OPTModel.SequenceStep(tokens: $0, cache: KVCache(config: model.config, batchSize: 1, capacity: $0.count + 4), logits: .last) }
+        let steps = prompts.map { OPTModel.SequenceStep(tokens: $0, cache: KVCache(config: model.config, capacity: $0.count + 4), logits: .last) }
         let counts = try model.forward(sequences: steps, workspace: workspace) { $0.map(\.count) }
         #expect(counts == prompts.map { _ in vocab })
         #expect(workspace.workspace.logits.count == prompts.count * vocab)
         // Every position is computed only where asked for: one sequence's 25 rows plus the others' last.
-        let mixed = [OPTModel.SequenceStep(tokens: prompts[0], cache: KVCache(config: model.config, batchSize: 1, capacity: 44), logits: .last),
-                     OPTModel.SequenceStep(tokens: prompts[1], cache: KVCache(config: model.config, batchSize: 1, capacity: 29), logits: .all)]
+        let mixed = [OPTModel.SequenceStep(tokens: prompts[0], cache: KVCache(config: model.config, capacity: 44), logits: .last),
+                     OPTModel.SequenceStep(tokens: prompts[1], cache: KVCache(config: model.config, capacity: 29), logits: .all)]
         let fresh = SequenceWorkspace()
         try model.forward(sequences: mixed, workspace: fresh) { _ in }
         #expect(fresh.workspace.logits.count == (1 + 25) * vocab)
         // The estimate a server budgets with is what the buffers hold after the pass.
         #expect(model.workspaceBytes(mixed.map { ($0.tokens.count, $0.cache.capacity, $0.logits) }) == fresh.bytes)
-        // The batched forward sizes its logits the same way.
-        let cache = KVCache(config: model.config, batchSize: 2, capacity: 40)
-        try model.forward(tokens: [prompts[0], prompts[0]], realToken: [prompts[0].map { _ in true }, prompts[0].map { _ in true }], cache: cache, logits: .last) { _ in }
-        #expect(cache.workspace.logits.count == 2 * vocab)
+        // Two long prompts that want their last position each hold two rows of logits.
+        let twice = SequenceWorkspace()
+        try model.forward(sequences: [prompts[0], prompts[0]].map { .init(tokens: $0, cache: KVCache(config: model.config, capacity: 40), logits: .last) },
+                          workspace: twice) { _ in }
+        #expect(twice.workspace.logits.count == 2 * vocab)
     }
 
     @Test func releaseFreesEveryBufferAndTheNextPassSizesThemAgain() throws {
         let generator = try Generator(directory: Fixtures.models.appendingPathComponent("tiny-preln-safetensors-sharded"))
         let model = generator.model, ids = generator.tokenizer.encode("The capital of France is")
         func greedy(_ workspace: SequenceWorkspace) throws -> Int {
-            try model.forward(sequences: [.init(tokens: ids, cache: KVCache(config: model.config, batchSize: 1, capacity: ids.count), logits: .last)],
+            try model.forward(sequences: [.init(tokens: ids, cache: KVCache(config: model.config, capacity: ids.count), logits: .last)],
                               workspace: workspace) { logits in logits[0].indices.max { logits[0][$0] < logits[0][$1] }! }
         }
         let workspace = SequenceWorkspace()

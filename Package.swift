@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(name: "OPTBenchTests", dependencies: ["OPTBench", "OPTTokenizer", "OPTTemplate", "OPTData", "OPTSupport"]),
         .testTarget(
             name: "OPTTrainTests",
-            dependencies: ["OPTTrain", "OPTModel", "OPTBench", "OPTCheckpoint", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["OPTTrain", "OPTModel", "OPTKernels", "OPTBench", "OPTCheckpoint", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "OPTServeTests",

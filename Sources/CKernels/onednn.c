@@ -21,7 +21,10 @@
     X(dnnl_engine_create) X(dnnl_stream_create) X(dnnl_memory_desc_init_by_strides) X(dnnl_matmul_desc_init) \
     X(dnnl_primitive_desc_create) X(dnnl_primitive_desc_destroy) X(dnnl_primitive_desc_query)               \
     X(dnnl_primitive_create) X(dnnl_primitive_destroy) X(dnnl_primitive_execute) X(dnnl_memory_create)     \
-    X(dnnl_memory_destroy) X(dnnl_stream_wait) X(dnnl_version)
+    X(dnnl_memory_destroy) X(dnnl_stream_wait) X(dnnl_version) X(dnnl_memory_set_data_handle)                \
+    X(dnnl_primitive_attr_create) X(dnnl_primitive_attr_destroy) X(dnnl_primitive_attr_set_output_scales)   \
+    X(dnnl_primitive_attr_set_post_ops) X(dnnl_post_ops_create) X(dnnl_post_ops_destroy)                    \
+    X(dnnl_post_ops_append_sum)
 
 static struct {
 #define DECLARE(name) __typeof__(name) *name;
@@ -120,6 +123,150 @@ int ck_onednn_matmul(int type, const void *x, const void *w, void *y, long m, lo
     return status;
 }
 
+// ck_onednn_gemm: training's products, C = alpha·op(A)·op(B) + beta·C with any leading dimensions.
+//
+// Each thread keeps its own primitives by shape (a training step repeats a few dozen shapes thousands of
+// times), with memory objects whose data handles are swapped per call: no descriptor is built twice and
+// no primitive is shared between threads. The pool's threads live as long as the process, and so do these.
+enum { GEMM_CACHE = 64, GEMM_KEY = 11 };
+
+typedef struct {
+    long key[GEMM_KEY];
+    dnnl_primitive_t primitive;
+    dnnl_memory_t memory[3];
+} gemm_entry;
+
+static _Thread_local gemm_entry gemm_cache[GEMM_CACHE];
+static _Thread_local int gemm_cache_used, gemm_cache_next;
+
+// bf16 copies of A and B, grown as needed, one pair per thread.
+static _Thread_local uint16_t *bf16_scratch[2];
+static _Thread_local long bf16_capacity[2];
+
+static uint16_t *scratch(int which, long count) {
+    if (count > bf16_capacity[which]) {
+        free(bf16_scratch[which]);
+        long rounded = (count + 31) & ~31L;
+        bf16_scratch[which] = aligned_alloc(64, (size_t)rounded * sizeof(uint16_t));
+        bf16_capacity[which] = bf16_scratch[which] ? rounded : 0;
+    }
+    return bf16_scratch[which];
+}
+
+// rows × cols of f32 at stride ld into dense bf16, nearest even.
+static void to_bf16(const float *src, long ld, long rows, long cols, uint16_t *dst) {
+    if (ld == cols) { ck_f32_to_bf16(src, dst, rows * cols); return; }
+    for (long r = 0; r < rows; r++) ck_f32_to_bf16(src + r * ld, dst + r * cols, cols);
+}
+
+static void set_dims(dnnl_dims_t dims, long rows, long cols) { dims[0] = rows; dims[1] = cols; }
+
+// A new primitive and its three memory objects (handles set at each call) for the key's product.
+static int gemm_create(const long key[GEMM_KEY], gemm_entry *entry) {
+    int type = (int)key[0], ta = (int)key[1], tb = (int)key[2];
+    long m = key[3], n = key[4], k = key[5], lda = key[6], ldb = key[7], ldc = key[8];
+    float alpha, beta;
+    int32_t alpha_bits = (int32_t)key[9], beta_bits = (int32_t)key[10];
+    memcpy(&alpha, &alpha_bits, 4);
+    memcpy(&beta, &beta_bits, 4);
+    const dnnl_data_type_t *t = element_types[type];
+    // op(A) is m × k and op(B) k × n; a transposed operand is the same memory read with swapped strides.
+    dnnl_dims_t a_dims, a_strides, b_dims, b_strides, c_dims, c_strides;
+    set_dims(a_dims, m, k);
+    set_dims(a_strides, ta ? 1 : lda, ta ? lda : 1);
+    set_dims(b_dims, k, n);
+    set_dims(b_strides, tb ? 1 : ldb, tb ? ldb : 1);
+    set_dims(c_dims, m, n);
+    set_dims(c_strides, ldc, 1);
+    dnnl_memory_desc_t descs[3];
+    if (dnnl.dnnl_memory_desc_init_by_strides(&descs[0], 2, a_dims, t[0], a_strides) != dnnl_success
+        || dnnl.dnnl_memory_desc_init_by_strides(&descs[1], 2, b_dims, t[1], b_strides) != dnnl_success
+        || dnnl.dnnl_memory_desc_init_by_strides(&descs[2], 2, c_dims, dnnl_f32, c_strides) != dnnl_success)
+        return -1;
+    dnnl_matmul_desc_t matmul;
+    if (dnnl.dnnl_matmul_desc_init(&matmul, &descs[0], &descs[1], NULL, &descs[2]) != dnnl_success) return -1;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t post_ops = NULL;
+    int status = dnnl.dnnl_primitive_attr_create(&attr) == dnnl_success ? 0 : -1;
+    if (status == 0 && alpha != 1.0f && dnnl.dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha) != dnnl_success) status = -1;
+    if (status == 0 && beta != 0.0f) {
+        // The sum post-op adds beta times what C held before the product was written.
+        if (dnnl.dnnl_post_ops_create(&post_ops) != dnnl_success || dnnl.dnnl_post_ops_append_sum(post_ops, beta) != dnnl_success
+            || dnnl.dnnl_primitive_attr_set_post_ops(attr, post_ops) != dnnl_success)
+            status = -1;
+    }
+    dnnl_primitive_desc_t pd = NULL;
+    if (status == 0 && dnnl.dnnl_primitive_desc_create(&pd, &matmul, attr, dnnl.engine, NULL) != dnnl_success) status = -1;
+    if (post_ops) dnnl.dnnl_post_ops_destroy(post_ops);
+    if (attr) dnnl.dnnl_primitive_attr_destroy(attr);
+    if (status != 0) return -1;
+    entry->primitive = NULL;
+    for (int i = 0; i < 3; i++) entry->memory[i] = NULL;
+    status = dnnl.dnnl_primitive_create(&entry->primitive, pd) == dnnl_success ? 0 : -1;
+    for (int i = 0; i < 3 && status == 0; i++)
+        if (dnnl.dnnl_memory_create(&entry->memory[i], &descs[i], dnnl.engine, DNNL_MEMORY_NONE) != dnnl_success) status = -1;
+    dnnl.dnnl_primitive_desc_destroy(pd);
+    if (status != 0) {
+        for (int i = 0; i < 3; i++)
+            if (entry->memory[i]) dnnl.dnnl_memory_destroy(entry->memory[i]);
+        if (entry->primitive) dnnl.dnnl_primitive_destroy(entry->primitive);
+        return -1;
+    }
+    memcpy(entry->key, key, sizeof entry->key);
+    return 0;
+}
+
+// The calling thread's entry for this key, made (evicting the oldest) on a miss.
+static gemm_entry *gemm_lookup(const long key[GEMM_KEY]) {
+    for (int i = 0; i < gemm_cache_used; i++)
+        if (memcmp(gemm_cache[i].key, key, sizeof gemm_cache[i].key) == 0) return &gemm_cache[i];
+    gemm_entry fresh;
+    if (gemm_create(key, &fresh) != 0) return NULL;
+    int slot;
+    if (gemm_cache_used < GEMM_CACHE) {
+        slot = gemm_cache_used++;
+    } else {
+        slot = gemm_cache_next;
+        gemm_cache_next = (gemm_cache_next + 1) % GEMM_CACHE;
+        for (int i = 0; i < 3; i++) dnnl.dnnl_memory_destroy(gemm_cache[slot].memory[i]);
+        dnnl.dnnl_primitive_destroy(gemm_cache[slot].primitive);
+    }
+    gemm_cache[slot] = fresh;
+    return &gemm_cache[slot];
+}
+
+int ck_onednn_gemm(int type, int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
+                   const float *b, long ldb, float beta, float *c, long ldc) {
+    if (type != CK_ONEDNN_F32 && type != CK_ONEDNN_BF16) return -1;
+    if (m <= 0 || n <= 0) return 0;
+    if (!ck_onednn_version() || k <= 0) return -1;
+    dnnl_stream_t s = stream();
+    if (!s) return -1;
+    const void *a_data = a, *b_data = b;
+    if (type == CK_ONEDNN_BF16) {
+        // Stored A is m × k (k × m when transposed), B k × n (n × k); each becomes a dense bf16 copy.
+        long a_rows = trans_a ? k : m, a_cols = trans_a ? m : k, b_rows = trans_b ? n : k, b_cols = trans_b ? k : n;
+        uint16_t *a16 = scratch(0, a_rows * a_cols), *b16 = scratch(1, b_rows * b_cols);
+        if (!a16 || !b16) return -1;
+        to_bf16(a, lda, a_rows, a_cols, a16);
+        to_bf16(b, ldb, b_rows, b_cols, b16);
+        a_data = a16, b_data = b16, lda = a_cols, ldb = b_cols;
+    }
+    int32_t alpha_bits, beta_bits;
+    memcpy(&alpha_bits, &alpha, 4);
+    memcpy(&beta_bits, &beta, 4);
+    long key[GEMM_KEY] = {type, trans_a != 0, trans_b != 0, m, n, k, lda, ldb, ldc, alpha_bits, beta_bits};
+    gemm_entry *entry = gemm_lookup(key);
+    if (!entry) return -1;
+    void *handles[3] = {(void *)a_data, (void *)b_data, c};
+    for (int i = 0; i < 3; i++)
+        if (dnnl.dnnl_memory_set_data_handle(entry->memory[i], handles[i]) != dnnl_success) return -1;
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, entry->memory[0]}, {DNNL_ARG_WEIGHTS, entry->memory[1]}, {DNNL_ARG_DST, entry->memory[2]}};
+    if (dnnl.dnnl_primitive_execute(entry->primitive, s, 3, args) != dnnl_success || dnnl.dnnl_stream_wait(s) != dnnl_success)
+        return -1;
+    return 0;
+}
+
 int ck_onednn_implementation(int type, long m, long n, long k, char *out, long capacity) {
     if (!ck_onednn_version() || capacity <= 0) return -1;
     dnnl_memory_desc_t descs[3];
@@ -137,6 +284,11 @@ const char *ck_onednn_version(void) { return NULL; }
 int ck_onednn_matmul(int type, const void *x, const void *w, void *y, long m, long n, long k) {
     (void)type; (void)x; (void)w; (void)y; (void)m; (void)n; (void)k;
     return -1;
+}
+int ck_onednn_gemm(int type, int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
+                   const float *b, long ldb, float beta, float *c, long ldc) {
+    (void)type; (void)trans_a; (void)trans_b; (void)k; (void)alpha; (void)a; (void)lda; (void)b; (void)ldb; (void)beta; (void)c; (void)ldc;
+    return m <= 0 || n <= 0 ? 0 : -1;
 }
 int ck_onednn_implementation(int type, long m, long n, long k, char *out, long capacity) {
     (void)type; (void)m; (void)n; (void)k; (void)out; (void)capacity;

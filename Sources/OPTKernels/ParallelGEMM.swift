@@ -1,31 +1,75 @@
+import CKernels
+import Foundation
+
+/// The element type of training's matrix products' inputs: f32, or rounded to bfloat16 (nearest even)
+/// with f32 sums and results, which the processor's bf16 units (AVX512-BF16, AMX) multiply several times faster.
+public enum MatmulPrecision: String, Sendable, CaseIterable, Codable {
+    case f32, bf16
+}
+
+/// The library that does training's matrix products.
+public enum MatmulLibrary: String, Sendable, CaseIterable {
+    /// oneDNN's matmul (`ck_onednn_gemm`): f32 or bf16.
+    case oneDNN
+    /// The system BLAS's `sgemm`: f32 only.
+    case blas
+
+    /// oneDNN where libdnnl loaded and the environment does not set OPTIML_ONEDNN=0, else BLAS. Read from
+    /// the environment rather than from `KernelPath.useOneDNN`, which tests flip for the whole process.
+    public static let preferred: MatmulLibrary = {
+        let off = ProcessInfo.processInfo.environment["OPTIML_ONEDNN"] == "0"
+        return !off && ck_onednn_version() != nil ? .oneDNN : .blas
+    }()
+
+    /// The library with its version or core, as `optiml train-speed` reports it.
+    public var description: String {
+        switch self {
+        case .oneDNN: ck_onednn_version().map { String(cString: $0) } ?? "oneDNN"
+        case .blas: BLAS.implementation
+        }
+    }
+
+    /// Whether this library multiplies in `precision` (BLAS has no bf16).
+    public func supports(_ precision: MatmulPrecision) -> Bool { self == .oneDNN || precision == .f32 }
+}
+
 extension BLAS {
-    /// `sgemm` with C cut into blocks (rows of C when it is taller than wide, else columns), each
-    /// block a single-threaded BLAS call shared out over the pool.
+    /// C = op(A) · op(B) + beta · C with C cut into blocks, each a single-threaded product shared out
+    /// over the pool, through `library` in `precision`.
     ///
-    /// Training runs every product through the pool rather than through BLAS's own threads, so that
-    /// BLAS can also be called from inside the pool's loops (attention) without oversubscribing.
-    /// The blocks depend on the shape alone (`ComputePool.forEachBlock`): OpenBLAS rounds a block
-    /// differently by its shape (its small-matrix kernels), so blocks that followed the thread count
-    /// would make the products, and a training run, depend on it. K is never cut.
+    /// Training runs every product through the pool rather than through the library's own threads, so
+    /// that BLAS can also be called from inside the pool's loops (attention) without oversubscribing.
+    /// The blocks depend on the shape alone (`ComputePool.forEachBlock`): BLAS and oneDNN both pick
+    /// kernels, and so round, by a block's shape, so blocks that followed the thread count would make the
+    /// products, and a training run, depend on it. K is never cut. oneDNN's blocks are rows of C (its fast
+    /// kernels want a dense destination) unless C is wider than tall, and hold at least 128 rows or columns.
+    /// A precision the library lacks (bf16 on BLAS) runs in f32.
     public static func sgemm(
         pool: ComputePool, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+        precision: MatmulPrecision = .f32, library: MatmulLibrary = .preferred
     ) {
         guard m > 0, n > 0 else { return }
-        // Blocks narrower than this lose more to BLAS packing than they gain from another core.
-        let minimumBlock = 64
+        let oneDNN = library == .oneDNN
+        // Blocks narrower than this lose more to packing than they gain from another core.
+        let minimumBlock = oneDNN ? 128 : 64
+        let type = Int32(precision == .bf16 ? CK_ONEDNN_BF16 : CK_ONEDNN_F32)
+        func product(_ m: Int, _ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>) {
+            if oneDNN, ck_onednn_gemm(type, transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, 1, a, lda, b, ldb, beta, c, ldc) == 0 {
+                return
+            }
+            sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
         if m >= n {
             pool.forEachBlock(m, blocks: ComputePool.blocks(m, minimumBlock: minimumBlock)) { _, rows in
                 let i = rows.lowerBound
-                sgemm(transposeA: transposeA, transposeB: transposeB, m: rows.count, n: n, k: k,
-                      a: transposeA ? a + i : a + i * lda, lda: lda, b: b, ldb: ldb, beta: beta, c: c + i * ldc, ldc: ldc)
+                product(rows.count, n, transposeA ? a + i : a + i * lda, b, c + i * ldc)
             }
         } else {
             pool.forEachBlock(n, blocks: ComputePool.blocks(n, minimumBlock: minimumBlock)) { _, columns in
                 let j = columns.lowerBound
-                sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: columns.count, k: k,
-                      a: a, lda: lda, b: transposeB ? b + j * ldb : b + j, ldb: ldb, beta: beta, c: c + j, ldc: ldc)
+                product(m, columns.count, a, transposeB ? b + j * ldb : b + j, c + j)
             }
         }
     }

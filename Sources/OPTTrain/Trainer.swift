@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import OPTSupport
 import OPTBench
+import OPTKernels
 import OPTModel
 import OPTTokenizer
 
@@ -26,11 +27,15 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
     public var evalExamples: Int
     /// A loss above this multiple of its running average (after 10 steps) counts as diverged.
     public var divergenceFactor: Double
+    /// The element type of the matrix products' inputs; nil is f32, and leaves the settings' hash (and so
+    /// resuming) as it was for runs from before bf16.
+    public var matmulPrecision: MatmulPrecision?
 
     public init(steps: Int, batchSize: Int = 8, microBatchSize: Int? = nil, sequenceLength: Int = 2048, learningRate: Double = 5e-5,
                 warmupSteps: Int = 60, decay: LearningRateSchedule.Decay = .linear, adam: AdamW.Settings = .init(),
                 clipNorm: Double = 1.0, dropout: DropoutRates = .paper, mixture: MixtureSettings = .init(), seed: UInt64 = 0,
-                saveEvery: Int = 500, evalEvery: Int = 0, evalExamples: Int = 64, divergenceFactor: Double = 4) {
+                saveEvery: Int = 500, evalEvery: Int = 0, evalExamples: Int = 64, divergenceFactor: Double = 4,
+                precision: MatmulPrecision = .f32) {
         self.steps = steps
         self.batchSize = batchSize
         self.microBatchSize = microBatchSize ?? batchSize
@@ -45,6 +50,7 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
         self.evalEvery = evalEvery
         self.evalExamples = evalExamples
         self.divergenceFactor = divergenceFactor
+        matmulPrecision = precision == .f32 ? nil : precision
     }
 
     /// A hash of what decides the numbers (not how often the run saves or evaluates). The thread count
@@ -135,7 +141,11 @@ public final class Trainer {
         }
         parameters = loaded
         gradients = ParameterVector(layout: loaded.layout)
-        graph = TrainingGraph(layout: loaded.layout, threads: threads)
+        let precision = s.matmulPrecision ?? .f32
+        graph = TrainingGraph(layout: loaded.layout, threads: threads, precision: precision)
+        guard graph.precision == precision else {
+            throw TrainingError.invalidOption("\(precision.rawValue) products need oneDNN (libdnnl.so.2), which is not installed or was turned off with OPTIML_ONEDNN=0")
+        }
         optimizer = AdamW(layout: loaded.layout, settings: s.adam, pool: graph.pool)
         var position = 0
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)

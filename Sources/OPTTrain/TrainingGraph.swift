@@ -17,6 +17,9 @@ public final class TrainingGraph {
     let config: OPTConfig
     let activation: Ops.Activation
     let ops: TrainingOps
+    /// The element type of the inputs of every product but attention's, and the library doing them.
+    public let precision: MatmulPrecision
+    public let library: MatmulLibrary
 
     /// Rows of logits computed at once by the loss (bounds the logits buffer).
     static let lossChunk = 256
@@ -39,13 +42,17 @@ public final class TrainingGraph {
     private var scores = FloatBuffer(count: 0)      // per thread: two [segment, segment] blocks
     private var logits = FloatBuffer(count: 0), selected = FloatBuffer(count: 0), gradSelected = FloatBuffer(count: 0)
 
-    public init(layout: ParameterLayout, threads: Int? = nil) {
+    /// A graph whose linear layers and lm_head multiply in `precision` through `library` (bf16 needs oneDNN:
+    /// on BLAS it runs in f32, and `precision` says so). Attention's per-head products stay f32 on BLAS.
+    public init(layout: ParameterLayout, threads: Int? = nil, precision: MatmulPrecision = .f32, library: MatmulLibrary = .preferred) {
         self.layout = layout
+        self.library = library
+        self.precision = library.supports(precision) ? precision : .f32
         config = layout.config
         pool = ComputePool(threads: threads)
         BLAS.setThreadCount(1)
         activation = Ops.Activation(rawValue: config.activationFunction) ?? .relu
-        ops = TrainingOps(pool: pool, width: config.hiddenSize)
+        ops = TrainingOps(pool: pool, width: config.hiddenSize, precision: self.precision, library: library)
     }
 
     /// What one forward (and backward) pass gives.
@@ -62,7 +69,7 @@ public final class TrainingGraph {
         let rows = batch.rows * batch.length, vocab = config.vocabSize, e = config.wordEmbedProjDim
         let logits = FloatBuffer(count: rows * vocab)
         BLAS.sgemm(pool: pool, transposeA: false, transposeB: true, m: rows, n: vocab, k: e,
-                   a: top, lda: e, b: parameters.pointer + layout.lmHead, ldb: e, c: logits.pointer, ldc: vocab)
+                   a: top, lda: e, b: parameters.pointer + layout.lmHead.offset, ldb: e, c: logits.pointer, ldc: vocab)
         return logits.array
     }
 
@@ -400,7 +407,7 @@ public final class TrainingGraph {
             let X = selected.pointer, Z = logits.pointer
             for (i, r) in chunk.enumerated() { (X + i * e).update(from: top + r * e, count: e) }
             BLAS.sgemm(pool: pool, transposeA: false, transposeB: true, m: chunk.count, n: vocab, k: e,
-                       a: X, lda: e, b: head, ldb: e, c: Z, ldc: vocab)
+                       a: X, lda: e, b: head, ldb: e, c: Z, ldc: vocab, precision: precision, library: library)
             var losses = Array(repeating: 0.0, count: chunk.count)
             losses.withUnsafeMutableBufferPointer { out in
                 pool.forEachChunk(chunk.count) { _, range in
@@ -419,9 +426,10 @@ public final class TrainingGraph {
             guard let g else { continue }
             let dX = gradSelected.pointer
             BLAS.sgemm(pool: pool, transposeA: false, transposeB: false, m: chunk.count, n: e, k: vocab,
-                       a: Z, lda: vocab, b: head, ldb: e, c: dX, ldc: e)
+                       a: Z, lda: vocab, b: head, ldb: e, c: dX, ldc: e, precision: precision, library: library)
             BLAS.sgemm(pool: pool, transposeA: true, transposeB: false, m: vocab, n: e, k: chunk.count,
-                       a: Z, lda: vocab, b: X, ldb: e, beta: 1, c: g + layout.lmHead.offset, ldc: e)
+                       a: Z, lda: vocab, b: X, ldb: e, beta: 1, c: g + layout.lmHead.offset, ldc: e,
+                       precision: precision, library: library)
             for (i, r) in chunk.enumerated() { (dTop + r * e).update(from: dX + i * e, count: e) }
         }
         return Result(lossSum: total, labels: labelled.count)

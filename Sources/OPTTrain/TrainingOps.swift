@@ -8,11 +8,16 @@ import OPTModel
 /// either write or add the input gradient, as the caller says.
 struct TrainingOps {
     let pool: ComputePool
+    /// The inputs' element type of the linear layers' products, and the library doing them.
+    let precision: MatmulPrecision
+    let library: MatmulLibrary
     /// Per-block partial sums for the layer-norm parameter gradients (`ComputePool.maximumBlocks × 2 × width`).
     let partials: FloatBuffer
 
-    init(pool: ComputePool, width: Int) {
+    init(pool: ComputePool, width: Int, precision: MatmulPrecision, library: MatmulLibrary) {
         self.pool = pool
+        self.precision = precision
+        self.library = library
         partials = FloatBuffer(count: ComputePool.maximumBlocks * 2 * width)
     }
 
@@ -20,7 +25,7 @@ struct TrainingOps {
     func linear(_ x: UnsafePointer<Float>, rows: Int, _ l: ParameterLayout.Linear, _ p: UnsafePointer<Float>,
                 into y: UnsafeMutablePointer<Float>) {
         BLAS.sgemm(pool: pool, transposeA: false, transposeB: true, m: rows, n: l.outFeatures, k: l.inFeatures,
-                   a: x, lda: l.inFeatures, b: p + l.weight.offset, ldb: l.inFeatures, c: y, ldc: l.outFeatures)
+                   a: x, lda: l.inFeatures, b: p + l.weight.offset, ldb: l.inFeatures, c: y, ldc: l.outFeatures, precision: precision, library: library)
         guard let bias = l.bias else { return }
         let width = l.outFeatures, b = p + bias.offset
         pool.forEachChunk(rows, minimumChunk: 16) { _, range in
@@ -34,7 +39,7 @@ struct TrainingOps {
                         dx: UnsafeMutablePointer<Float>?, accumulate: Bool = false) {
         let i = l.inFeatures, o = l.outFeatures
         BLAS.sgemm(pool: pool, transposeA: true, transposeB: false, m: o, n: i, k: rows,
-                   a: dy, lda: o, b: x, ldb: i, beta: 1, c: g + l.weight.offset, ldc: i)
+                   a: dy, lda: o, b: x, ldb: i, beta: 1, c: g + l.weight.offset, ldc: i, precision: precision, library: library)
         if let bias = l.bias {
             let db = g + bias.offset
             // Columns are shared out, not rows: each db[j] adds its rows in order on one thread,
@@ -48,7 +53,8 @@ struct TrainingOps {
         }
         if let dx {
             BLAS.sgemm(pool: pool, transposeA: false, transposeB: false, m: rows, n: i, k: o,
-                       a: dy, lda: o, b: p + l.weight.offset, ldb: i, beta: accumulate ? 1 : 0, c: dx, ldc: i)
+                       a: dy, lda: o, b: p + l.weight.offset, ldb: i, beta: accumulate ? 1 : 0, c: dx, ldc: i,
+                       precision: precision, library: library)
         }
     }
 

@@ -175,6 +175,18 @@ struct SpeedFailure: Error, CustomStringConvertible {
     var description: String { "the \(format) measurement failed: \(output.isEmpty ? "no output" : output)" }
 }
 
+/// This process's CPU time so far (user + system, every thread), in seconds.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    #if canImport(Glibc)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    #endif
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
 /// This process's peak resident memory in MB.
 func peakRSSMegabytes() -> Double {
     var usage = rusage()

@@ -49,6 +49,8 @@ struct Tune: ParsableCommand {
     @Option(help: "Validation loss every N steps (0: never).") var evalEvery = 0
     @Option(help: "Validation instances for --eval-every.") var evalExamples = 64
     @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Flag(help: "Matrix products with inputs rounded to bfloat16 (f32 sums) through oneDNN: several times faster where the processor has bf16 units.")
+    var bf16 = false
     @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
     @Option(help: "The least severe log lines written to stderr: the run's start, resuming and each checkpoint at info, a line per step at debug (the progress bar shows whatever the level).")
     var logLevel: Logger.Level = .info
@@ -139,7 +141,8 @@ struct Tune: ParsableCommand {
             steps: steps, batchSize: batchSize, microBatchSize: microBatchSize, sequenceLength: seqLen, learningRate: lr,
             warmupSteps: warmup, decay: schedule, adam: .init(beta1: betaValues[0], beta2: betaValues[1], epsilon: eps, weightDecay: weightDecay),
             clipNorm: clip, dropout: DropoutRates(embedding: dropout, residual: dropout, attention: dropout, activation: activationDropout),
-            mixture: mixture, seed: seed, saveEvery: saveEvery, evalEvery: evalEvery, evalExamples: evalExamples)
+            mixture: mixture, seed: seed, saveEvery: saveEvery, evalEvery: evalEvery, evalExamples: evalExamples,
+            precision: bf16 ? .bf16 : .f32)
     }
 
     static func parseProportions(_ text: String) throws -> [String: Double] {

@@ -523,6 +523,70 @@ struct KernelTests {
         #expect(!String(cString: name).isEmpty)
     }
 
+    /// Training's shapes in miniature, with leading dimensions wider than the matrices they hold.
+    static let trainingGemmShapes = [(3, 5, 7), (37, 130, 64), (130, 33, 300), (1, 1, 1)]
+
+    @Test("oneDNN's general GEMM matches a double reference for every transpose, beta 0 and 1, f32 and bf16",
+          .enabled(if: hasOneDNN, "oneDNN (libdnnl.so.2) is not installed"),
+          arguments: [Int32(CK_ONEDNN_F32), Int32(CK_ONEDNN_BF16)])
+    func oneDNNGeneralGEMM(type: Int32) {
+        // bf16 rounds A and B (nearest even) before multiplying: the reference rounds them the same way.
+        func inputs(_ values: [Float]) -> [Double] {
+            guard type == Int32(CK_ONEDNN_BF16) else { return values.map(Double.init) }
+            var rounded = [UInt16](repeating: 0, count: values.count)
+            ck_f32_to_bf16(values, &rounded, values.count)
+            return rounded.map { Double(Float(bitPattern: UInt32($0) << 16)) }
+        }
+        for (m, n, k) in Self.trainingGemmShapes {
+            for transposeA in [false, true] {
+                for transposeB in [false, true] {
+                    for beta: Float in [0, 1] {
+                        // Stored A is m × k (k × m transposed), B k × n (n × k); 3 spare columns each.
+                        let aRows = transposeA ? k : m, aCols = transposeA ? m : k, lda = aCols + 3
+                        let bRows = transposeB ? n : k, bCols = transposeB ? k : n, ldb = bCols + 3, ldc = n + 3
+                        let a = Self.random(aRows * lda, seed: UInt64(m * 7 + k)), b = Self.random(bRows * ldb, seed: UInt64(n * 5 + k))
+                        let before = Self.random(m * ldc, seed: 91)
+                        var c = before
+                        let a64 = inputs(a), b64 = inputs(b)
+                        let status = ck_onednn_gemm(type, transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, 1, a, lda, b, ldb, beta, &c, ldc)
+                        let label = "type \(type) \(m)×\(n)×\(k) transposeA \(transposeA) transposeB \(transposeB) beta \(beta)"
+                        #expect(status == 0, "\(label)")
+                        for i in 0..<m {
+                            for j in 0..<n {
+                                var reference = Double(beta) * Double(before[i * ldc + j]), magnitude = abs(reference)
+                                for p in 0..<k {
+                                    let x = transposeA ? a64[p * lda + i] : a64[i * lda + p]
+                                    let y = transposeB ? b64[j * ldb + p] : b64[p * ldb + j]
+                                    reference += x * y
+                                    magnitude += abs(x * y)
+                                }
+                                #expect(abs(Double(c[i * ldc + j]) - reference) <= magnitude * 1e-5 + 1e-6, "\(label) at \(i), \(j)")
+                            }
+                            // The spare columns of C are never written.
+                            for j in n..<ldc { #expect(c[i * ldc + j].bitPattern == before[i * ldc + j].bitPattern, "\(label) spare \(i), \(j)") }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("oneDNN's general GEMM is the same bits on every call and scales by alpha",
+          .enabled(if: hasOneDNN, "oneDNN (libdnnl.so.2) is not installed"))
+    func oneDNNGeneralGEMMRepeatsAndScales() {
+        let (m, n, k) = (40, 24, 96)
+        let a = Self.random(m * k, seed: 3), b = Self.random(k * n, seed: 4)
+        var once = [Float](repeating: 0, count: m * n), again = once, doubled = once
+        #expect(ck_onednn_gemm(Int32(CK_ONEDNN_BF16), 0, 0, m, n, k, 1, a, k, b, n, 0, &once, n) == 0)
+        #expect(ck_onednn_gemm(Int32(CK_ONEDNN_BF16), 0, 0, m, n, k, 1, a, k, b, n, 0, &again, n) == 0)
+        #expect(ck_onednn_gemm(Int32(CK_ONEDNN_BF16), 0, 0, m, n, k, 2, a, k, b, n, 0, &doubled, n) == 0)
+        #expect(once.map(\.bitPattern) == again.map(\.bitPattern))
+        #expect(zip(once, doubled).allSatisfy { abs(2 * $0 - $1) <= 1e-5 * abs($1) + 1e-6 })
+        // An empty C is nothing to do; the int8 type is not a GEMM type.
+        #expect(ck_onednn_gemm(Int32(CK_ONEDNN_F32), 0, 0, 0, n, k, 1, a, k, b, n, 0, &once, n) == 0)
+        #expect(ck_onednn_gemm(Int32(CK_ONEDNN_U8S8), 0, 0, m, n, k, 1, a, k, b, n, 0, &once, n) == -1)
+    }
+
     @Test func dotAndAxpyMatchReference() {
         Self.forEachISA { isa in
             for n in [0, 1, 7, 8, 17, 64, 129, 1000] {

@@ -44,7 +44,8 @@ import Testing
             for (step, theirs) in zip(ours, reference.steps) {
                 #expect(step.step == theirs.step && step.labels == theirs.labels)
                 #expect(abs(step.loss - theirs.loss) <= 1e-4, "\(name) step \(step.step): loss \(step.loss) against \(theirs.loss)")
-                #expect(abs(step.gradientNorm - theirs.grad_norm) <= 1e-4,
+                // Relative past a norm of 1: the products' summation order (oneDNN's or BLAS's) moves a norm of ~37 by ~2e-4.
+                #expect(abs(step.gradientNorm - theirs.grad_norm) <= 1e-4 * max(1, theirs.grad_norm),
                         "\(name) step \(step.step): gradient norm \(step.gradientNorm) against \(theirs.grad_norm)")
             }
         }

@@ -133,6 +133,13 @@ int ck_onednn_matmul(int type, const void *x, const void *w, void *y, long m, lo
 /// and the same scaling, so the same bits. Returns 0, or -1 as ck_onednn_matmul.
 int ck_onednn_gemm_q8(const uint8_t *xu, const float *xs, const int8_t *w, const float *scales, const int32_t *row_sums,
                       float *y, long m, long rows, long cols);
+/// C = alpha · op(A) · op(B) + beta · C, row-major like cblas_sgemm (op(A) m × k, op(B) k × n, leading
+/// dimensions lda, ldb, ldc), on the calling thread alone. CK_ONEDNN_F32: f32 throughout; CK_ONEDNN_BF16:
+/// A and B rounded to bf16 (nearest even) into per-thread copies, then f32 accumulation and output. Each
+/// thread caches its primitives by shape. Returns 0, or -1 where oneDNN is absent or refused the product
+/// (C is then untouched unless oneDNN failed while running it).
+int ck_onednn_gemm(int type, int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
+                   const float *b, long ldb, float beta, float *c, long ldc);
 /// The name of the kernel oneDNN picks for a product of this type and shape (e.g. "brg:avx512_core_vnni")
 /// into out; returns 0, or -1 where oneDNN is absent.
 int ck_onednn_implementation(int type, long m, long n, long k, char *out, long capacity);

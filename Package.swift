@@ -39,14 +39,10 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
-        .target(
-            name: "CKernels",
-            cSettings: [.unsafeFlags(["-O3"])]
-        ),
+        .target(name: "CKernels"),
         .target(
             name: "OPTKernels",
-            dependencies: blasDependencies + ["CKernels"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            dependencies: blasDependencies + ["CKernels"]
         ),
         .target(name: "OPTTokenizer", dependencies: [.product(name: "HeapModule", package: "swift-collections")]),
         // What several targets share: content and stable hashes, the seeded generator, Python's text semantics.
@@ -83,8 +79,7 @@ let package = Package(
             dependencies: [
                 "OPTModel", "OPTKernels", "OPTCheckpoint", "OPTTokenizer", "OPTBench", "OPTSupport", "CKernels",
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            ]
         ),
         // OpenAI's completions wire format, shared by the server and the evaluation backend.
         .target(name: "OPTOpenAI"),

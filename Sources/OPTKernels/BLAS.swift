@@ -36,7 +36,7 @@ public enum BLAS {
     }
 
     /// BLAS takes 32-bit sizes; callers keep every size within them (configs are validated), so one that
-    /// is not is a bug, stopped here rather than truncated into another size (a trap -Ounchecked keeps).
+    /// is not is a bug, stopped here rather than truncated into another size.
     @usableFromInline
     static func blasInt(_ value: Int) -> Int32 {
         guard let size = Int32(exactly: value) else { fatalError("BLAS size \(value) does not fit in 32 bits") }

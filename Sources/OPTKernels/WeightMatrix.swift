@@ -59,8 +59,10 @@ public struct WeightMatrix: @unchecked Sendable {
             let sums = storage.pointer.bindMemory(to: Int32.self, capacity: rows)
             let q = data.assumingMemoryBound(to: Int8.self)
             for r in 0..<rows {
+                let row = q + r * cols
                 var total: Int32 = 0
-                for c in 0..<cols { total += Int32(q[r * cols + c]) }
+                // |Σ| ≤ 128 · cols cannot wrap, and wrapping adds let the loop vectorize.
+                for c in 0..<cols { total &+= Int32(row[c]) }
                 sums[r] = total
             }
             rowSums = UnsafePointer(sums)

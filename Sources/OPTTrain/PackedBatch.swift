@@ -37,8 +37,8 @@ public struct PackedBatch: Sendable, Equatable {
     }
 
     /// Places `tokens` at `row`/`start` as one segment; `lossMask[i]` says whether `tokens[i]` is
-    /// predicted (by the position before it). A segment that does not fit is refused with an error, not
-    /// a precondition: release builds of this target drop preconditions (-Ounchecked).
+    /// predicted (by the position before it). A segment that does not fit is refused with an error that
+    /// names it, so that a caller can report it.
     public mutating func place(_ tokens: [Int32], lossMask: [Bool], row: Int, start: Int) throws(TrainingError) {
         guard tokens.count == lossMask.count, (0..<rows).contains(row), start >= 0, start + tokens.count <= length else {
             throw TrainingError.invalidOption("a segment of \(tokens.count) tokens (\(lossMask.count) mask values) does not fit row \(row) of \(rows) at \(start) of \(length)")

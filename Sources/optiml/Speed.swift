@@ -175,26 +175,27 @@ struct SpeedFailure: Error, CustomStringConvertible {
     var description: String { "the \(format) measurement failed: \(output.isEmpty ? "no output" : output)" }
 }
 
-/// This process's CPU time so far (user + system, every thread), in seconds.
-func cpuSeconds() -> Double {
+/// This process's resource usage (getrusage's RUSAGE_SELF).
+private func selfUsage() -> rusage {
     var usage = rusage()
     #if canImport(Glibc)
     getrusage(RUSAGE_SELF.rawValue, &usage)
     #else
     getrusage(RUSAGE_SELF, &usage)
     #endif
+    return usage
+}
+
+/// This process's CPU time so far (user + system, every thread), in seconds.
+func cpuSeconds() -> Double {
+    let usage = selfUsage()
     func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
     return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 /// This process's peak resident memory in MB.
 func peakRSSMegabytes() -> Double {
-    var usage = rusage()
-    #if canImport(Glibc)
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    #else
-    getrusage(RUSAGE_SELF, &usage)
-    #endif
+    let usage = selfUsage()
     #if canImport(Darwin)
     return Double(usage.ru_maxrss) / 1_048_576  // bytes
     #else

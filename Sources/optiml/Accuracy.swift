@@ -56,11 +56,11 @@ struct Accuracy: ParsableCommand {
                 for (sequence, reference) in zip(sequences, expected) {
                     comparison.add(reference, try logits(candidate, sequence))
                 }
-                let row = comparison.summary
-                let passed = variant.gate.passes(cosine: row.meanCosine, top1: row.top1Agreement)
+                let row = comparison.summary(dtype: variant.rawValue, gate: variant.gate)
+                let passed = row.gatePassed
                 if !passed { missed.append(variant.rawValue) }
                 if json {
-                    print("{\"dtype\":\"\(variant.rawValue)\",\"positions\":\(row.positions),\"max_abs_diff\":\(row.maxAbsDiff),\"mean_cosine\":\(row.meanCosine),\"top1_agreement\":\(row.top1Agreement),\"near_ties\":\(row.nearTies),\"misses_at_near_ties\":\(row.missesAtNearTies),\"gate_passed\":\(passed)}")
+                    try printJSON(row)
                 } else {
                     print(String(format: "%@  %d  %.5f  %.6f  %.4f  %.4f  %.4f  %@ %@", variant.rawValue as NSString, row.positions, row.maxAbsDiff,
                                  row.meanCosine, row.top1Agreement, row.nearTies, row.missesAtNearTies, variant.gate.description as NSString,
@@ -184,11 +184,33 @@ struct LogitComparison {
         }
     }
 
-    /// `nearTies`: the share of positions that are near-ties; `missesAtNearTies`: the share of top-1 misses that are.
-    var summary: (positions: Int, maxAbsDiff: Double, meanCosine: Double, top1Agreement: Double, nearTies: Double, missesAtNearTies: Double) {
+    /// The figures of one format, its gate judged.
+    func summary(dtype: String, gate: AccuracyGate) -> AccuracyRow {
         let n = Double(max(positions, 1))
-        return (positions, Double(maxAbsDiff), cosineSum / n, Double(agreements) / n, Double(nearTies) / n,
-                Double(missesAtNearTies) / Double(max(positions - agreements, 1)))
+        let cosine = cosineSum / n, top1 = Double(agreements) / n
+        return AccuracyRow(dtype: dtype, positions: positions, maxAbsDiff: Double(maxAbsDiff), meanCosine: cosine, top1Agreement: top1,
+                           nearTies: Double(nearTies) / n, missesAtNearTies: Double(missesAtNearTies) / Double(max(positions - agreements, 1)),
+                           gatePassed: gate.passes(cosine: cosine, top1: top1))
+    }
+}
+
+/// One format's agreement with f32, as `optiml accuracy` prints it (one JSON object a line with `--json`).
+struct AccuracyRow: Encodable {
+    let dtype: String
+    let positions: Int
+    let maxAbsDiff: Double
+    let meanCosine: Double
+    let top1Agreement: Double
+    /// The share of positions whose f32 top two logits are near-ties.
+    let nearTies: Double
+    /// The share of top-1 misses that fall on near-ties.
+    let missesAtNearTies: Double
+    let gatePassed: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case dtype, positions
+        case maxAbsDiff = "max_abs_diff", meanCosine = "mean_cosine", top1Agreement = "top1_agreement"
+        case nearTies = "near_ties", missesAtNearTies = "misses_at_near_ties", gatePassed = "gate_passed"
     }
 }
 

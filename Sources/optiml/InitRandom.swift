@@ -10,24 +10,27 @@ struct InitRandom: ParsableCommand {
         commandName: "init-random",
         abstract: "Write a random-weight OPT checkpoint at a published shape (Hugging Face layout) for benchmarks.")
 
-    @Option(help: "The shape to copy: \(OPTConfig.Preset.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var like: String
+    @Option(help: "The shape to copy.") var like: OPTConfig.Preset
     @Option(help: "Output directory.") var out: String
-    @Option(help: "Stored dtype: f32, f16 or bf16.") var dtype = "f32"
+    @Option(help: "Stored dtype.") var dtype: StoredDType = .f32
     @Option(help: "Seed of the weights.") var seed: UInt64 = 0
     @Option(help: "A tokenizer folder (e.g. from optiml train-tokenizer) to ship instead of the byte-level one; the vocabulary is sized for it.")
     var tokenizer: String?
 
-    func validate() throws {
-        guard OPTConfig.Preset(rawValue: like) != nil else {
-            throw ValidationError("--like \(like): expected one of \(OPTConfig.Preset.allCases.map(\.rawValue).joined(separator: ", "))")
+    /// The float types a random checkpoint is stored in.
+    enum StoredDType: String, CaseIterable, ExpressibleByArgument {
+        case f32, f16, bf16
+        var tensorDType: TensorDType {
+            switch self {
+            case .f32: .f32
+            case .f16: .f16
+            case .bf16: .bf16
+            }
         }
-        guard ["f32", "f16", "bf16"].contains(dtype) else { throw ValidationError("--dtype \(dtype): expected f32, f16 or bf16") }
     }
 
     func run() throws {
-        guard let preset = OPTConfig.Preset(rawValue: like), let stored = TensorDType(rawValue: dtype.uppercased()) else { return }
-        try Self.write(preset: preset, dtype: stored, seed: seed, tokenizer: tokenizer, out: out)
+        try Self.write(preset: like, dtype: dtype.tensorDType, seed: seed, tokenizer: tokenizer, out: out)
     }
 
     /// Writes a checkpoint of `preset`'s shape with random weights stored as `dtype` into `out` (with the
@@ -48,3 +51,5 @@ struct InitRandom: ParsableCommand {
         print("wrote \(preset.rawValue) with random \(dtype.rawValue.lowercased()) weights to \(out)")
     }
 }
+
+extension OPTConfig.Preset: ExpressibleByArgument {}

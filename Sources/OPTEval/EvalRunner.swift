@@ -100,7 +100,7 @@ public struct EvalRunner {
         var options: [String]?
     }
 
-    public func run(modelName: String) throws -> EvalOutcome {
+    public func run(modelName: String) async throws -> EvalOutcome {
         let manifest = try BenchStore.manifest(bench)
         let benchHash = ContentHash.sha256(try Data(contentsOf: bench.appendingPathComponent("manifest.json")))
         let identity = backend.identity, modelHash = identity.hash
@@ -123,7 +123,7 @@ public struct EvalRunner {
             var end = min(start + chunkSize, missing.count)
             while end < missing.count && Self.context(missing[end].value) == Self.context(missing[end - 1].value) { end += 1 }
             let chunk = Array(missing[start..<end])
-            let responses = try backend.answer(chunk.map(\.value))
+            let responses = try await backend.answer(chunk.map(\.value))
             try store.store(zip(chunk, responses).map { Self.cached($1, key: $0.key) })
             for (item, response) in zip(chunk, responses) { answers[item.key] = response }
             progress(answers.count, unique.count)

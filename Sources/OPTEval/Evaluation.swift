@@ -15,12 +15,12 @@ public enum Evaluation {
     /// writes `out`/results.sqlite (reused by a repeated or interrupted run), samples.jsonl and results.json.
     /// `progress` is called with (requests done, requests in all) as answers come.
     public static func run(bench: URL, backend: any EvalBackend, tokenizer: BPETokenizer, modelName: String, settings: EvalSettings,
-                           out: URL, progress: @escaping (Int, Int) -> Void = { _, _ in }) throws -> EvalOutcome {
+                           out: URL, progress: @escaping (Int, Int) -> Void = { _, _ in }) async throws -> EvalOutcome {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let store = try ResultsStore(path: out.appendingPathComponent(storeFile))
         var runner = EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: tokenizer)
         runner.progress = progress
-        let outcome = try runner.run(modelName: modelName)
+        let outcome = try await runner.run(modelName: modelName)
         try store.exportSamples(runID: outcome.runID, to: out.appendingPathComponent(samplesFile))
         if let results = try store.runs().first(where: { $0.id == outcome.runID })?.resultsJSON {
             try Data(results.utf8).write(to: out.appendingPathComponent(resultsFile), options: .atomic)

@@ -27,13 +27,8 @@ public enum RemoteBackendError: Error, Sendable, Equatable, CustomStringConverti
 /// project's own server), with lm-evaluation-harness's `local-completions` conventions: scoring
 /// sends context + continuation with `echo`, `logprobs: 1` and `max_tokens: 0` and sums the
 /// log-probabilities of the tokens past the context (by `text_offset`); generation sends the context
-/// with `stop` and `max_tokens`, greedily. Requests run `concurrency` at a time; failures are retried
-/// with exponential backoff.
-///
-/// `answer` is synchronous (the runner calls it between cache writes) and may be called from a thread
-/// of Swift concurrency's cooperative pool, as synchronous tests are: the requests therefore run on an
-/// `OperationQueue`'s own threads, each blocking on async-http-client's future, which NIO's event loops
-/// complete. Nothing here waits on the cooperative pool, so blocked callers cannot starve it into a deadlock.
+/// with `stop` and `max_tokens`, greedily. Requests run `concurrency` at a time as child tasks on
+/// async-http-client's shared, pooled client; failures are retried with exponential backoff.
 public struct OpenAIBackend: EvalBackend {
     public var baseURL: URL
     public var model: String
@@ -42,40 +37,54 @@ public struct OpenAIBackend: EvalBackend {
     /// Seconds a request may take from connecting to the last byte of its answer.
     public let timeout: TimeInterval
     public var retries: Int
+    /// The largest answer read; a longer one is an error rather than unbounded memory.
+    public var maxResponseBytes: Int
     public var identity: ModelIdentity { ModelIdentity(["backend": "openai", "base_url": baseURL.absoluteString, "model": model]) }
 
-    public init(baseURL: URL, model: String, apiKey: String? = nil, concurrency: Int = 8, timeout: TimeInterval = 120, retries: Int = 3) {
+    public init(baseURL: URL, model: String, apiKey: String? = nil, concurrency: Int = 8, timeout: TimeInterval = 120, retries: Int = 3,
+                maxResponseBytes: Int = 64 << 20) {
         self.baseURL = baseURL
         self.model = model
         self.apiKey = apiKey
         self.concurrency = max(1, concurrency)
         self.timeout = timeout
         self.retries = max(0, retries)
+        self.maxResponseBytes = maxResponseBytes
     }
 
     var completionsURL: URL { baseURL.appendingPathComponent("completions") }
 
-    public func answer(_ requests: [EvalRequest]) throws -> [EvalResponse] {
-        let results = ResultSlots(count: requests.count)
-        let queue = OperationQueue()
-        queue.maxConcurrentOperationCount = concurrency
-        for (index, request) in requests.enumerated() {
-            queue.addOperation { results.set(index, Result { try self.answer(request) }) }
+    /// Every answer in the requests' order; at most `concurrency` in flight, a new one started as each ends.
+    /// The first error cancels the rest.
+    public func answer(_ requests: [EvalRequest]) async throws -> [EvalResponse] {
+        try await withThrowingTaskGroup(of: (Int, EvalResponse).self) { group in
+            var responses = [EvalResponse?](repeating: nil, count: requests.count)
+            var next = 0
+            func startNext() {
+                guard next < requests.count else { return }
+                let index = next, request = requests[index]
+                group.addTask { (index, try await self.answer(request)) }
+                next += 1
+            }
+            for _ in 0..<min(concurrency, requests.count) { startNext() }
+            while let (index, response) = try await group.next() {
+                responses[index] = response
+                startNext()
+            }
+            return responses.map { $0! }
         }
-        queue.waitUntilAllOperationsAreFinished()
-        return try results.values()
     }
 
-    func answer(_ request: EvalRequest) throws -> EvalResponse {
+    func answer(_ request: EvalRequest) async throws -> EvalResponse {
         switch request {
         case let .loglikelihood(context, continuation):
             let body = CompletionRequestBody(model: model, prompt: .text(context + continuation),
                                              sampling: SamplingOptions(maxTokens: 0, temperature: 0), logprobs: 1, echo: true)
-            return try Self.loglikelihood(try post(body), contextLength: context.unicodeScalars.count, url: completionsURL.absoluteString)
+            return try Self.loglikelihood(try await post(body), contextLength: context.unicodeScalars.count, url: completionsURL.absoluteString)
         case let .generate(context, until, maxTokens):
             let sampling = SamplingOptions(maxTokens: maxTokens, temperature: 0, stop: until.isEmpty ? nil : Array(until.prefix(4)))
             let body = CompletionRequestBody(model: model, prompt: .text(context), sampling: sampling)
-            return .generated(try Self.firstChoice(try post(body), url: completionsURL.absoluteString).text)
+            return .generated(try Self.firstChoice(try await post(body), url: completionsURL.absoluteString).text)
         }
     }
 
@@ -106,25 +115,30 @@ public struct OpenAIBackend: EvalBackend {
     }
 
     /// POSTs the request and returns the decoded response, retrying refused connections, timeouts, 429 and 5xx.
-    func post(_ body: CompletionRequestBody) throws -> CompletionResponse<CompletionChoice> {
+    func post(_ body: CompletionRequestBody) async throws -> CompletionResponse<CompletionChoice> {
         let url = completionsURL.absoluteString
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
+        request.body = .bytes(ByteBuffer(bytes: try WireJSON.encode(body)))
         var lastReason = ""
         for attempt in 0...retries {
-            if attempt > 0 { Thread.sleep(forTimeInterval: min(8, 0.25 * pow(2, Double(attempt - 1)))) }
-            let response: HTTPClient.Response
+            if attempt > 0 { try await Task.sleep(nanoseconds: UInt64(min(8, 0.25 * pow(2, Double(attempt - 1))) * 1e9)) }
+            let code: Int, data: Data
             do {
-                var request = try HTTPClient.Request(url: url, method: .POST)
-                request.headers.add(name: "Content-Type", value: "application/json")
-                if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
-                request.body = .data(WireJSON.encode(body))
-                // The deadline covers the whole request: connecting, sending and reading the answer.
-                response = try HTTPClient.shared.execute(request: request, deadline: .now() + .nanoseconds(Int64(timeout * 1e9))).wait()
+                // The deadline covers the whole exchange: connecting, sending and reading the last byte of the answer.
+                let response = try await HTTPClient.shared.execute(request, deadline: .now() + .nanoseconds(Int64(timeout * 1e9)))
+                code = Int(response.status.code)
+                data = Data(try await response.body.collect(upTo: maxResponseBytes).readableBytesView)
+            } catch let error as NIOTooManyBytesError {
+                throw RemoteBackendError.malformedResponse(url: url, reason: "the answer is longer than \(maxResponseBytes) bytes (\(error))")
+            } catch is CancellationError {
+                throw CancellationError()
             } catch {
                 lastReason = "\(error)"
                 continue
             }
-            let code = Int(response.status.code)
-            let data = response.body.map { Data($0.readableBytesView) } ?? Data()
             if code == 429 || code >= 500 {
                 lastReason = "HTTP \(code)"
                 continue
@@ -135,27 +149,5 @@ public struct OpenAIBackend: EvalBackend {
             }
         }
         throw RemoteBackendError.unreachable(url: url, reason: lastReason, attempts: retries + 1)
-    }
-}
-
-/// Results written by concurrent operations, one slot each.
-private final class ResultSlots: @unchecked Sendable {
-    private var slots: [Result<EvalResponse, Error>?]
-    private let lock = NSLock()
-
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-    func set(_ index: Int, _ result: Result<EvalResponse, Error>) {
-        lock.lock()
-        slots[index] = result
-        lock.unlock()
-    }
-
-    /// Every response in order, or the first error.
-    func values() throws -> [EvalResponse] {
-        try slots.map { slot in
-            guard let slot else { throw RemoteBackendError.malformedResponse(url: "", reason: "a request was not answered") }
-            return try slot.get()
-        }
     }
 }

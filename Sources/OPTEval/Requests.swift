@@ -28,13 +28,13 @@ public enum EvalResponse: Hashable, Sendable {
     public var text: String? { if case let .generated(text) = self { text } else { nil } }
 }
 
-/// Answers requests: the local engine, or (later) a remote OpenAI-compatible server.
+/// Answers requests: the local engine (computing on the caller's thread), or a remote OpenAI-compatible server.
 public protocol EvalBackend: Sendable {
     /// What decides the answers (weights, tokenizer, formats, kernels; or the server and model name), for
     /// the response cache and the run's record.
     var identity: ModelIdentity { get }
     /// Answers every request, in order.
-    func answer(_ requests: [EvalRequest]) throws -> [EvalResponse]
+    func answer(_ requests: [EvalRequest]) async throws -> [EvalResponse]
 }
 
 /// Why an evaluation cannot run.

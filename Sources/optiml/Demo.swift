@@ -6,7 +6,7 @@ import OPTModel
 import OPTTrain
 
 /// `optiml demo`: the whole OPT-IML loop on data and a model the tool makes itself.
-struct Demo: ParsableCommand {
+struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the OPT-IML loop end to end on a generated task suite and the bundled nano base model.",
         discussion: """
@@ -26,7 +26,7 @@ struct Demo: ParsableCommand {
 
     static let tuningSteps = 900, quickTuningSteps = 40
 
-    func run() throws {
+    func run() async throws {
         let root = URL(fileURLWithPath: out)
         try? FileManager.default.removeItem(at: root)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -36,9 +36,9 @@ struct Demo: ParsableCommand {
         func announce(_ title: String) {
             FileHandle.standardError.write(Data("\n== \(title) (\(Int(Date().timeIntervalSince(started))) s)\n".utf8))
         }
-        func stage(_ title: String, _ body: () throws -> Void) throws {
+        func stage(_ title: String, _ body: () async throws -> Void) async throws {
             announce(title)
-            do { try body() } catch { throw CLIError(error) }
+            do { try await body() } catch { throw CLIError(error) }
         }
         var baseModel = base
         if pretrain {
@@ -49,9 +49,9 @@ struct Demo: ParsableCommand {
             throw ValidationError("no base model at \(base): run the demo from the repository root, pass --base DIR, or add --pretrain")
         }
         // Each stage calls the library as a program would, and prints what its subcommand prints.
-        try stage("task suite") { try Synth.write(out: path("suite"), seed: seed, instances: instances) }
+        try await stage("task suite") { try Synth.write(out: path("suite"), seed: seed, instances: instances) }
         let bench = URL(fileURLWithPath: path("bench"), isDirectory: true)
-        try stage("bench") {
+        try await stage("bench") {
             let settings = BenchBuildSettings(sources: [TaskSource(kind: .niv2, path: path("suite/tasks"))],
                                               split: .file(path: path("suite/split.yaml")), out: bench)
             var clock = StageClock()
@@ -62,12 +62,12 @@ struct Demo: ParsableCommand {
         evaluation.shots = [0, 2]
         evaluation.limit = limit
         evaluation.maxNewTokens = 8
-        func evaluate(_ model: String, out: String) throws {
+        func evaluate(_ model: String, out: String) async throws {
             let backend = try LocalBackend.load(directory: URL(fileURLWithPath: model, isDirectory: true))
-            try EvalRun.evaluate(bench: bench, backend: backend, tokenizer: backend.generator.tokenizer, modelName: model, settings: evaluation, out: out)
+            try await EvalRun.evaluate(bench: bench, backend: backend, tokenizer: backend.generator.tokenizer, modelName: model, settings: evaluation, out: out)
         }
-        try stage("evaluating the base model") { try evaluate(baseModel, out: path("eval-base")) }
-        try stage("instruction tuning") {
+        try await stage("evaluating the base model") { try await evaluate(baseModel, out: path("eval-base")) }
+        try await stage("instruction tuning") {
             // The paper's recipe at the demo's size; the rest (dropout, AdamW, the task cap, label loss) as `optiml tune` defaults.
             var mixture = MixtureSettings()
             mixture.seed = seed
@@ -77,8 +77,8 @@ struct Demo: ParsableCommand {
             try Tune.train(model: URL(fileURLWithPath: baseModel), bench: bench, out: URL(fileURLWithPath: path("tune")), settings: settings,
                            resume: false, threads: nil, logLevel: .info)
         }
-        try stage("evaluating the tuned model") { try evaluate(tuned, out: path("eval-tuned")) }
-        try stage("report") { try ReportCommand.write(runFolders: [path("eval-base"), path("eval-tuned")], compare: true, out: out) }
+        try await stage("evaluating the tuned model") { try await evaluate(tuned, out: path("eval-tuned")) }
+        try await stage("report") { try ReportCommand.write(runFolders: [path("eval-base"), path("eval-tuned")], compare: true, out: out) }
         print("\n" + (try table(base: path("eval-base"), tuned: path("eval-tuned"))))
         try answerHeldOutInstruction(bench: bench, models: [("base", baseModel), ("tuned", tuned)])
         print("\nfinished in \(Int(Date().timeIntervalSince(started))) s; report: \(path("report.html"))")

@@ -14,7 +14,7 @@ struct EvalCommand: ParsableCommand {
 }
 
 /// `optiml eval [run]`
-struct EvalRun: ParsableCommand {
+struct EvalRun: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Evaluate a model on a bench's levels, 0- and k-shot: rank classification for tasks with options, greedy generation (EM, ROUGE-L) for the rest.",
@@ -107,7 +107,7 @@ struct EvalRun: ParsableCommand {
         return settings
     }
 
-    func run() throws {
+    func run() async throws {
         var settings = try makeSettings()
         let outFolder = URL(fileURLWithPath: out, isDirectory: true)
         do {
@@ -142,16 +142,16 @@ struct EvalRun: ParsableCommand {
                 print("\(definition.title): \(manifest.tasks.count) tasks, \(manifest.counts.instances["test"] ?? 0) questions from \(data)")
                 if !missing.isEmpty { print("left out (no data): \(missing.joined(separator: ", "))") }
             }
-            try Self.evaluate(bench: benchFolder, backend: answering, tokenizer: tokenizer, modelName: modelOptions.model, settings: settings, out: out)
+            try await Self.evaluate(bench: benchFolder, backend: answering, tokenizer: tokenizer, modelName: modelOptions.model, settings: settings, out: out)
         } catch { throw CLIError(error) }
     }
 
     /// Evaluates through `Evaluation.run` with a progress bar on stderr, then prints the results table and
     /// where they went: what `optiml eval` prints, and the demo for each model.
     static func evaluate(bench: URL, backend: any EvalBackend, tokenizer: BPETokenizer, modelName: String, settings: EvalSettings,
-                         out: String) throws {
+                         out: String) async throws {
         let bar = ProgressBar(label: "requests")
-        let outcome = try Evaluation.run(bench: bench, backend: backend, tokenizer: tokenizer, modelName: modelName, settings: settings,
+        let outcome = try await Evaluation.run(bench: bench, backend: backend, tokenizer: tokenizer, modelName: modelName, settings: settings,
                                          out: URL(fileURLWithPath: out, isDirectory: true)) { bar.update($0, $1) }
         bar.finish()
         printTable(outcome)

@@ -36,7 +36,7 @@ struct EvalRunnerTests {
     }
 
     @Test("a run scores every selected instance, a second run answers everything from the cache with the same results")
-    func runAndResume() throws {
+    func runAndResume() async throws {
         let folder = try folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let bench = try Self.bench(in: folder)
@@ -48,7 +48,7 @@ struct EvalRunnerTests {
         settings.maxNewTokens = 4
         let store = try ResultsStore(path: folder.appendingPathComponent("results.sqlite"))
         let runner = EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: generator.tokenizer)
-        let first = try runner.run(modelName: "tiny")
+        let first = try await runner.run(modelName: "tiny")
         #expect(first.cached == 0 && first.computed > 0)
         let classification = first.tasks.filter { $0.task == "task363_sst2_polarity_classification" }
         #expect(classification.map(\.shots) == [0, 1])
@@ -62,7 +62,7 @@ struct EvalRunnerTests {
 
         // The same model, bench and settings: the unfinished-run lookup does not apply (finished),
         // but every answer comes from the cache and the numbers are the same.
-        let second = try EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: generator.tokenizer)
+        let second = try await EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: generator.tokenizer)
             .run(modelName: "tiny")
         #expect(second.computed == 0 && second.cached == first.computed)
         #expect(second.tasks == first.tasks)
@@ -70,7 +70,7 @@ struct EvalRunnerTests {
     }
 
     @Test("the cache never answers under another dtype or other weights; a copy of the same files shares it; runs record what decided their answers")
-    func cacheKeyedByWhatDecidesAnswers() throws {
+    func cacheKeyedByWhatDecidesAnswers() async throws {
         let folder = try folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let bench = try Self.bench(in: folder)
@@ -78,14 +78,14 @@ struct EvalRunnerTests {
         settings.limit = 2
         settings.maxNewTokens = 3
         let store = try ResultsStore(path: folder.appendingPathComponent("results.sqlite"))
-        func run(_ directory: URL, _ format: WeightFormat?) throws -> (EvalOutcome, ModelIdentity) {
+        func run(_ directory: URL, _ format: WeightFormat?) async throws -> (EvalOutcome, ModelIdentity) {
             let generator = Generator(model: try OPTModel(directory: directory, format: format), tokenizer: try BPETokenizer.load(directory: directory))
             let backend = try LocalBackend(generator: generator, identity: try LocalBackend.identity(directory: directory, model: generator.model))
-            return (try EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: generator.tokenizer)
+            return (try await EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: generator.tokenizer)
                 .run(modelName: directory.lastPathComponent), backend.identity)
         }
-        let (f32, f32Identity) = try run(Self.model, .f32)
-        let (int8, int8Identity) = try run(Self.model, .int8)
+        let (f32, f32Identity) = try await run(Self.model, .f32)
+        let (int8, int8Identity) = try await run(Self.model, .int8)
         #expect(f32.computed > 0 && int8.cached == 0 && int8.computed == f32.computed, "int8 answers are computed, not taken from f32's")
         #expect(f32Identity.facts["format"] == "f32" && int8Identity.facts["format"] == "int8")
         #expect(f32Identity.facts["weights_sha256"] == int8Identity.facts["weights_sha256"])
@@ -94,14 +94,14 @@ struct EvalRunnerTests {
         // The same bytes under another folder name share the cache; one changed byte (same size) does not.
         let copy = folder.appendingPathComponent("renamed-copy")
         try FileManager.default.copyItem(at: Self.model, to: copy)
-        let (again, againIdentity) = try run(copy, .f32)
+        let (again, againIdentity) = try await run(copy, .f32)
         #expect(again.computed == 0 && againIdentity == f32Identity)
         let checkpoint = try Checkpoint(directory: copy)
         let weightFile = try #require(checkpoint.weightFiles.last)
         var bytes = try Data(contentsOf: weightFile)
         bytes[bytes.count - 1] ^= 0x01
         try bytes.write(to: weightFile)
-        let (changed, changedIdentity) = try run(copy, .f32)
+        let (changed, changedIdentity) = try await run(copy, .f32)
         #expect(changed.cached == 0 && changedIdentity.facts["weights_sha256"] != f32Identity.facts["weights_sha256"])
 
         let recorded = try store.runs().map(\.modelIdentity)
@@ -110,10 +110,10 @@ struct EvalRunnerTests {
     }
 
     /// Runs the runner into `folder` and writes results.json and samples.jsonl there, as the CLI does.
-    func runInto(_ folder: URL, bench: URL, backend: LocalBackend, settings: EvalSettings, tokenizer: BPETokenizer) throws -> EvalOutcome {
+    func runInto(_ folder: URL, bench: URL, backend: LocalBackend, settings: EvalSettings, tokenizer: BPETokenizer) async throws -> EvalOutcome {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let store = try ResultsStore(path: folder.appendingPathComponent("results.sqlite"))
-        let outcome = try EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: tokenizer).run(modelName: "tiny")
+        let outcome = try await EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: tokenizer).run(modelName: "tiny")
         try store.exportSamples(runID: outcome.runID, to: folder.appendingPathComponent("samples.jsonl"))
         let results = try #require(try store.runs().first { $0.id == outcome.runID }?.resultsJSON)
         try Data(results.utf8).write(to: folder.appendingPathComponent("results.json"))
@@ -121,7 +121,7 @@ struct EvalRunnerTests {
     }
 
     @Test("shards of an evaluation, merged, give the results of the whole evaluation")
-    func shardsMerge() throws {
+    func shardsMerge() async throws {
         let folder = try folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let bench = try Self.bench(in: folder)
@@ -131,7 +131,7 @@ struct EvalRunnerTests {
         settings.shots = [0, 1]
         settings.limit = 4
         settings.maxNewTokens = 3
-        let whole = try runInto(folder.appendingPathComponent("whole"), bench: bench, backend: backend, settings: settings,
+        let whole = try await runInto(folder.appendingPathComponent("whole"), bench: bench, backend: backend, settings: settings,
                                 tokenizer: generator.tokenizer)
         var parts: [URL] = []
         var instances = 0
@@ -140,7 +140,7 @@ struct EvalRunnerTests {
             part.shard = index
             part.shards = 3
             let url = folder.appendingPathComponent("shard\(index)")
-            instances += try runInto(url, bench: bench, backend: backend, settings: part, tokenizer: generator.tokenizer)
+            instances += try await runInto(url, bench: bench, backend: backend, settings: part, tokenizer: generator.tokenizer)
                 .tasks.reduce(0) { $0 + $1.instances }
             parts.append(url)
         }
@@ -198,7 +198,7 @@ struct EvalRunnerTests {
 
 extension EvalRunnerTests {
     @Test("bad input: a folder that is no bench, a tokenizer from another model")
-    func badInput() throws {
+    func badInput() async throws {
         let folder = try folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let generator = try Generator(directory: Self.model)
@@ -206,12 +206,12 @@ extension EvalRunnerTests {
         let store = try ResultsStore(path: folder.appendingPathComponent("results.sqlite"))
         let runner = EvalRunner(bench: folder.appendingPathComponent("nothing"), backend: backend, store: store,
                                 settings: EvalSettings(), tokenizer: nil)
-        let error = try #require(throws: BenchError.self) { try runner.run(modelName: "tiny") }
+        let error = try await #require(throws: BenchError.self) { try await runner.run(modelName: "tiny") }
         #expect(error.description.contains("nothing") && error.description.contains("manifest.json"))
         var validation = EvalSettings()
         validation.split = .validation
         let empty = EvalRunner(bench: try Self.bench(in: folder), backend: backend, store: store, settings: validation, tokenizer: nil)
-        #expect(throws: EvalError.self) { try empty.run(modelName: "tiny") }
+        await #expect(throws: EvalError.self) { try await empty.run(modelName: "tiny") }
         // The GPT-2 tokenizer (50k tokens) with the tiny model (1,000 embeddings).
         if Paths.hasGPT2 {
             let gpt2 = try BPETokenizer.load(directory: Paths.gpt2)

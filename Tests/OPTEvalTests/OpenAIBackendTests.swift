@@ -93,11 +93,11 @@ struct OpenAIBackendTests {
     }
 
     @Test("scoring sends echo/logprobs/max_tokens 0 and sums the tokens past the context; generation sends stop")
-    func requestsAndAnswers() throws {
+    func requestsAndAnswers() async throws {
         let server = try CannedServer { _, body in
             (200, body.contains("\"echo\":true") ? Self.logprobsAnswer : #"{"choices": [{"text": " hello"}]}"#)
         }
-        let answers = try backend(server).answer([.loglikelihood(context: "Q: A", continuation: " yes"),
+        let answers = try await backend(server).answer([.loglikelihood(context: "Q: A", continuation: " yes"),
                                                   .generate(context: "Say", until: ["\n"], maxTokens: 5)])
         #expect(answers[0] == .loglikelihood(logprob: -0.5, isGreedy: true, tokens: 1))
         #expect(answers[1] == .generated(" hello"))
@@ -114,27 +114,48 @@ struct OpenAIBackendTests {
     }
 
     @Test("a 503 is retried, a 400 is not, a malformed answer is an error")
-    func retriesAndErrors() throws {
+    func retriesAndErrors() async throws {
         let flaky = try CannedServer { number, _ in number == 0 ? (503, "busy") : (200, Self.logprobsAnswer) }
-        #expect(try backend(flaky).answer([.loglikelihood(context: "Q: A", continuation: " yes")]).count == 1)
+        #expect(try await backend(flaky).answer([.loglikelihood(context: "Q: A", continuation: " yes")]).count == 1)
         #expect(flaky.received.count == 2)
         let refusing = try CannedServer { _, _ in (400, #"{"error": {"message": "bad"}}"#) }
-        #expect(throws: RemoteBackendError.self) { try backend(refusing).answer([.generate(context: "x", until: [], maxTokens: 1)]) }
+        await #expect(throws: RemoteBackendError.self) { try await backend(refusing).answer([.generate(context: "x", until: [], maxTokens: 1)]) }
         #expect(refusing.received.count == 1)
         let odd = try CannedServer { _, _ in (200, #"{"choices": []}"#) }
-        #expect(throws: RemoteBackendError.malformedResponse(url: "http://127.0.0.1:\(odd.port)/v1/completions", reason: "no choices")) {
-            try backend(odd).answer([.generate(context: "x", until: [], maxTokens: 1)])
+        await #expect(throws: RemoteBackendError.malformedResponse(url: "http://127.0.0.1:\(odd.port)/v1/completions", reason: "no choices")) {
+            try await backend(odd).answer([.generate(context: "x", until: [], maxTokens: 1)])
         }
     }
 
+    @Test("many requests through several connections come back in the requests' order")
+    func order() async throws {
+        // Each answer repeats the number in its prompt, so an answer in the wrong slot shows.
+        let server = try CannedServer { _, body in
+            let number = body.split(separator: "#").dropFirst().first.map { $0.prefix { $0.isNumber } } ?? ""
+            return (200, #"{"choices": [{"text": "\#(number)"}]}"#)
+        }
+        let requests = (0..<24).map { EvalRequest.generate(context: "prompt #\($0)", until: [], maxTokens: 1) }
+        let backend = OpenAIBackend(baseURL: URL(string: "http://127.0.0.1:\(server.port)/v1")!, model: "m", concurrency: 5, timeout: 5)
+        #expect(try await backend.answer(requests) == (0..<24).map { .generated("\($0)") })
+        #expect(server.received.count == 24)
+    }
+
+    @Test("an answer longer than the limit is an error naming the URL, not unbounded memory")
+    func oversizedAnswer() async throws {
+        let server = try CannedServer { _, _ in (200, #"{"choices": [{"text": "\#(String(repeating: "x", count: 5000))"}]}"#) }
+        let backend = OpenAIBackend(baseURL: URL(string: "http://127.0.0.1:\(server.port)/v1")!, model: "m", timeout: 5, maxResponseBytes: 1000)
+        let error = try await #require(throws: RemoteBackendError.self) { try await backend.answer([.generate(context: "x", until: [], maxTokens: 1)]) }
+        #expect(error.description.contains("127.0.0.1:\(server.port)/v1/completions") && error.description.contains("longer than 1000 bytes"))
+    }
+
     @Test("a server that does not answer in time: a timeout, retried, then an error")
-    func timeout() throws {
+    func timeout() async throws {
         let slow = try CannedServer { _, _ in
             Thread.sleep(forTimeInterval: 1.5)
             return (200, Self.logprobsAnswer)
         }
         let backend = OpenAIBackend(baseURL: URL(string: "http://127.0.0.1:\(slow.port)/v1")!, model: "m", timeout: 0.5, retries: 1)
-        let error = try #require(throws: RemoteBackendError.self) { try backend.answer([.generate(context: "x", until: [], maxTokens: 1)]) }
+        let error = try await #require(throws: RemoteBackendError.self) { try await backend.answer([.generate(context: "x", until: [], maxTokens: 1)]) }
         guard case let .unreachable(_, _, attempts) = error else {
             Issue.record("expected unreachable, got \(error)")
             return
@@ -150,10 +171,10 @@ struct OpenAIBackendTests {
     }
 
     @Test("a server that is not there: an error naming the URL after the retries")
-    func unreachable() throws {
+    func unreachable() async throws {
         let port = try Self.unusedPort()
         let backend = OpenAIBackend(baseURL: URL(string: "http://127.0.0.1:\(port)/v1")!, model: "m", timeout: 2, retries: 1)
-        let error = try #require(throws: RemoteBackendError.self) { try backend.answer([.generate(context: "x", until: [], maxTokens: 1)]) }
+        let error = try await #require(throws: RemoteBackendError.self) { try await backend.answer([.generate(context: "x", until: [], maxTokens: 1)]) }
         #expect(error.description.contains("127.0.0.1:\(port)/v1/completions") && error.description.contains("2 attempts"))
     }
 }

@@ -12,7 +12,7 @@ struct PipelineTests {
     static let heldOut = ["task1564_triviaqa_answer_generation", "task363_sst2_polarity_classification"]
 
     @Test("bench build, evaluation, tuning, evaluation of the checkpoint and report: each stage's files and numbers")
-    func pipeline() throws {
+    func pipeline() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
 
@@ -37,7 +37,7 @@ struct PipelineTests {
         settings.maxNewTokens = 4
         let base = try LocalBackend.load(directory: EvalRunnerTests.model, batchSize: 4)
         let baseOut = folder.appendingPathComponent("eval-base", isDirectory: true)
-        let before = try Evaluation.run(bench: bench, backend: base, tokenizer: base.generator.tokenizer, modelName: "tiny",
+        let before = try await Evaluation.run(bench: bench, backend: base, tokenizer: base.generator.tokenizer, modelName: "tiny",
                                         settings: settings, out: baseOut)
         #expect(before.cached == 0 && before.computed > 0)
         #expect(before.tasks.count == 7 && before.tasks.allSatisfy { $0.shots == 0 && $0.instances == 2 })
@@ -66,7 +66,7 @@ struct PipelineTests {
         let tunedBackend = try LocalBackend.load(directory: tuned, batchSize: 4)
         #expect(tunedBackend.identity.hash != base.identity.hash)
         let tunedOut = folder.appendingPathComponent("eval-tuned", isDirectory: true)
-        let after = try Evaluation.run(bench: bench, backend: tunedBackend, tokenizer: tunedBackend.generator.tokenizer, modelName: "tiny-tuned",
+        let after = try await Evaluation.run(bench: bench, backend: tunedBackend, tokenizer: tunedBackend.generator.tokenizer, modelName: "tiny-tuned",
                                        settings: settings, out: tunedOut)
         #expect(after.computed == before.computed && after.cached == 0)
         #expect(after.tasks.map(\.task) == before.tasks.map(\.task))

@@ -58,7 +58,7 @@ struct SuiteParityTests {
     }
 
     /// One case run through SuiteBuilder, EvalRunner and the local backend.
-    static func run(_ fixture: Fixture, in folder: URL) throws -> (planned: [EvalRunner.Planned], outcome: EvalOutcome, samples: [SampleRecord]) {
+    static func run(_ fixture: Fixture, in folder: URL) async throws -> (planned: [EvalRunner.Planned], outcome: EvalOutcome, samples: [SampleRecord]) {
         let (suite, task, data) = ours(fixture.lm_eval_task)
         let bench = folder.appendingPathComponent("bench")
         _ = try SuiteBuilder(suite: try EvalSuite.named(suite), data: fixtures.appendingPathComponent("data/" + data), only: [task],
@@ -75,16 +75,16 @@ struct SuiteParityTests {
         let store = try ResultsStore(path: folder.appendingPathComponent("results.sqlite"))
         let runner = EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: generator.tokenizer)
         let planned = try runner.plan(try BenchStore.manifest(bench)).0
-        let outcome = try runner.run(modelName: fixture.model)
+        let outcome = try await runner.run(modelName: fixture.model)
         return (planned, outcome, try store.samples(runID: outcome.runID))
     }
 
     @Test("requests, log-likelihoods, choices, generations and accuracies equal lm-eval's", arguments: cases)
-    func parity(_ name: String) throws {
+    func parity(_ name: String) async throws {
         let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: Self.fixtures.appendingPathComponent("lmeval/" + name)))
         let folder = try temporaryFolder(name)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let (planned, outcome, samples) = try Self.run(fixture, in: folder)
+        let (planned, outcome, samples) = try await Self.run(fixture, in: folder)
 
         // The same requests, doc by doc, in lm-eval's order within a doc.
         let ours = planned.sorted { Int($0.example.id)! < Int($1.example.id)! }.flatMap { item in
@@ -126,7 +126,7 @@ struct SuiteParityTests {
     }
 
     @Test("MMLU's categories and overall score equal lm-eval's groups", arguments: ["nano", "tiny-random-2048"], [0, 5])
-    func mmluGroups(_ model: String, _ shots: Int) throws {
+    func mmluGroups(_ model: String, _ shots: Int) async throws {
         struct Groups: Decodable {
             struct Group: Decodable {
                 var acc: Double
@@ -148,7 +148,7 @@ struct SuiteParityTests {
         settings.levels = []
         settings.calibrate = false
         settings.shots = [shots]
-        let outcome = try EvalRunner(bench: bench, backend: try LocalBackend(generator: generator, identity: ModelIdentity(["model": model])),
+        let outcome = try await EvalRunner(bench: bench, backend: try LocalBackend(generator: generator, identity: ModelIdentity(["model": model])),
                                      store: try ResultsStore(path: folder.appendingPathComponent("results.sqlite")), settings: settings,
                                      tokenizer: generator.tokenizer).run(modelName: model)
         for group in outcome.groups {

@@ -55,7 +55,7 @@ struct SuiteRunTests {
     }
 
     @Test("an MMLU run: options A–D scored, samples with id, gold and each option's loglikelihood, categories and the suite weighted by questions; a rerun comes from the cache")
-    func mmluRun() throws {
+    func mmluRun() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let data = folder.appendingPathComponent("data")
@@ -76,7 +76,7 @@ struct SuiteRunTests {
         settings.calibrate = false
         settings.shots = [0, 1]
         let store = try ResultsStore(path: folder.appendingPathComponent("results.sqlite"))
-        let first = try EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: generator.tokenizer).run(modelName: "nano")
+        let first = try await EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: generator.tokenizer).run(modelName: "nano")
         #expect(first.computed == 2 * 5 * 4 && first.cached == 0)
         #expect(first.tasks.allSatisfy { $0.primaryMetric == "acc" && Set($0.metrics.keys) == ["acc"] })
         let results = try JSONDecoder().decode(EvalResultsFile.self, from: Data(try #require(try store.runs().first?.resultsJSON).utf8))
@@ -94,16 +94,16 @@ struct SuiteRunTests {
         #expect(samples.allSatisfy { ["A", "B", "C", "D"].contains($0.prediction) && $0.loglikelihoods?.count == 4 && $0.gold != nil && $0.level == nil })
         let anatomy = samples.filter { $0.task == "mmlu_anatomy" && $0.shots == 0 }
         #expect(anatomy.map(\.instanceID) == ["0", "1", "2"] && anatomy.map(\.gold) == ["B", "C", "D"])
-        let second = try EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: generator.tokenizer).run(modelName: "nano")
+        let second = try await EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: generator.tokenizer).run(modelName: "nano")
         #expect(second.computed == 0 && second.tasks == first.tasks && second.groups == first.groups)
         settings.shots = [2]
-        #expect(throws: SuiteError.tooFewExamples(task: "mmlu_anatomy", have: 1, need: 2)) {
-            try EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: generator.tokenizer).run(modelName: "nano")
+        await #expect(throws: SuiteError.tooFewExamples(task: "mmlu_anatomy", have: 1, need: 2)) {
+            try await EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: generator.tokenizer).run(modelName: "nano")
         }
     }
 
     @Test("a Super-NI run: Tk-Instruct prompts byte-identical to DataCollatorForNI, every task generated, EM and ROUGE-L per category and overall as Super-NI's script computes them")
-    func superNIRun() throws {
+    func superNIRun() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let data = folder.appendingPathComponent("data")
@@ -129,7 +129,7 @@ struct SuiteRunTests {
         settings.calibrate = false
         settings.shots = [0, 2]
         let store = try ResultsStore(path: folder.appendingPathComponent("results.sqlite"))
-        let run = try EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: generator.tokenizer).run(modelName: "tiny")
+        let run = try await EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: generator.tokenizer).run(modelName: "tiny")
         let samples = try store.samples(runID: run.runID)
         #expect(samples.count == listed.count * 3 * 2)
         #expect(samples.allSatisfy { $0.loglikelihoods == nil && Set($0.metrics.keys) == ["exact_match", "rougeL"] }, "every task generates, task363 too")
@@ -157,7 +157,7 @@ struct SuiteRunTests {
         let answers = Dictionary(samples.enumerated().map { index, sample in
             (sample.prompt, index % 2 == 0 ? sample.references[0] : (sample.references[0].split(separator: " ").first.map(String.init) ?? "") + " and more")
         }, uniquingKeysWith: { first, _ in first })
-        let scripted = try EvalRunner(bench: bench, backend: Scripted(answers: answers), store: store, settings: settings,
+        let scripted = try await EvalRunner(bench: bench, backend: Scripted(answers: answers), store: store, settings: settings,
                                       tokenizer: generator.tokenizer).run(modelName: "scripted")
         #expect(scripted.groups.allSatisfy { ($0.metrics?["exact_match"] ?? 0) > 0 && ($0.metrics?["rougeL"] ?? 0) > ($0.metrics?["exact_match"] ?? 0) })
         try expectOfficialGroups(scripted, store: store, bench: bench, manifest: manifest)

@@ -377,7 +377,7 @@ func text(_ body: [String: Any], _ index: Int = 0) -> String? {
         let local = try LocalBackend(generator: TestServer.generator, identity: ModelIdentity(["model": "tiny"]), batchSize: 2)
         let remote = OpenAIBackend(baseURL: server.base.appendingPathComponent("v1"), model: "tiny", concurrency: 3, timeout: 600, retries: 0)
         let expected = try local.answer(requests)
-        let actual = try await Task.detached { try remote.answer(requests) }.value
+        let actual = try await remote.answer(requests)
         for (a, e) in zip(actual, expected) {
             if let logprob = e.logprob { #expect(abs((a.logprob ?? 0) - logprob) < 1e-4, "\(a) vs \(e)") } else { #expect(a.text == e.text) }
         }

@@ -316,7 +316,7 @@ int ck_set_onednn(int on) {
     return chosen;
 }
 
-int ck_onednn_gemm_q8(const uint8_t *xu, const float *xs, const int8_t *w, const float *scales, const int32_t *row_sums,
+int ck_onednn_gemm_q8(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *scales, const int32_t *row_sums,
                       float *y, long m, long rows, long cols) {
     // The int32 sums land in y's own memory, then become floats in place, with our VNNI GEMM's formula.
     if (ck_onednn_matmul(CK_ONEDNN_U8S8, xu, w, y, m, rows, cols) != 0) return -1;
@@ -324,7 +324,7 @@ int ck_onednn_gemm_q8(const uint8_t *xu, const float *xs, const int8_t *w, const
         for (long r = 0; r < rows; r++) {
             int32_t dot;
             memcpy(&dot, &y[i * rows + r], sizeof dot);
-            y[i * rows + r] = xs[i] * scales[r] * (float)(dot - 128 * row_sums[r]);
+            y[i * rows + r] = xs[i] * scales[r] * (float)(dot - xz[i] * row_sums[r]);
         }
     }
     return 0;

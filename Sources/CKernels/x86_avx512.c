@@ -12,8 +12,8 @@
 #define VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
 #define BF16 __attribute__((target("avx512f,avx512bw,avx512bf16")))
 
-// C[i, r] = xs[i] · ws[r] · (Σ_k xu[i,k] · w[r,k] − 128 · wsums[r]) for a 4×4 tile; the bias of 128
-// that makes the inputs unsigned is taken off with the row sums of W.
+// C[i, r] = xs[i] · ws[r] · (Σ_k xu[i,k] · w[r,k] − xz[i] · wsums[r]) for a 4×4 tile; the inputs' zero
+// points are taken off with the row sums of W.
 VNNI static void tile_q8(const uint8_t *xu, const int8_t *w, long cols, long mr, long nr, __m512i acc[4][4]) {
     for (long a = 0; a < 4; a++)
         for (long b = 0; b < 4; b++) acc[a][b] = _mm512_setzero_si512();
@@ -36,7 +36,7 @@ VNNI static inline __m128i reduce4_epi32(__m512i a0, __m512i a1, __m512i a2, __m
     return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
 }
 
-VNNI static void gemm_q8(const uint8_t *xu, const float *xs, const int8_t *w, const float *ws, const int32_t *wsums,
+VNNI static void gemm_q8(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *ws, const int32_t *wsums,
                          float *y, long m, long rows, long cols, long row_begin, long row_end) {
     for (long r = row_begin; r < row_end; r += 4) {
         long nr = row_end - r < 4 ? row_end - r : 4;
@@ -48,30 +48,44 @@ VNNI static void gemm_q8(const uint8_t *xu, const float *xs, const int8_t *w, co
                 int32_t dots[4];
                 _mm_storeu_si128((__m128i *)dots, reduce4_epi32(acc[a][0], acc[a][1], acc[a][2], acc[a][3]));
                 for (long b = 0; b < nr; b++) {
-                    y[(i + a) * rows + r + b] = xs[i + a] * ws[r + b] * (float)(dots[b] - 128 * wsums[r + b]);
+                    y[(i + a) * rows + r + b] = xs[i + a] * ws[r + b] * (float)(dots[b] - xz[i + a] * wsums[r + b]);
                 }
             }
         }
     }
 }
 
-VNNI static void quantize_inputs(const float *x, uint8_t *xu, float *xs, long m, long cols) {
+// Per row: the range [min, max] with 0 in it onto 0…255, 0 itself exactly on the zero point.
+VNNI static void quantize_inputs(const float *x, uint8_t *xu, float *xs, int32_t *xz, long m, long cols) {
     for (long i = 0; i < m; i++) {
         const float *row = x + i * cols;
-        __m512 amax = _mm512_setzero_ps();
+        __m512 vmin = _mm512_setzero_ps(), vmax = vmin;
         long c = 0;
-        for (; c + 16 <= cols; c += 16) amax = _mm512_max_ps(amax, _mm512_abs_ps(_mm512_loadu_ps(row + c)));
-        float maximum = _mm512_reduce_max_ps(amax);
-        for (; c < cols; c++) maximum = row[c] > maximum ? row[c] : -row[c] > maximum ? -row[c] : maximum;
-        xs[i] = maximum / 127.0f;
-        float inverse = maximum > 0 ? 127.0f / maximum : 0.0f;
+        for (; c + 16 <= cols; c += 16) {
+            __m512 v = _mm512_loadu_ps(row + c);
+            vmin = _mm512_min_ps(vmin, v);
+            vmax = _mm512_max_ps(vmax, v);
+        }
+        float low = _mm512_reduce_min_ps(vmin), high = _mm512_reduce_max_ps(vmax);
+        for (; c < cols; c++) {
+            low = row[c] < low ? row[c] : low;
+            high = row[c] > high ? row[c] : high;
+        }
+        const float scale = (high - low) / 255.0f, inverse = scale > 0 ? 1.0f / scale : 0.0f;
+        const int32_t zero = (int32_t)nearbyintf(-low * inverse);
+        xs[i] = scale;
+        xz[i] = zero;
         __m512 vinv = _mm512_set1_ps(inverse);
-        __m512i bias = _mm512_set1_epi32(128);
+        __m512i vzero = _mm512_set1_epi32(zero), lowest = _mm512_setzero_si512(), highest = _mm512_set1_epi32(255);
         for (c = 0; c + 16 <= cols; c += 16) {
-            __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(row + c), vinv)), bias);
+            __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(row + c), vinv)), vzero);
+            q = _mm512_min_epi32(_mm512_max_epi32(q, lowest), highest);
             _mm_storeu_si128((__m128i *)(xu + i * cols + c), _mm512_cvtepi32_epi8(q));
         }
-        for (; c < cols; c++) xu[i * cols + c] = (uint8_t)((int)nearbyintf(row[c] * inverse) + 128);
+        for (; c < cols; c++) {
+            int q = (int)nearbyintf(row[c] * inverse) + zero;
+            xu[i * cols + c] = (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
+        }
     }
 }
 
@@ -122,13 +136,13 @@ BF16 static void convert_inputs_bf16(const float *x, uint16_t *xb, long count) {
     for (; c < count; c++) xb[c] = ck_f32_to_bf16_one(x[c]);
 }
 
-void ck_gemm_q8_quantize_inputs(const float *x, uint8_t *xu, float *xs, long m, long cols) {
-    if (ck_q8_gemm() == CK_GEMM_AVX512VNNI) quantize_inputs(x, xu, xs, m, cols);
+void ck_gemm_q8_quantize_inputs(const float *x, uint8_t *xu, float *xs, int32_t *xz, long m, long cols) {
+    if (ck_q8_gemm() == CK_GEMM_AVX512VNNI) quantize_inputs(x, xu, xs, xz, m, cols);
 }
 
-void ck_gemm_q8(const uint8_t *xu, const float *xs, const int8_t *w, const float *scales, const int32_t *row_sums,
+void ck_gemm_q8(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *scales, const int32_t *row_sums,
                 float *y, long m, long rows, long cols, long row_begin, long row_end) {
-    if (ck_q8_gemm() == CK_GEMM_AVX512VNNI) gemm_q8(xu, xs, w, scales, row_sums, y, m, rows, cols, row_begin, row_end);
+    if (ck_q8_gemm() == CK_GEMM_AVX512VNNI) gemm_q8(xu, xs, xz, w, scales, row_sums, y, m, rows, cols, row_begin, row_end);
 }
 
 void ck_gemm_bf16_convert_inputs(const float *x, uint16_t *xb, long m, long cols) {
@@ -141,12 +155,12 @@ void ck_gemm_bf16(const uint16_t *xb, const uint16_t *w, float *y, long m, long 
 #else
 #include "internal.h"
 // No AVX-512 here: ck_q8_gemm() and ck_bf16_gemm() say CK_GEMM_NONE, so callers never get this far.
-void ck_gemm_q8_quantize_inputs(const float *x, uint8_t *xu, float *xs, long m, long cols) {
-    (void)x; (void)xu; (void)xs; (void)m; (void)cols;
+void ck_gemm_q8_quantize_inputs(const float *x, uint8_t *xu, float *xs, int32_t *xz, long m, long cols) {
+    (void)x; (void)xu; (void)xs; (void)xz; (void)m; (void)cols;
 }
-void ck_gemm_q8(const uint8_t *xu, const float *xs, const int8_t *w, const float *scales, const int32_t *row_sums,
+void ck_gemm_q8(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *scales, const int32_t *row_sums,
                 float *y, long m, long rows, long cols, long row_begin, long row_end) {
-    (void)xu; (void)xs; (void)w; (void)scales; (void)row_sums; (void)y; (void)m; (void)rows; (void)cols; (void)row_begin; (void)row_end;
+    (void)xu; (void)xs; (void)xz; (void)w; (void)scales; (void)row_sums; (void)y; (void)m; (void)rows; (void)cols; (void)row_begin; (void)row_end;
 }
 void ck_gemm_bf16_convert_inputs(const float *x, uint16_t *xb, long m, long cols) { (void)x; (void)xb; (void)m; (void)cols; }
 void ck_gemm_bf16(const uint16_t *xb, const uint16_t *w, float *y, long m, long rows, long cols, long row_begin, long row_end) {

@@ -83,7 +83,7 @@ public enum KernelPath {
     public static var families: [(family: String, path: String)] {
         let through = oneDNN.map { " through \($0)" } ?? ""
         return [("f32 GEMM", oneDNN ?? BLAS.implementation),
-         ("int8 GEMM", int8GEMM.map { "\($0)\(through) (int8 weights × int8 inputs quantized per row)" } ?? "f32 tiles through \(BLAS.implementation)"),
+         ("int8 GEMM", int8GEMM.map { "\($0)\(through) (int8 weights × uint8 inputs quantized per row with a zero point)" } ?? "f32 tiles through \(BLAS.implementation)"),
          ("bf16 GEMM", bf16GEMM.map { "\($0)\(through) (bf16 weights × bf16-rounded inputs)" }
              ?? "f32 tiles through \(BLAS.implementation)\(units.bf16 ? " (avx512bf16 with --bf16-gemm)" : "")"),
          ("f16 GEMM", "f32 tiles through \(BLAS.implementation)"),

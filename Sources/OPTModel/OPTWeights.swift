@@ -31,7 +31,8 @@ public struct OPTLayerWeights: Sendable {
 /// Every parameter of an `OPTForCausalLM`, read as its `ParameterLayout` describes.
 ///
 /// Matrices (projections, FFN, token embeddings and lm_head) are kept in the chosen
-/// `WeightFormat`; position embeddings, biases and layer norms stay Float32 (they are small).
+/// `WeightFormat` (the embeddings and lm_head in its `embeddingFormat`); position embeddings, biases and
+/// layer norms stay Float32 (they are small).
 public struct OPTWeights: Sendable {
     /// The tensors' names and shapes.
     public let layout: ParameterLayout
@@ -56,7 +57,7 @@ public struct OPTWeights: Sendable {
         let reader = TensorReader(checkpoint: checkpoint, directory: directory, format: format, pool: ComputePool(threads: threads))
         let layout = ParameterLayout(config: config)
         self.layout = layout
-        embedTokens = try reader.matrix(layout.embedTokens)
+        embedTokens = try reader.matrix(layout.embedTokens, embedding: true)
         embedPositions = try reader.floats(layout.embedPositions)
         projectIn = try layout.projectIn.map(reader.linear)
         projectOut = try layout.projectOut.map(reader.linear)
@@ -69,7 +70,7 @@ public struct OPTWeights: Sendable {
         }
         // transformers ties the head whenever tie_word_embeddings is set, whatever the file holds.
         if !layout.tiedHead, reader.contains(layout.lmHead.name) {
-            lmHead = try reader.matrix(layout.lmHead)
+            lmHead = try reader.matrix(layout.lmHead, embedding: true)
             tiedHead = false
         } else {
             lmHead = embedTokens
@@ -147,7 +148,10 @@ private struct TensorReader {
         return ConstantFloats(try checkpoint.floats(stored))
     }
 
-    func matrix(_ slot: ParameterLayout.Slot) throws -> WeightMatrix {
+    /// The matrix of `slot` in the reader's format (its `embeddingFormat` for the token embedding and the
+    /// lm_head); nil keeps it as stored.
+    func matrix(_ slot: ParameterLayout.Slot, embedding: Bool = false) throws -> WeightMatrix {
+        let format = embedding ? self.format?.embeddingFormat : self.format
         let rows = slot.shape[0], cols = slot.shape[1]
         // int4 is stored packed (U8 [rows, cols / 2]), so the shape is checked once the dtype is known.
         let (stored, info) = try resolve(slot.name, nil, prefixed: true)

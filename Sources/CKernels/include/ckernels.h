@@ -102,12 +102,15 @@ int ck_bf16_gemm(void);
 /// As ck_set_q8_gemm for the bf16 GEMM (CK_GEMM_AVX512BF16 where the processor has AVX-512 F/BW/BF16).
 int ck_set_bf16_gemm(int path);
 
-/// Inputs for ck_gemm_q8: per row i, xs[i] = max|x[i,:]| / 127 and xu[i,c] = round(x[i,c] / xs[i]) + 128.
-void ck_gemm_q8_quantize_inputs(const float *x, uint8_t *xu, float *xs, long m, long cols);
+/// Inputs for ck_gemm_q8, each row i on the unsigned range with a zero point: with [lo, hi] its range widened to
+/// hold 0, xs[i] = (hi − lo) / 255, xz[i] = round(−lo / xs[i]) and xu[i,c] = clamp(round(x[i,c] / xs[i]) + xz[i], 0, 255).
+/// A non-negative row (after ReLU) gets all 256 levels, twice a symmetric scale's resolution.
+void ck_gemm_q8_quantize_inputs(const float *x, uint8_t *xu, float *xs, int32_t *xz, long m, long cols);
 /// y[i*rows + r] ≈ Σ_c x[i,c] · scales[r] · w[r,c] for r in [row_begin, row_end), with the inputs quantized
-/// by ck_gemm_q8_quantize_inputs and row_sums[r] = Σ_c w[r,c]. Adds at most Σ_c |W[r,c]| · max|x[i,:]| / 254.
+/// by ck_gemm_q8_quantize_inputs and row_sums[r] = Σ_c w[r,c]. Adds at most Σ_c |W[r,c]| · xs[i] (half a step of
+/// rounding, half a step of the zero point's).
 /// Does nothing unless ck_q8_gemm() is CK_GEMM_AVX512VNNI.
-void ck_gemm_q8(const uint8_t *xu, const float *xs, const int8_t *w, const float *scales, const int32_t *row_sums,
+void ck_gemm_q8(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *scales, const int32_t *row_sums,
                 float *y, long m, long rows, long cols, long row_begin, long row_end);
 /// Inputs for ck_gemm_bf16: x [m][cols] rounded to bfloat16 (nearest even) into xb.
 void ck_gemm_bf16_convert_inputs(const float *x, uint16_t *xb, long m, long cols);
@@ -131,7 +134,7 @@ int ck_set_onednn(int on);
 int ck_onednn_matmul(int type, const void *x, const void *w, void *y, long m, long n, long k);
 /// ck_gemm_q8's result for inputs [0, m) and every row, through oneDNN's u8 × s8 product: the same exact sums
 /// and the same scaling, so the same bits. Returns 0, or -1 as ck_onednn_matmul.
-int ck_onednn_gemm_q8(const uint8_t *xu, const float *xs, const int8_t *w, const float *scales, const int32_t *row_sums,
+int ck_onednn_gemm_q8(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *scales, const int32_t *row_sums,
                       float *y, long m, long rows, long cols);
 /// C = alpha · op(A) · op(B) + beta · C, row-major like cblas_sgemm (op(A) m × k, op(B) k × n, leading
 /// dimensions lda, ldb, ldc), on the calling thread alone. CK_ONEDNN_F32: f32 throughout; CK_ONEDNN_BF16:

@@ -2,8 +2,10 @@
 
 Usage: python tools/int4_reference.py MODEL_DIR TEXT_FILE [--positions 1024] [--scheme search|absmax]
 
-Quantizes every weight matrix but the position embeddings as optiml does: groups of 32 columns of a row, each
-with one f16 scale d (signed) and levels q = round-half-even(w / d) clamped to -8…7. `search` (optiml's scheme)
+Quantizes every weight matrix but the position embeddings as optiml does: the token embedding (the tied lm_head)
+and the first decoder layer's matrices in int8 (one scale per row, max|row| / 127, levels round-half-even(w / s)
+clamped to ±127; `--all-int4` puts them in int4 too), the others in groups of 32 columns of a row, each with one
+f16 scale d (signed) and levels q = round-half-even(w / d) clamped to -8…7. `search` (optiml's scheme)
 tries d = f16(max|group| / 7) and, for each of the inverse scales -(7, 7.1, …, 9) / m (m the group's value of
 largest magnitude), the weighted least-squares fit d = Σ w²·w·l / Σ w²·l² of the levels l that inverse scale
 gives, rounded to f16; it keeps the d of least Σ w² (w − d·q)², the absmax one on ties. `absmax` is the
@@ -67,12 +69,22 @@ def quantize_int4(w: torch.Tensor, scheme: str) -> torch.Tensor:
     return torch.from_numpy((levels(groups, d) * d).reshape(rows, cols))
 
 
+def quantize_int8(w: torch.Tensor) -> torch.Tensor:
+    """Symmetric int8 with one f32 scale per row (max|row| / 127), dequantized."""
+    a = np.nan_to_num(w.detach().float().numpy(), nan=0.0)
+    s = np.abs(a).max(-1, keepdims=True) / np.float32(127)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.clip(np.round(a * np.where(s > 0, np.float32(1) / s, np.float32(0))), -127, 127)
+    return torch.from_numpy((q * s).astype(np.float32))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("model")
     parser.add_argument("text")
     parser.add_argument("--positions", type=int, default=1024)
     parser.add_argument("--scheme", choices=["search", "absmax"], default="search")
+    parser.add_argument("--all-int4", action="store_true", help="the token embedding and the first layer in int4 too")
     args = parser.parse_args()
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     model = OPTForCausalLM.from_pretrained(args.model, torch_dtype=torch.float32).eval()
@@ -91,7 +103,8 @@ def main() -> None:
     with torch.no_grad():
         for name, parameter in model.named_parameters():
             if parameter.dim() == 2 and "embed_positions" not in name:
-                parameter.copy_(quantize_int4(parameter, args.scheme))
+                sensitive = "embed_tokens" in name or "lm_head" in name or ".layers.0." in name
+                parameter.copy_(quantize_int8(parameter) if sensitive and not args.all_int4 else quantize_int4(parameter, args.scheme))
     quantized = logits()
     cosine = torch.nn.functional.cosine_similarity(reference, quantized, dim=-1).mean().item()
     top1 = (reference.argmax(-1) == quantized.argmax(-1)).float().mean().item()

@@ -192,7 +192,7 @@ extension OPTConfig {
         case .int4:
             object["quantization_config"] = [
                 "quant_method": "optiml_int4", "bits": 4, "group_size": WeightFormat.int4GroupSize,
-                "scheme": "symmetric, one f16 scale per group of columns; the token embedding and lm_head in int8, one scale per row",
+                "scheme": "symmetric, one f16 scale per group of columns; the token embedding, lm_head and first layer in int8, one scale per row",
             ] as [String: Any]
         default: break
         }

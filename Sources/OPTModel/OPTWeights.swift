@@ -31,8 +31,8 @@ public struct OPTLayerWeights: Sendable {
 /// Every parameter of an `OPTForCausalLM`, read as its `ParameterLayout` describes.
 ///
 /// Matrices (projections, FFN, token embeddings and lm_head) are kept in the chosen
-/// `WeightFormat` (the embeddings and lm_head in its `embeddingFormat`); position embeddings, biases and
-/// layer norms stay Float32 (they are small).
+/// `WeightFormat` (the token embedding, lm_head and first layer in its `sensitiveMatrixFormat`); position
+/// embeddings, biases and layer norms stay Float32 (they are small).
 public struct OPTWeights: Sendable {
     /// The tensors' names and shapes.
     public let layout: ParameterLayout
@@ -54,23 +54,26 @@ public struct OPTWeights: Sendable {
     /// place in the memory map, without a copy. Quantizing to int4 runs on `threads` threads (default: every core).
     public init(checkpoint: Checkpoint, config: OPTConfig, directory: String, format: WeightFormat? = nil,
                 threads: Int? = nil) throws {
-        let reader = TensorReader(checkpoint: checkpoint, directory: directory, format: format, pool: ComputePool(threads: threads))
+        let pool = ComputePool(threads: threads)
+        let reader = TensorReader(checkpoint: checkpoint, directory: directory, format: format, pool: pool)
+        let sensitive = TensorReader(checkpoint: checkpoint, directory: directory, format: format?.sensitiveMatrixFormat, pool: pool)
         let layout = ParameterLayout(config: config)
         self.layout = layout
-        embedTokens = try reader.matrix(layout.embedTokens, embedding: true)
+        embedTokens = try sensitive.matrix(layout.embedTokens)
         embedPositions = try reader.floats(layout.embedPositions)
         projectIn = try layout.projectIn.map(reader.linear)
         projectOut = try layout.projectOut.map(reader.linear)
         finalLayerNorm = try layout.finalNorm.map(reader.layerNorm)
-        layers = try layout.layers.map { l in
-            OPTLayerWeights(
+        layers = try layout.layers.enumerated().map { index, l in
+            let reader = index == 0 ? sensitive : reader
+            return OPTLayerWeights(
                 qProj: try reader.linear(l.q), kProj: try reader.linear(l.k), vProj: try reader.linear(l.v),
                 outProj: try reader.linear(l.out), selfAttnLayerNorm: try reader.layerNorm(l.attentionNorm),
                 fc1: try reader.linear(l.fc1), fc2: try reader.linear(l.fc2), finalLayerNorm: try reader.layerNorm(l.finalNorm))
         }
         // transformers ties the head whenever tie_word_embeddings is set, whatever the file holds.
         if !layout.tiedHead, reader.contains(layout.lmHead.name) {
-            lmHead = try reader.matrix(layout.lmHead, embedding: true)
+            lmHead = try sensitive.matrix(layout.lmHead)
             tiedHead = false
         } else {
             lmHead = embedTokens
@@ -148,10 +151,7 @@ private struct TensorReader {
         return ConstantFloats(try checkpoint.floats(stored))
     }
 
-    /// The matrix of `slot` in the reader's format (its `embeddingFormat` for the token embedding and the
-    /// lm_head); nil keeps it as stored.
-    func matrix(_ slot: ParameterLayout.Slot, embedding: Bool = false) throws -> WeightMatrix {
-        let format = embedding ? self.format?.embeddingFormat : self.format
+    func matrix(_ slot: ParameterLayout.Slot) throws -> WeightMatrix {
         let rows = slot.shape[0], cols = slot.shape[1]
         // int4 is stored packed (U8 [rows, cols / 2]), so the shape is checked once the dtype is known.
         let (stored, info) = try resolve(slot.name, nil, prefixed: true)

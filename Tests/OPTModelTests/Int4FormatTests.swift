@@ -65,17 +65,22 @@ extension WeightFormatTests {
         let model = try OPTModel(directory: Self.directory, format: .int4)
         try CheckpointExport.write(model, companionsFrom: Self.directory, to: out)
         let reloaded = try OPTModel(directory: out)
-        // The token embedding (the tied lm_head) in int8, the rest in int4: all in place in the map.
-        let embedding = reloaded.weights.layout.embedTokens.name
-        #expect(reloaded.weights.namedMatrices.allSatisfy { $0.matrix.format == ($0.slot.name == embedding ? .int8 : .int4) && $0.matrix.owner is Checkpoint })
+        // The token embedding (the tied lm_head) and the first layer in int8, the rest in int4: all in place in the map.
+        let layout = reloaded.weights.layout, embedding = layout.embedTokens.name
+        let sensitive = Set([embedding] + [layout.layers[0].q, layout.layers[0].k, layout.layers[0].v, layout.layers[0].out,
+                                           layout.layers[0].fc1, layout.layers[0].fc2].map(\.weight.name))
+        #expect(reloaded.weights.namedMatrices.allSatisfy {
+            $0.matrix.format == (sensitive.contains($0.slot.name) ? .int8 : .int4) && $0.matrix.owner is Checkpoint
+        })
+        #expect(reloaded.weights.namedMatrices.contains { $0.matrix.format == .int4 })
         let name = Self.directory.lastPathComponent
         #expect(try batchLogits(model, batchOf: name).logits == batchLogits(reloaded, batchOf: name).logits)
         let checkpoint = try Checkpoint(directory: out)
         #expect(checkpoint.metadata["optiml_weight_format"] == "int4")
         #expect(checkpoint.metadata["optiml_int4_group_size"] == "32")
-        let q = try #require(checkpoint.info("model.decoder.layers.0.fc1.weight"))
+        let q = try #require(checkpoint.info("model.decoder.layers.1.fc1.weight"))
         #expect(q.dtype == .u8 && q.shape == [64, 16])
-        let scales = try #require(checkpoint.info("model.decoder.layers.0.fc1.weight_group_scale"))
+        let scales = try #require(checkpoint.info("model.decoder.layers.1.fc1.weight_group_scale"))
         #expect(scales.dtype == .f16 && scales.shape == [64, 1])
         #expect(try #require(checkpoint.info(embedding)).dtype == .i8 && checkpoint.info(embedding + "_scale")?.dtype == .f32)
         let config = try String(contentsOf: out.appendingPathComponent("config.json"), encoding: .utf8)
@@ -127,7 +132,7 @@ extension WeightFormatTests {
 
     @Test("malformed int4 tensors are typed errors naming the tensor")
     func int4MalformedTensors() throws {
-        let fc1 = "model.decoder.layers.0.fc1.weight"
+        let fc1 = "model.decoder.layers.1.fc1.weight"  // an int4 matrix (the first layer is int8)
         expectLoadFails(try editedInt4Checkpoint { tensors, _ in tensors.removeAll { $0.name == fc1 + "_group_scale" } }) {
             if case .missingTensor(let name, _) = $0 { return name == fc1 + "_group_scale" }
             return false

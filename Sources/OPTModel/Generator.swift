@@ -26,6 +26,8 @@ public struct GenerationResult: Sendable, Equatable {
 public struct Generator: Sendable {
     public let model: OPTModel
     public let tokenizer: BPETokenizer
+    /// The forward passes' buffers, kept from call to call.
+    public let workspaces = WorkspacePool()
 
     public init(model: OPTModel, tokenizer: BPETokenizer) {
         self.model = model
@@ -77,14 +79,15 @@ public struct Generator: Sendable {
             SequenceDecoder(promptIDs: ids, parameters: p, seed: p.seed &+ UInt64(b), maxNewTokens: newTokens, positionLimit: limit,
                             eosTokenID: eos, tokenizer: tokenizer)
         }
-        let workspace = SequenceWorkspace()
-        while true {
-            let running = rows.indices.filter { rows[$0].finishReason == nil }
-            guard !running.isEmpty else { break }
-            let texts = try model.forward(sequences: running.map { rows[$0].step(cache: caches[$0]) }, workspace: workspace) { logits in
-                zip(running, logits).map { b, row in rows[b].advance(row).text }
+        try workspaces.with { workspace in
+            while true {
+                let running = rows.indices.filter { rows[$0].finishReason == nil }
+                guard !running.isEmpty else { break }
+                let texts = try model.forward(sequences: running.map { rows[$0].step(cache: caches[$0]) }, workspace: workspace) { logits in
+                    zip(running, logits).map { b, row in rows[b].advance(row).text }
+                }
+                for (b, text) in zip(running, texts) where !text.isEmpty { onText(b, text) }
             }
-            for (b, text) in zip(running, texts) where !text.isEmpty { onText(b, text) }
         }
         return (0..<promptIDs.count).map { b in
             let tail = rows[b].finish()

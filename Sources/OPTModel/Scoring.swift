@@ -45,7 +45,7 @@ extension Generator {
         let vocab = model.config.vocabSize
         let steps = inputs.map { OPTModel.SequenceStep(tokens: $0.input, cache: KVCache(config: model.config, capacity: $0.input.count),
                                                        logits: .suffix($0.continuation.count)) }
-        return try model.forward(sequences: steps, workspace: SequenceWorkspace()) { logits in
+        return try workspaces.with { workspace in try model.forward(sequences: steps, workspace: workspace) { logits in
             inputs.enumerated().map { b, item in
                 var tokenLogprobs = [Double]()
                 var greedy = true
@@ -59,7 +59,7 @@ extension Generator {
                     tokenLogprobs: tokenLogprobs, logprob: tokenLogprobs.reduce(0, +), isGreedy: greedy,
                     truncatedTokens: item.dropped)
             }
-        }
+        } }
     }
 
     /// Scores several continuations of one context (the candidates of a multiple-choice question),
@@ -108,11 +108,14 @@ extension Generator {
             reused.map { KVCache(copying: $0, length: start, capacity: item.context.count) }
                 ?? KVCache(config: model.config, capacity: item.context.count)
         }
-        try model.forward(sequences: zip(shared, contexts).map { item, cache in
+        let steps = zip(shared, contexts).map { item, cache in
             OPTModel.SequenceStep(tokens: Array(item.context[cache.length...]), cache: cache, logits: .last)
-        }, workspace: SequenceWorkspace()) { last in
-            for (m, member) in members.enumerated() {
-                take(UnsafeBufferPointer(last[member.context]), token: member.tokens[0], for: m)
+        }
+        try workspaces.with { workspace in
+            try model.forward(sequences: steps, workspace: workspace) { last in
+                for (m, member) in members.enumerated() {
+                    take(UnsafeBufferPointer(last[member.context]), token: member.tokens[0], for: m)
+                }
             }
         }
         // The rest of every longer continuation, over a copy of its context's cache: as many at a time as fit
@@ -121,8 +124,7 @@ extension Generator {
         func capacity(_ m: Int) -> Int { contexts[members[m].context].length + members[m].tokens.count - 1 }
         let largest = rest.map { KVCache.bytes(config: model.config, capacity: capacity($0)) }.max() ?? 1
         let perBatch = max(1, (512 << 20) / max(largest, 1))
-        let workspace = SequenceWorkspace()
-        for first in stride(from: 0, to: rest.count, by: perBatch) {
+        try workspaces.with { workspace in for first in stride(from: 0, to: rest.count, by: perBatch) {
             let batch = rest[first..<min(first + perBatch, rest.count)]
             let steps = batch.map { m in
                 OPTModel.SequenceStep(tokens: Array(members[m].tokens.dropLast()),
@@ -135,7 +137,7 @@ extension Generator {
                     }
                 }
             }
-        }
+        } }
         var m = 0
         for item in shared {
             results[item.group] = item.continuations.map { tokens in
@@ -160,7 +162,7 @@ extension Generator {
         // A lone context would only keep itself.
         guard contexts.count > 1 else { return (0, nil) }
         let kept = KVCache(config: model.config, capacity: common)
-        try model.forward(sequences: [.init(tokens: wanted, cache: kept, logits: .last)], workspace: SequenceWorkspace()) { _ in }
+        try workspaces.with { try model.forward(sequences: [.init(tokens: wanted, cache: kept, logits: .last)], workspace: $0) { _ in } }
         prefixes.insert(wanted, kept)
         return (common, kept)
     }

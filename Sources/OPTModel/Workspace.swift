@@ -1,3 +1,4 @@
+import Foundation
 import OPTKernels
 
 /// Scratch buffers of forward passes, reused step after step, so that generating a token
@@ -76,4 +77,25 @@ public final class SequenceWorkspace {
     /// Frees its buffers until the next forward pass needs them (call when idle, never while a
     /// forward pass's logits are being read).
     public func release() { workspace.release() }
+}
+
+/// Idle workspaces kept for the next forward pass, so that repeated calls (scoring batch after batch, one
+/// generation after another) reuse their buffers instead of faulting fresh pages in: a 512-token prefill of
+/// opt-125m with the logits of every position spent about a seventh of its time on those faults. Each caller
+/// takes a workspace of its own for the call, so concurrent callers never share one.
+public final class WorkspacePool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var idle: [SequenceWorkspace] = []
+
+    public init() {}
+
+    /// Runs `body` with an idle workspace (a new one when none is idle), which is kept again afterwards.
+    public func with<T>(_ body: (SequenceWorkspace) throws -> T) rethrows -> T {
+        let workspace = lock.withLock { idle.popLast() } ?? SequenceWorkspace()
+        defer { lock.withLock { idle.append(workspace) } }
+        return try body(workspace)
+    }
+
+    /// Frees the idle workspaces' buffers (they are allocated again when next used).
+    public func release() { lock.withLock { idle.forEach { $0.release() } } }
 }

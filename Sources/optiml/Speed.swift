@@ -99,9 +99,10 @@ struct Speed: ParsableCommand {
         do {
             let decode1 = try medianSeconds { _ = try generator.generate(promptIDs: single, parameters: parameters) }
             let decode8 = try medianSeconds { _ = try generator.generate(promptIDs: batched, parameters: parameters) }
+            // The generator's workspaces, kept from run to run as in every other call of the engine.
             let prefillSeconds = try medianSeconds {
                 let cache = KVCache(config: loaded.config, capacity: prefillTokens)
-                try loaded.forward(sequences: [.init(tokens: prefill, cache: cache, logits: .all)], workspace: SequenceWorkspace()) { _ in }
+                try generator.workspaces.with { try loaded.forward(sequences: [.init(tokens: prefill, cache: cache, logits: .all)], workspace: $0) { _ in } }
             }
             return SpeedRow(
                 dtype: format.rawValue, loadSeconds: loadSeconds,

@@ -46,6 +46,19 @@ import Testing
         #expect(try greedy(workspace) == before)
     }
 
+    /// A generator's calls, one after another, run on the same kept workspace; callers at the same time each get one.
+    @Test func workspacesAreKeptBetweenCallsAndNeverShared() throws {
+        let generator = try Generator(directory: Fixtures.models.appendingPathComponent("tiny-preln-safetensors-sharded"))
+        let first = try generator.score(context: "The capital of France is", continuation: " Paris")
+        let kept = generator.workspaces.with { ObjectIdentifier($0) }
+        #expect(try generator.score(context: "The capital of France is", continuation: " Paris") == first)
+        #expect(generator.workspaces.with { ObjectIdentifier($0) } == kept)
+        let (outer, inner) = generator.workspaces.with { outer in (ObjectIdentifier(outer), generator.workspaces.with { ObjectIdentifier($0) }) }
+        #expect(outer != inner)
+        generator.workspaces.release()
+        #expect(generator.workspaces.with { $0.bytes } == 0)
+    }
+
     /// Large buffers are mapped, and still read as zeros; small ones come from the allocator.
     @Test func largeAndSmallBuffersAreZeroFilled() {
         for count in [0, 3, FloatBuffer.mappingThreshold / 4 - 1, FloatBuffer.mappingThreshold / 4, 1 << 20] {

@@ -127,10 +127,12 @@ public struct OpenAIBackend: EvalBackend {
             if attempt > 0 { try await Task.sleep(nanoseconds: UInt64(min(8, 0.25 * pow(2, Double(attempt - 1))) * 1e9)) }
             let code: Int, data: Data
             do {
-                // The deadline covers the whole exchange: connecting, sending and reading the last byte of the answer.
-                let response = try await HTTPClient.shared.execute(request, deadline: .now() + .nanoseconds(Int64(timeout * 1e9)))
-                code = Int(response.status.code)
-                data = Data(try await response.body.collect(upTo: maxResponseBytes).readableBytesView)
+                // async-http-client's deadline ends with the answer's head; `within` bounds the body too.
+                let limit = maxResponseBytes, deadline = NIODeadline.now() + .nanoseconds(Int64(timeout * 1e9))
+                (code, data) = try await Self.within(timeout) { [request] in
+                    let response = try await HTTPClient.shared.execute(request, deadline: deadline)
+                    return (Int(response.status.code), Data(try await response.body.collect(upTo: limit).readableBytesView))
+                }
             } catch let error as NIOTooManyBytesError {
                 throw RemoteBackendError.malformedResponse(url: url, reason: "the answer is longer than \(maxResponseBytes) bytes (\(error))")
             } catch is CancellationError {
@@ -149,5 +151,23 @@ public struct OpenAIBackend: EvalBackend {
             }
         }
         throw RemoteBackendError.unreachable(url: url, reason: lastReason, attempts: retries + 1)
+    }
+
+    /// What `body` returns, or `TimedOut` once `seconds` have passed (`body` is then cancelled).
+    static func within<T: Sendable>(_ seconds: TimeInterval, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+                throw TimedOut(seconds: seconds)
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+
+    struct TimedOut: Error, CustomStringConvertible {
+        let seconds: TimeInterval
+        var description: String { "no complete answer within \(seconds) s" }
     }
 }

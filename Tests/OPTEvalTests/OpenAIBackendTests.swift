@@ -163,6 +163,29 @@ struct OpenAIBackendTests {
         #expect(attempts == 2)
     }
 
+    @Test("a server that sends its headers and then stalls in the body: a timeout, not a hang")
+    func stalledBody() async throws {
+        let (listener, port) = try bindLoopback()
+        guard listen(listener, 4) == 0 else { throw POSIXError(.EADDRINUSE) }
+        Thread.detachNewThread {
+            while true {
+                let connection = accept(listener, nil, nil)
+                guard connection >= 0 else { return }
+                var buffer = [UInt8](repeating: 0, count: 65536)
+                _ = read(connection, &buffer, buffer.count)
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"choices\": ["
+                _ = head.withCString { write(connection, $0, strlen($0)) }
+                Thread.sleep(forTimeInterval: 5)
+                close(connection)
+            }
+        }
+        let backend = OpenAIBackend(baseURL: URL(string: "http://127.0.0.1:\(port)/v1")!, model: "m", timeout: 0.5, retries: 0)
+        let started = Date()
+        let error = try await #require(throws: RemoteBackendError.self) { try await backend.answer([.generate(context: "x", until: [], maxTokens: 1)]) }
+        #expect(Date().timeIntervalSince(started) < 3, "the stalled body was waited for")
+        #expect(error.description.contains("within 0.5 s"), "\(error)")
+    }
+
     /// A loopback port that was free a moment ago: bound, read and closed, with nothing listening.
     static func unusedPort() throws -> UInt16 {
         let (probe, port) = try bindLoopback()

@@ -109,33 +109,35 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Where the tests' fixtures and the shared data are, for every test target.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels"]),
-        .testTarget(name: "OPTTokenizerTests", dependencies: ["OPTTokenizer"]),
-        .testTarget(name: "OPTTemplateTests", dependencies: ["OPTTemplate", "OPTData", "OPTSupport"]),
-        .testTarget(name: "OPTDataTests", dependencies: ["OPTData"]),
+        .testTarget(name: "OPTTokenizerTests", dependencies: ["TestSupport", "OPTTokenizer"]),
+        .testTarget(name: "OPTTemplateTests", dependencies: ["TestSupport", "OPTTemplate", "OPTData", "OPTSupport"]),
+        .testTarget(name: "OPTDataTests", dependencies: ["TestSupport", "OPTData"]),
         .testTarget(name: "OPTSupportTests", dependencies: ["OPTSupport"]),
-        .testTarget(name: "OPTCheckpointTests", dependencies: ["OPTCheckpoint", "OPTSupport"]),
-        .testTarget(name: "OPTModelTests", dependencies: ["OPTModel"]),
-        .testTarget(name: "OPTBenchTests", dependencies: ["OPTBench", "OPTTokenizer", "OPTTemplate", "OPTData", "OPTSupport"]),
+        .testTarget(name: "OPTCheckpointTests", dependencies: ["TestSupport", "OPTCheckpoint", "OPTSupport"]),
+        .testTarget(name: "OPTModelTests", dependencies: ["TestSupport", "OPTModel"]),
+        .testTarget(name: "OPTBenchTests", dependencies: ["TestSupport", "OPTBench", "OPTTokenizer", "OPTTemplate", "OPTData", "OPTSupport"]),
         .testTarget(
             name: "OPTTrainTests",
-            dependencies: ["OPTTrain", "OPTModel", "OPTKernels", "OPTBench", "OPTCheckpoint", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["TestSupport", "OPTTrain", "OPTModel", "OPTKernels", "OPTBench", "OPTCheckpoint", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "OPTServeTests",
             dependencies: [
-                "OPTServe", "OPTModel", "OPTEval", "OPTOpenAI", "OPTTokenizer", "OPTSupport",
+                "TestSupport", "OPTServe", "OPTModel", "OPTEval", "OPTOpenAI", "OPTTokenizer", "OPTSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Runs the built optiml executable (killing it mid-run); it links none of the modules but the seeded generator's.
-        .testTarget(name: "OptimlCLITests", dependencies: ["OPTSupport"]),
+        .testTarget(name: "OptimlCLITests", dependencies: ["TestSupport", "OPTSupport"]),
         // The pipeline test runs every stage (bench, eval, tune, report) through the libraries, hence OPTTrain.
         .testTarget(
             name: "OPTEvalTests",
-            dependencies: ["OPTEval", "OPTMetrics", "OPTTokenizer", "OPTBench", "OPTModel", "OPTCheckpoint", "OPTKernels", "OPTTrain"]
+            dependencies: ["TestSupport", "OPTEval", "OPTMetrics", "OPTTokenizer", "OPTBench", "OPTModel", "OPTCheckpoint", "OPTKernels", "OPTTrain"]
         ),
     ]
 )

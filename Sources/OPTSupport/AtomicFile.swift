@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Why a file could not be put in place whole (what `body` throws passes through unchanged).
 public struct AtomicFileError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -15,10 +20,13 @@ public enum AtomicFile {
     /// on any failure the temporary file is removed and the target left as it was.
     public static func write(to url: URL, _ body: (_ handle: FileHandle) throws -> Void) throws {
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: nil),
-              let handle = FileHandle(forWritingAtPath: temporary.path) else {
-            throw AtomicFileError(path: url.path, reason: "cannot create \(temporary.path)")
+        // open(2) itself: FileManager.createFile writes an empty file atomically on Linux, through a
+        // temporary of its own (".dat.nosync…") that a kill at that moment would leave behind.
+        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw AtomicFileError(path: url.path, reason: "cannot create \(temporary.path): \(String(cString: strerror(errno)))")
         }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         var placed = false
         defer { if !placed { try? FileManager.default.removeItem(at: temporary) } }
         do {

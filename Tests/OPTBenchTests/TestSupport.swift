@@ -1,30 +1,24 @@
 import Foundation
 @testable import OPTBench
+import TestSupport
 
 /// Paths of the committed fixtures and of the shared data beside the checkout.
 enum Paths {
-    /// The package root: the folder holding Package.swift above this file.
-    static let packageRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
-        while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-            url.deleteLastPathComponent()
-        }
-        return url
-    }()
+    static let packageRoot = RepositoryPaths.packageRoot
 
-    static let tkFixtures = packageRoot.appendingPathComponent("Tests/Fixtures/bench/tk_instruct")
-    static let tokenizer = packageRoot.appendingPathComponent("Tests/Fixtures/models/tiny-preln-safetensors-sharded")
+    static let tkFixtures = RepositoryPaths.fixtures("bench/tk_instruct")
+    static let tokenizer = RepositoryPaths.fixtures("models/tiny-preln-safetensors-sharded")
     /// Real Super-NI task files (`../shared/data/niv2`), absent on some machines.
-    static let niv2 = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data/niv2")
+    static let niv2 = RepositoryPaths.sharedData("niv2")
     static var hasNIV2: Bool { FileManager.default.fileExists(atPath: niv2.appendingPathComponent("tasks").path) }
     /// Real BIG-bench tasks (`../shared/data/bigbench`), absent on some machines.
-    static let bigbench = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data/bigbench/benchmark_tasks")
+    static let bigbench = RepositoryPaths.sharedData("bigbench/benchmark_tasks")
     static var hasBigBench: Bool { FileManager.default.fileExists(atPath: bigbench.path) }
     /// PromptSource's templates (`../shared/data/promptsource`), absent on some machines.
-    static let promptsource = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data/promptsource/templates")
+    static let promptsource = RepositoryPaths.sharedData("promptsource/templates")
     static var hasPromptSource: Bool { FileManager.default.fileExists(atPath: promptsource.path) }
     /// BIG-Bench Hard's official test sets and prompts (`../shared/data/bbh`), absent on some machines.
-    static let bbh = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data/bbh")
+    static let bbh = RepositoryPaths.sharedData("bbh")
     static var hasBBH: Bool { FileManager.default.fileExists(atPath: bbh.appendingPathComponent("cot-prompts").path) }
 }
 

@@ -1,22 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import OPTCheckpoint
 
 /// Fixture files written by tools/make_checkpoint_fixtures.py.
 enum Fixtures {
-    /// Tests/Fixtures/checkpoint, found by walking up from this source file (symlinks resolved, so a
-    /// scratch package whose test folder links here finds the same fixtures).
-    static let root: URL = {
-        var directory = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
-        while directory.pathComponents.count > 1 {
-            let candidate = directory.appendingPathComponent("Tests/Fixtures/checkpoint")
-            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("expected.json").path) {
-                return candidate
-            }
-            directory = directory.deletingLastPathComponent()
-        }
-        preconditionFailure("Tests/Fixtures/checkpoint not found above \(#filePath)")
-    }()
+    static let root = RepositoryPaths.fixtures("checkpoint")
 
     static func directory(_ name: String) -> URL {
         root.appendingPathComponent(name)

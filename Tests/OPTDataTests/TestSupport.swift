@@ -1,19 +1,13 @@
 import Foundation
 import Testing
 @testable import OPTData
+import TestSupport
 
 /// Paths of the committed fixtures.
 enum Paths {
-    /// The package root: the folder holding Package.swift above this file.
-    static let packageRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
-        while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-            url.deleteLastPathComponent()
-        }
-        return url
-    }()
+    static let packageRoot = RepositoryPaths.packageRoot
 
-    static let data = packageRoot.appendingPathComponent("Tests/Fixtures/data")
+    static let data = RepositoryPaths.fixtures("data")
     static func fixture(_ name: String) -> URL { data.appendingPathComponent(name) }
 }
 

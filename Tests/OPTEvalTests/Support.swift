@@ -1,22 +1,16 @@
 import Foundation
 import OPTTokenizer
 @testable import OPTEval
+import TestSupport
 
 /// Paths of the committed fixtures and of the shared data beside the checkout.
 enum Paths {
-    /// The package root: the folder holding Package.swift above this file.
-    static let packageRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
-        while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-            url.deleteLastPathComponent()
-        }
-        return url
-    }()
+    static let packageRoot = RepositoryPaths.packageRoot
 
     /// `Tests/Fixtures/eval`, made by tools/make_metric_fixtures.py.
-    static let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures/eval")
+    static let fixtures = RepositoryPaths.fixtures("eval")
     /// The GPT-2 vocab.json + merges.txt beside the checkout, absent on some machines.
-    static let gpt2 = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data/gpt2-tokenizer")
+    static let gpt2 = RepositoryPaths.sharedData("gpt2-tokenizer")
     static var hasGPT2: Bool {
         FileManager.default.fileExists(atPath: gpt2.appendingPathComponent("vocab.json").path)
             && FileManager.default.fileExists(atPath: gpt2.appendingPathComponent("merges.txt").path)

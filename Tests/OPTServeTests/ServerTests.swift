@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -11,14 +12,7 @@ import ServiceLifecycle
 import Testing
 @testable import OPTServe
 
-/// The package root (the folder holding Package.swift above this file).
-let packageRoot: URL = {
-    var url = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
-    while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-        url.deleteLastPathComponent()
-    }
-    return url
-}()
+let packageRoot = RepositoryPaths.packageRoot
 
 /// A real server on a free loopback port, in this process, run by a service group of its own.
 final class TestServer: @unchecked Sendable {

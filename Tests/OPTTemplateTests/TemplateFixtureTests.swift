@@ -1,18 +1,13 @@
 import Foundation
 import Testing
 @testable import OPTTemplate
+import TestSupport
 
 /// Where the committed fixtures live: found from this file, through the scratch-package symlinks if any.
 enum Paths {
-    static let packageRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
-        while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-            url.deleteLastPathComponent()
-        }
-        return url
-    }()
+    static let packageRoot = RepositoryPaths.packageRoot
 
-    static let templateFixtures = packageRoot.appendingPathComponent("Tests/Fixtures/template")
+    static let templateFixtures = RepositoryPaths.fixtures("template")
 }
 
 /// One case rendered by Jinja2 3.1.6 (tools/make_template_fixtures.py).

@@ -1,33 +1,11 @@
 import Foundation
+import TestSupport
 @testable import OPTTokenizer
 
 /// Where the parity fixtures live, and their decoded JSON.
 enum Fixtures {
-    /// The package root: the nearest folder above this file holding Package.swift and
-    /// Tests/Fixtures. Symlinks are resolved first so the lookup also works when the test
-    /// sources are linked into a scratch package.
-    static let packageRoot: URL? = {
-        let fileManager = FileManager.default
-        for start in [URL(fileURLWithPath: #filePath).resolvingSymlinksInPath(), URL(fileURLWithPath: #filePath)] {
-            var folder = start.deletingLastPathComponent()
-            while folder.path != "/" && !folder.path.isEmpty {
-                if fileManager.fileExists(atPath: folder.appendingPathComponent("Package.swift").path),
-                   fileManager.fileExists(atPath: folder.appendingPathComponent("Tests/Fixtures").path) {
-                    return folder
-                }
-                folder = folder.deletingLastPathComponent()
-            }
-        }
-        return nil
-    }()
-
-    static func root() throws -> URL {
-        guard let packageRoot else { throw FixtureError.missing("no package root with Tests/Fixtures above \(#filePath)") }
-        return packageRoot
-    }
-
     static func tokenizerFolder() throws -> URL {
-        try root().appendingPathComponent("Tests/Fixtures/tokenizer")
+        RepositoryPaths.fixtures("tokenizer")
     }
 
     static func trainedDirectory() throws -> URL {
@@ -36,7 +14,7 @@ enum Fixtures {
 
     /// The real GPT-2 vocabulary, in the `shared` folder beside the package root.
     static func gpt2Directory() throws -> URL {
-        try root().deletingLastPathComponent().appendingPathComponent("shared/data/gpt2-tokenizer")
+        RepositoryPaths.sharedData("gpt2-tokenizer")
     }
 
     /// Whether the real GPT-2 vocabulary is beside the checkout.

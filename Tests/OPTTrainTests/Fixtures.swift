@@ -1,19 +1,13 @@
 import Foundation
 import OPTTrain
+import TestSupport
 
 /// Paths of the committed fixtures (tools/make_model_fixtures.py, tools/make_training_fixtures.py).
 enum Fixtures {
-    /// The package root: the folder holding Package.swift above this file.
-    static let packageRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
-        while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-            url.deleteLastPathComponent()
-        }
-        return url
-    }()
+    static let packageRoot = RepositoryPaths.packageRoot
 
-    static let models = packageRoot.appendingPathComponent("Tests/Fixtures/models")
-    static let training = packageRoot.appendingPathComponent("Tests/Fixtures/training")
+    static let models = RepositoryPaths.fixtures("models")
+    static let training = RepositoryPaths.fixtures("training")
 
     static let modelNames = [
         "tiny-preln-safetensors-sharded",

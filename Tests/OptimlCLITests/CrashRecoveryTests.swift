@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import OPTSupport
 import Testing
 #if canImport(Glibc)
@@ -7,14 +8,7 @@ import Glibc
 import Darwin
 #endif
 
-/// The package root (the folder holding Package.swift above this file).
-let packageRoot: URL = {
-    var url = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
-    while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-        url.deleteLastPathComponent()
-    }
-    return url
-}()
+let packageRoot = RepositoryPaths.packageRoot
 
 /// The `optiml` executable built beside this test bundle (`swift test` builds every product into
 /// the same folder), if it is there.
@@ -215,6 +209,7 @@ struct CrashRecoveryTests {
         }
         let expected = try files(reference)
         #expect(expected.count == 61 && expected["manifest.json"] != nil)
-        #expect(try files(recovered) == expected)
+        let got = try files(recovered)
+        #expect(got == expected, "differing: \(Set(got.keys).union(expected.keys).filter { got[$0] != expected[$0] }.sorted().map { "\($0) \(got[$0]?.count ?? -1) vs \(expected[$0]?.count ?? -1)" })\n\(output)")
     }
 }

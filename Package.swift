@@ -44,7 +44,7 @@ let package = Package(
             name: "OPTKernels",
             dependencies: blasDependencies + ["CKernels"]
         ),
-        .target(name: "OPTTokenizer", dependencies: [.product(name: "HeapModule", package: "swift-collections")]),
+        .target(name: "OPTTokenizer", dependencies: ["OPTSupport", .product(name: "HeapModule", package: "swift-collections")]),
         // What several targets share: content and stable hashes, the seeded generator, Python's text semantics.
         .target(name: "OPTSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // The Jinja2 dialect of PromptSource and lm-evaluation-harness: parse once, render many rows.

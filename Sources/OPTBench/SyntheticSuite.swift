@@ -26,9 +26,9 @@ public enum SyntheticSuite {
             let file = tasksDirectory.appendingPathComponent(taskID(index, spec) + ".json")
             let data = try JSONSerialization.data(withJSONObject: task(spec, index: index, seed: seed, instances: instances),
                                                   options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-            try data.write(to: file, options: .atomic)
+            try AtomicFile.write(data, to: file)
         }
-        try Data(splitYAML.utf8).write(to: directory.appendingPathComponent("split.yaml"), options: .atomic)
+        try AtomicFile.write(Data(splitYAML.utf8), to: directory.appendingPathComponent("split.yaml"))
         // Plain text for pre-training: paragraphs of four generated sentences, one JSON object a line.
         let sentences = pretrainingText(seed: seed, sentences: 4 * max(1000, 2 * instances))
         var lines = ""
@@ -37,7 +37,7 @@ public enum SyntheticSuite {
             let data = try JSONSerialization.data(withJSONObject: ["text": paragraph], options: [.withoutEscapingSlashes])
             lines += String(decoding: data, as: UTF8.self) + "\n"
         }
-        try Data(lines.utf8).write(to: directory.appendingPathComponent("pretraining.jsonl"), options: .atomic)
+        try AtomicFile.write(Data(lines.utf8), to: directory.appendingPathComponent("pretraining.jsonl"))
         return specs.count
     }
 

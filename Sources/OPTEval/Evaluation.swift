@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 import OPTTokenizer
 
 /// One evaluation as a program runs it (what `optiml eval` does once it has a backend): a model's answers
@@ -23,7 +24,7 @@ public enum Evaluation {
         let outcome = try await runner.run(modelName: modelName)
         try store.exportSamples(runID: outcome.runID, to: out.appendingPathComponent(samplesFile))
         if let results = try store.runs().first(where: { $0.id == outcome.runID })?.resultsJSON {
-            try Data(results.utf8).write(to: out.appendingPathComponent(resultsFile), options: .atomic)
+            try AtomicFile.write(Data(results.utf8), to: out.appendingPathComponent(resultsFile))
         }
         return outcome
     }

@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 
 /// Why a report could not be made; every case about a file names it.
 public enum ReportError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -489,8 +490,8 @@ public struct Report: Sendable {
     public func write(to folder: URL) throws -> (markdown: URL, html: URL) {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let markdownURL = folder.appendingPathComponent("report.md"), htmlURL = folder.appendingPathComponent("report.html")
-        try Data(markdown().utf8).write(to: markdownURL, options: .atomic)
-        try Data(html().utf8).write(to: htmlURL, options: .atomic)
+        try AtomicFile.write(Data(markdown().utf8), to: markdownURL)
+        try AtomicFile.write(Data(html().utf8), to: htmlURL)
         return (markdownURL, htmlURL)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 import OPTKernels
 
 /// The `config.json` of an OPT or OPT-IML checkpoint; coding keys are exactly Hugging Face's.
@@ -197,6 +198,6 @@ extension OPTConfig {
         default: break
         }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-        try data.write(to: url, options: .atomic)
+        try AtomicFile.write(data, to: url)
     }
 }

@@ -16,6 +16,11 @@ public struct AtomicFileError: Error, Sendable, Equatable, CustomStringConvertib
 /// then renamed over it (rename(2) replaces the target in one step), so that a reader, or a run
 /// killed mid-write, sees the old file or the new one and never a part.
 public enum AtomicFile {
+    /// Writes `data` as the whole content of `url`.
+    public static func write(_ data: Data, to url: URL) throws {
+        try write(to: url) { try $0.write(contentsOf: data) }
+    }
+
     /// Creates the temporary file, lets `body` write it through `handle`, and moves it into place;
     /// on any failure the temporary file is removed and the target left as it was.
     public static func write(to url: URL, _ body: (_ handle: FileHandle) throws -> Void) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 
 /// Writes a byte-level BPE tokenizer in the Hugging Face layout OPT uses, so that transformers'
 /// `AutoTokenizer` and this package both load it: vocab.json, merges.txt, tokenizer_config.json,
@@ -37,7 +38,7 @@ public enum TokenizerWriter {
         ]
         for (name, data) in files {
             let url = directory.appendingPathComponent(name)
-            do { try data.write(to: url, options: .atomic) } catch {
+            do { try AtomicFile.write(data, to: url) } catch {
                 throw TokenizerError.unwritableFile(path: url.path, reason: error.localizedDescription)
             }
         }

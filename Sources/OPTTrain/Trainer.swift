@@ -267,6 +267,6 @@ public final class Trainer {
             guard let record = try? lines.decode(StepRecord.self, from: line), record.step <= step else { continue }
             text += line.bytes + Data("\n".utf8)
         }
-        try text.write(to: metricsURL, options: .atomic)
+        try AtomicFile.write(text, to: metricsURL)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 import OPTCheckpoint
 import OPTModel
 
@@ -44,7 +45,7 @@ public enum TrainingCheckpoint {
                                         metadata: ["format": "optiml-adamw"], to: temporary.appendingPathComponent(optimizerFile))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(state).write(to: temporary.appendingPathComponent(stateFile), options: .atomic)
+            try AtomicFile.write(encoder.encode(state), to: temporary.appendingPathComponent(stateFile))
             // Only an earlier checkpoint of this run is replaced (re-saving a step after a resume); never anything else.
             if fm.fileExists(atPath: final.path) {
                 guard fm.fileExists(atPath: final.appendingPathComponent(stateFile).path) else {
@@ -53,7 +54,7 @@ public enum TrainingCheckpoint {
                 try fm.removeItem(at: final)
             }
             try fm.moveItem(at: temporary, to: final)
-            try Data(final.lastPathComponent.utf8).write(to: out.appendingPathComponent(latestFile), options: .atomic)
+            try AtomicFile.write(Data(final.lastPathComponent.utf8), to: out.appendingPathComponent(latestFile))
         } catch let error as TrainingError {
             try? fm.removeItem(at: temporary)
             throw error
@@ -77,8 +78,8 @@ public enum TrainingCheckpoint {
             "bos_token_id": config.bosTokenId, "eos_token_id": config.eosTokenId, "pad_token_id": config.padTokenId,
             "_from_model_config": true,
         ]
-        try JSONSerialization.data(withJSONObject: generation, options: [.prettyPrinted, .sortedKeys])
-            .write(to: directory.appendingPathComponent("generation_config.json"), options: .atomic)
+        try AtomicFile.write(JSONSerialization.data(withJSONObject: generation, options: [.prettyPrinted, .sortedKeys]),
+                             to: directory.appendingPathComponent("generation_config.json"))
         // Tokenizer files from the source; generation_config.json is ours (written above).
         try CheckpointExport.copyCompanionFiles(CheckpointExport.companionFiles.filter { $0 != "generation_config.json" }, from: source, to: directory)
     }

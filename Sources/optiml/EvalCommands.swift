@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OPTSupport
 import OPTBench
 import OPTEval
 import OPTKernels
@@ -199,8 +200,8 @@ struct EvalMerge: ParsableCommand {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            try encoder.encode(results).write(to: folder.appendingPathComponent(Evaluation.resultsFile), options: .atomic)
-            try samples.write(to: folder.appendingPathComponent(Evaluation.samplesFile), options: .atomic)
+            try AtomicFile.write(encoder.encode(results), to: folder.appendingPathComponent(Evaluation.resultsFile))
+            try AtomicFile.write(samples, to: folder.appendingPathComponent(Evaluation.samplesFile))
             print("merged \(shards.count) shards: \(results.tasks.count) task results into \(out)")
         } catch { throw CLIError(error) }
     }
@@ -253,7 +254,7 @@ struct EvalScore: ParsableCommand {
             let report = try SuperNIEvaluation(crossLingualTokenizer: tokenizer, options: options)
                 .evaluate(predictionsFile: URL(fileURLWithPath: predictionFile), referencesFile: URL(fileURLWithPath: referenceFile))
             print(report.json)
-            if let outputFile { try Data(report.json.utf8).write(to: URL(fileURLWithPath: outputFile), options: .atomic) }
+            if let outputFile { try AtomicFile.write(Data(report.json.utf8), to: URL(fileURLWithPath: outputFile)) }
         } catch { throw CLIError(error) }
     }
 }

@@ -114,7 +114,8 @@ public struct WeightMatrix: @unchecked Sendable {
             // `quantized`: the inputs' scales, their zero points, then the inputs as bytes.
             let inputScales = quantized.bindMemory(to: Float.self, capacity: count)
             let inputZeros = (quantized + count * MemoryLayout<Float>.stride).bindMemory(to: Int32.self, capacity: count)
-            let inputs = (quantized + count * 8).bindMemory(to: UInt8.self, capacity: count * cols)
+            let inputs = (quantized + count * (MemoryLayout<Float>.stride + MemoryLayout<Int32>.stride))
+                .bindMemory(to: UInt8.self, capacity: count * cols)
             ck_gemm_q8_quantize_inputs(x, inputs, inputScales, inputZeros, count, cols)
             let w = data.assumingMemoryBound(to: Int8.self)
             if throughOneDNN(count) {

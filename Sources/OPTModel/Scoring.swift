@@ -45,21 +45,23 @@ extension Generator {
         let vocab = model.config.vocabSize
         let steps = inputs.map { OPTModel.SequenceStep(tokens: $0.input, cache: KVCache(config: model.config, capacity: $0.input.count),
                                                        logits: .suffix($0.continuation.count)) }
-        return try workspaces.with { workspace in try model.forward(sequences: steps, workspace: workspace) { logits in
-            inputs.enumerated().map { b, item in
-                var tokenLogprobs = [Double]()
-                var greedy = true
-                for (i, id) in item.continuation.enumerated() {
-                    let row = UnsafeBufferPointer(rebasing: logits[b][(i * vocab)..<((i + 1) * vocab)])
-                    tokenLogprobs.append(Double(row[id]) - Double(Ops.logSumExp(row, count: vocab)))
-                    if LogitsProcessing.argmax(row) != id { greedy = false }
+        return try workspaces.with { workspace in
+            try model.forward(sequences: steps, workspace: workspace) { logits in
+                inputs.enumerated().map { b, item in
+                    var tokenLogprobs = [Double]()
+                    var greedy = true
+                    for (i, id) in item.continuation.enumerated() {
+                        let row = UnsafeBufferPointer(rebasing: logits[b][(i * vocab)..<((i + 1) * vocab)])
+                        tokenLogprobs.append(Double(row[id]) - Double(Ops.logSumExp(row, count: vocab)))
+                        if LogitsProcessing.argmax(row) != id { greedy = false }
+                    }
+                    return ContinuationScore(
+                        contextIDs: Array(split[b].context.dropFirst(item.dropped)), continuationIDs: item.continuation,
+                        tokenLogprobs: tokenLogprobs, logprob: tokenLogprobs.reduce(0, +), isGreedy: greedy,
+                        truncatedTokens: item.dropped)
                 }
-                return ContinuationScore(
-                    contextIDs: Array(split[b].context.dropFirst(item.dropped)), continuationIDs: item.continuation,
-                    tokenLogprobs: tokenLogprobs, logprob: tokenLogprobs.reduce(0, +), isGreedy: greedy,
-                    truncatedTokens: item.dropped)
             }
-        } }
+        }
     }
 
     /// Scores several continuations of one context (the candidates of a multiple-choice question),
@@ -124,20 +126,22 @@ extension Generator {
         func capacity(_ m: Int) -> Int { contexts[members[m].context].length + members[m].tokens.count - 1 }
         let largest = rest.map { KVCache.bytes(config: model.config, capacity: capacity($0)) }.max() ?? 1
         let perBatch = max(1, (512 << 20) / max(largest, 1))
-        try workspaces.with { workspace in for first in stride(from: 0, to: rest.count, by: perBatch) {
-            let batch = rest[first..<min(first + perBatch, rest.count)]
-            let steps = batch.map { m in
-                OPTModel.SequenceStep(tokens: Array(members[m].tokens.dropLast()),
-                                      cache: KVCache(copying: contexts[members[m].context], capacity: capacity(m)), logits: .all)
-            }
-            try model.forward(sequences: steps, workspace: workspace) { logits in
-                for (m, rows) in zip(batch, logits) {
-                    for (i, id) in members[m].tokens.enumerated().dropFirst() {
-                        take(UnsafeBufferPointer(rebasing: rows[((i - 1) * vocab)..<(i * vocab)]), token: id, for: m)
+        try workspaces.with { workspace in
+            for first in stride(from: 0, to: rest.count, by: perBatch) {
+                let batch = rest[first..<min(first + perBatch, rest.count)]
+                let steps = batch.map { m in
+                    OPTModel.SequenceStep(tokens: Array(members[m].tokens.dropLast()),
+                                          cache: KVCache(copying: contexts[members[m].context], capacity: capacity(m)), logits: .all)
+                }
+                try model.forward(sequences: steps, workspace: workspace) { logits in
+                    for (m, rows) in zip(batch, logits) {
+                        for (i, id) in members[m].tokens.enumerated().dropFirst() {
+                            take(UnsafeBufferPointer(rebasing: rows[((i - 1) * vocab)..<(i * vocab)]), token: id, for: m)
+                        }
                     }
                 }
             }
-        } }
+        }
         var m = 0
         for item in shared {
             results[item.group] = item.continuations.map { tokens in

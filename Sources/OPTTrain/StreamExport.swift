@@ -226,8 +226,7 @@ public enum StreamExport {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         // Through AtomicFile, whose temporary files the next run recognises and removes (Foundation's
         // `.atomic` names them otherwise).
-        let data = try encoder.encode(manifest)
-        try AtomicFile.write(to: url) { try $0.write(contentsOf: data) }
+        try AtomicFile.write(encoder.encode(manifest), to: url)
     }
 }
 

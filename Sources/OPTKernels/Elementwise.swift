@@ -1,48 +1,9 @@
 import Foundation
 
-/// The row-wise and element-wise operations of a transformer layer, over raw buffers.
+/// Element-wise operations over raw buffers (the inference engine's row-wise steps between GEMMs are CKernels' rowwise.c).
 ///
 /// These run on preallocated storage in the hot loop, so they take pointers and never allocate.
 public enum Ops {
-    /// y = x · Wᵀ + b for `rows` rows of `x` ([rows, inFeatures]); W is a PyTorch `Linear` weight `[outFeatures, inFeatures]`.
-    public static func linear(
-        _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int,
-        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures: Int,
-        into y: UnsafeMutablePointer<Float>
-    ) {
-        BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures,
-                   a: x, lda: inFeatures, b: weight, ldb: inFeatures, c: y, ldc: outFeatures)
-        guard let bias else { return }
-        for r in 0..<rows {
-            let row = y + r * outFeatures
-            for j in 0..<outFeatures { row[j] += bias[j] }
-        }
-    }
-
-    /// LayerNorm over the last dimension, matching `torch.nn.LayerNorm` (biased variance, eps inside the root).
-    public static func layerNorm(
-        _ x: UnsafePointer<Float>, rows: Int, width: Int,
-        weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, eps: Float,
-        into y: UnsafeMutablePointer<Float>
-    ) {
-        for r in 0..<rows {
-            let xr = x + r * width, yr = y + r * width
-            var mean: Float = 0
-            for j in 0..<width { mean += xr[j] }
-            mean /= Float(width)
-            var variance: Float = 0
-            for j in 0..<width { let d = xr[j] - mean; variance += d * d }
-            variance /= Float(width)
-            let inv = 1 / (variance + eps).squareRoot()
-            for j in 0..<width {
-                var v = (xr[j] - mean) * inv
-                if let weight { v *= weight[j] }
-                if let bias { v += bias[j] }
-                yr[j] = v
-            }
-        }
-    }
-
     /// x += y, element-wise.
     public static func add(_ y: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>, count: Int) {
         for i in 0..<count { x[i] += y[i] }

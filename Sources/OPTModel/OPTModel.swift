@@ -138,33 +138,32 @@ public final class OPTModel: Sendable {
     /// Every decoder layer over `rows` rows of `ws.x`, then the final layer norm; `attend(layer)` fills
     /// `ws.attended` from `ws.q`, `ws.k`, `ws.v` (and the caches).
     private func runLayers(rows: Int, workspace ws: Workspace, attend: (Int) -> Void) {
-        let c = config, h = c.hiddenSize
-        let x = ws.x.pointer, normed = ws.normed.pointer
+        let c = config
+        let x = ws.x.pointer, normed = ws.normed.pointer, projected = ws.projected.pointer
+        // transformers scales the projected queries (bias included) before the dot products.
+        let scaling = 1 / Float(c.headDim).squareRoot()
         for (index, layer) in weights.layers.enumerated() {
-            // Self-attention block (pre-LN normalises its input; post-LN its output).
+            // Self-attention block (pre-LN normalises its input; post-LN its output, after the residual).
             let attnInput = c.doLayerNormBefore ? normed : x
-            if c.doLayerNormBefore { layerNorm(layer.selfAttnLayerNorm, x, rows: rows, into: normed) }
-            linear(layer.qProj, attnInput, rows: rows, into: ws.q.pointer, ws)
-            // transformers scales the projected queries (bias included) before the dot products.
-            let scaling = 1 / Float(c.headDim).squareRoot()
-            for i in 0..<(rows * h) { ws.q.pointer[i] *= scaling }
+            if c.doLayerNormBefore { residual(nil, norm: layer.selfAttnLayerNorm, rows: rows, ws, into: normed) }
+            linear(layer.qProj, attnInput, rows: rows, into: ws.q.pointer, ws, scale: scaling)
             linear(layer.kProj, attnInput, rows: rows, into: ws.k.pointer, ws)
             linear(layer.vProj, attnInput, rows: rows, into: ws.v.pointer, ws)
             attend(index)
-            linear(layer.outProj, ws.attended.pointer, rows: rows, into: ws.projected.pointer, ws)
-            Ops.add(ws.projected.pointer, into: x, count: rows * h)
-            if !c.doLayerNormBefore { layerNorm(layer.selfAttnLayerNorm, x, rows: rows, into: x) }
+            linear(layer.outProj, ws.attended.pointer, rows: rows, into: projected, ws)
+            if c.doLayerNormBefore {
+                residual(projected, norm: layer.finalLayerNorm, rows: rows, ws, into: normed)
+            } else {
+                residual(projected, norm: layer.selfAttnLayerNorm, rows: rows, ws, into: x)
+            }
 
             // Feed-forward block.
             let ffnInput = c.doLayerNormBefore ? normed : x
-            if c.doLayerNormBefore { layerNorm(layer.finalLayerNorm, x, rows: rows, into: normed) }
-            linear(layer.fc1, ffnInput, rows: rows, into: ws.hidden.pointer, ws)
-            activation.apply(ws.hidden.pointer, count: rows * c.ffnDim)
-            linear(layer.fc2, ws.hidden.pointer, rows: rows, into: ws.projected.pointer, ws)
-            Ops.add(ws.projected.pointer, into: x, count: rows * h)
-            if !c.doLayerNormBefore { layerNorm(layer.finalLayerNorm, x, rows: rows, into: x) }
+            linear(layer.fc1, ffnInput, rows: rows, into: ws.hidden.pointer, ws, activation: activation)
+            linear(layer.fc2, ws.hidden.pointer, rows: rows, into: projected, ws)
+            residual(projected, norm: c.doLayerNormBefore ? nil : layer.finalLayerNorm, rows: rows, ws, into: x)
         }
-        if let finalNorm = weights.finalLayerNorm { layerNorm(finalNorm, x, rows: rows, into: x) }
+        if let finalNorm = weights.finalLayerNorm { residual(nil, norm: finalNorm, rows: rows, ws, into: x) }
     }
 
     /// project_out and the lm_head on the chosen rows of `ws.x` (gathered in order); returns their logits.
@@ -195,25 +194,49 @@ public final class OPTModel: Sendable {
     private func embed(tokens: [Int], positions: [Int], workspace ws: Workspace) {
         let h = config.hiddenSize, e = config.wordEmbedProjDim, rows = tokens.count
         let tokenEmbeddings = weights.projectIn == nil ? ws.x.pointer : ws.embedded.pointer
-        for (r, id) in tokens.enumerated() { weights.embedTokens.toFloat(rows: id..<(id + 1), into: tokenEmbeddings + r * e) }
+        pool.forEachChunk(rows, minimumChunk: Self.rowsPerChunk) { _, range in
+            for r in range { weights.embedTokens.toFloat(rows: tokens[r]..<(tokens[r] + 1), into: tokenEmbeddings + r * e) }
+        }
         if let projectIn = weights.projectIn { linear(projectIn, tokenEmbeddings, rows: rows, into: ws.x.pointer, ws) }
-        for (r, position) in positions.enumerated() {
-            Ops.add(weights.embedPositions.pointer + (position + OPTConfig.positionOffset) * h, into: ws.x.pointer + r * h, count: h)
+        pool.forEachChunk(rows, minimumChunk: Self.rowsPerChunk) { _, range in
+            for r in range {
+                ck_add_f32(ws.x.pointer + r * h, weights.embedPositions.pointer + (positions[r] + OPTConfig.positionOffset) * h, h)
+            }
         }
     }
 
-    private func linear(_ l: LinearWeights, _ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, _ ws: Workspace) {
+    /// output = (input · Wᵀ + bias) · scale, then the activation when given; the row-wise part with the rows in parallel.
+    private func linear(_ l: LinearWeights, _ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>,
+                        _ ws: Workspace, scale: Float = 1, activation: Ops.Activation? = nil) {
         l.weight.multiply(input, count: rows, into: output, pool: pool,
                           scratch: ws.tile.pointer, quantized: UnsafeMutableRawPointer(ws.quantized.pointer))
-        guard let bias = l.bias?.pointer else { return }
-        let width = l.outFeatures
-        for r in 0..<rows { Ops.add(bias, into: output + r * width, count: width) }
+        let width = l.outFeatures, bias = l.bias?.pointer
+        guard bias != nil || scale != 1 || activation != nil else { return }
+        pool.forEachChunk(rows, minimumChunk: Self.rowsPerChunk) { _, range in
+            let y = output + range.lowerBound * width
+            ck_bias_scale_relu_f32(y, range.count, width, bias, scale, activation == .relu ? 1 : 0)
+            if let activation, activation != .relu { activation.apply(y, count: range.count * width) }
+        }
     }
 
-    private func layerNorm(_ n: LayerNormWeights, _ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
-        Ops.layerNorm(input, rows: rows, width: config.hiddenSize, weight: n.weight?.pointer, bias: n.bias?.pointer,
-                      eps: LayerNormWeights.eps, into: output)
+    /// ws.x += added (when given), then output = LayerNorm(x) with `norm` (output must be x without one);
+    /// the rows in parallel.
+    private func residual(_ added: UnsafePointer<Float>?, norm: LayerNormWeights?, rows: Int, _ ws: Workspace,
+                          into output: UnsafeMutablePointer<Float>) {
+        let h = config.hiddenSize, x = ws.x.pointer
+        pool.forEachChunk(rows, minimumChunk: Self.rowsPerChunk) { _, range in
+            let offset = range.lowerBound * h
+            if let norm {
+                ck_add_layer_norm_f32(x + offset, added.map { $0 + offset }, output + offset, range.count, h,
+                                      norm.weight?.pointer, norm.bias?.pointer, LayerNormWeights.eps)
+            } else if let added {
+                ck_add_f32(x + offset, added + offset, range.count * h)
+            }
+        }
     }
+
+    /// Rows below which a row-wise step stays on one thread.
+    private static let rowsPerChunk = 8
 
     /// Copies this step's keys and values (from row `rowOffset` of the workspace on) into the cache
     /// after the positions already there.

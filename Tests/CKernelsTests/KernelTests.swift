@@ -625,4 +625,38 @@ struct KernelTests {
             #expect(masked.allSatisfy { $0 == 0 })
         }
     }
+
+    @Test func residualLayerNormMatchesADoubleReference() {
+        for width in [1, 5, 16, 768, 1027] {
+            let rows = 3
+            let x = Self.random(rows * width, seed: UInt64(width)).map { $0 * 4 + 1 }
+            let added = Self.random(rows * width, seed: UInt64(width) + 7)
+            let weight = Self.random(width, seed: 3), bias = Self.random(width, seed: 4)
+            var sum = x, normed = [Float](repeating: 0, count: rows * width)
+            ck_add_layer_norm_f32(&sum, added, &normed, rows, width, weight, bias, 1e-5)
+            // In place (post-LN), without the residual, weight or bias: the same normalisation.
+            var inPlace = sum
+            inPlace.withUnsafeMutableBufferPointer { ck_add_layer_norm_f32($0.baseAddress, nil, $0.baseAddress, rows, width, nil, nil, 1e-5) }
+            for r in 0..<rows {
+                let row = (0..<width).map { Double(x[r * width + $0]) + Double(added[r * width + $0]) }
+                let mean = row.reduce(0, +) / Double(width)
+                let inverse = 1 / (row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(width) + 1e-5).squareRoot()
+                for j in 0..<width {
+                    let i = r * width + j, xhat = (row[j] - mean) * inverse
+                    #expect(abs(Double(sum[i]) - row[j]) <= 1e-6 * (1 + abs(row[j])), "width \(width) x[\(i)]")
+                    #expect(abs(Double(normed[i]) - (xhat * Double(weight[j]) + Double(bias[j]))) <= 2e-5, "width \(width) y[\(i)]")
+                    #expect(abs(Double(inPlace[i]) - xhat) <= 2e-5, "width \(width) in place [\(i)]")
+                }
+            }
+        }
+    }
+
+    @Test func biasScaleAndReLUApplyInThatOrder() {
+        var y: [Float] = [1, -2, 3, -4, 0.5, 6]
+        ck_bias_scale_relu_f32(&y, 2, 3, [1, 1, -10], 0.5, 1)
+        #expect(y == [1, 0, 0, 0, 0.75, 0])
+        var plain: [Float] = [1, -2]
+        ck_bias_scale_relu_f32(&plain, 1, 2, nil, 1, 0)
+        #expect(plain == [1, -2])
+    }
 }

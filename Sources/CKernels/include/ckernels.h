@@ -88,6 +88,15 @@ void ck_axpy_f32(float alpha, const float *x, float *y, long n);
 /// Softmax of x[0..<n] in place; -infinity entries become 0, and a row of only -infinity becomes all zeros.
 void ck_softmax_f32(float *x, long n);
 
+/// Each of `rows` rows of y ([rows, width]): y += bias (when given), then y *= scale, then ReLU when `relu`.
+void ck_bias_scale_relu_f32(float *y, long rows, long width, const float *bias, float scale, int relu);
+/// x[i] += added[i] over n values.
+void ck_add_f32(float *x, const float *added, long n);
+/// Each of `rows` rows: x += added (when given), then y = LayerNorm(x) as torch.nn.LayerNorm computes it
+/// (biased variance, eps inside the root; weight and bias optional). y may be x.
+void ck_add_layer_norm_f32(float *x, const float *added, float *y, long rows, long width,
+                           const float *weight, const float *bias, float eps);
+
 /// Prefill GEMM paths for compressed weights (ck_q8_gemm, ck_bf16_gemm). CK_GEMM_NONE: tiles of weights are
 /// converted to f32 for BLAS (exact weights, f32 inputs).
 enum { CK_GEMM_NONE = 0, CK_GEMM_AVX512VNNI = 1, CK_GEMM_AVX512BF16 = 2 };

@@ -1,0 +1,69 @@
+// The row-wise steps between a layer's matrix products (bias, scaling, ReLU, residual adds, layer norm),
+// written once in plain C with independent partial sums, which compilers vectorize for every processor.
+// They are memory-bound: what made them costly was running them one element at a time on one thread,
+// beside GEMMs that run on every core.
+#include <math.h>
+#include "ckernels.h"
+
+enum { LANES = 16 };
+
+void ck_bias_scale_relu_f32(float *y, long rows, long width, const float *bias, float scale, int relu) {
+    for (long r = 0; r < rows; r++) {
+        float *yr = y + r * width;
+        if (bias)
+            for (long j = 0; j < width; j++) yr[j] += bias[j];
+        if (scale != 1)
+            for (long j = 0; j < width; j++) yr[j] *= scale;
+        if (relu)
+            for (long j = 0; j < width; j++) yr[j] = yr[j] > 0 ? yr[j] : 0;
+    }
+}
+
+void ck_add_f32(float *x, const float *added, long n) {
+    for (long i = 0; i < n; i++) x[i] += added[i];
+}
+
+// Σ x[0..<n] in LANES partial sums added pairwise (the order is fixed: the same bits on every run).
+static float sum_of(const float *x, long n) {
+    float lanes[LANES] = {0};
+    long i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int k = 0; k < LANES; k++) lanes[k] += x[i + k];
+    for (; i < n; i++) lanes[i % LANES] += x[i];
+    for (int width = LANES / 2; width > 0; width /= 2)
+        for (int k = 0; k < width; k++) lanes[k] += lanes[k + width];
+    return lanes[0];
+}
+
+static float squared_deviation_sum(const float *x, long n, float mean) {
+    float lanes[LANES] = {0};
+    long i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int k = 0; k < LANES; k++) {
+            float d = x[i + k] - mean;
+            lanes[k] += d * d;
+        }
+    for (; i < n; i++) {
+        float d = x[i] - mean;
+        lanes[i % LANES] += d * d;
+    }
+    for (int width = LANES / 2; width > 0; width /= 2)
+        for (int k = 0; k < width; k++) lanes[k] += lanes[k + width];
+    return lanes[0];
+}
+
+void ck_add_layer_norm_f32(float *x, const float *added, float *y, long rows, long width,
+                           const float *weight, const float *bias, float eps) {
+    for (long r = 0; r < rows; r++) {
+        float *xr = x + r * width, *yr = y + r * width;
+        if (added) ck_add_f32(xr, added + r * width, width);
+        float mean = sum_of(xr, width) / (float)width;
+        float inverse = 1 / sqrtf(squared_deviation_sum(xr, width, mean) / (float)width + eps);
+        for (long j = 0; j < width; j++) {
+            float v = (xr[j] - mean) * inverse;
+            if (weight) v *= weight[j];
+            if (bias) v += bias[j];
+            yr[j] = v;
+        }
+    }
+}

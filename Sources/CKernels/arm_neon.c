@@ -385,7 +385,7 @@ NEON_INLINE float32x4_t exp_nonpositive(float32x4_t x) {
     return vmulq_f32(p, vreinterpretq_f32_s32(scale));
 }
 
-static void softmax(float *x, long n) {
+static float softmax(float *x, long n) {
     float maximum = -INFINITY;
     long i = 0;
     if (n >= 4) {
@@ -396,7 +396,7 @@ static void softmax(float *x, long n) {
     for (; i < n; i++) if (x[i] > maximum) maximum = x[i];
     if (maximum == -INFINITY) {
         for (i = 0; i < n; i++) x[i] = 0;
-        return;
+        return -INFINITY;
     }
     float32x4_t shift = vdupq_n_f32(maximum), vsum = vdupq_n_f32(0), negative_infinity = vdupq_n_f32(-INFINITY);
     for (i = 0; i + 4 <= n; i += 4) {
@@ -412,6 +412,7 @@ static void softmax(float *x, long n) {
     float inverse = 1 / sum;
     for (i = 0; i + 4 <= n; i += 4) vst1q_f32(x + i, vmulq_n_f32(vld1q_f32(x + i), inverse));
     for (; i < n; i++) x[i] *= inverse;
+    return maximum + logf(sum);
 }
 
 const ck_table ck_neon_table = {

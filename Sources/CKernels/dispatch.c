@@ -94,7 +94,7 @@ void ck_quantize_rows_q8(const float *w, int8_t *q, float *scales, long rows, lo
 
 float ck_dot_f32(const float *a, const float *b, long n) { return KERNEL(dot)(a, b, n); }
 void ck_axpy_f32(float alpha, const float *x, float *y, long n) { KERNEL(axpy)(alpha, x, y, n); }
-void ck_softmax_f32(float *x, long n) { KERNEL(softmax)(x, n); }
+float ck_softmax_f32(float *x, long n) { return KERNEL(softmax)(x, n); }
 
 // The prefill GEMMs (several inputs past the matvec limit) for compressed weights. int8 is -1 until the
 // first call picks the best the processor has. bf16 starts off: rounding the inputs to bf16 moves the

@@ -27,7 +27,7 @@ typedef struct {
     void (*quantize_q8)(const float *, int8_t *, float *, long, long);
     float (*dot)(const float *, const float *, long);
     void (*axpy)(float, const float *, float *, long);
-    void (*softmax)(float *, long);
+    float (*softmax)(float *, long);
     void (*matmul_q4)(const uint8_t *, const uint16_t *, const float *, float *, long, long, long, long, long);
     void (*rows_q4)(const uint8_t *, const uint16_t *, float *, long, long, long);
 } ck_table;

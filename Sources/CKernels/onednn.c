@@ -139,9 +139,10 @@ typedef struct {
 static _Thread_local gemm_entry gemm_cache[GEMM_CACHE];
 static _Thread_local int gemm_cache_used, gemm_cache_next;
 
-// bf16 copies of A and B, grown as needed, one pair per thread.
-static _Thread_local uint16_t *bf16_scratch[2];
-static _Thread_local long bf16_capacity[2];
+// bf16 copies of A and B, grown as needed, per thread: 0 and 1 for ck_onednn_gemm's own conversion, 2 and 3
+// for ck_bf16_operand's (a caller converting whole operands for the blocks of its product).
+static _Thread_local uint16_t *bf16_scratch[4];
+static _Thread_local long bf16_capacity[4];
 
 static uint16_t *scratch(int which, long count) {
     if (count > bf16_capacity[which]) {
@@ -235,36 +236,49 @@ static gemm_entry *gemm_lookup(const long key[GEMM_KEY]) {
     return &gemm_cache[slot];
 }
 
-int ck_onednn_gemm(int type, int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
-                   const float *b, long ldb, float beta, float *c, long ldc) {
-    if (type != CK_ONEDNN_F32 && type != CK_ONEDNN_BF16) return -1;
+// The product on operands already in `type` (f32, or bf16 as 16-bit words) with the thread's cached primitive.
+static int gemm_run(int type, int trans_a, int trans_b, long m, long n, long k, float alpha, const void *a, long lda,
+                    const void *b, long ldb, float beta, float *c, long ldc) {
     if (m <= 0 || n <= 0) return 0;
     if (!ck_onednn_version() || k <= 0) return -1;
     dnnl_stream_t s = stream();
     if (!s) return -1;
-    const void *a_data = a, *b_data = b;
-    if (type == CK_ONEDNN_BF16) {
-        // Stored A is m × k (k × m when transposed), B k × n (n × k); each becomes a dense bf16 copy.
-        long a_rows = trans_a ? k : m, a_cols = trans_a ? m : k, b_rows = trans_b ? n : k, b_cols = trans_b ? k : n;
-        uint16_t *a16 = scratch(0, a_rows * a_cols), *b16 = scratch(1, b_rows * b_cols);
-        if (!a16 || !b16) return -1;
-        to_bf16(a, lda, a_rows, a_cols, a16);
-        to_bf16(b, ldb, b_rows, b_cols, b16);
-        a_data = a16, b_data = b16, lda = a_cols, ldb = b_cols;
-    }
     int32_t alpha_bits, beta_bits;
     memcpy(&alpha_bits, &alpha, 4);
     memcpy(&beta_bits, &beta, 4);
     long key[GEMM_KEY] = {type, trans_a != 0, trans_b != 0, m, n, k, lda, ldb, ldc, alpha_bits, beta_bits};
     gemm_entry *entry = gemm_lookup(key);
     if (!entry) return -1;
-    void *handles[3] = {(void *)a_data, (void *)b_data, c};
+    void *handles[3] = {(void *)a, (void *)b, c};
     for (int i = 0; i < 3; i++)
         if (dnnl.dnnl_memory_set_data_handle(entry->memory[i], handles[i]) != dnnl_success) return -1;
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, entry->memory[0]}, {DNNL_ARG_WEIGHTS, entry->memory[1]}, {DNNL_ARG_DST, entry->memory[2]}};
     if (dnnl.dnnl_primitive_execute(entry->primitive, s, 3, args) != dnnl_success || dnnl.dnnl_stream_wait(s) != dnnl_success)
         return -1;
     return 0;
+}
+
+int ck_onednn_gemm(int type, int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
+                   const float *b, long ldb, float beta, float *c, long ldc) {
+    if (type != CK_ONEDNN_F32 && type != CK_ONEDNN_BF16) return -1;
+    if (m <= 0 || n <= 0) return 0;
+    if (type == CK_ONEDNN_F32) return gemm_run(type, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    // Stored A is m × k (k × m when transposed), B k × n (n × k); each becomes a dense bf16 copy.
+    long a_rows = trans_a ? k : m, a_cols = trans_a ? m : k, b_rows = trans_b ? n : k, b_cols = trans_b ? k : n;
+    uint16_t *a16 = scratch(0, a_rows * a_cols), *b16 = scratch(1, b_rows * b_cols);
+    if (!a16 || !b16) return -1;
+    to_bf16(a, lda, a_rows, a_cols, a16);
+    to_bf16(b, ldb, b_rows, b_cols, b16);
+    return gemm_run(type, trans_a, trans_b, m, n, k, alpha, a16, a_cols, b16, b_cols, beta, c, ldc);
+}
+
+int ck_onednn_gemm_bf16(int trans_a, int trans_b, long m, long n, long k, float alpha, const uint16_t *a, long lda,
+                        const uint16_t *b, long ldb, float beta, float *c, long ldc) {
+    return gemm_run(CK_ONEDNN_BF16, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+uint16_t *ck_bf16_operand(int which, long count) {
+    return which == 0 || which == 1 ? scratch(which + 2, count) : NULL;
 }
 
 int ck_onednn_implementation(int type, long m, long n, long k, char *out, long capacity) {
@@ -289,6 +303,15 @@ int ck_onednn_gemm(int type, int trans_a, int trans_b, long m, long n, long k, f
                    const float *b, long ldb, float beta, float *c, long ldc) {
     (void)type; (void)trans_a; (void)trans_b; (void)k; (void)alpha; (void)a; (void)lda; (void)b; (void)ldb; (void)beta; (void)c; (void)ldc;
     return m <= 0 || n <= 0 ? 0 : -1;
+}
+int ck_onednn_gemm_bf16(int trans_a, int trans_b, long m, long n, long k, float alpha, const uint16_t *a, long lda,
+                        const uint16_t *b, long ldb, float beta, float *c, long ldc) {
+    (void)trans_a; (void)trans_b; (void)k; (void)alpha; (void)a; (void)lda; (void)b; (void)ldb; (void)beta; (void)c; (void)ldc;
+    return m <= 0 || n <= 0 ? 0 : -1;
+}
+uint16_t *ck_bf16_operand(int which, long count) {
+    (void)which; (void)count;
+    return NULL;
 }
 int ck_onednn_implementation(int type, long m, long n, long k, char *out, long capacity) {
     (void)type; (void)m; (void)n; (void)k; (void)out; (void)capacity;

@@ -122,17 +122,18 @@ static void axpy(float alpha, const float *x, float *y, long n) {
     for (long i = 0; i < n; i++) y[i] += alpha * x[i];
 }
 
-static void softmax(float *x, long n) {
+static float softmax(float *x, long n) {
     float maximum = -INFINITY;
     for (long i = 0; i < n; i++) if (x[i] > maximum) maximum = x[i];
     if (maximum == -INFINITY) {
         for (long i = 0; i < n; i++) x[i] = 0;
-        return;
+        return -INFINITY;
     }
     float sum = 0;
     for (long i = 0; i < n; i++) sum += (x[i] = expf(x[i] - maximum));
     float inverse = 1 / sum;
     for (long i = 0; i < n; i++) x[i] *= inverse;
+    return maximum + logf(sum);
 }
 
 const ck_table ck_portable_table = {

@@ -67,3 +67,15 @@ void ck_add_layer_norm_f32(float *x, const float *added, float *y, long rows, lo
         }
     }
 }
+
+void ck_softmax_backward_f32(const float *p, float *dp, long n) {
+    float lanes[LANES] = {0};
+    long i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int k = 0; k < LANES; k++) lanes[k] += p[i + k] * dp[i + k];
+    for (; i < n; i++) lanes[i % LANES] += p[i] * dp[i];
+    for (int width = LANES / 2; width > 0; width /= 2)
+        for (int k = 0; k < width; k++) lanes[k] += lanes[k + width];
+    float dot = lanes[0];
+    for (i = 0; i < n; i++) dp[i] = p[i] * (dp[i] - dot);
+}

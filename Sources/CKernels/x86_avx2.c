@@ -507,7 +507,7 @@ AVX2_INLINE __m256 exp_nonpositive(__m256 x) {
     return _mm256_mul_ps(p, _mm256_castsi256_ps(scale));
 }
 
-AVX2 static void softmax(float *x, long n) {
+AVX2 static float softmax(float *x, long n) {
     __m256 vmax = _mm256_set1_ps(-INFINITY);
     long i = 0;
     for (; i + 8 <= n; i += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(x + i));
@@ -518,7 +518,7 @@ AVX2 static void softmax(float *x, long n) {
     for (; i < n; i++) if (x[i] > maximum) maximum = x[i];
     if (maximum == -INFINITY) {
         for (i = 0; i < n; i++) x[i] = 0;
-        return;
+        return -INFINITY;
     }
     __m256 shift = _mm256_set1_ps(maximum), vsum = _mm256_setzero_ps();
     for (i = 0; i + 8 <= n; i += 8) {
@@ -533,6 +533,7 @@ AVX2 static void softmax(float *x, long n) {
     __m256 inverse = _mm256_set1_ps(1 / sum);
     for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inverse));
     for (; i < n; i++) x[i] *= 1 / sum;
+    return maximum + logf(sum);
 }
 
 const ck_table ck_avx2_table = {

@@ -54,9 +54,21 @@ extension BLAS {
         let oneDNN = library == .oneDNN
         // Blocks narrower than this lose more to packing than they gain from another core.
         let minimumBlock = oneDNN ? 128 : 64
-        let type = Int32(precision == .bf16 ? CK_ONEDNN_BF16 : CK_ONEDNN_F32)
-        func product(_ m: Int, _ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>) {
-            if oneDNN, ck_onednn_gemm(type, transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, 1, a, lda, b, ldb, beta, c, ldc) == 0 {
+        // bf16: each operand rounded once, its rows in parallel, into the calling thread's buffers, which every
+        // block then reads (rounding per block would round a shared operand once per block).
+        let a16 = oneDNN && precision == .bf16 ? rounded(a, ld: lda, rows: transposeA ? k : m, cols: transposeA ? m : k, which: 0, pool: pool) : nil
+        let b16 = a16 == nil ? nil : rounded(b, ld: ldb, rows: transposeB ? n : k, cols: transposeB ? k : n, which: 1, pool: pool)
+        let lda16 = transposeA ? m : k, ldb16 = transposeB ? k : n
+        // One block: rows `i`… of op(A) and columns `j`… of op(B), with the offsets of the operands' first elements.
+        func product(_ m: Int, _ n: Int, a aOffset: (Int) -> Int, b bOffset: (Int) -> Int, _ c: UnsafeMutablePointer<Float>) {
+            if let a16, let b16,
+               ck_onednn_gemm_bf16(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, 1, a16 + aOffset(lda16), lda16,
+                                   b16 + bOffset(ldb16), ldb16, beta, c, ldc) == 0 {
+                return
+            }
+            let a = a + aOffset(lda), b = b + bOffset(ldb)
+            if oneDNN, precision == .f32,
+               ck_onednn_gemm(Int32(CK_ONEDNN_F32), transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, 1, a, lda, b, ldb, beta, c, ldc) == 0 {
                 return
             }
             sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
@@ -64,13 +76,24 @@ extension BLAS {
         if m >= n {
             pool.forEachBlock(m, blocks: ComputePool.blocks(m, minimumBlock: minimumBlock)) { _, rows in
                 let i = rows.lowerBound
-                product(rows.count, n, transposeA ? a + i : a + i * lda, b, c + i * ldc)
+                product(rows.count, n, a: { transposeA ? i : i * $0 }, b: { _ in 0 }, c + i * ldc)
             }
         } else {
             pool.forEachBlock(n, blocks: ComputePool.blocks(n, minimumBlock: minimumBlock)) { _, columns in
                 let j = columns.lowerBound
-                product(m, columns.count, a, transposeB ? b + j * ldb : b + j, c + j)
+                product(m, columns.count, a: { _ in 0 }, b: { transposeB ? j * $0 : j }, c + j)
             }
         }
+    }
+
+    /// `rows × cols` of f32 at stride `ld` rounded to bf16 (nearest even) into the calling thread's dense buffer
+    /// `which`; nil where there is none (no oneDNN, or no memory).
+    private static func rounded(_ x: UnsafePointer<Float>, ld: Int, rows: Int, cols: Int, which: Int32,
+                                pool: ComputePool) -> UnsafeMutablePointer<UInt16>? {
+        guard let buffer = ck_bf16_operand(which, rows * cols) else { return nil }
+        pool.forEachChunk(rows, minimumChunk: max(1, 16_384 / max(cols, 1))) { _, range in
+            for r in range { ck_f32_to_bf16(x + r * ld, buffer + r * cols, cols) }
+        }
+        return buffer
     }
 }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import OPTKernels
 import OPTModel
@@ -82,12 +83,8 @@ public final class AdamW {
         for run in runs {
             let keep = run.decays ? 1 - decay : 1
             pool.forEachChunk(run.range.count, minimumChunk: 4096) { _, chunk in
-                for i in (run.range.lowerBound + chunk.lowerBound)..<(run.range.lowerBound + chunk.upperBound) {
-                    p[i] *= keep
-                    m[i] = b1 * m[i] + (1 - b1) * g[i]
-                    v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
-                    p[i] -= stepSize * m[i] / (v[i].squareRoot() / correction2Root + eps)
-                }
+                let i = run.range.lowerBound + chunk.lowerBound
+                ck_adamw_f32(p + i, g + i, m + i, v + i, chunk.count, keep, b1, b2, stepSize, correction2Root, eps)
             }
         }
     }
@@ -102,9 +99,7 @@ public enum GradientOps {
         let pointer = g.pointer
         partial.withUnsafeMutableBufferPointer { sums in
             pool.forEachBlock(count, blocks: blocks) { block, range in
-                var s: Double = 0
-                for i in range { s += Double(pointer[i]) * Double(pointer[i]) }
-                sums[block] = s
+                sums[block] = ck_sum_squares_f64(pointer + range.lowerBound, range.count)
             }
         }
         return partial.reduce(0, +).squareRoot()
@@ -117,7 +112,7 @@ public enum GradientOps {
         guard maxNorm > 0, total > maxNorm else { return total }
         let factor = Float(maxNorm / (total + 1e-6)), pointer = g.pointer
         pool.forEachChunk(g.layout.count, minimumChunk: 4096) { _, range in
-            for i in range { pointer[i] *= factor }
+            ck_scale_f32(pointer + range.lowerBound, range.count, factor)
         }
         return total
     }

@@ -29,7 +29,7 @@ public final class TrainingGraph {
     // Saved activations, one entry per layer unless named otherwise.
     private var stream: [FloatBuffer] = []          // layers + 1 residual streams, [rows, hidden]
     private var attnIn: [FloatBuffer] = [], q: [FloatBuffer] = [], k: [FloatBuffer] = [], v: [FloatBuffer] = []
-    private var context: [FloatBuffer] = [], lse: [FloatBuffer] = []
+    private var context: [FloatBuffer] = []
     private var residual1: [FloatBuffer] = [], mid: [FloatBuffer] = [], ffnIn: [FloatBuffer] = []
     private var preActivation: [FloatBuffer] = [], residual2: [FloatBuffer] = []
     private var stats: [FloatBuffer] = []           // per layer: mean1, rstd1, mean2, rstd2 ([4, rows])
@@ -91,7 +91,7 @@ public final class TrainingGraph {
         for r in 0..<rows {
             Ops.add(p + layout.embedPositions.offset + (Int(batch.positions[r]) + OPTConfig.positionOffset) * h, into: x0 + r * h, count: h)
         }
-        masks.embedding.apply(x0, count: rows * h)
+        ops.dropout(masks.embedding, x0, count: rows * h)
 
         for (l, layer) in layout.layers.enumerated() {
             let s = stats[l].pointer
@@ -101,15 +101,15 @@ public final class TrainingGraph {
             if pre { ops.layerNorm(input, rows: rows, width: h, layer.attentionNorm, p, mean: s, rstd: s + rows, into: attentionInput) }
             ops.linear(attentionInput, rows: rows, layer.q, p, into: q[l].pointer)
             let scaling = 1 / Float(c.headDim).squareRoot()
-            for i in 0..<(rows * h) { q[l].pointer[i] *= scaling }
+            ops.scale(q[l].pointer, count: rows * h, by: scaling)
             ops.linear(attentionInput, rows: rows, layer.k, p, into: k[l].pointer)
             ops.linear(attentionInput, rows: rows, layer.v, p, into: v[l].pointer)
             attentionForward(layer: l, batch: batch, mask: masks.attention(l))
             let r1 = residual1[l].pointer, x1 = mid[l].pointer
             ops.linear(context[l].pointer, rows: rows, layer.out, p, into: r1)
-            masks.residual(l, 0).apply(r1, count: rows * h)
-            Ops.add(input, into: r1, count: rows * h)
-            if pre { x1.update(from: r1, count: rows * h) } else {
+            ops.dropout(masks.residual(l, 0), r1, count: rows * h)
+            ops.add(input, into: r1, count: rows * h)
+            if pre { ops.copy(r1, count: rows * h, into: x1) } else {
                 ops.layerNorm(r1, rows: rows, width: h, layer.attentionNorm, p, mean: s, rstd: s + rows, into: x1)
             }
 
@@ -120,8 +120,8 @@ public final class TrainingGraph {
             activate(hPre, count: rows * f, mask: masks.activation(l), into: hidden.pointer)
             let r2 = pre ? output : residual2[l].pointer
             ops.linear(hidden.pointer, rows: rows, layer.fc2, p, into: r2)
-            masks.residual(l, 1).apply(r2, count: rows * h)
-            Ops.add(x1, into: r2, count: rows * h)
+            ops.dropout(masks.residual(l, 1), r2, count: rows * h)
+            ops.add(x1, into: r2, count: rows * h)
             if !pre { ops.layerNorm(r2, rows: rows, width: h, layer.finalNorm, p, mean: s + 2 * rows, rstd: s + 3 * rows, into: output) }
         }
         let last = stream[layout.layers.count].pointer
@@ -167,19 +167,19 @@ public final class TrainingGraph {
             let input = stream[l].pointer, x1 = mid[l].pointer
             let dOut = grad.pointer, dMid = gradMid.pointer, temp = gradTemp.pointer
             // FFN block: dOut → dMid (∂/∂x1).
-            if pre { dMid.update(from: dOut, count: rows * h) } else {
+            if pre { ops.copy(dOut, count: rows * h, into: dMid) } else {
                 ops.layerNormBackward(dOut, residual2[l].pointer, rows: rows, width: h, layer.finalNorm, p, g,
                                       mean: s + 2 * rows, rstd: s + 3 * rows, dx: dMid, accumulate: false)
             }
             // dMid now also is ∂/∂(fc2 output after dropout).
-            temp.update(from: dMid, count: rows * h)
-            masks.residual(l, 1).apply(temp, count: rows * h)
+            ops.copy(dMid, count: rows * h, into: temp)
+            ops.dropout(masks.residual(l, 1), temp, count: rows * h)
             let hPre = preActivation[l].pointer
             activate(hPre, count: rows * f, mask: masks.activation(l), into: hidden.pointer)
             let dHidden = gradHidden.pointer
             ops.linearBackward(temp, hidden.pointer, rows: rows, layer.fc2, p, g, dx: dHidden)
-            masks.activation(l).apply(dHidden, count: rows * f)
-            activation.backward(hPre, dHidden, count: rows * f)
+            ops.dropout(masks.activation(l), dHidden, count: rows * f)
+            ops.elementwise(rows * f) { activation.backward(hPre + $0.lowerBound, dHidden + $0.lowerBound, count: $0.count) }
             let ffnInput = pre ? ffnIn[l].pointer : x1
             if pre {
                 ops.linearBackward(dHidden, ffnInput, rows: rows, layer.fc1, p, g, dx: temp)
@@ -190,17 +190,17 @@ public final class TrainingGraph {
             }
             // Attention block: dMid → dOut (reused as ∂/∂input).
             let dResidual1 = dOut
-            if pre { dResidual1.update(from: dMid, count: rows * h) } else {
+            if pre { ops.copy(dMid, count: rows * h, into: dResidual1) } else {
                 ops.layerNormBackward(dMid, residual1[l].pointer, rows: rows, width: h, layer.attentionNorm, p, g,
                                       mean: s, rstd: s + rows, dx: dResidual1, accumulate: false)
             }
-            temp.update(from: dResidual1, count: rows * h)
-            masks.residual(l, 0).apply(temp, count: rows * h)
+            ops.copy(dResidual1, count: rows * h, into: temp)
+            ops.dropout(masks.residual(l, 0), temp, count: rows * h)
             let dContext = dMid
             ops.linearBackward(temp, context[l].pointer, rows: rows, layer.out, p, g, dx: dContext)
             attentionBackward(layer: l, batch: batch, dContext: dContext, mask: masks.attention(l))
             let scaling = 1 / Float(c.headDim).squareRoot()
-            for i in 0..<(rows * h) { dq.pointer[i] *= scaling }
+            ops.scale(dq.pointer, count: rows * h, by: scaling)
             let attentionInput = pre ? attnIn[l].pointer : input
             ops.linearBackward(dq.pointer, attentionInput, rows: rows, layer.q, p, g, dx: temp)
             ops.linearBackward(dk.pointer, attentionInput, rows: rows, layer.k, p, g, dx: temp, accumulate: true)
@@ -209,12 +209,12 @@ public final class TrainingGraph {
                 ops.layerNormBackward(temp, input, rows: rows, width: h, layer.attentionNorm, p, g,
                                       mean: s, rstd: s + rows, dx: dResidual1, accumulate: true)
             } else {
-                Ops.add(temp, into: dResidual1, count: rows * h)
+                ops.add(temp, into: dResidual1, count: rows * h)
             }
         }
         // Embeddings: `grad` is ∂/∂x0.
         let dx0 = grad.pointer
-        masks.embedding.apply(dx0, count: rows * h)
+        ops.dropout(masks.embedding, dx0, count: rows * h)
         for r in 0..<rows {
             Ops.add(dx0 + r * h, into: g + layout.embedPositions.offset + (Int(batch.positions[r]) + OPTConfig.positionOffset) * h, count: h)
         }
@@ -243,9 +243,12 @@ public final class TrainingGraph {
 
     /// y = dropout(act(x)).
     private func activate(_ x: UnsafePointer<Float>, count: Int, mask: DropoutMask, into y: UnsafeMutablePointer<Float>) {
-        y.update(from: x, count: count)
-        activation.apply(y, count: count)
-        mask.apply(y, count: count)
+        ops.elementwise(count) { range in
+            let from = x + range.lowerBound, to = y + range.lowerBound
+            to.update(from: from, count: range.count)
+            activation.apply(to, count: range.count)
+            mask.apply(to, count: range.count, offset: range.lowerBound)
+        }
     }
 
     private func validate(_ batch: PackedBatch) throws {
@@ -290,7 +293,6 @@ public final class TrainingGraph {
         stream = each(h, layers + 1)
         attnIn = pre ? each(h) : []
         q = each(h); k = each(h); v = each(h); context = each(h)
-        lse = each(heads)
         residual1 = each(h); mid = each(h)
         ffnIn = pre ? each(h) : []
         preActivation = each(c.ffnDim)
@@ -309,37 +311,42 @@ public final class TrainingGraph {
         selected = FloatBuffer(count: chunk * e); gradSelected = FloatBuffer(count: chunk * e)
     }
 
-    /// Attention of each segment's queries over its own earlier keys: (row, head) pairs in parallel.
+    /// Attention of each segment's queries over its own earlier keys: (row, head) pairs in parallel. Queries go in
+    /// blocks, each against the keys its last query sees, so a segment computes about half the scores of a full square.
     private func attentionForward(layer l: Int, batch: PackedBatch, mask: DropoutMask) {
         let c = config, h = c.hiddenSize, d = c.headDim, heads = c.numAttentionHeads, length = batch.length
-        let rows = batch.rows * length
-        let Q = q[l].pointer, K = k[l].pointer, V = v[l].pointer, out = context[l].pointer, logSum = lse[l].pointer
+        let Q = q[l].pointer, K = k[l].pointer, V = v[l].pointer, out = context[l].pointer
         let segments = batch.segments, block = segmentCapacity * segmentCapacity, scratch = scores.pointer
         pool.forEachChunk(batch.rows * heads) { chunk, pairs in
             let S = scratch + chunk * 2 * block
             for pair in pairs {
                 let row = pair / heads, head = pair % heads
                 for segment in segments where segment.row == row {
-                    let n = segment.count, base = (row * length + segment.start) * h + head * d
-                    BLAS.sgemm(transposeA: false, transposeB: true, m: n, n: n, k: d,
-                               a: Q + base, lda: h, b: K + base, ldb: h, c: S, ldc: n)
-                    for i in 0..<n {
-                        let s = S + i * n
-                        var maximum = -Float.infinity
-                        for j in 0...i where s[j] > maximum { maximum = s[j] }
-                        var sum: Float = 0
-                        for j in 0...i { s[j] = expf(s[j] - maximum); sum += s[j] }
-                        let inv = 1 / sum
-                        for j in 0...i { s[j] *= inv }
-                        (s + i + 1).update(repeating: 0, count: n - i - 1)
-                        logSum[head * rows + row * length + segment.start + i] = maximum + logf(sum)
-                        mask.apply(s, count: i + 1, offset: dropoutIndex(pair, segment, i, length))
+                    let base = (row * length + segment.start) * h + head * d
+                    for queries in Self.queryBlocks(segment.count) {
+                        let seen = queries.upperBound, first = base + queries.lowerBound * h
+                        BLAS.sgemm(transposeA: false, transposeB: true, m: queries.count, n: seen, k: d,
+                                   a: Q + first, lda: h, b: K + base, ldb: h, c: S, ldc: seen)
+                        for i in queries {
+                            let s = S + (i - queries.lowerBound) * seen
+                            ck_softmax_f32(s, i + 1)
+                            (s + i + 1).update(repeating: 0, count: seen - i - 1)
+                            mask.apply(s, count: i + 1, offset: dropoutIndex(pair, segment, i, length))
+                        }
+                        BLAS.sgemm(transposeA: false, transposeB: false, m: queries.count, n: d, k: seen,
+                                   a: S, lda: seen, b: V + base, ldb: h, c: out + first, ldc: h)
                     }
-                    BLAS.sgemm(transposeA: false, transposeB: false, m: n, n: d, k: n,
-                               a: S, lda: n, b: V + base, ldb: h, c: out + base, ldc: h)
                 }
             }
         }
+    }
+
+    /// Queries per block of the attention products.
+    static let attentionBlock = 128
+
+    /// A segment's queries `0..<count` in blocks of `attentionBlock`.
+    private static func queryBlocks(_ count: Int) -> [Range<Int>] {
+        stride(from: 0, to: count, by: attentionBlock).map { $0..<min(count, $0 + attentionBlock) }
     }
 
     /// Where a segment's row `i` of attention probabilities starts among the dropout mask's elements.
@@ -347,11 +354,10 @@ public final class TrainingGraph {
         (pair * length + segment.start + i) * length
     }
 
-    /// dq, dk, dv from ∂/∂context, recomputing each segment's probabilities from the saved log-sum-exp.
+    /// dq, dk, dv from ∂/∂context, recomputing each block's probabilities as the forward pass computed them.
     private func attentionBackward(layer l: Int, batch: PackedBatch, dContext: UnsafePointer<Float>, mask: DropoutMask) {
         let c = config, h = c.hiddenSize, d = c.headDim, heads = c.numAttentionHeads, length = batch.length
-        let rows = batch.rows * length
-        let Q = q[l].pointer, K = k[l].pointer, V = v[l].pointer, logSum = lse[l].pointer
+        let Q = q[l].pointer, K = k[l].pointer, V = v[l].pointer
         let dQ = dq.pointer, dK = dk.pointer, dV = dv.pointer
         let segments = batch.segments, block = segmentCapacity * segmentCapacity, scratch = scores.pointer
         pool.forEachChunk(batch.rows * heads) { chunk, pairs in
@@ -359,35 +365,40 @@ public final class TrainingGraph {
             for pair in pairs {
                 let row = pair / heads, head = pair % heads
                 for segment in segments where segment.row == row {
-                    let n = segment.count, base = (row * length + segment.start) * h + head * d
-                    BLAS.sgemm(transposeA: false, transposeB: true, m: n, n: n, k: d,
-                               a: Q + base, lda: h, b: K + base, ldb: h, c: P, ldc: n)
-                    // P = softmax(S) from the saved log-sum-exp; then its dropped-out copy in dP, for dV.
-                    for i in 0..<n {
-                        let s = P + i * n, sd = dP + i * n
-                        let lse = logSum[head * rows + row * length + segment.start + i]
-                        for j in 0...i { s[j] = expf(s[j] - lse) }
-                        (s + i + 1).update(repeating: 0, count: n - i - 1)
-                        sd.update(from: s, count: n)
-                        mask.apply(sd, count: i + 1, offset: dropoutIndex(pair, segment, i, length))
+                    let base = (row * length + segment.start) * h + head * d
+                    // dK and dV gather from every later block.
+                    for r in 0..<segment.count {
+                        (dK + base + r * h).update(repeating: 0, count: d)
+                        (dV + base + r * h).update(repeating: 0, count: d)
                     }
-                    BLAS.sgemm(transposeA: true, transposeB: false, m: n, n: d, k: n,
-                               a: dP, lda: n, b: dContext + base, ldb: h, c: dV + base, ldc: h)
-                    // ∂/∂(dropped P) = dContext · Vᵀ, then through the mask, then the softmax.
-                    BLAS.sgemm(transposeA: false, transposeB: true, m: n, n: n, k: d,
-                               a: dContext + base, lda: h, b: V + base, ldb: h, c: dP, ldc: n)
-                    for i in 0..<n {
-                        let s = P + i * n, ds = dP + i * n
-                        mask.apply(ds, count: i + 1, offset: dropoutIndex(pair, segment, i, length))
-                        var dot: Float = 0
-                        for j in 0...i { dot += s[j] * ds[j] }
-                        for j in 0...i { ds[j] = s[j] * (ds[j] - dot) }
-                        (ds + i + 1).update(repeating: 0, count: n - i - 1)
+                    for queries in Self.queryBlocks(segment.count) {
+                        let seen = queries.upperBound, first = base + queries.lowerBound * h
+                        BLAS.sgemm(transposeA: false, transposeB: true, m: queries.count, n: seen, k: d,
+                                   a: Q + first, lda: h, b: K + base, ldb: h, c: P, ldc: seen)
+                        // P = softmax(S); then its dropped-out copy in dP, for dV.
+                        for i in queries {
+                            let s = P + (i - queries.lowerBound) * seen, sd = dP + (i - queries.lowerBound) * seen
+                            ck_softmax_f32(s, i + 1)
+                            (s + i + 1).update(repeating: 0, count: seen - i - 1)
+                            sd.update(from: s, count: seen)
+                            mask.apply(sd, count: i + 1, offset: dropoutIndex(pair, segment, i, length))
+                        }
+                        BLAS.sgemm(transposeA: true, transposeB: false, m: seen, n: d, k: queries.count,
+                                   a: dP, lda: seen, b: dContext + first, ldb: h, beta: 1, c: dV + base, ldc: h)
+                        // ∂/∂(dropped P) = dContext · Vᵀ, then through the mask, then the softmax.
+                        BLAS.sgemm(transposeA: false, transposeB: true, m: queries.count, n: seen, k: d,
+                                   a: dContext + first, lda: h, b: V + base, ldb: h, c: dP, ldc: seen)
+                        for i in queries {
+                            let s = P + (i - queries.lowerBound) * seen, ds = dP + (i - queries.lowerBound) * seen
+                            mask.apply(ds, count: i + 1, offset: dropoutIndex(pair, segment, i, length))
+                            ck_softmax_backward_f32(s, ds, i + 1)
+                            (ds + i + 1).update(repeating: 0, count: seen - i - 1)
+                        }
+                        BLAS.sgemm(transposeA: false, transposeB: false, m: queries.count, n: d, k: seen,
+                                   a: dP, lda: seen, b: K + base, ldb: h, c: dQ + first, ldc: h)
+                        BLAS.sgemm(transposeA: true, transposeB: false, m: seen, n: d, k: queries.count,
+                                   a: dP, lda: seen, b: Q + first, ldb: h, beta: 1, c: dK + base, ldc: h)
                     }
-                    BLAS.sgemm(transposeA: false, transposeB: false, m: n, n: d, k: n,
-                               a: dP, lda: n, b: K + base, ldb: h, c: dQ + base, ldc: h)
-                    BLAS.sgemm(transposeA: true, transposeB: false, m: n, n: d, k: n,
-                               a: dP, lda: n, b: Q + base, ldb: h, c: dK + base, ldc: h)
                 }
             }
         }
@@ -412,12 +423,12 @@ public final class TrainingGraph {
             losses.withUnsafeMutableBufferPointer { out in
                 pool.forEachChunk(chunk.count) { _, range in
                     for i in range {
-                        let z = Z + i * vocab, target = Int(batch.targets[chunk[i]])
-                        let lse = Ops.logSumExp(UnsafeBufferPointer(start: z, count: vocab), count: vocab)
-                        out[i] = Double(lse - z[target])
+                        let z = Z + i * vocab, target = Int(batch.targets[chunk[i]]), logit = z[target]
+                        // z becomes softmax(z) (vectorized exponentials), which the gradient needs.
+                        out[i] = Double(ck_softmax_f32(z, vocab) - logit)
                         guard g != nil else { continue }
                         // ∂(scale · loss)/∂z = scale · (softmax(z) − onehot(target)).
-                        for j in 0..<vocab { z[j] = lossScale * expf(z[j] - lse) }
+                        if lossScale != 1 { for j in 0..<vocab { z[j] *= lossScale } }
                         z[target] -= lossScale
                     }
                 }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import OPTKernels
 import OPTModel
@@ -31,6 +32,33 @@ struct TrainingOps {
         pool.forEachChunk(rows, minimumChunk: 16) { _, range in
             for r in range { Ops.add(b, into: y + r * width, count: width) }
         }
+    }
+
+    /// `body` over `0..<count` in contiguous chunks, in parallel: for element-wise steps, whose results do not
+    /// depend on where the chunks fall (the dropout masks are keyed by element index).
+    func elementwise(_ count: Int, _ body: (Range<Int>) -> Void) {
+        pool.forEachChunk(count, minimumChunk: 32_768) { _, range in body(range) }
+    }
+
+    /// x = dropout(x) with `mask`.
+    func dropout(_ mask: DropoutMask, _ x: UnsafeMutablePointer<Float>, count: Int) {
+        guard mask.isActive else { return }
+        elementwise(count) { mask.apply(x + $0.lowerBound, count: $0.count, offset: $0.lowerBound) }
+    }
+
+    /// x += y.
+    func add(_ y: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>, count: Int) {
+        elementwise(count) { ck_add_f32(x + $0.lowerBound, y + $0.lowerBound, $0.count) }
+    }
+
+    /// x *= factor.
+    func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
+        elementwise(count) { ck_scale_f32(x + $0.lowerBound, $0.count, factor) }
+    }
+
+    /// y = x.
+    func copy(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
+        elementwise(count) { (y + $0.lowerBound).update(from: x + $0.lowerBound, count: $0.count) }
     }
 
     /// Given dy `[rows, out]`: dW += dyᵀ·x, db += Σ dy, and dx = dy·W (or dx += when `accumulate`).
@@ -129,7 +157,8 @@ extension Ops.Activation {
     func backward(_ x: UnsafePointer<Float>, _ dy: UnsafeMutablePointer<Float>, count: Int) {
         switch self {
         case .relu:
-            for i in 0..<count where x[i] <= 0 { dy[i] = 0 }
+            // Branch-free so that it vectorizes.
+            for i in 0..<count { dy[i] = x[i] > 0 ? dy[i] : 0 }
         case .gelu:
             let invRoot2 = Float(1 / 2.0.squareRoot()), invRoot2Pi = Float(1 / (2 * Double.pi).squareRoot())
             for i in 0..<count {

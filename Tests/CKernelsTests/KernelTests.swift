@@ -585,6 +585,13 @@ struct KernelTests {
         #expect(ck_onednn_gemm(Int32(CK_ONEDNN_BF16), 0, 0, m, n, k, 1, a, k, b, n, 0, &again, n) == 0)
         #expect(ck_onednn_gemm(Int32(CK_ONEDNN_BF16), 0, 0, m, n, k, 2, a, k, b, n, 0, &doubled, n) == 0)
         #expect(once.map(\.bitPattern) == again.map(\.bitPattern))
+        // Operands rounded once by the caller (as the pool's blocks share them) give the same bits.
+        var a16 = [UInt16](repeating: 0, count: m * k), b16 = [UInt16](repeating: 0, count: k * n), rounded = once
+        ck_f32_to_bf16(a, &a16, m * k)
+        ck_f32_to_bf16(b, &b16, k * n)
+        #expect(ck_onednn_gemm_bf16(0, 0, m, n, k, 1, a16, k, b16, n, 0, &rounded, n) == 0)
+        #expect(once.map(\.bitPattern) == rounded.map(\.bitPattern))
+        #expect(ck_bf16_operand(0, 1000) != nil && ck_bf16_operand(2, 1) == nil)
         #expect(zip(once, doubled).allSatisfy { abs(2 * $0 - $1) <= 1e-5 * abs($1) + 1e-6 })
         // An empty C is nothing to do; the int8 type is not a GEMM type.
         #expect(ck_onednn_gemm(Int32(CK_ONEDNN_F32), 0, 0, 0, n, k, 1, a, k, b, n, 0, &once, n) == 0)
@@ -611,9 +618,10 @@ struct KernelTests {
                 var x = Self.random(n, seed: UInt64(n)).map { $0 * 40 }
                 if n > 3 { x[2] = -.infinity }
                 let original = x
-                ck_softmax_f32(&x, n)
+                let logSumExp = ck_softmax_f32(&x, n)
                 let maximum = Double(original.max() ?? 0)
                 let total = original.map { exp(Double($0) - maximum) }.reduce(0, +)
+                #expect(abs(Double(logSumExp) - (maximum + log(total))) <= 1e-5 * (1 + abs(maximum)), "isa \(isa) n=\(n) log-sum-exp")
                 for i in 0..<n {
                     let reference = exp(Double(original[i]) - maximum) / total
                     #expect(abs(Double(x[i]) - reference) <= 1e-6 + 1e-6 * reference, "isa \(isa) n=\(n) i=\(i)")
@@ -621,7 +629,7 @@ struct KernelTests {
                 if n > 3 { #expect(x[2] == 0) }
             }
             var masked: [Float] = Array(repeating: -.infinity, count: 11)
-            ck_softmax_f32(&masked, masked.count)
+            #expect(ck_softmax_f32(&masked, masked.count) == -.infinity)
             #expect(masked.allSatisfy { $0 == 0 })
         }
     }
@@ -647,6 +655,21 @@ struct KernelTests {
                     #expect(abs(Double(normed[i]) - (xhat * Double(weight[j]) + Double(bias[j]))) <= 2e-5, "width \(width) y[\(i)]")
                     #expect(abs(Double(inPlace[i]) - xhat) <= 2e-5, "width \(width) in place [\(i)]")
                 }
+            }
+        }
+    }
+
+    @Test func softmaxBackwardMatchesADoubleReference() {
+        for n in [1, 7, 16, 100, 513] {
+            var p = Self.random(n, seed: UInt64(n)).map { abs($0) + 0.01 }
+            let total = p.reduce(0, +)
+            p = p.map { $0 / total }
+            let dp = Self.random(n, seed: UInt64(n) + 1)
+            var gradient = dp
+            ck_softmax_backward_f32(p, &gradient, n)
+            let dot = zip(p, dp).map { Double($0) * Double($1) }.reduce(0, +)
+            for i in 0..<n {
+                #expect(abs(Double(gradient[i]) - Double(p[i]) * (Double(dp[i]) - dot)) <= 1e-6, "n=\(n) i=\(i)")
             }
         }
     }

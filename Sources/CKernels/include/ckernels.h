@@ -86,7 +86,8 @@ float ck_dot_f32(const float *a, const float *b, long n);
 /// y[i] += alpha · x[i] over n values (attention weights times values).
 void ck_axpy_f32(float alpha, const float *x, float *y, long n);
 /// Softmax of x[0..<n] in place; -infinity entries become 0, and a row of only -infinity becomes all zeros.
-void ck_softmax_f32(float *x, long n);
+/// Returns log Σ exp(x) of the row as it was (-infinity for a row of only -infinity).
+float ck_softmax_f32(float *x, long n);
 
 /// Each of `rows` rows of y ([rows, width]): y += bias (when given), then y *= scale, then ReLU when `relu`.
 void ck_bias_scale_relu_f32(float *y, long rows, long width, const float *bias, float scale, int relu);
@@ -96,6 +97,18 @@ void ck_add_f32(float *x, const float *added, long n);
 /// (biased variance, eps inside the root; weight and bias optional). y may be x.
 void ck_add_layer_norm_f32(float *x, const float *added, float *y, long rows, long width,
                            const float *weight, const float *bias, float eps);
+
+/// One AdamW update of n parameters as torch.optim.AdamW takes it (decoupled decay first): m and v become the new
+/// moments, p = p·keep − step_size·m / (√v / correction2_root + eps). The four arrays must not overlap.
+void ck_adamw_f32(float *p, const float *g, float *m, float *v, long n,
+                  float keep, float beta1, float beta2, float step_size, float correction2_root, float eps);
+/// Σ x[i]² over n values, accumulated in double in a fixed order.
+double ck_sum_squares_f64(const float *x, long n);
+/// x[i] *= factor over n values.
+void ck_scale_f32(float *x, long n, float factor);
+
+/// The gradient through a softmax row p of n values: dp = p · (dp − Σ p·dp), in place.
+void ck_softmax_backward_f32(const float *p, float *dp, long n);
 
 /// Prefill GEMM paths for compressed weights (ck_q8_gemm, ck_bf16_gemm). CK_GEMM_NONE: tiles of weights are
 /// converted to f32 for BLAS (exact weights, f32 inputs).
@@ -152,6 +165,13 @@ int ck_onednn_gemm_q8(const uint8_t *xu, const float *xs, const int32_t *xz, con
 /// (C is then untouched unless oneDNN failed while running it).
 int ck_onednn_gemm(int type, int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
                    const float *b, long ldb, float beta, float *c, long ldc);
+/// ck_onednn_gemm's CK_ONEDNN_BF16 product on operands already rounded to bf16 (as ck_f32_to_bf16 does), A and B
+/// with their own leading dimensions: a caller that shares one product out in blocks rounds each operand once.
+int ck_onednn_gemm_bf16(int trans_a, int trans_b, long m, long n, long k, float alpha, const uint16_t *a, long lda,
+                        const uint16_t *b, long ldb, float beta, float *c, long ldc);
+/// The calling thread's buffer number `which` (0 or 1) of at least `count` bf16 values for ck_onednn_gemm_bf16's
+/// operands, grown as needed and kept for the thread's life; NULL where oneDNN is absent or memory ran out.
+uint16_t *ck_bf16_operand(int which, long count);
 /// The name of the kernel oneDNN picks for a product of this type and shape (e.g. "brg:avx512_core_vnni")
 /// into out; returns 0, or -1 where oneDNN is absent.
 int ck_onednn_implementation(int type, long m, long n, long k, char *out, long capacity);

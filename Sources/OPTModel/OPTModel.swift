@@ -100,9 +100,17 @@ public final class OPTModel: Sendable {
             positions += s.cache.append(count: s.tokens.count)
         }
         embed(tokens: sequences.flatMap(\.tokens), positions: positions, workspace: ws)
-        runLayers(rows: shape.rows, workspace: ws) { index in
+        // One sequence's keys and values are projected straight into its cache, whose next positions are their
+        // rows in order; several sequences' go through the workspace and are copied after their cache's positions.
+        let single = sequences.count == 1 ? sequences[0].cache : nil
+        let keysValues: (Int) -> (keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>) = { layer in
+            guard let cache = single else { return (ws.k.pointer, ws.v.pointer) }
+            let start = cache.offset(position: cache.length - shape.rows)
+            return (cache.keys[layer].pointer + start, cache.values[layer].pointer + start)
+        }
+        runLayers(rows: shape.rows, workspace: ws, keysValues: keysValues) { index in
             for (s, rowOffset) in zip(sequences, offsets) {
-                store(layer: index, steps: s.tokens.count, cache: s.cache, workspace: ws, rowOffset: rowOffset)
+                if single == nil { store(layer: index, steps: s.tokens.count, cache: s.cache, workspace: ws, rowOffset: rowOffset) }
                 attention(layer: index, steps: s.tokens.count, cache: s.cache, workspace: ws, rowOffset: rowOffset)
             }
         }
@@ -135,9 +143,11 @@ public final class OPTModel: Sendable {
          steps.map(\.tokens).max() ?? 1, steps.map(\.capacity).max() ?? 1)
     }
 
-    /// Every decoder layer over `rows` rows of `ws.x`, then the final layer norm; `attend(layer)` fills
-    /// `ws.attended` from `ws.q`, `ws.k`, `ws.v` (and the caches).
-    private func runLayers(rows: Int, workspace ws: Workspace, attend: (Int) -> Void) {
+    /// Every decoder layer over `rows` rows of `ws.x`, then the final layer norm; a layer's keys and values go
+    /// where `keysValues(layer)` says, then `attend(layer)` fills `ws.attended` from `ws.q` and the caches.
+    private func runLayers(rows: Int, workspace ws: Workspace,
+                           keysValues: (Int) -> (keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>),
+                           attend: (Int) -> Void) {
         let c = config
         let x = ws.x.pointer, normed = ws.normed.pointer, projected = ws.projected.pointer
         // transformers scales the projected queries (bias included) before the dot products.
@@ -147,8 +157,9 @@ public final class OPTModel: Sendable {
             let attnInput = c.doLayerNormBefore ? normed : x
             if c.doLayerNormBefore { residual(nil, norm: layer.selfAttnLayerNorm, rows: rows, ws, into: normed) }
             linear(layer.qProj, attnInput, rows: rows, into: ws.q.pointer, ws, scale: scaling)
-            linear(layer.kProj, attnInput, rows: rows, into: ws.k.pointer, ws)
-            linear(layer.vProj, attnInput, rows: rows, into: ws.v.pointer, ws)
+            let destination = keysValues(index)
+            linear(layer.kProj, attnInput, rows: rows, into: destination.keys, ws)
+            linear(layer.vProj, attnInput, rows: rows, into: destination.values, ws)
             attend(index)
             linear(layer.outProj, ws.attended.pointer, rows: rows, into: projected, ws)
             if c.doLayerNormBefore {

@@ -79,3 +79,11 @@ void ck_softmax_backward_f32(const float *p, float *dp, long n) {
     float dot = lanes[0];
     for (i = 0; i < n; i++) dp[i] = p[i] * (dp[i] - dot);
 }
+
+void ck_relu_backward_f32(const float *restrict x, float *restrict dy, long n) {
+    // dy is read unconditionally, so that the loop is a select compilers vectorize.
+    for (long i = 0; i < n; i++) {
+        float d = dy[i];
+        dy[i] = x[i] > 0 ? d : 0;
+    }
+}

@@ -281,7 +281,7 @@ public final class TrainingGraph {
     }
 
     private func reserve(rows: Int, segment: Int) {
-        let c = config, h = c.hiddenSize, e = c.wordEmbedProjDim, layers = c.numHiddenLayers, heads = c.numAttentionHeads
+        let c = config, h = c.hiddenSize, e = c.wordEmbedProjDim, layers = c.numHiddenLayers
         if segment > segmentCapacity || rows > rowsCapacity {
             segmentCapacity = max(segment, segmentCapacity)
             scores = FloatBuffer(count: pool.threads * 2 * segmentCapacity * segmentCapacity)

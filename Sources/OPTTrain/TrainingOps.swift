@@ -157,8 +157,7 @@ extension Ops.Activation {
     func backward(_ x: UnsafePointer<Float>, _ dy: UnsafeMutablePointer<Float>, count: Int) {
         switch self {
         case .relu:
-            // Branch-free so that it vectorizes.
-            for i in 0..<count { dy[i] = x[i] > 0 ? dy[i] : 0 }
+            ck_relu_backward_f32(x, dy, count)
         case .gelu:
             let invRoot2 = Float(1 / 2.0.squareRoot()), invRoot2Pi = Float(1 / (2 * Double.pi).squareRoot())
             for i in 0..<count {

@@ -110,6 +110,9 @@ void ck_scale_f32(float *x, long n, float factor);
 /// The gradient through a softmax row p of n values: dp = p · (dp − Σ p·dp), in place.
 void ck_softmax_backward_f32(const float *p, float *dp, long n);
 
+/// ReLU's gradient: dy[i] = 0 where x[i] ≤ 0, over n values (x and dy must not overlap).
+void ck_relu_backward_f32(const float *x, float *dy, long n);
+
 /// Prefill GEMM paths for compressed weights (ck_q8_gemm, ck_bf16_gemm). CK_GEMM_NONE: tiles of weights are
 /// converted to f32 for BLAS (exact weights, f32 inputs).
 enum { CK_GEMM_NONE = 0, CK_GEMM_AVX512VNNI = 1, CK_GEMM_AVX512BF16 = 2 };

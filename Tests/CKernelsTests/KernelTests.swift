@@ -674,6 +674,28 @@ struct KernelTests {
         }
     }
 
+    @Test func adamWLanesGiveTheScalarFormulasBits() {
+        let n = 37  // vector lanes and a scalar tail
+        let g = Self.random(n, seed: 11)
+        var p = Self.random(n, seed: 12), m = Self.random(n, seed: 13).map { $0 * 0.1 }, v = Self.random(n, seed: 14).map { abs($0) * 0.01 }
+        let (p0, m0, v0) = (p, m, v)
+        let (keep, b1, b2, step, root, eps): (Float, Float, Float, Float, Float, Float) = (0.999, 0.9, 0.95, 1e-3, 0.3, 1e-8)
+        ck_adamw_f32(&p, g, &m, &v, n, keep, b1, b2, step, root, eps)
+        for i in 0..<n {
+            let mi = b1 * m0[i] + (1 - b1) * g[i]
+            let vi = b2 * v0[i] + (1 - b2) * g[i] * g[i]
+            let pi = p0[i] * keep - step * mi / (vi.squareRoot() / root + eps)
+            #expect(m[i].bitPattern == mi.bitPattern && v[i].bitPattern == vi.bitPattern && p[i].bitPattern == pi.bitPattern, "element \(i)")
+        }
+    }
+
+    @Test func reluGradientZeroesWhereTheInputWasNotPositive() {
+        let x: [Float] = [1, -1, 0, 2, -0.5, 3, 0.25, -2, 5]
+        var dy: [Float] = [1, 2, 3, 4, 5, 6, 7, 8, 9]
+        ck_relu_backward_f32(x, &dy, x.count)
+        #expect(dy == [1, 0, 0, 4, 0, 6, 7, 0, 9])
+    }
+
     @Test func biasScaleAndReLUApplyInThatOrder() {
         var y: [Float] = [1, -2, 3, -4, 0.5, 6]
         ck_bias_scale_relu_f32(&y, 2, 3, [1, 1, -10], 0.5, 1)

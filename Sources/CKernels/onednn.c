@@ -343,6 +343,7 @@ int ck_onednn_gemm_q8(const uint8_t *xu, const float *xs, const int32_t *xz, con
                       float *y, long m, long rows, long cols) {
     // The int32 sums land in y's own memory, then become floats in place, with our VNNI GEMM's formula.
     if (ck_onednn_matmul(CK_ONEDNN_U8S8, xu, w, y, m, rows, cols) != 0) return -1;
+    if (ck_gemm_q8_scale_sums(xs, xz, scales, row_sums, y, m, rows) == 0) return 0;
     for (long i = 0; i < m; i++) {
         for (long r = 0; r < rows; r++) {
             int32_t dot;

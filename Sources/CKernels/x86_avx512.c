@@ -145,6 +145,29 @@ void ck_gemm_q8(const uint8_t *xu, const float *xs, const int32_t *xz, const int
     if (ck_q8_gemm() == CK_GEMM_AVX512VNNI) gemm_q8(xu, xs, xz, w, scales, row_sums, y, m, rows, cols, row_begin, row_end);
 }
 
+// ck_gemm_q8's scaling of exact int32 sums (made elsewhere, e.g. by oneDNN) in place, 16 lanes at a time.
+VNNI static void scale_sums_q8(const float *xs, const int32_t *xz, const float *scales, const int32_t *row_sums, float *y,
+                               long m, long rows) {
+    for (long i = 0; i < m; i++) {
+        const __m512 xsv = _mm512_set1_ps(xs[i]);
+        const __m512i xzv = _mm512_set1_epi32(xz[i]);
+        float *yi = y + i * rows;
+        for (long r = 0; r < rows; r += 16) {
+            __mmask16 mask = rows - r >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (rows - r)) - 1);
+            __m512i dot = _mm512_maskz_loadu_epi32(mask, yi + r);
+            __m512i diff = _mm512_sub_epi32(dot, _mm512_mullo_epi32(xzv, _mm512_maskz_loadu_epi32(mask, row_sums + r)));
+            __m512 scale = _mm512_mul_ps(xsv, _mm512_maskz_loadu_ps(mask, scales + r));
+            _mm512_mask_storeu_ps(yi + r, mask, _mm512_mul_ps(scale, _mm512_cvtepi32_ps(diff)));
+        }
+    }
+}
+
+int ck_gemm_q8_scale_sums(const float *xs, const int32_t *xz, const float *scales, const int32_t *row_sums, float *y, long m, long rows) {
+    if (ck_q8_gemm() != CK_GEMM_AVX512VNNI) return -1;
+    scale_sums_q8(xs, xz, scales, row_sums, y, m, rows);
+    return 0;
+}
+
 void ck_gemm_bf16_convert_inputs(const float *x, uint16_t *xb, long m, long cols) {
     if (ck_bf16_gemm() == CK_GEMM_AVX512BF16) convert_inputs_bf16(x, xb, m * cols);
 }
@@ -161,6 +184,10 @@ void ck_gemm_q8_quantize_inputs(const float *x, uint8_t *xu, float *xs, int32_t 
 void ck_gemm_q8(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *scales, const int32_t *row_sums,
                 float *y, long m, long rows, long cols, long row_begin, long row_end) {
     (void)xu; (void)xs; (void)xz; (void)w; (void)scales; (void)row_sums; (void)y; (void)m; (void)rows; (void)cols; (void)row_begin; (void)row_end;
+}
+int ck_gemm_q8_scale_sums(const float *xs, const int32_t *xz, const float *scales, const int32_t *row_sums, float *y, long m, long rows) {
+    (void)xs; (void)xz; (void)scales; (void)row_sums; (void)y; (void)m; (void)rows;
+    return -1;
 }
 void ck_gemm_bf16_convert_inputs(const float *x, uint16_t *xb, long m, long cols) { (void)x; (void)xb; (void)m; (void)cols; }
 void ck_gemm_bf16(const uint16_t *xb, const uint16_t *w, float *y, long m, long rows, long cols, long row_begin, long row_end) {

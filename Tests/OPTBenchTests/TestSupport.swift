@@ -22,13 +22,8 @@ enum Paths {
     static var hasBBH: Bool { FileManager.default.fileExists(atPath: bbh.appendingPathComponent("cot-prompts").path) }
 }
 
-/// A fresh empty folder under the temporary directory.
-func temporaryFolder(_ name: String = #function) throws -> URL {
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("optbench-\(name.filter { $0.isLetter || $0.isNumber })-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
+/// A fresh empty folder, removed with the others when the test process exits.
+func temporaryFolder(_ name: String = #function) throws -> URL { try TemporaryFolders.make("optbench", name) }
 
 /// Writes `text` as `name` into `folder` (creating subfolders) and returns its URL.
 @discardableResult

@@ -11,13 +11,8 @@ enum Paths {
     static func fixture(_ name: String) -> URL { data.appendingPathComponent(name) }
 }
 
-/// A fresh empty folder under the temporary directory.
-func temporaryFolder(_ name: String = #function) throws -> URL {
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("optdata-\(name.filter { $0.isLetter || $0.isNumber })-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
+/// A fresh empty folder, removed with the others when the test process exits.
+func temporaryFolder(_ name: String = #function) throws -> URL { try TemporaryFolders.make("optdata", name) }
 
 /// Writes `bytes` as `name` into `folder` and returns its URL.
 @discardableResult

@@ -48,13 +48,8 @@ enum Fixtures {
     static let gpt2: BPETokenizer? = try? BPETokenizer.load(directory: Paths.gpt2)
 }
 
-/// A fresh empty folder under the temporary directory.
-func temporaryFolder(_ name: String = #function) throws -> URL {
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("opteval-\(name.filter { $0.isLetter || $0.isNumber })-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
+/// A fresh empty folder, removed with the others when the test process exits.
+func temporaryFolder(_ name: String = #function) throws -> URL { try TemporaryFolders.make("opteval", name) }
 
 /// Writes `text` as `name` into `folder` and returns its URL.
 @discardableResult

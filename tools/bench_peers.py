@@ -2,7 +2,7 @@
 """Measures optiml beside its peers on one checkpoint, in one run, on this machine, and prints the tables.
 
 Usage:
-  python tools/bench_peers.py --model DIR [--threads N] [--repeat 3] [--engines transformers,ctranslate2,optiml]
+  python tools/bench_peers.py --model DIR [--threads N] [--repeat 3] [--rounds 1] [--engines transformers,ctranslate2,optiml]
         [--optiml .build/release/optiml] [--optiml-dtypes f32,f16,bf16,int8] [--cache-dir DIR] [--json-out FILE]
 
 Engines:
@@ -24,6 +24,9 @@ checkpoints do, and EOS is held off (min length = max length) so every run makes
               under torch.inference_mode; CTranslate2: Generator.forward_batch); tokens/s = 512 / seconds
 Each speed is the median of --repeat timed runs after one warm-up run. A note on stderr names any engine
 during which other processes took CPU time (Linux /proc/stat): on a shared machine, run again when it is idle.
+--rounds N measures every engine N times, round after round in the same order, so that a machine whose speed
+drifts (a VM beside busy neighbours) slows every engine alike; each figure is then the median over the rounds
+(peak RSS the largest), and a last table gives optiml's ratio to the best peer in each round.
 Output: a Markdown table of all rows, then optiml's speeds divided by the best peer's and by each peer's.
 Needs: pip install torch transformers ctranslate2 (peers), swift build -c release (optiml).
 """
@@ -276,6 +279,48 @@ def run_optiml(args):
     return rows
 
 
+def measure_round(args, engines):
+    """One measurement of every engine and format, peers first."""
+    rows = [measure_peer(args, engine, dtype) for engine in PEERS if engine in engines for dtype in PEERS[engine]]
+    rows = [r for r in rows if r]
+    if "optiml" in engines:
+        rows += run_optiml(args)
+    return rows
+
+
+def combine(rounds):
+    """Each engine and format's rows over the rounds as one: the median of each time and speed, the largest peak RSS."""
+    keys = []
+    for rows in rounds:
+        keys += [k for k in ((r["engine"], r["dtype"]) for r in rows) if k not in keys]
+    combined = []
+    for engine, dtype in keys:
+        found = [r for rows in rounds for r in rows if (r["engine"], r["dtype"]) == (engine, dtype)]
+        row = dict(found[0])
+        for key in ["load_s"] + [key for key, _ in SPEEDS]:
+            row[key] = statistics.median(r[key] for r in found)
+        row["peak_rss_mb"] = max(r["peak_rss_mb"] for r in found)
+        combined.append(row)
+    return combined
+
+
+def report_rounds(rounds):
+    """optiml's speed over the best peer's in each round, per format and workload."""
+    print()
+    print("| optiml | workload | × best peer in each round |")
+    print("|---|---|---|")
+    first = [r for r in rounds[0] if r["engine"] == "optiml"]
+    for dtype in [r["dtype"] for r in first]:
+        for key, workload in SPEEDS:
+            ratios = []
+            for rows in rounds:
+                peers = [r for r in rows if r["engine"] != "optiml"]
+                ours = [r for r in rows if r["engine"] == "optiml" and r["dtype"] == dtype]
+                if peers and ours:
+                    ratios.append(f"{ours[0][key] / max(p[key] for p in peers):.2f}×")
+            print(f"| {dtype} | {workload} | {', '.join(ratios)} |")
+
+
 def label(row):
     return f"{NAMES[row['engine']]} {row['dtype']}"
 
@@ -308,6 +353,7 @@ def main():
     parser.add_argument("--model", required=True, help="Hugging Face OPT checkpoint (config.json, weights, tokenizer)")
     parser.add_argument("--threads", type=int, default=CORES, help="threads for every engine (default: all cores)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement; the median is reported")
+    parser.add_argument("--rounds", type=int, default=1, help="measure every engine this many times, interleaved")
     parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated subset of " + ",".join(ENGINES))
     parser.add_argument("--optiml", default=OPTIML, help="the optiml binary (default: .build/release/optiml)")
     parser.add_argument("--optiml-dtypes", default="f32,f16,bf16,int8",
@@ -327,18 +373,22 @@ def main():
         parser.error(f"--engines: unknown {', '.join(sorted(unknown))} (expected some of {', '.join(ENGINES)})")
     if not os.path.isfile(os.path.join(args.model, "config.json")):
         parser.error(f"--model {args.model}: no config.json there")
-    if args.repeat < 1 or args.threads < 1:
-        parser.error("--repeat and --threads must be at least 1")
+    if args.repeat < 1 or args.threads < 1 or args.rounds < 1:
+        parser.error("--repeat, --rounds and --threads must be at least 1")
 
     print(machine())
-    rows = [measure_peer(args, engine, dtype) for engine in PEERS if engine in engines for dtype in PEERS[engine]]
-    rows = [r for r in rows if r]
-    if "optiml" in engines:
-        rows += run_optiml(args)
+    rounds = []
+    for number in range(args.rounds):
+        if args.rounds > 1:
+            print(f"round {number + 1} of {args.rounds}", file=sys.stderr)
+        rounds.append(measure_round(args, engines))
+    rows = combine(rounds)
     if not rows:
         note("nothing was measured")
         return 1
     report(rows)
+    if args.rounds > 1:
+        report_rounds(rounds)
     if args.json_out:
         with open(args.json_out, "w") as f:
             json.dump(rows, f, indent=1)

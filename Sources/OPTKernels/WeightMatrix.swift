@@ -116,10 +116,15 @@ public struct WeightMatrix: @unchecked Sendable {
             let inputZeros = (quantized + count * MemoryLayout<Float>.stride).bindMemory(to: Int32.self, capacity: count)
             let inputs = (quantized + count * (MemoryLayout<Float>.stride + MemoryLayout<Int32>.stride))
                 .bindMemory(to: UInt8.self, capacity: count * cols)
-            ck_gemm_q8_quantize_inputs(x, inputs, inputScales, inputZeros, count, cols)
+            func quantize(_ share: Range<Int>) {
+                let i = share.lowerBound
+                ck_gemm_q8_quantize_inputs(x + i * cols, inputs + i * cols, inputScales + i, inputZeros + i, share.count, cols)
+            }
             let w = data.assumingMemoryBound(to: Int8.self)
             if throughOneDNN(count) {
+                // Each thread quantizes the inputs of its own share, then multiplies them.
                 pool.forEachChunk(count, minimumChunk: Self.oneDNNMinimumInputs) { _, share in
+                    quantize(share)
                     let xu = inputs + share.lowerBound * cols, xs = inputScales + share.lowerBound, xz = inputZeros + share.lowerBound
                     let ys = y + share.lowerBound * rows
                     if ck_onednn_gemm_q8(xu, xs, xz, w, scales, rowSums, ys, share.count, rows, cols) != 0 {
@@ -128,6 +133,7 @@ public struct WeightMatrix: @unchecked Sendable {
                 }
                 return
             }
+            pool.forEachChunk(count, minimumChunk: Self.oneDNNMinimumInputs) { _, share in quantize(share) }
             pool.forEachChunk(rows, minimumChunk: 64) { _, range in
                 ck_gemm_q8(inputs, inputScales, inputZeros, data.assumingMemoryBound(to: Int8.self), scales, rowSums,
                            y, count, rows, cols, range.lowerBound, range.upperBound)
@@ -137,7 +143,9 @@ public struct WeightMatrix: @unchecked Sendable {
         if format == .bf16, count > Self.matvecLimit, Int(ck_bf16_gemm()) == Int(CK_GEMM_AVX512BF16) {
             // bf16 × bf16 GEMM (AVX512-BF16): the weights as stored, the inputs rounded to bf16 once.
             let inputs = quantized.bindMemory(to: UInt16.self, capacity: count * cols)
-            ck_gemm_bf16_convert_inputs(x, inputs, count, cols)
+            pool.forEachChunk(count, minimumChunk: Self.oneDNNMinimumInputs) { _, share in
+                ck_gemm_bf16_convert_inputs(x + share.lowerBound * cols, inputs + share.lowerBound * cols, share.count, cols)
+            }
             let w = data.assumingMemoryBound(to: UInt16.self)
             if throughOneDNN(count) {
                 pool.forEachChunk(count, minimumChunk: Self.oneDNNMinimumInputs) { _, share in

@@ -257,7 +257,7 @@ public final class Trainer {
     private func truncateMetrics(after step: Int) throws {
         let fm = FileManager.default
         guard let data = fm.contents(atPath: metricsURL.path) else {
-            fm.createFile(atPath: metricsURL.path, contents: nil)
+            try AtomicFile.write(Data(), to: metricsURL)
             return
         }
         // A line cut short by the stop, or of a later step, goes.

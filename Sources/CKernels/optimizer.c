@@ -4,10 +4,32 @@
 // contraction into fused multiply-adds is off, so the results do not depend on the processor.
 #include "ckernels.h"
 #include <math.h>
+
+// Four float lanes, named once per instruction set, for ck_adamw_f32.
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#define LANES4 1
+typedef __m128 f32x4;
+#define SPLAT(x) _mm_set1_ps(x)
+#define LOAD(p) _mm_loadu_ps(p)
+#define STORE(p, v) _mm_storeu_ps(p, v)
+#define ADD(a, b) _mm_add_ps(a, b)
+#define SUB(a, b) _mm_sub_ps(a, b)
+#define MUL(a, b) _mm_mul_ps(a, b)
+#define DIV(a, b) _mm_div_ps(a, b)
+#define SQRT(a) _mm_sqrt_ps(a)
 #elif defined(__ARM_NEON) && defined(__aarch64__)
 #include <arm_neon.h>
+#define LANES4 1
+typedef float32x4_t f32x4;
+#define SPLAT(x) vdupq_n_f32(x)
+#define LOAD(p) vld1q_f32(p)
+#define STORE(p, v) vst1q_f32(p, v)
+#define ADD(a, b) vaddq_f32(a, b)
+#define SUB(a, b) vsubq_f32(a, b)
+#define MUL(a, b) vmulq_f32(a, b)
+#define DIV(a, b) vdivq_f32(a, b)
+#define SQRT(a) vsqrtq_f32(a)
 #endif
 
 #pragma STDC FP_CONTRACT OFF
@@ -17,29 +39,17 @@ void ck_adamw_f32(float *restrict p, const float *restrict g, float *restrict m,
     long i = 0;
     // sqrtf may set errno, so compilers will not vectorize it: four lanes by hand, the same operations in the
     // same order (IEEE square roots and divisions are exact to the last bit in every lane).
-#if defined(__SSE2__)
-    const __m128 b1 = _mm_set1_ps(beta1), b2 = _mm_set1_ps(beta2), rest1 = _mm_set1_ps(1 - beta1), rest2 = _mm_set1_ps(1 - beta2);
-    const __m128 kept = _mm_set1_ps(keep), step = _mm_set1_ps(step_size), root = _mm_set1_ps(correction2_root), epsilon = _mm_set1_ps(eps);
+#if LANES4
+    const f32x4 b1 = SPLAT(beta1), b2 = SPLAT(beta2), rest1 = SPLAT(1 - beta1), rest2 = SPLAT(1 - beta2);
+    const f32x4 kept = SPLAT(keep), step = SPLAT(step_size), root = SPLAT(correction2_root), epsilon = SPLAT(eps);
     for (; i + 4 <= n; i += 4) {
-        __m128 gi = _mm_loadu_ps(g + i);
-        __m128 mi = _mm_add_ps(_mm_mul_ps(b1, _mm_loadu_ps(m + i)), _mm_mul_ps(rest1, gi));
-        __m128 vi = _mm_add_ps(_mm_mul_ps(b2, _mm_loadu_ps(v + i)), _mm_mul_ps(_mm_mul_ps(rest2, gi), gi));
-        _mm_storeu_ps(m + i, mi);
-        _mm_storeu_ps(v + i, vi);
-        __m128 denominator = _mm_add_ps(_mm_div_ps(_mm_sqrt_ps(vi), root), epsilon);
-        _mm_storeu_ps(p + i, _mm_sub_ps(_mm_mul_ps(_mm_loadu_ps(p + i), kept), _mm_div_ps(_mm_mul_ps(step, mi), denominator)));
-    }
-#elif defined(__ARM_NEON) && defined(__aarch64__)
-    const float32x4_t b1 = vdupq_n_f32(beta1), b2 = vdupq_n_f32(beta2), rest1 = vdupq_n_f32(1 - beta1), rest2 = vdupq_n_f32(1 - beta2);
-    const float32x4_t kept = vdupq_n_f32(keep), step = vdupq_n_f32(step_size), root = vdupq_n_f32(correction2_root), epsilon = vdupq_n_f32(eps);
-    for (; i + 4 <= n; i += 4) {
-        float32x4_t gi = vld1q_f32(g + i);
-        float32x4_t mi = vaddq_f32(vmulq_f32(b1, vld1q_f32(m + i)), vmulq_f32(rest1, gi));
-        float32x4_t vi = vaddq_f32(vmulq_f32(b2, vld1q_f32(v + i)), vmulq_f32(vmulq_f32(rest2, gi), gi));
-        vst1q_f32(m + i, mi);
-        vst1q_f32(v + i, vi);
-        float32x4_t denominator = vaddq_f32(vdivq_f32(vsqrtq_f32(vi), root), epsilon);
-        vst1q_f32(p + i, vsubq_f32(vmulq_f32(vld1q_f32(p + i), kept), vdivq_f32(vmulq_f32(step, mi), denominator)));
+        f32x4 gi = LOAD(g + i);
+        f32x4 mi = ADD(MUL(b1, LOAD(m + i)), MUL(rest1, gi));
+        f32x4 vi = ADD(MUL(b2, LOAD(v + i)), MUL(MUL(rest2, gi), gi));
+        STORE(m + i, mi);
+        STORE(v + i, vi);
+        f32x4 denominator = ADD(DIV(SQRT(vi), root), epsilon);
+        STORE(p + i, SUB(MUL(LOAD(p + i), kept), DIV(MUL(step, mi), denominator)));
     }
 #endif
     for (; i < n; i++) {

@@ -23,16 +23,21 @@ void ck_add_f32(float *x, const float *added, long n) {
     for (long i = 0; i < n; i++) x[i] += added[i];
 }
 
-// Σ x[0..<n] in LANES partial sums added pairwise (the order is fixed: the same bits on every run).
+// The sums below go in LANES partial sums (element i into lane i % LANES), blocks of LANES at a time so that
+// compilers vectorize them; the lanes are then added pairwise: a fixed order, the same bits on every run.
+static float lanes_total(float lanes[LANES]) {
+    for (int width = LANES / 2; width > 0; width /= 2)
+        for (int k = 0; k < width; k++) lanes[k] += lanes[k + width];
+    return lanes[0];
+}
+
 static float sum_of(const float *x, long n) {
     float lanes[LANES] = {0};
     long i = 0;
     for (; i + LANES <= n; i += LANES)
         for (int k = 0; k < LANES; k++) lanes[k] += x[i + k];
     for (; i < n; i++) lanes[i % LANES] += x[i];
-    for (int width = LANES / 2; width > 0; width /= 2)
-        for (int k = 0; k < width; k++) lanes[k] += lanes[k + width];
-    return lanes[0];
+    return lanes_total(lanes);
 }
 
 static float squared_deviation_sum(const float *x, long n, float mean) {
@@ -47,9 +52,7 @@ static float squared_deviation_sum(const float *x, long n, float mean) {
         float d = x[i] - mean;
         lanes[i % LANES] += d * d;
     }
-    for (int width = LANES / 2; width > 0; width /= 2)
-        for (int k = 0; k < width; k++) lanes[k] += lanes[k + width];
-    return lanes[0];
+    return lanes_total(lanes);
 }
 
 void ck_add_layer_norm_f32(float *x, const float *added, float *y, long rows, long width,
@@ -74,9 +77,7 @@ void ck_softmax_backward_f32(const float *p, float *dp, long n) {
     for (; i + LANES <= n; i += LANES)
         for (int k = 0; k < LANES; k++) lanes[k] += p[i + k] * dp[i + k];
     for (; i < n; i++) lanes[i % LANES] += p[i] * dp[i];
-    for (int width = LANES / 2; width > 0; width /= 2)
-        for (int k = 0; k < width; k++) lanes[k] += lanes[k + width];
-    float dot = lanes[0];
+    float dot = lanes_total(lanes);
     for (i = 0; i < n; i++) dp[i] = p[i] * (dp[i] - dot);
 }
 

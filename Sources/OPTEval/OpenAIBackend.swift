@@ -121,7 +121,7 @@ public struct OpenAIBackend: EvalBackend {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
-        request.body = .bytes(ByteBuffer(bytes: try WireJSON.encode(body)))
+        request.body = .bytes(ByteBuffer(bytes: WireJSON.encode(body)))
         var lastReason = ""
         for attempt in 0...retries {
             if attempt > 0 { try await Task.sleep(nanoseconds: UInt64(min(8, 0.25 * pow(2, Double(attempt - 1))) * 1e9)) }

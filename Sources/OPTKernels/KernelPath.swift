@@ -31,7 +31,7 @@ public enum KernelPath {
         }
         var name = [CChar](repeating: 0, count: 128)
         guard ck_onednn_implementation(type, inputs, rows, cols, &name, name.count) == 0 else { return nil }
-        return String(cString: name)
+        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// The matrix-vector kernels of decode (batches up to `WeightMatrix.matvecLimit`).

@@ -62,7 +62,7 @@ public struct WeightMatrix: @unchecked Sendable {
         self.groupScales = groupScales
         self.owner = owner
         // Kept even when tests switch the GEMM off, so that they can switch it back on for the same matrix.
-        if format == .int8 && ck_has(UInt32(CK_FEATURE_AVX512F | CK_FEATURE_AVX512BW | CK_FEATURE_AVX512VNNI)) != 0 {
+        if format == .int8 && KernelPath.units.int8 {
             let storage = AlignedBuffer(byteCount: rows * MemoryLayout<Int32>.stride)
             let sums = storage.pointer.bindMemory(to: Int32.self, capacity: rows)
             let q = data.assumingMemoryBound(to: Int8.self)
@@ -83,6 +83,12 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// Bytes of the elements (scales not counted).
     public var byteCount: Int { rows * cols * format.bitsPerElement / 8 }
+
+    /// Bytes the matrix holds in memory: its elements, their scales and the VNNI GEMM's row sums.
+    public var residentBytes: Int {
+        let perRow = (scales == nil ? 0 : MemoryLayout<Float>.stride) + (rowSums == nil ? 0 : MemoryLayout<Int32>.stride)
+        return byteCount + rows * perRow + groupScaleCount * MemoryLayout<UInt16>.stride
+    }
 
     /// Number of int4 group scales (`rows × cols / WeightFormat.int4GroupSize`); 0 for other formats.
     public var groupScaleCount: Int { format == .int4 ? rows * (cols / WeightFormat.int4GroupSize) : 0 }

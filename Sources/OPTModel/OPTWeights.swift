@@ -94,6 +94,12 @@ public struct OPTWeights: Sendable {
         return all
     }
 
+    /// Bytes the weights hold in memory in their format (a tied lm_head counted once).
+    public var residentBytes: Int {
+        namedMatrices.map(\.matrix.residentBytes).reduce(0, +)
+            + namedFloatTensors.map(\.values.count).reduce(0, +) * MemoryLayout<Float>.stride
+    }
+
     /// Every Float32 vector and table of the model (position embeddings, biases, layer norms) with its slot.
     ///
     /// Within a layer the linears' biases come before the norms: the order exports have always had.

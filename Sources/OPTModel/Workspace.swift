@@ -96,6 +96,9 @@ public final class WorkspacePool: @unchecked Sendable {
         return try body(workspace)
     }
 
+    /// Bytes the idle workspaces' buffers hold now.
+    public var bytes: Int { lock.withLock { idle.map(\.bytes).reduce(0, +) } }
+
     /// Frees the idle workspaces' buffers (they are allocated again when next used).
     public func release() { lock.withLock { idle.forEach { $0.release() } } }
 }

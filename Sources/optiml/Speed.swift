@@ -104,10 +104,14 @@ struct Speed: ParsableCommand {
                 let cache = KVCache(config: loaded.config, capacity: prefillTokens)
                 try generator.workspaces.with { try loaded.forward(sequences: [.init(tokens: prefill, cache: cache, logits: .all)], workspace: $0) { _ in } }
             }
+            // The work buffers the runs grew to, plus the KV caches of the run that holds the most at once.
+            let caches = max(KVCache.bytes(config: loaded.config, capacity: prefillTokens),
+                             batch * KVCache.bytes(config: loaded.config, capacity: promptTokens + newTokens))
             return SpeedRow(
                 dtype: format.rawValue, loadSeconds: loadSeconds,
                 decodeB1: Double(newTokens) / decode1, decodeB8: Double(batch * newTokens) / decode8,
-                prefill: Double(prefillTokens) / prefillSeconds, peakRSSMB: peakRSSMegabytes())
+                prefill: Double(prefillTokens) / prefillSeconds, peakRSSMB: peakRSSMegabytes(),
+                weightsMB: megabytes(loaded.weights.residentBytes), workspaceMB: megabytes(generator.workspaces.bytes + caches))
         } catch { throw CLIError(error) }
     }
 
@@ -132,6 +136,10 @@ struct SpeedRow: Codable {
     var decodeB8: Double
     var prefill: Double
     var peakRSSMB: Double
+    /// The weights in memory in their format, and the work buffers and KV caches of the largest run:
+    /// peak RSS beyond their sum is the process itself (about 30 MB) and what loading left behind.
+    var weightsMB: Double
+    var workspaceMB: Double
 
     enum CodingKeys: String, CodingKey {
         case engine, dtype
@@ -140,15 +148,20 @@ struct SpeedRow: Codable {
         case decodeB8 = "decode_b8_tps"
         case prefill = "prefill_tps"
         case peakRSSMB = "peak_rss_mb"
+        case weightsMB = "weights_mb"
+        case workspaceMB = "workspace_mb"
     }
 
-    init(dtype: String, loadSeconds: Double, decodeB1: Double, decodeB8: Double, prefill: Double, peakRSSMB: Double) {
+    init(dtype: String, loadSeconds: Double, decodeB1: Double, decodeB8: Double, prefill: Double, peakRSSMB: Double,
+         weightsMB: Double, workspaceMB: Double) {
         self.dtype = dtype
         self.loadSeconds = loadSeconds
         self.decodeB1 = decodeB1
         self.decodeB8 = decodeB8
         self.prefill = prefill
         self.peakRSSMB = peakRSSMB
+        self.weightsMB = weightsMB
+        self.workspaceMB = workspaceMB
     }
 
     init?(json: String) {
@@ -162,10 +175,11 @@ struct SpeedRow: Codable {
         return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{}"
     }
 
-    static let header = "engine  dtype  load s  decode b1 tok/s  decode b8 tok/s  prefill tok/s  peak RSS MB"
+    static let header = "engine  dtype  load s  decode b1 tok/s  decode b8 tok/s  prefill tok/s  peak RSS MB  weights MB  workspace MB  peak/(weights+workspace)"
     var line: String {
         func f(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
         return "\(engine)  \(dtype)  \(f(loadSeconds, 2))  \(f(decodeB1, 1))  \(f(decodeB8, 1))  \(f(prefill, 1))  \(f(peakRSSMB, 0))"
+            + "  \(f(weightsMB, 0))  \(f(workspaceMB, 0))  \(f(peakRSSMB / (weightsMB + workspaceMB), 2))"
     }
 }
 
@@ -193,6 +207,9 @@ func cpuSeconds() -> Double {
     func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
     return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
+
+/// Bytes in MB (2^20, as peak RSS is reported).
+func megabytes(_ bytes: Int) -> Double { Double(bytes) / 1_048_576 }
 
 /// This process's peak resident memory in MB.
 func peakRSSMegabytes() -> Double {

@@ -85,6 +85,12 @@ extension WeightFormatTests {
         #expect(try #require(checkpoint.info(embedding)).dtype == .i8 && checkpoint.info(embedding + "_scale")?.dtype == .f32)
         let config = try String(contentsOf: out.appendingPathComponent("config.json"), encoding: .utf8)
         #expect(config.contains("optiml_int4"))
+        // In memory: every stored tensor's bytes, plus the row sums our VNNI GEMM keeps beside int8 matrices.
+        let stored = try checkpoint.tensorNames.map { try checkpoint.withRawBytes($0) { $0.count } }.reduce(0, +)
+        let rowSums = reloaded.weights.namedMatrices.map(\.matrix)
+            .filter { $0.format == .int8 && KernelPath.units.int8 }
+            .map { $0.rows * MemoryLayout<Int32>.stride }.reduce(0, +)
+        #expect(reloaded.weights.residentBytes == stored + rowSums)
     }
 
     @Test("int4 refuses a matrix whose columns are not a multiple of 32, naming it")

@@ -48,6 +48,7 @@ static unsigned detect(void) {
     if ((leaf7_1_eax >> 4) & 1) features |= CK_FEATURE_AVXVNNI;
     if (avx512_state) {
         if ((leaf7_ebx >> 16) & 1) features |= CK_FEATURE_AVX512F;
+        if ((leaf7_ebx >> 17) & 1) features |= CK_FEATURE_AVX512DQ;
         if ((leaf7_ebx >> 30) & 1) features |= CK_FEATURE_AVX512BW;
         if ((leaf7_ebx >> 31) & 1) features |= CK_FEATURE_AVX512VL;
         if ((leaf7_ecx >> 11) & 1) features |= CK_FEATURE_AVX512VNNI;

@@ -43,4 +43,10 @@ extern const ck_table ck_neon_table;
 // Scalar conversions shared by the portable code and the vector code's tails.
 uint16_t ck_f32_to_f16_one(float value);
 uint16_t ck_f32_to_bf16_one(float value);
+
+/// ck_dropout_f32's hash: the index multiplier, then the two of splitmix64's finalizer.
+static const uint64_t ck_dropout_multipliers[3] = {0xD1B54A32D192ED03ull, 0xBF58476D1CE4E5B9ull, 0x94D049BB133111EBull};
+
+/// ck_dropout_f32 on AVX-512 (F and DQ, for 64-bit multiplies), eight indices a lane; -1 where the processor lacks it.
+int ck_dropout_f32_avx512(float *x, long n, uint64_t base, uint64_t first, uint32_t threshold, float scale);
 #endif

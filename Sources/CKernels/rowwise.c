@@ -3,7 +3,7 @@
 // They are memory-bound: what made them costly was running them one element at a time on one thread,
 // beside GEMMs that run on every core.
 #include <math.h>
-#include "ckernels.h"
+#include "internal.h"
 
 enum { LANES = 16 };
 
@@ -86,5 +86,17 @@ void ck_relu_backward_f32(const float *restrict x, float *restrict dy, long n) {
     for (long i = 0; i < n; i++) {
         float d = dy[i];
         dy[i] = x[i] > 0 ? d : 0;
+    }
+}
+
+void ck_dropout_f32(float *x, long n, uint64_t base, uint64_t first, uint32_t threshold, float scale) {
+    if (ck_dropout_f32_avx512(x, n, base, first, threshold, scale) == 0) return;
+    const uint64_t *k = ck_dropout_multipliers;
+    for (long i = 0; i < n; i++) {
+        uint64_t z = base + (first + (uint64_t)i) * k[0];
+        z = (z ^ (z >> 30)) * k[1];
+        z = (z ^ (z >> 27)) * k[2];
+        z ^= z >> 31;
+        x[i] *= (uint32_t)(z >> 40) < threshold ? 0.0f : scale;
     }
 }

@@ -1,4 +1,4 @@
-// Prefill GEMMs on AVX-512's dot-product units, for compressed weights:
+// AVX-512 kernels. Prefill GEMMs on AVX-512's dot-product units, for compressed weights:
 // - int8 (AVX-512 VNNI): `vpdpbusd` multiplies 64 unsigned by 64 signed bytes into 16 int32 lanes;
 // - bf16 (AVX512-BF16): `vdpbf16ps` multiplies 32 bf16 pairs into 16 f32 lanes, twice the f32 FMA rate.
 // Both take the weights as stored (row-major [rows][cols], the dot-product layout these instructions
@@ -175,6 +175,43 @@ void ck_gemm_bf16_convert_inputs(const float *x, uint16_t *xb, long m, long cols
 void ck_gemm_bf16(const uint16_t *xb, const uint16_t *w, float *y, long m, long rows, long cols, long row_begin, long row_end) {
     if (ck_bf16_gemm() == CK_GEMM_AVX512BF16) gemm_bf16(xb, w, y, m, rows, cols, row_begin, row_end);
 }
+// ck_dropout_f32, sixteen indices an iteration in two vectors of eight 64-bit hashes; the hash's inputs advance
+// by 16 index multipliers (wrapping, as the scalar products do), and the factors multiply as the scalar code's.
+__attribute__((target("avx512f,avx512dq"))) static void dropout(float *x, long n, uint64_t base, uint64_t first,
+                                                                 uint32_t threshold, float scale) {
+    const uint64_t *k = ck_dropout_multipliers;
+    uint64_t start[16];
+    for (int lane = 0; lane < 16; lane++) start[lane] = base + (first + (uint64_t)lane) * k[0];
+    __m512i z0 = _mm512_loadu_si512(start), z1 = _mm512_loadu_si512(start + 8);
+    const __m512i advance = _mm512_set1_epi64((long long)(16 * k[0]));
+    const __m512i mix1 = _mm512_set1_epi64((long long)k[1]), mix2 = _mm512_set1_epi64((long long)k[2]);
+    const __m512i limit = _mm512_set1_epi64(threshold);
+    const __m512 kept = _mm512_set1_ps(scale), dropped = _mm512_setzero_ps();
+    for (long i = 0; i < n; i += 16) {
+        __mmask8 drop[2];
+        const __m512i inputs[2] = {z0, z1};
+        for (int h = 0; h < 2; h++) {
+            __m512i z = inputs[h];
+            z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)), mix1);
+            z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)), mix2);
+            z = _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
+            drop[h] = _mm512_cmplt_epu64_mask(_mm512_srli_epi64(z, 40), limit);
+        }
+        const __m512 factor = _mm512_mask_blend_ps(_mm512_kunpackb(drop[1], drop[0]), kept, dropped);
+        const __mmask16 live = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(x + i, live, _mm512_mul_ps(_mm512_maskz_loadu_ps(live, x + i), factor));
+        z0 = _mm512_add_epi64(z0, advance);
+        z1 = _mm512_add_epi64(z1, advance);
+    }
+}
+
+int ck_dropout_f32_avx512(float *x, long n, uint64_t base, uint64_t first, uint32_t threshold, float scale) {
+    // Tests force the portable instruction set to cover the scalar loop.
+    if (ck_isa() == CK_ISA_PORTABLE || !ck_has(CK_FEATURE_AVX512F | CK_FEATURE_AVX512DQ)) return -1;
+    dropout(x, n, base, first, threshold, scale);
+    return 0;
+}
+
 #else
 #include "internal.h"
 // No AVX-512 here: ck_q8_gemm() and ck_bf16_gemm() say CK_GEMM_NONE, so callers never get this far.
@@ -184,6 +221,10 @@ void ck_gemm_q8_quantize_inputs(const float *x, uint8_t *xu, float *xs, int32_t 
 void ck_gemm_q8(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *scales, const int32_t *row_sums,
                 float *y, long m, long rows, long cols, long row_begin, long row_end) {
     (void)xu; (void)xs; (void)xz; (void)w; (void)scales; (void)row_sums; (void)y; (void)m; (void)rows; (void)cols; (void)row_begin; (void)row_end;
+}
+int ck_dropout_f32_avx512(float *x, long n, uint64_t base, uint64_t first, uint32_t threshold, float scale) {
+    (void)x; (void)n; (void)base; (void)first; (void)threshold; (void)scale;
+    return -1;
 }
 int ck_gemm_q8_scale_sums(const float *xs, const int32_t *xz, const float *scales, const int32_t *row_sums, float *y, long m, long rows) {
     (void)xs; (void)xz; (void)scales; (void)row_sums; (void)y; (void)m; (void)rows;

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Dropout probabilities of a training run (transformers' `dropout`, `attention_dropout`, `activation_dropout`,
 /// plus the embedding dropout of fairseq/metaseq).
 public struct DropoutRates: Sendable, Equatable, Codable {
@@ -30,6 +32,7 @@ struct DropoutMask {
     let probability: Float
     /// What a kept element is multiplied by.
     let scale: Float
+    /// Elements whose 24-bit hash falls below this are dropped.
     private let threshold: UInt32
 
     init(seed: UInt64, site: UInt64, probability: Float) {
@@ -42,19 +45,9 @@ struct DropoutMask {
 
     var isActive: Bool { probability > 0 }
 
-    /// The factor of element `index`: 0 (dropped) or `scale`.
-    @inline(__always)
-    func factor(_ index: Int) -> Float {
-        var z = seed &+ site &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(truncatingIfNeeded: index) &* 0xD1B5_4A32_D192_ED03
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return UInt32(truncatingIfNeeded: z >> 40) < threshold ? 0 : scale
-    }
-
-    /// x[i] *= factor(offset + i) for i in 0..<count.
+    /// x[i] *= 0 (dropped) or `scale`, decided by the hash of element `offset + i`, for i in 0..<count.
     func apply(_ x: UnsafeMutablePointer<Float>, count: Int, offset: Int = 0) {
         guard isActive else { return }
-        for i in 0..<count { x[i] *= factor(offset + i) }
+        ck_dropout_f32(x, count, seed &+ site &* 0x9E37_79B9_7F4A_7C15, UInt64(truncatingIfNeeded: offset), threshold, scale)
     }
 }

@@ -113,6 +113,11 @@ void ck_softmax_backward_f32(const float *p, float *dp, long n);
 /// ReLU's gradient: dy[i] = 0 where x[i] ≤ 0, over n values (x and dy must not overlap).
 void ck_relu_backward_f32(const float *x, float *dy, long n);
 
+/// Dropout as a pure function of each element's index: for i in 0..<n, element `first + i` is dropped where the
+/// top 24 bits of the splitmix64 finalizer of `base + (first + i) · 0xD1B54A32D192ED03` fall below `threshold`
+/// (a probability × 2²⁴); x[i] is multiplied by 0 where dropped, else by `scale`.
+void ck_dropout_f32(float *x, long n, uint64_t base, uint64_t first, uint32_t threshold, float scale);
+
 /// Prefill GEMM paths for compressed weights (ck_q8_gemm, ck_bf16_gemm). CK_GEMM_NONE: tiles of weights are
 /// converted to f32 for BLAS (exact weights, f32 inputs).
 enum { CK_GEMM_NONE = 0, CK_GEMM_AVX512VNNI = 1, CK_GEMM_AVX512BF16 = 2 };
@@ -200,7 +205,7 @@ enum {
     CK_FEATURE_AVX512F = 1 << 3, CK_FEATURE_AVX512BW = 1 << 4, CK_FEATURE_AVX512VL = 1 << 5,
     CK_FEATURE_AVX512VNNI = 1 << 6, CK_FEATURE_AVXVNNI = 1 << 7, CK_FEATURE_AVX512BF16 = 1 << 8,
     CK_FEATURE_AMX_TILE = 1 << 9, CK_FEATURE_AMX_INT8 = 1 << 10, CK_FEATURE_AMX_BF16 = 1 << 11,
-    CK_FEATURE_NEON = 1 << 12, CK_FEATURE_DOTPROD = 1 << 13,
+    CK_FEATURE_NEON = 1 << 12, CK_FEATURE_DOTPROD = 1 << 13, CK_FEATURE_AVX512DQ = 1 << 14,
 };
 /// The CK_FEATURE_ bits this processor has.
 unsigned ck_cpu_features(void);

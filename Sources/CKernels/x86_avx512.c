@@ -145,16 +145,17 @@ void ck_gemm_q8(const uint8_t *xu, const float *xs, const int32_t *xz, const int
     if (ck_q8_gemm() == CK_GEMM_AVX512VNNI) gemm_q8(xu, xs, xz, w, scales, row_sums, y, m, rows, cols, row_begin, row_end);
 }
 
-// ck_gemm_q8's scaling of exact int32 sums (made elsewhere, e.g. by oneDNN) in place, 16 lanes at a time.
-VNNI static void scale_sums_q8(const float *xs, const int32_t *xz, const float *scales, const int32_t *row_sums, float *y,
-                               long m, long rows) {
+// ck_gemm_q8's scaling of exact int32 sums (made elsewhere, e.g. by oneDNN), 16 lanes at a time.
+VNNI static void scale_sums_q8(const float *xs, const int32_t *xz, const float *scales, const int32_t *row_sums,
+                               const int32_t *sums, long ld_sums, float *y, long ld_y, long m, long n) {
     for (long i = 0; i < m; i++) {
         const __m512 xsv = _mm512_set1_ps(xs[i]);
         const __m512i xzv = _mm512_set1_epi32(xz[i]);
-        float *yi = y + i * rows;
-        for (long r = 0; r < rows; r += 16) {
-            __mmask16 mask = rows - r >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (rows - r)) - 1);
-            __m512i dot = _mm512_maskz_loadu_epi32(mask, yi + r);
+        const int32_t *si = sums + i * ld_sums;
+        float *yi = y + i * ld_y;
+        for (long r = 0; r < n; r += 16) {
+            __mmask16 mask = n - r >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - r)) - 1);
+            __m512i dot = _mm512_maskz_loadu_epi32(mask, si + r);
             __m512i diff = _mm512_sub_epi32(dot, _mm512_mullo_epi32(xzv, _mm512_maskz_loadu_epi32(mask, row_sums + r)));
             __m512 scale = _mm512_mul_ps(xsv, _mm512_maskz_loadu_ps(mask, scales + r));
             _mm512_mask_storeu_ps(yi + r, mask, _mm512_mul_ps(scale, _mm512_cvtepi32_ps(diff)));
@@ -162,9 +163,10 @@ VNNI static void scale_sums_q8(const float *xs, const int32_t *xz, const float *
     }
 }
 
-int ck_gemm_q8_scale_sums(const float *xs, const int32_t *xz, const float *scales, const int32_t *row_sums, float *y, long m, long rows) {
+int ck_gemm_q8_scale_sums(const float *xs, const int32_t *xz, const float *scales, const int32_t *row_sums,
+                          const int32_t *sums, long ld_sums, float *y, long ld_y, long m, long n) {
     if (ck_q8_gemm() != CK_GEMM_AVX512VNNI) return -1;
-    scale_sums_q8(xs, xz, scales, row_sums, y, m, rows);
+    scale_sums_q8(xs, xz, scales, row_sums, sums, ld_sums, y, ld_y, m, n);
     return 0;
 }
 
@@ -226,8 +228,9 @@ int ck_dropout_f32_avx512(float *x, long n, uint64_t base, uint64_t first, uint3
     (void)x; (void)n; (void)base; (void)first; (void)threshold; (void)scale;
     return -1;
 }
-int ck_gemm_q8_scale_sums(const float *xs, const int32_t *xz, const float *scales, const int32_t *row_sums, float *y, long m, long rows) {
-    (void)xs; (void)xz; (void)scales; (void)row_sums; (void)y; (void)m; (void)rows;
+int ck_gemm_q8_scale_sums(const float *xs, const int32_t *xz, const float *scales, const int32_t *row_sums,
+                          const int32_t *sums, long ld_sums, float *y, long ld_y, long m, long n) {
+    (void)xs; (void)xz; (void)scales; (void)row_sums; (void)sums; (void)ld_sums; (void)y; (void)ld_y; (void)m; (void)n;
     return -1;
 }
 void ck_gemm_bf16_convert_inputs(const float *x, uint16_t *xb, long m, long cols) { (void)x; (void)xb; (void)m; (void)cols; }

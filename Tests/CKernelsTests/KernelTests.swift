@@ -479,7 +479,9 @@ struct KernelTests {
     @Test("oneDNN's int8 product gives the int8 GEMM's (AVX-512 VNNI) bits",
           .enabled(if: hasOneDNN && hasVNNIGemm, "needs oneDNN (libdnnl.so.2) and AVX-512 VNNI"))
     func oneDNNInt8() {
-        for (m, rows, cols) in Self.gemmShapes {
+        // Beside the common shapes: sums over 256 KB, scaled in column blocks of 1,600 then 400 from a cached
+        // buffer; and so many inputs that a block of 64 would not fit, scaled in place.
+        for (m, rows, cols) in Self.gemmShapes + [(40, 2000, 64), (1100, 80, 16)] {
             let stored = Stored(Self.random(rows * cols, seed: UInt64(cols) + 3), rows: rows, cols: cols, format: .int8)
             let q = Array(UnsafeBufferPointer(start: stored.data.assumingMemoryBound(to: Int8.self), count: rows * cols))
             let sums = (0..<rows).map { r in q[(r * cols)..<((r + 1) * cols)].reduce(Int32(0)) { $0 + Int32($1) } }

@@ -142,10 +142,12 @@ void ck_gemm_q8_quantize_inputs(const float *x, uint8_t *xu, float *xs, int32_t 
 /// Does nothing unless ck_q8_gemm() is CK_GEMM_AVX512VNNI.
 void ck_gemm_q8(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *scales, const int32_t *row_sums,
                 float *y, long m, long rows, long cols, long row_begin, long row_end);
-/// ck_gemm_q8's scaling applied in place to exact sums y[i*rows + r] = Σ_c xu[i,c] · w[r,c] (int32 bits), for
-/// inputs [0, m) and every row: the same formula, so the same bits. Returns 0, or -1 (y untouched) unless
+/// ck_gemm_q8's scaling of exact sums sums[i*ld_sums + r] = Σ_c xu[i,c] · w[r,c], for inputs [0, m) and rows
+/// [0, n) (scales and row_sums from the first of them), into y[i*ld_y + r]: the same formula, so the same bits.
+/// The sums may be y's own memory (in place, same leading dimension). Returns 0, or -1 (y untouched) unless
 /// ck_q8_gemm() is CK_GEMM_AVX512VNNI.
-int ck_gemm_q8_scale_sums(const float *xs, const int32_t *xz, const float *scales, const int32_t *row_sums, float *y, long m, long rows);
+int ck_gemm_q8_scale_sums(const float *xs, const int32_t *xz, const float *scales, const int32_t *row_sums,
+                          const int32_t *sums, long ld_sums, float *y, long ld_y, long m, long n);
 /// Inputs for ck_gemm_bf16: x [m][cols] rounded to bfloat16 (nearest even) into xb.
 void ck_gemm_bf16_convert_inputs(const float *x, uint16_t *xb, long m, long cols);
 /// y[i*rows + r] = Σ_c bf16(x[i,c]) · w[r,c] (bfloat16 weights) for r in [row_begin, row_end), f32 sums:

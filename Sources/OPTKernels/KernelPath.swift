@@ -70,7 +70,8 @@ public enum KernelPath {
     public static var features: [String] {
         let names: [(UInt32, String)] = [
             (UInt32(CK_FEATURE_AVX2), "avx2"), (UInt32(CK_FEATURE_FMA), "fma"), (UInt32(CK_FEATURE_F16C), "f16c"),
-            (UInt32(CK_FEATURE_AVX512F), "avx512f"), (UInt32(CK_FEATURE_AVX512BW), "avx512bw"), (UInt32(CK_FEATURE_AVX512VL), "avx512vl"),
+            (UInt32(CK_FEATURE_AVX512F), "avx512f"), (UInt32(CK_FEATURE_AVX512BW), "avx512bw"), (UInt32(CK_FEATURE_AVX512DQ), "avx512dq"),
+            (UInt32(CK_FEATURE_AVX512VL), "avx512vl"),
             (UInt32(CK_FEATURE_AVX512VNNI), "avx512vnni"), (UInt32(CK_FEATURE_AVXVNNI), "avxvnni"), (UInt32(CK_FEATURE_AVX512BF16), "avx512bf16"),
             (UInt32(CK_FEATURE_AMX_TILE), "amx-tile"), (UInt32(CK_FEATURE_AMX_INT8), "amx-int8"), (UInt32(CK_FEATURE_AMX_BF16), "amx-bf16"),
             (UInt32(CK_FEATURE_NEON), "neon"), (UInt32(CK_FEATURE_DOTPROD), "dotprod"),

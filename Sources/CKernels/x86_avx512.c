@@ -214,7 +214,102 @@ int ck_dropout_f32_avx512(float *x, long n, uint64_t base, uint64_t first, uint3
     return 0;
 }
 
+// ck_attention_f32: one head, blocks of 8 queries. Keys are transposed once per call (kt[c][j]), so that a score
+// tile of 8 queries × 32 keys is 16 accumulators fed by two loads and eight broadcasts per dimension; the
+// context of R queries × d is R · d / 16 accumulators fed by the value rows as stored. Only the keys a block's
+// last query sees are computed, in tiles of 32 (the overhang masked by the softmax). Instantiated per head size,
+// so that the loops over dimensions unroll and the accumulators stay in registers.
+enum { ATTENTION_QUERIES = 8, ATTENTION_KEYS = 32 };
+
+static long attention_keys(long total) { return (total + ATTENTION_KEYS - 1) / ATTENTION_KEYS * ATTENTION_KEYS; }
+
+long ck_attention_f32_scratch(long total, long d) {
+    return (d + ATTENTION_QUERIES) * attention_keys(total) * (long)sizeof(float);
+}
+
+#define ATTENTION_F32(D, R)                                                                                         \
+    __attribute__((target("avx512f"))) static void attention_f32_##D(                                              \
+        const float *q, long ldq, const float *k, const float *v, long ldkv, float *out, long ldo, long steps,     \
+        long past, float *scratch) {                                                                               \
+        const long total = past + steps, keys = attention_keys(total);                                             \
+        float *kt = scratch, *scores = scratch + D * keys;                                                         \
+        for (long j = 0; j < keys; j++)                                                                            \
+            for (long c = 0; c < D; c++) kt[c * keys + j] = j < total ? k[j * ldkv + c] : 0;                       \
+        for (long i = 0; i < steps; i += ATTENTION_QUERIES) {                                                      \
+            const long rows = steps - i < ATTENTION_QUERIES ? steps - i : ATTENTION_QUERIES, seen = past + i + rows; \
+            /* Rows past the last query repeat it (computed, never stored). */                                    \
+            const float *query[ATTENTION_QUERIES];                                                                 \
+            for (long a = 0; a < ATTENTION_QUERIES; a++) query[a] = q + (i + (a < rows ? a : rows - 1)) * ldq;     \
+            for (long j = 0; j < seen; j += ATTENTION_KEYS) {                                                      \
+                __m512 acc[ATTENTION_QUERIES][2];                                                                  \
+                for (long a = 0; a < ATTENTION_QUERIES; a++) acc[a][0] = acc[a][1] = _mm512_setzero_ps();         \
+                for (long c = 0; c < D; c++) {                                                                     \
+                    const __m512 k0 = _mm512_loadu_ps(kt + c * keys + j), k1 = _mm512_loadu_ps(kt + c * keys + j + 16); \
+                    for (long a = 0; a < ATTENTION_QUERIES; a++) {                                                 \
+                        const __m512 x = _mm512_set1_ps(query[a][c]);                                              \
+                        acc[a][0] = _mm512_fmadd_ps(x, k0, acc[a][0]);                                             \
+                        acc[a][1] = _mm512_fmadd_ps(x, k1, acc[a][1]);                                             \
+                    }                                                                                              \
+                }                                                                                                  \
+                for (long a = 0; a < rows; a++) {                                                                  \
+                    _mm512_storeu_ps(scores + a * keys + j, acc[a][0]);                                            \
+                    _mm512_storeu_ps(scores + a * keys + j + 16, acc[a][1]);                                       \
+                }                                                                                                  \
+            }                                                                                                      \
+            /* Each query's softmax over the keys it sees; zeros up to the block's last key. */                   \
+            for (long a = 0; a < rows; a++) {                                                                      \
+                const long visible = past + i + a + 1;                                                             \
+                ck_softmax_f32(scores + a * keys, visible);                                                        \
+                for (long j = visible; j < seen; j++) scores[a * keys + j] = 0;                                    \
+            }                                                                                                      \
+            for (long a = 0; a < rows; a += R) {                                                                   \
+                __m512 acc[R][D / 16];                                                                             \
+                for (long b = 0; b < R; b++)                                                                       \
+                    for (long c = 0; c < D / 16; c++) acc[b][c] = _mm512_setzero_ps();                             \
+                const float *weights[R];                                                                           \
+                for (long b = 0; b < R; b++) weights[b] = scores + (a + b < rows ? a + b : a) * keys;              \
+                for (long j = 0; j < seen; j++) {                                                                  \
+                    __m512 value[D / 16];                                                                          \
+                    for (long c = 0; c < D / 16; c++) value[c] = _mm512_loadu_ps(v + j * ldkv + c * 16);           \
+                    for (long b = 0; b < R; b++) {                                                                 \
+                        const __m512 w = _mm512_set1_ps(weights[b][j]);                                            \
+                        for (long c = 0; c < D / 16; c++) acc[b][c] = _mm512_fmadd_ps(w, value[c], acc[b][c]);     \
+                    }                                                                                              \
+                }                                                                                                  \
+                for (long b = 0; b < R && a + b < rows; b++)                                                       \
+                    for (long c = 0; c < D / 16; c++) _mm512_storeu_ps(out + (i + a + b) * ldo + c * 16, acc[b][c]); \
+            }                                                                                                      \
+        }                                                                                                          \
+    }
+
+// R · D / 16 context accumulators, at most 16 of the 32 registers.
+ATTENTION_F32(64, 4)
+ATTENTION_F32(80, 3)
+ATTENTION_F32(128, 2)
+
+int ck_attention_f32_enabled(long d) {
+    return (d == 64 || d == 80 || d == 128) && ck_isa() != CK_ISA_PORTABLE && ck_has(CK_FEATURE_AVX512F);
+}
+
+int ck_attention_f32(const float *q, long ldq, const float *k, const float *v, long ldkv, float *out, long ldo,
+                     long steps, long past, long d, void *scratch) {
+    if (!ck_attention_f32_enabled(d) || steps <= 0) return -1;
+    switch (d) {
+    case 64: attention_f32_64(q, ldq, k, v, ldkv, out, ldo, steps, past, scratch); break;
+    case 80: attention_f32_80(q, ldq, k, v, ldkv, out, ldo, steps, past, scratch); break;
+    default: attention_f32_128(q, ldq, k, v, ldkv, out, ldo, steps, past, scratch); break;
+    }
+    return 0;
+}
+
 #else
+int ck_attention_f32(const float *q, long ldq, const float *k, const float *v, long ldkv, float *out, long ldo,
+                     long steps, long past, long d, void *scratch) {
+    (void)q; (void)ldq; (void)k; (void)v; (void)ldkv; (void)out; (void)ldo; (void)steps; (void)past; (void)d; (void)scratch;
+    return -1;
+}
+long ck_attention_f32_scratch(long total, long d) { (void)total; (void)d; return 0; }
+int ck_attention_f32_enabled(long d) { (void)d; return 0; }
 #include "internal.h"
 // No AVX-512 here: ck_q8_gemm() and ck_bf16_gemm() say CK_GEMM_NONE, so callers never get this far.
 void ck_gemm_q8_quantize_inputs(const float *x, uint8_t *xu, float *xs, int32_t *xz, long m, long cols) {

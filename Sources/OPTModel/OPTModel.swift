@@ -266,6 +266,20 @@ public final class OPTModel: Sendable {
         let h = config.hiddenSize, d = config.headDim, heads = config.numAttentionHeads
         let total = cache.length, past = total - steps
         let q = ws.q.pointer + rowOffset * h, attended = ws.attended.pointer + rowOffset * h
+        if ck_attention_f32_enabled(d) != 0 {
+            // AVX-512: each head in one call over only the keys each block of 8 queries sees, every thread with its
+            // own scratch in `scores` (sized for it by `Workspace.sizes`).
+            let scratchBytes = ck_attention_f32_scratch(total, d)
+            pool.forEachChunk(heads) { chunk, range in
+                let scratch = UnsafeMutableRawPointer(ws.scores.pointer) + chunk * scratchBytes
+                for head in range {
+                    let offset = head * d
+                    ck_attention_f32(q + offset, h, cache.keys[layer].pointer + offset, cache.values[layer].pointer + offset, h,
+                                     attended + offset, h, steps, past, d, scratch)
+                }
+            }
+            return
+        }
         // Queries go in blocks, each against the keys its last query sees: keys after a query are never
         // attended, so a long prompt's prefill computes about half the scores a full square would.
         let block = 64

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import OPTKernels
 
@@ -33,8 +34,11 @@ final class Workspace {
     static func sizes(rows: Int, logitRows: Int, steps: Int, capacity: Int, threads: Int, config c: OPTConfig)
         -> [(buffer: ReferenceWritableKeyPath<Workspace, FloatBuffer>, count: Int)] {
         let h = c.hiddenSize, e = c.wordEmbedProjDim, widest = max(h, e, c.ffnDim)
-        // A single step keeps the scores of every (row, head) pair; longer inputs one pair per thread.
-        let scores = max((steps == 1 ? rows * c.numAttentionHeads : threads * steps) * capacity, c.numAttentionHeads * capacity)
+        // A single step keeps the scores of every (row, head) pair; longer inputs one pair per thread, or each
+        // thread the scratch of `ck_attention_f32` (keys transposed and a block's scores).
+        let attentionScratch = steps == 1 ? 0 : threads * ck_attention_f32_scratch(capacity, c.headDim) / MemoryLayout<Float>.stride
+        let scores = max((steps == 1 ? rows * c.numAttentionHeads : threads * steps) * capacity, c.numAttentionHeads * capacity,
+                         attentionScratch)
         return [(\.x, rows * h), (\.normed, rows * h), (\.q, rows * h), (\.k, rows * h), (\.v, rows * h), (\.attended, rows * h),
                 (\.projected, rows * max(h, e)), (\.hidden, rows * c.ffnDim), (\.embedded, rows * e), (\.scores, scores),
                 (\.tile, threads * WeightMatrix.tileRows * widest), (\.logits, logitRows * c.vocabSize),

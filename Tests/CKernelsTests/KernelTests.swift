@@ -638,6 +638,41 @@ struct KernelTests {
         }
     }
 
+    @Test("f32 attention (AVX-512) matches a double reference for OPT's head sizes, partial blocks and cached keys",
+          .enabled(if: ck_attention_f32_enabled(64) != 0, "needs AVX-512 F; elsewhere attention runs on BLAS"))
+    func attentionMatchesADoubleReference() {
+        for d in [64, 80, 128] {
+            // Three heads side by side, as in the model's rows; the middle one is computed.
+            let width = 3 * d, offset = d
+            for (steps, past) in [(1, 0), (3, 0), (8, 0), (13, 5), (40, 37), (70, 0)] {
+                let total = past + steps
+                let q = Self.random(steps * width, seed: UInt64(d + steps)).map { $0 * 0.5 }
+                let k = Self.random(total * width, seed: UInt64(d + total + 1))
+                let v = Self.random(total * width, seed: UInt64(d + total + 2))
+                var out = [Float](repeating: .nan, count: steps * width)
+                var scratch = [UInt8](repeating: 0, count: ck_attention_f32_scratch(total, d))
+                let status = out.withUnsafeMutableBufferPointer { o in
+                    ck_attention_f32(Array(q[offset...]), width, Array(k[offset...]), Array(v[offset...]), width,
+                                     o.baseAddress! + offset, width, steps, past, d, &scratch)
+                }
+                #expect(status == 0)
+                var worst = 0.0
+                for i in 0..<steps {
+                    let seen = past + i + 1
+                    let scores = (0..<seen).map { j in (0..<d).reduce(0.0) { $0 + Double(q[i * width + offset + $1]) * Double(k[j * width + offset + $1]) } }
+                    let top = scores.max() ?? 0, weights = scores.map { exp($0 - top) }, sum = weights.reduce(0, +)
+                    for c in 0..<d {
+                        let reference = (0..<seen).reduce(0.0) { $0 + weights[$1] / sum * Double(v[$1 * width + offset + c]) }
+                        worst = max(worst, abs(Double(out[i * width + offset + c]) - reference))
+                    }
+                    // The other heads' columns are untouched.
+                    #expect(out[i * width].isNaN && out[i * width + 2 * d].isNaN)
+                }
+                #expect(worst <= 2e-6, "d \(d), steps \(steps), past \(past): \(worst)")
+            }
+        }
+    }
+
     @Test func residualLayerNormMatchesADoubleReference() {
         for width in [1, 5, 16, 768, 1027] {
             let rows = 3

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Regenerates Tests/Fixtures/models: tiny random OPT checkpoints and transformers' outputs on them.
 
-Usage: python tools/make_model_fixtures.py   (needs torch, transformers, tokenizers, safetensors)
+Usage: python tools/make_model_fixtures.py [NAME ...]   (needs torch, transformers, tokenizers, safetensors)
+
+With names, only those models are written again (the others are left as they are); without, all of them.
 
 Each model directory holds a Hugging Face checkpoint (config.json, weights, tokenizer files) and
 expected.json: left-padded batch logits (raw little-endian float32 in logits.f32), greedy
@@ -46,6 +48,9 @@ MODELS = {
     ),
     "tiny-f16-nobias-safetensors": (dict(enable_bias=False, layer_norm_elementwise_affine=False), "safetensors-f16"),
     "tiny-bf16-bin-untied": (dict(tie_word_embeddings=False, _remove_final_layer_norm=True), "bin-bf16"),
+    # Heads of 64 values, as OPT's from 125m to 1.3b: the size the AVX-512 prefill attention kernel takes.
+    "tiny-heads64-safetensors": (dict(hidden_size=128, num_attention_heads=2, ffn_dim=256, word_embed_proj_dim=128),
+                                 "safetensors-sharded"),
 }
 
 
@@ -152,15 +157,23 @@ def reference(model, tok, directory):
 
 
 def main():
-    if os.path.exists(ROOT):
+    only = set(sys.argv[1:])
+    unknown = only - set(MODELS)
+    if unknown:
+        sys.exit(f"unknown model(s): {', '.join(sorted(unknown))}; known: {', '.join(MODELS)}")
+    if not only and os.path.exists(ROOT):
         shutil.rmtree(ROOT)
-    os.makedirs(ROOT)
+    os.makedirs(ROOT, exist_ok=True)
     tokenizer_dir = os.path.join(ROOT, "_tokenizer")
     train_opt_style_bpe(tokenizer_dir, vocab_size=VOCAB)
     tok = AutoTokenizer.from_pretrained(tokenizer_dir)
     tok.padding_side = "left"
     for seed, (name, (overrides, storage)) in enumerate(MODELS.items()):
+        if only and name not in only:
+            continue
         directory = os.path.join(ROOT, name)
+        if os.path.exists(directory):
+            shutil.rmtree(directory)
         os.makedirs(directory)
         torch.manual_seed(seed)
         model = OPTForCausalLM(make_config(overrides))

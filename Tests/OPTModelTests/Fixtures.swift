@@ -12,6 +12,8 @@ enum Fixtures {
         "tiny-postln-bin-sharded",
         "tiny-f16-nobias-safetensors",
         "tiny-bf16-bin-untied",
+        // Heads of 64 values: prefill attention takes the AVX-512 kernel where the processor has it.
+        "tiny-heads64-safetensors",
     ]
 
     /// transformers' outputs on one fixture model.

@@ -177,6 +177,7 @@ void ck_gemm_bf16_convert_inputs(const float *x, uint16_t *xb, long m, long cols
 void ck_gemm_bf16(const uint16_t *xb, const uint16_t *w, float *y, long m, long rows, long cols, long row_begin, long row_end) {
     if (ck_bf16_gemm() == CK_GEMM_AVX512BF16) gemm_bf16(xb, w, y, m, rows, cols, row_begin, row_end);
 }
+
 // ck_dropout_f32, sixteen indices an iteration in two vectors of eight 64-bit hashes; the hash's inputs advance
 // by 16 index multipliers (wrapping, as the scalar products do), and the factors multiply as the scalar code's.
 __attribute__((target("avx512f,avx512dq"))) static void dropout(float *x, long n, uint64_t base, uint64_t first,
@@ -303,13 +304,6 @@ int ck_attention_f32(const float *q, long ldq, const float *k, const float *v, l
 }
 
 #else
-int ck_attention_f32(const float *q, long ldq, const float *k, const float *v, long ldkv, float *out, long ldo,
-                     long steps, long past, long d, void *scratch) {
-    (void)q; (void)ldq; (void)k; (void)v; (void)ldkv; (void)out; (void)ldo; (void)steps; (void)past; (void)d; (void)scratch;
-    return -1;
-}
-long ck_attention_f32_scratch(long total, long d) { (void)total; (void)d; return 0; }
-int ck_attention_f32_enabled(long d) { (void)d; return 0; }
 #include "internal.h"
 // No AVX-512 here: ck_q8_gemm() and ck_bf16_gemm() say CK_GEMM_NONE, so callers never get this far.
 void ck_gemm_q8_quantize_inputs(const float *x, uint8_t *xu, float *xs, int32_t *xz, long m, long cols) {
@@ -332,4 +326,11 @@ void ck_gemm_bf16_convert_inputs(const float *x, uint16_t *xb, long m, long cols
 void ck_gemm_bf16(const uint16_t *xb, const uint16_t *w, float *y, long m, long rows, long cols, long row_begin, long row_end) {
     (void)xb; (void)w; (void)y; (void)m; (void)rows; (void)cols; (void)row_begin; (void)row_end;
 }
+int ck_attention_f32(const float *q, long ldq, const float *k, const float *v, long ldkv, float *out, long ldo,
+                     long steps, long past, long d, void *scratch) {
+    (void)q; (void)ldq; (void)k; (void)v; (void)ldkv; (void)out; (void)ldo; (void)steps; (void)past; (void)d; (void)scratch;
+    return -1;
+}
+long ck_attention_f32_scratch(long total, long d) { (void)total; (void)d; return 0; }
+int ck_attention_f32_enabled(long d) { (void)d; return 0; }
 #endif

@@ -26,7 +26,7 @@ public struct GenerationResult: Sendable, Equatable {
 public struct Generator: Sendable {
     public let model: OPTModel
     public let tokenizer: BPETokenizer
-    /// The forward passes' buffers, kept from call to call.
+    /// The forward passes' buffers and the KV caches' buffers, kept from call to call.
     public let workspaces = WorkspacePool()
 
     public init(model: OPTModel, tokenizer: BPETokenizer) {
@@ -71,8 +71,8 @@ public struct Generator: Sendable {
         let newTokens = min(p.maxNewTokens, limit - longest)
         let (start, kept) = try sharedPrefix(promptIDs, in: prefixes)
         let caches = promptIDs.map { ids in
-            kept.map { KVCache(copying: $0, length: start, capacity: ids.count + max(newTokens, 1)) }
-                ?? KVCache(config: model.config, capacity: ids.count + max(newTokens, 1))
+            kept.map { workspaces.cache(copying: $0, length: start, capacity: ids.count + max(newTokens, 1)) }
+                ?? workspaces.cache(config: model.config, capacity: ids.count + max(newTokens, 1))
         }
         let eos = model.config.eosTokenId
         var rows = promptIDs.enumerated().map { b, ids in

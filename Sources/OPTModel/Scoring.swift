@@ -43,7 +43,7 @@ extension Generator {
         }
         // Logits are needed only where continuation tokens are predicted: the last positions of each input.
         let vocab = model.config.vocabSize
-        let steps = inputs.map { OPTModel.SequenceStep(tokens: $0.input, cache: KVCache(config: model.config, capacity: $0.input.count),
+        let steps = inputs.map { OPTModel.SequenceStep(tokens: $0.input, cache: workspaces.cache(config: model.config, capacity: $0.input.count),
                                                        logits: .suffix($0.continuation.count)) }
         return try workspaces.with { workspace in
             try model.forward(sequences: steps, workspace: workspace) { logits in
@@ -107,8 +107,8 @@ extension Generator {
         // prefix when there is one.
         let (start, reused) = try sharedPrefix(shared.map(\.context), in: prefixes)
         let contexts = shared.map { item in
-            reused.map { KVCache(copying: $0, length: start, capacity: item.context.count) }
-                ?? KVCache(config: model.config, capacity: item.context.count)
+            reused.map { workspaces.cache(copying: $0, length: start, capacity: item.context.count) }
+                ?? workspaces.cache(config: model.config, capacity: item.context.count)
         }
         let steps = zip(shared, contexts).map { item, cache in
             OPTModel.SequenceStep(tokens: Array(item.context[cache.length...]), cache: cache, logits: .last)
@@ -131,7 +131,7 @@ extension Generator {
                 let batch = rest[first..<min(first + perBatch, rest.count)]
                 let steps = batch.map { m in
                     OPTModel.SequenceStep(tokens: Array(members[m].tokens.dropLast()),
-                                          cache: KVCache(copying: contexts[members[m].context], capacity: capacity(m)), logits: .all)
+                                          cache: workspaces.cache(copying: contexts[members[m].context], capacity: capacity(m)), logits: .all)
                 }
                 try model.forward(sequences: steps, workspace: workspace) { logits in
                     for (m, rows) in zip(batch, logits) {

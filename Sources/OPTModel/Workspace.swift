@@ -86,10 +86,12 @@ public final class SequenceWorkspace {
 /// Idle workspaces kept for the next forward pass, so that repeated calls (scoring batch after batch, one
 /// generation after another) reuse their buffers instead of faulting fresh pages in: a 512-token prefill of
 /// opt-125m with the logits of every position spent about a seventh of its time on those faults. Each caller
-/// takes a workspace of its own for the call, so concurrent callers never share one.
+/// takes a workspace of its own for the call, so concurrent callers never share one. The KV caches it makes
+/// reuse the buffers of freed ones in the same way (`KVBufferRecycler`).
 public final class WorkspacePool: @unchecked Sendable {
     private let lock = NSLock()
     private var idle: [SequenceWorkspace] = []
+    private let cacheBuffers = KVBufferRecycler()
 
     public init() {}
 
@@ -100,9 +102,26 @@ public final class WorkspacePool: @unchecked Sendable {
         return try body(workspace)
     }
 
-    /// Bytes the idle workspaces' buffers hold now.
-    public var bytes: Int { lock.withLock { idle.map(\.bytes).reduce(0, +) } }
+    /// A KV cache for up to `capacity` positions whose buffers go back to this pool when it is freed.
+    public func cache(config: OPTConfig, capacity: Int) -> KVCache {
+        KVCache(config: config, capacity: capacity, recycler: cacheBuffers)
+    }
 
-    /// Frees the idle workspaces' buffers (they are allocated again when next used).
-    public func release() { lock.withLock { idle.forEach { $0.release() } } }
+    /// A KV cache starting as a copy of the first `length` positions (default: all) of `source`, whose
+    /// buffers go back to this pool when it is freed.
+    public func cache(copying source: KVCache, length: Int? = nil, capacity: Int) -> KVCache {
+        KVCache(copying: source, length: length, capacity: capacity, recycler: cacheBuffers)
+    }
+
+    /// Bytes the idle workspaces' buffers hold now.
+    public var workBytes: Int { lock.withLock { idle.map(\.bytes).reduce(0, +) } }
+
+    /// Bytes the freed caches' kept buffers hold now (at most: pages are resident only once written).
+    public var keptCacheBytes: Int { cacheBuffers.bytes }
+
+    /// Frees the idle workspaces' buffers and the kept cache buffers (they are allocated again when next used).
+    public func release() {
+        lock.withLock { idle.forEach { $0.release() } }
+        cacheBuffers.release()
+    }
 }

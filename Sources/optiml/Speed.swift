@@ -99,9 +99,9 @@ struct Speed: ParsableCommand {
         do {
             let decode1 = try medianSeconds { _ = try generator.generate(promptIDs: single, parameters: parameters) }
             let decode8 = try medianSeconds { _ = try generator.generate(promptIDs: batched, parameters: parameters) }
-            // The generator's workspaces, kept from run to run as in every other call of the engine.
+            // The generator's workspaces and KV-cache buffers, kept from run to run as in every other call of the engine.
             let prefillSeconds = try medianSeconds {
-                let cache = KVCache(config: loaded.config, capacity: prefillTokens)
+                let cache = generator.workspaces.cache(config: loaded.config, capacity: prefillTokens)
                 try generator.workspaces.with { try loaded.forward(sequences: [.init(tokens: prefill, cache: cache, logits: .all)], workspace: $0) { _ in } }
             }
             // The work buffers the runs grew to, plus the KV caches of the run that holds the most at once.
@@ -111,7 +111,7 @@ struct Speed: ParsableCommand {
                 dtype: format.rawValue, loadSeconds: loadSeconds,
                 decodeB1: Double(newTokens) / decode1, decodeB8: Double(batch * newTokens) / decode8,
                 prefill: Double(prefillTokens) / prefillSeconds, peakRSSMB: peakRSSMegabytes(),
-                weightsMB: megabytes(loaded.weights.residentBytes), workspaceMB: megabytes(generator.workspaces.bytes + caches))
+                weightsMB: megabytes(loaded.weights.residentBytes), workspaceMB: megabytes(generator.workspaces.workBytes + caches))
         } catch { throw CLIError(error) }
     }
 

@@ -59,6 +59,38 @@ import Testing
         #expect(generator.workspaces.with { $0.bytes } == 0)
     }
 
+    /// A freed cache's buffers serve the next cache that fits in them, and scores over recycled (unclear)
+    /// buffers are the scores over fresh ones.
+    @Test func freedCachesLendTheirBuffersToTheNext() throws {
+        let generator = try Generator(directory: Fixtures.models.appendingPathComponent("tiny-preln-safetensors-sharded"))
+        let pool = generator.workspaces, config = generator.model.config
+        let layerBytes = 16 * config.hiddenSize * MemoryLayout<Float>.stride, buffers = 2 * config.numHiddenLayers
+        var first: KVCache? = pool.cache(config: config, capacity: 16)
+        let pointers = Set(first!.keys.map(\.pointer) + first!.values.map(\.pointer))
+        #expect(pool.keptCacheBytes == 0)
+        first = nil
+        #expect(pool.keptCacheBytes == buffers * layerBytes)
+        // A shorter cache takes the kept buffers (the smallest that fit); a copy too.
+        let shorter = pool.cache(config: config, capacity: 10)
+        #expect(Set(shorter.keys.map(\.pointer) + shorter.values.map(\.pointer)) == pointers)
+        #expect(shorter.capacity == 10 && pool.keptCacheBytes == 0)
+        // A request larger than every kept buffer frees them all before mapping its own.
+        _ = pool.cache(config: config, capacity: 4)
+        #expect(pool.keptCacheBytes == buffers * 4 * config.hiddenSize * MemoryLayout<Float>.stride)
+        let larger = pool.cache(config: config, capacity: 32)
+        #expect(pool.keptCacheBytes == 0 && larger.keys.allSatisfy { $0.count == 32 * config.hiddenSize })
+
+        let pairs = [("The capital of France is", " Paris"), ("Two plus two is", " four, not five")]
+        let fresh = try Generator(directory: Fixtures.models.appendingPathComponent("tiny-preln-safetensors-sharded"))
+        let expected = try fresh.score(pairs.map { (context: $0.0, continuation: $0.1) })
+        for _ in 0..<3 {
+            #expect(try generator.score(pairs.map { (context: $0.0, continuation: $0.1) }) == expected)
+        }
+        #expect(pool.keptCacheBytes > 0)
+        pool.release()
+        #expect(pool.keptCacheBytes == 0)
+    }
+
     /// Large buffers are mapped, and still read as zeros; small ones come from the allocator.
     @Test func largeAndSmallBuffersAreZeroFilled() {
         for count in [0, 3, FloatBuffer.mappingThreshold / 4 - 1, FloatBuffer.mappingThreshold / 4, 1 << 20] {

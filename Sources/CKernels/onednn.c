@@ -346,24 +346,28 @@ enum { Q8_SUMS_BYTES = 256 * 1024 };
 static _Thread_local int32_t *q8_sums;
 static _Thread_local long q8_sums_capacity;
 
-// The sums through oneDNN, then the scaling into y (in place when `sums` is y's own memory).
+// The sums through oneDNN, then the scaling and epilogue into y (in place when `sums` is y's own memory).
 static int gemm_q8_block(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *scales,
-                         const int32_t *row_sums, int32_t *sums, float *y, long ld_y, long m, long n, long cols) {
+                         const int32_t *row_sums, int32_t *sums, float *y, long ld_y, long m, long n, long cols,
+                         const ck_epilogue *epilogue) {
     if (ck_onednn_matmul(CK_ONEDNN_U8S8, xu, w, sums, m, n, cols) != 0) return -1;
     const long ld_sums = (void *)sums == (void *)y ? ld_y : n;
-    if (ck_gemm_q8_scale_sums(xs, xz, scales, row_sums, sums, ld_sums, y, ld_y, m, n) == 0) return 0;
-    for (long i = 0; i < m; i++)
+    if (ck_gemm_q8_scale_sums(xs, xz, scales, row_sums, sums, ld_sums, y, ld_y, m, n, epilogue) == 0) return 0;
+    for (long i = 0; i < m; i++) {
         for (long r = 0; r < n; r++)
             y[i * ld_y + r] = xs[i] * scales[r] * (float)(sums[i * ld_sums + r] - xz[i] * row_sums[r]);
+        if (epilogue) ck_bias_scale_relu_f32(y + i * ld_y, 1, n, epilogue->bias, epilogue->scale, epilogue->relu);
+    }
     return 0;
 }
 
 int ck_onednn_gemm_q8(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *scales, const int32_t *row_sums,
-                      float *y, long m, long rows, long cols) {
+                      float *y, long m, long rows, long cols, const ck_epilogue *epilogue) {
     // Columns (weight rows) in blocks whose sums fit Q8_SUMS_BYTES, in a multiple of 64; a product whose sums
     // fit already, or too many inputs for a block of 64, has its sums land in y itself and scaled in place.
     const long block = Q8_SUMS_BYTES / ((long)sizeof(int32_t) * m) / 64 * 64;
-    if (block >= rows || block < 64) return gemm_q8_block(xu, xs, xz, w, scales, row_sums, (int32_t *)y, y, rows, m, rows, cols);
+    if (block >= rows || block < 64)
+        return gemm_q8_block(xu, xs, xz, w, scales, row_sums, (int32_t *)y, y, rows, m, rows, cols, epilogue);
     if (m * block > q8_sums_capacity) {
         free(q8_sums);
         q8_sums = aligned_alloc(64, (size_t)(m * block) * sizeof(int32_t));
@@ -372,7 +376,11 @@ int ck_onednn_gemm_q8(const uint8_t *xu, const float *xs, const int32_t *xz, con
     }
     for (long r = 0; r < rows; r += block) {
         const long n = rows - r < block ? rows - r : block;
-        if (gemm_q8_block(xu, xs, xz, w + r * cols, scales + r, row_sums + r, q8_sums, y + r, rows, m, n, cols) != 0) return -1;
+        // The block's columns of the bias.
+        const ck_epilogue shifted = {epilogue && epilogue->bias ? epilogue->bias + r : NULL, epilogue ? epilogue->scale : 1,
+                                     epilogue && epilogue->relu};
+        if (gemm_q8_block(xu, xs, xz, w + r * cols, scales + r, row_sums + r, q8_sums, y + r, rows, m, n, cols, &shifted) != 0)
+            return -1;
     }
     return 0;
 }

@@ -145,9 +145,15 @@ void ck_gemm_q8(const uint8_t *xu, const float *xs, const int32_t *xz, const int
     if (ck_q8_gemm() == CK_GEMM_AVX512VNNI) gemm_q8(xu, xs, xz, w, scales, row_sums, y, m, rows, cols, row_begin, row_end);
 }
 
-// ck_gemm_q8's scaling of exact int32 sums (made elsewhere, e.g. by oneDNN), 16 lanes at a time.
+// ck_gemm_q8's scaling of exact int32 sums (made elsewhere, e.g. by oneDNN), 16 lanes at a time, then the
+// epilogue's steps in ck_bias_scale_relu_f32's order (max(y, 0) is its `y > 0 ? y : 0`, NaN and -0 included).
 VNNI static void scale_sums_q8(const float *xs, const int32_t *xz, const float *scales, const int32_t *row_sums,
-                               const int32_t *sums, long ld_sums, float *y, long ld_y, long m, long n) {
+                               const int32_t *sums, long ld_sums, float *y, long ld_y, long m, long n,
+                               const ck_epilogue *epilogue) {
+    const float *bias = epilogue ? epilogue->bias : NULL;
+    const float after = epilogue ? epilogue->scale : 1;
+    const int relu = epilogue && epilogue->relu;
+    const __m512 afterv = _mm512_set1_ps(after), zero = _mm512_setzero_ps();
     for (long i = 0; i < m; i++) {
         const __m512 xsv = _mm512_set1_ps(xs[i]);
         const __m512i xzv = _mm512_set1_epi32(xz[i]);
@@ -158,15 +164,19 @@ VNNI static void scale_sums_q8(const float *xs, const int32_t *xz, const float *
             __m512i dot = _mm512_maskz_loadu_epi32(mask, si + r);
             __m512i diff = _mm512_sub_epi32(dot, _mm512_mullo_epi32(xzv, _mm512_maskz_loadu_epi32(mask, row_sums + r)));
             __m512 scale = _mm512_mul_ps(xsv, _mm512_maskz_loadu_ps(mask, scales + r));
-            _mm512_mask_storeu_ps(yi + r, mask, _mm512_mul_ps(scale, _mm512_cvtepi32_ps(diff)));
+            __m512 out = _mm512_mul_ps(scale, _mm512_cvtepi32_ps(diff));
+            if (bias) out = _mm512_add_ps(out, _mm512_maskz_loadu_ps(mask, bias + r));
+            if (after != 1) out = _mm512_mul_ps(out, afterv);
+            if (relu) out = _mm512_max_ps(out, zero);
+            _mm512_mask_storeu_ps(yi + r, mask, out);
         }
     }
 }
 
 int ck_gemm_q8_scale_sums(const float *xs, const int32_t *xz, const float *scales, const int32_t *row_sums,
-                          const int32_t *sums, long ld_sums, float *y, long ld_y, long m, long n) {
+                          const int32_t *sums, long ld_sums, float *y, long ld_y, long m, long n, const ck_epilogue *epilogue) {
     if (ck_q8_gemm() != CK_GEMM_AVX512VNNI) return -1;
-    scale_sums_q8(xs, xz, scales, row_sums, sums, ld_sums, y, ld_y, m, n);
+    scale_sums_q8(xs, xz, scales, row_sums, sums, ld_sums, y, ld_y, m, n, epilogue);
     return 0;
 }
 
@@ -318,8 +328,8 @@ int ck_dropout_f32_avx512(float *x, long n, uint64_t base, uint64_t first, uint3
     return -1;
 }
 int ck_gemm_q8_scale_sums(const float *xs, const int32_t *xz, const float *scales, const int32_t *row_sums,
-                          const int32_t *sums, long ld_sums, float *y, long ld_y, long m, long n) {
-    (void)xs; (void)xz; (void)scales; (void)row_sums; (void)sums; (void)ld_sums; (void)y; (void)ld_y; (void)m; (void)n;
+                          const int32_t *sums, long ld_sums, float *y, long ld_y, long m, long n, const ck_epilogue *epilogue) {
+    (void)xs; (void)xz; (void)scales; (void)row_sums; (void)sums; (void)ld_sums; (void)y; (void)ld_y; (void)m; (void)n; (void)epilogue;
     return -1;
 }
 void ck_gemm_bf16_convert_inputs(const float *x, uint16_t *xb, long m, long cols) { (void)x; (void)xb; (void)m; (void)cols; }

@@ -102,7 +102,8 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Bytes `multiply` needs in `quantized` for `count` inputs of `cols` values.
     public static func quantizedBytes(count: Int, cols: Int) -> Int { count * (2 * cols + 8) }
 
-    /// y[m, r] = Σ_c x[m, c] · W[r, c] for `m` in 0..<count: `x` is `[count, cols]`, `y` is `[count, rows]`.
+    /// y[m, r] = Σ_c x[m, c] · W[r, c] for `m` in 0..<count: `x` is `[count, cols]`, `y` is `[count, rows]`,
+    /// then `epilogue` on every result.
     ///
     /// `scratch` must hold `pool.threads × tileRows × cols` floats: where each thread converts
     /// its tiles of non-f32 weights for GEMM. `quantized` must hold `quantizedBytes(count:cols:)`:
@@ -112,8 +113,25 @@ public struct WeightMatrix: @unchecked Sendable {
     /// kernels, BLAS or oneDNN on it, so neither library spins threads of its own beside the pool's.
     public func multiply(
         _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>,
-        pool: ComputePool, scratch: UnsafeMutablePointer<Float>, quantized: UnsafeMutableRawPointer
+        pool: ComputePool, scratch: UnsafeMutablePointer<Float>, quantized: UnsafeMutableRawPointer,
+        epilogue: Epilogue = .none
     ) {
+        let applied = product(x, count: count, into: y, pool: pool, scratch: scratch, quantized: quantized, epilogue: epilogue)
+        guard !applied, !epilogue.isNone else { return }
+        pool.forEachChunk(count, minimumChunk: Self.epilogueRows) { _, range in
+            epilogue.apply(y + range.lowerBound * rows, count: range.count, width: rows)
+        }
+    }
+
+    /// Inputs below which the epilogue after a product stays on one thread.
+    private static let epilogueRows = 8
+
+    /// `multiply`'s product; returns whether it applied the epilogue too (the int8 GEMM through oneDNN, while
+    /// each block of results is in cache).
+    private func product(
+        _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>,
+        pool: ComputePool, scratch: UnsafeMutablePointer<Float>, quantized: UnsafeMutableRawPointer, epilogue: Epilogue
+    ) -> Bool {
         if let rowSums, let scales, count > 1, Int(ck_q8_gemm()) == Int(CK_GEMM_AVX512VNNI) {
             // int8 × int8 GEMM (AVX-512 VNNI), batched decode included (it beats the f32 tiles from two
             // inputs on): inputs quantized once per row, then each thread its share of the weight rows.
@@ -129,22 +147,24 @@ public struct WeightMatrix: @unchecked Sendable {
             let w = data.assumingMemoryBound(to: Int8.self)
             if throughOneDNN(count) {
                 // Each thread quantizes the inputs of its own share, then multiplies them.
+                var fused = epilogue.c
                 pool.forEachChunk(count, minimumChunk: Self.oneDNNMinimumInputs) { _, share in
                     quantize(share)
                     let xu = inputs + share.lowerBound * cols, xs = inputScales + share.lowerBound, xz = inputZeros + share.lowerBound
                     let ys = y + share.lowerBound * rows
-                    if ck_onednn_gemm_q8(xu, xs, xz, w, scales, rowSums, ys, share.count, rows, cols) != 0 {
+                    if ck_onednn_gemm_q8(xu, xs, xz, w, scales, rowSums, ys, share.count, rows, cols, &fused) != 0 {
                         ck_gemm_q8(xu, xs, xz, w, scales, rowSums, ys, share.count, rows, cols, 0, rows)
+                        epilogue.apply(ys, count: share.count, width: rows)
                     }
                 }
-                return
+                return true
             }
             pool.forEachChunk(count, minimumChunk: Self.oneDNNMinimumInputs) { _, share in quantize(share) }
             pool.forEachChunk(rows, minimumChunk: 64) { _, range in
                 ck_gemm_q8(inputs, inputScales, inputZeros, data.assumingMemoryBound(to: Int8.self), scales, rowSums,
                            y, count, rows, cols, range.lowerBound, range.upperBound)
             }
-            return
+            return false
         }
         if format == .bf16, count > Self.matvecLimit, Int(ck_bf16_gemm()) == Int(CK_GEMM_AVX512BF16) {
             // bf16 × bf16 GEMM (AVX512-BF16): the weights as stored, the inputs rounded to bf16 once.
@@ -160,13 +180,13 @@ public struct WeightMatrix: @unchecked Sendable {
                         ck_gemm_bf16(xb, w, ys, share.count, rows, cols, 0, rows)
                     }
                 }
-                return
+                return false
             }
             pool.forEachChunk(rows, minimumChunk: 64) { _, range in
                 ck_gemm_bf16(inputs, data.assumingMemoryBound(to: UInt16.self), y, count, rows, cols,
                              range.lowerBound, range.upperBound)
             }
-            return
+            return false
         }
         if format == .int4, count > Self.matvecLimit, Int(ck_isa()) == Int(CK_ISA_AVX2) {
             // int4 prefill on the AVX2 kernel (inputs quantized per block of 32, integer multiply-adds): opt-125m
@@ -181,14 +201,14 @@ public struct WeightMatrix: @unchecked Sendable {
                     start += n
                 }
             }
-            return
+            return false
         }
         if count <= Self.matvecLimit {
             // Decode: each thread streams its share of the rows once for all `count` inputs.
             pool.forEachChunk(rows, minimumChunk: 64) { _, range in
                 matmulRows(x, count: count, into: y, range)
             }
-            return
+            return false
         }
         if format == .f32, throughOneDNN(count) {
             let w = data.assumingMemoryBound(to: Float.self)
@@ -199,7 +219,7 @@ public struct WeightMatrix: @unchecked Sendable {
                                a: xs, lda: cols, b: w, ldb: cols, c: ys, ldc: rows)
                 }
             }
-            return
+            return false
         }
         pool.forEachChunk(rows, minimumChunk: 64) { chunk, range in
             if format == .f32 {
@@ -219,6 +239,7 @@ public struct WeightMatrix: @unchecked Sendable {
                 start = end
             }
         }
+        return false
     }
 
     /// Whether a product of `count` inputs goes through oneDNN (`KernelPath.oneDNN`): past the matrix-vector
@@ -263,5 +284,32 @@ public struct WeightMatrix: @unchecked Sendable {
         case .int8: ck_matmul_q8(data.assumingMemoryBound(to: Int8.self), scales, x, y, count, rows, cols, b, e)
         case .int4: ck_matmul_q4(data.assumingMemoryBound(to: UInt8.self), groupScales, x, y, count, rows, cols, b, e)
         }
+    }
+}
+
+/// What a linear layer's results go through as a product stores them: `(y + bias) · scale`, then ReLU where
+/// `relu` (`ck_bias_scale_relu_f32`'s steps in its order, so the same bits wherever it is applied).
+public struct Epilogue {
+    /// One per output column (nil: none).
+    public var bias: UnsafePointer<Float>?
+    public var scale: Float
+    public var relu: Bool
+
+    public init(bias: UnsafePointer<Float>? = nil, scale: Float = 1, relu: Bool = false) {
+        self.bias = bias
+        self.scale = scale
+        self.relu = relu
+    }
+
+    public static var none: Epilogue { Epilogue() }
+
+    var isNone: Bool { bias == nil && scale == 1 && !relu }
+
+    var c: ck_epilogue { ck_epilogue(bias: bias, scale: scale, relu: relu ? 1 : 0) }
+
+    /// Applies it to `count` rows of `width` results.
+    func apply(_ y: UnsafeMutablePointer<Float>, count: Int, width: Int) {
+        guard !isNone else { return }
+        ck_bias_scale_relu_f32(y, count, width, bias, scale, relu ? 1 : 0)
     }
 }

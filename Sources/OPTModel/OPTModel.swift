@@ -220,13 +220,12 @@ public final class OPTModel: Sendable {
     private func linear(_ l: LinearWeights, _ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>,
                         _ ws: Workspace, scale: Float = 1, activation: Ops.Activation? = nil) {
         l.weight.multiply(input, count: rows, into: output, pool: pool,
-                          scratch: ws.tile.pointer, quantized: UnsafeMutableRawPointer(ws.quantized.pointer))
-        let width = l.outFeatures, bias = l.bias?.pointer
-        guard bias != nil || scale != 1 || activation != nil else { return }
+                          scratch: ws.tile.pointer, quantized: UnsafeMutableRawPointer(ws.quantized.pointer),
+                          epilogue: Epilogue(bias: l.bias?.pointer, scale: scale, relu: activation == .relu))
+        guard let activation, activation != .relu else { return }
+        let width = l.outFeatures
         pool.forEachChunk(rows, minimumChunk: Self.rowsPerChunk) { _, range in
-            let y = output + range.lowerBound * width
-            ck_bias_scale_relu_f32(y, range.count, width, bias, scale, activation == .relu ? 1 : 0)
-            if let activation, activation != .relu { activation.apply(y, count: range.count * width) }
+            activation.apply(output + range.lowerBound * width, count: range.count * width)
         }
     }
 

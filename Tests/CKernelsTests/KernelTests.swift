@@ -491,8 +491,20 @@ struct KernelTests {
             ck_gemm_q8_quantize_inputs(x, &inputs, &inputScales, &inputZeros, m, cols)
             var ours = [Float](repeating: .nan, count: m * rows), theirs = ours
             ck_gemm_q8(inputs, inputScales, inputZeros, q, stored.scales, sums, &ours, m, rows, cols, 0, rows)
-            #expect(ck_onednn_gemm_q8(inputs, inputScales, inputZeros, q, stored.scales, sums, &theirs, m, rows, cols) == 0)
+            #expect(ck_onednn_gemm_q8(inputs, inputScales, inputZeros, q, stored.scales, sums, &theirs, m, rows, cols, nil) == 0)
             #expect(ours.map(\.bitPattern) == theirs.map(\.bitPattern), "\(m)×\(rows)×\(cols)")
+            // A linear layer's bias, scale and ReLU, applied while each block is scaled: the bits of applying them after.
+            let bias = Self.random(rows, seed: 81)
+            for (withBias, scale, relu) in [(true, Float(0.125), Int32(1)), (true, 1, 0), (false, 0.5, 1)] {
+                var after = ours, fused = [Float](repeating: .nan, count: m * rows)
+                bias.withUnsafeBufferPointer { b in
+                    let biasPointer = withBias ? b.baseAddress : nil
+                    ck_bias_scale_relu_f32(&after, m, rows, biasPointer, scale, relu)
+                    var epilogue = ck_epilogue(bias: biasPointer, scale: scale, relu: relu)
+                    #expect(ck_onednn_gemm_q8(inputs, inputScales, inputZeros, q, stored.scales, sums, &fused, m, rows, cols, &epilogue) == 0)
+                }
+                #expect(after.map(\.bitPattern) == fused.map(\.bitPattern), "\(m)×\(rows)×\(cols) bias \(withBias) scale \(scale) relu \(relu)")
+            }
         }
     }
 

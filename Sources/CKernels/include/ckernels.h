@@ -91,6 +91,13 @@ float ck_softmax_f32(float *x, long n);
 
 /// Each of `rows` rows of y ([rows, width]): y += bias (when given), then y *= scale, then ReLU when `relu`.
 void ck_bias_scale_relu_f32(float *y, long rows, long width, const float *bias, float scale, int relu);
+/// What a linear layer's results go through as a product stores them: ck_bias_scale_relu_f32's steps in its
+/// order (so the same bits), bias[c] for output column c (NULL: none).
+typedef struct {
+    const float *bias;
+    float scale;
+    int relu;
+} ck_epilogue;
 /// x[i] += added[i] over n values.
 void ck_add_f32(float *x, const float *added, long n);
 /// Each of `rows` rows: x += added (when given), then y = LayerNorm(x) as torch.nn.LayerNorm computes it
@@ -156,11 +163,11 @@ void ck_gemm_q8_quantize_inputs(const float *x, uint8_t *xu, float *xs, int32_t 
 void ck_gemm_q8(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *scales, const int32_t *row_sums,
                 float *y, long m, long rows, long cols, long row_begin, long row_end);
 /// ck_gemm_q8's scaling of exact sums sums[i*ld_sums + r] = Σ_c xu[i,c] · w[r,c], for inputs [0, m) and rows
-/// [0, n) (scales and row_sums from the first of them), into y[i*ld_y + r]: the same formula, so the same bits.
-/// The sums may be y's own memory (in place, same leading dimension). Returns 0, or -1 (y untouched) unless
-/// ck_q8_gemm() is CK_GEMM_AVX512VNNI.
+/// [0, n) (scales, row_sums and the epilogue's bias from the first of them), into y[i*ld_y + r]: the same
+/// formula, so the same bits, then the epilogue (NULL: none). The sums may be y's own memory (in place, same
+/// leading dimension). Returns 0, or -1 (y untouched) unless ck_q8_gemm() is CK_GEMM_AVX512VNNI.
 int ck_gemm_q8_scale_sums(const float *xs, const int32_t *xz, const float *scales, const int32_t *row_sums,
-                          const int32_t *sums, long ld_sums, float *y, long ld_y, long m, long n);
+                          const int32_t *sums, long ld_sums, float *y, long ld_y, long m, long n, const ck_epilogue *epilogue);
 /// Inputs for ck_gemm_bf16: x [m][cols] rounded to bfloat16 (nearest even) into xb.
 void ck_gemm_bf16_convert_inputs(const float *x, uint16_t *xb, long m, long cols);
 /// y[i*rows + r] = Σ_c bf16(x[i,c]) · w[r,c] (bfloat16 weights) for r in [row_begin, row_end), f32 sums:
@@ -182,9 +189,10 @@ int ck_set_onednn(int on);
 /// Returns 0, or -1 where oneDNN is absent or refused the product (y is then unspecified).
 int ck_onednn_matmul(int type, const void *x, const void *w, void *y, long m, long n, long k);
 /// ck_gemm_q8's result for inputs [0, m) and every row, through oneDNN's u8 × s8 product: the same exact sums
-/// and the same scaling, so the same bits. Returns 0, or -1 as ck_onednn_matmul.
+/// and the same scaling, so the same bits, then the epilogue (NULL: none) while the results are in cache.
+/// Returns 0, or -1 as ck_onednn_matmul.
 int ck_onednn_gemm_q8(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *scales, const int32_t *row_sums,
-                      float *y, long m, long rows, long cols);
+                      float *y, long m, long rows, long cols, const ck_epilogue *epilogue);
 /// C = alpha · op(A) · op(B) + beta · C, row-major like cblas_sgemm (op(A) m × k, op(B) k × n, leading
 /// dimensions lda, ldb, ldc), on the calling thread alone. CK_ONEDNN_F32: f32 throughout; CK_ONEDNN_BF16:
 /// A and B rounded to bf16 (nearest even) into per-thread copies, then f32 accumulation and output. Each

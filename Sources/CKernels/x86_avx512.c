@@ -225,11 +225,13 @@ int ck_dropout_f32_avx512(float *x, long n, uint64_t base, uint64_t first, uint3
     return 0;
 }
 
-// ck_attention_f32: one head, blocks of 8 queries. Keys are transposed once per call (kt[c][j]), so that a score
+// ck_attention_f32: one head, blocks of 8 queries. Keys are transposed once per call (kt[c][j], in 16 × 16 blocks: the
+// compiler's loop scattered them one float at a time and took an eighth of the kernel's time), so that a score
 // tile of 8 queries × 32 keys is 16 accumulators fed by two loads and eight broadcasts per dimension; the
 // context of R queries × d is R · d / 16 accumulators fed by the value rows as stored. Only the keys a block's
-// last query sees are computed, in tiles of 32 (the overhang masked by the softmax). Instantiated per head size,
-// so that the loops over dimensions unroll and the accumulators stay in registers.
+// last query sees are computed, in tiles of 32 (16 for the last when no more are seen; the overhang masked by
+// the softmax). Each query's weights stay unnormalized, and its context is divided by their sum once.
+// Instantiated per head size, so that the loops over dimensions unroll and the accumulators stay in registers.
 enum { ATTENTION_QUERIES = 8, ATTENTION_KEYS = 32 };
 
 static long attention_keys(long total) { return (total + ATTENTION_KEYS - 1) / ATTENTION_KEYS * ATTENTION_KEYS; }
@@ -238,41 +240,118 @@ long ck_attention_f32_scratch(long total, long d) {
     return (d + ATTENTION_QUERIES) * attention_keys(total) * (long)sizeof(float);
 }
 
+// exp(x) for finite x ≤ 0 (scores less their maximum): x = n·ln2 + r with |r| ≤ ln2/2, then a degree-6
+// polynomial for e^r (Cephes' expf coefficients, about 1 ulp) scaled by 2^n; the AVX2 softmax's steps.
+__attribute__((target("avx512f"))) static inline __m512 exp_nonpositive512(__m512 x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));  // below this e^x is 0 in f32 anyway
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);
+}
+
+// A query's scores over the `visible` keys it sees become e^(s − max), zeros up to `seen`; returns 1 / Σ.
+__attribute__((target("avx512f"))) static float attention_weights(float *scores, long visible, long seen) {
+    __m512 vmax = _mm512_set1_ps(-INFINITY);
+    for (long j = 0; j < visible; j += 16) {
+        const __mmask16 mask = visible - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (visible - j)) - 1);
+        vmax = _mm512_mask_max_ps(vmax, mask, vmax, _mm512_maskz_loadu_ps(mask, scores + j));
+    }
+    const __m512 shift = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
+    __m512 vsum = _mm512_setzero_ps();
+    for (long j = 0; j < seen; j += 16) {
+        const __mmask16 live = seen - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (seen - j)) - 1);
+        const __mmask16 mask = j >= visible ? 0 : visible - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (visible - j)) - 1);
+        const __m512 e = _mm512_maskz_mov_ps(mask, exp_nonpositive512(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, scores + j), shift)));
+        _mm512_mask_storeu_ps(scores + j, live, e);
+        vsum = _mm512_add_ps(vsum, e);
+    }
+    return 1 / _mm512_reduce_add_ps(vsum);
+}
+
+// The 16 × 16 block a[r][c] transposed in registers: unpacking pairs of rows, then pairs of pairs, then two
+// exchanges of 128-bit lanes.
+__attribute__((target("avx512f"), always_inline)) static inline void transpose16(__m512 a[16]) {
+    __m512 u[16], v[16];
+    for (int r = 0; r < 16; r += 2) {
+        u[r] = _mm512_unpacklo_ps(a[r], a[r + 1]);
+        u[r + 1] = _mm512_unpackhi_ps(a[r], a[r + 1]);
+    }
+    // v[4g + m], lane L: rows 4g…4g+3 of column 4L + m.
+    for (int g = 0; g < 4; g++) {
+        const __m512d lo = _mm512_castps_pd(u[4 * g]), hi = _mm512_castps_pd(u[4 * g + 1]);
+        const __m512d lo2 = _mm512_castps_pd(u[4 * g + 2]), hi2 = _mm512_castps_pd(u[4 * g + 3]);
+        v[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(lo, lo2));
+        v[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(lo, lo2));
+        v[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(hi, hi2));
+        v[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(hi, hi2));
+    }
+    // Column 4L + m gathers lane L of v[m], v[4 + m], v[8 + m], v[12 + m].
+    for (int m = 0; m < 4; m++) {
+        const __m512 w0 = _mm512_shuffle_f32x4(v[m], v[4 + m], 0x88), w1 = _mm512_shuffle_f32x4(v[m], v[4 + m], 0xdd);
+        const __m512 w2 = _mm512_shuffle_f32x4(v[8 + m], v[12 + m], 0x88), w3 = _mm512_shuffle_f32x4(v[8 + m], v[12 + m], 0xdd);
+        a[m] = _mm512_shuffle_f32x4(w0, w2, 0x88);
+        a[4 + m] = _mm512_shuffle_f32x4(w1, w3, 0x88);
+        a[8 + m] = _mm512_shuffle_f32x4(w0, w2, 0xdd);
+        a[12 + m] = _mm512_shuffle_f32x4(w1, w3, 0xdd);
+    }
+}
+
+// kt[c][j] = k[j][c] for the head's d dimensions (a multiple of 16) and `keys` key slots, zero from `total` on.
+__attribute__((target("avx512f"))) static void transpose_keys(const float *k, long ldkv, long total, long keys, long d, float *kt) {
+    for (long j = 0; j < keys; j += 16)
+        for (long c = 0; c < d; c += 16) {
+            __m512 a[16];
+            for (int r = 0; r < 16; r++) a[r] = j + r < total ? _mm512_loadu_ps(k + (j + r) * ldkv + c) : _mm512_setzero_ps();
+            transpose16(a);
+            for (int r = 0; r < 16; r++) _mm512_storeu_ps(kt + (c + r) * keys + j, a[r]);
+        }
+}
+
+// Scores of 8 queries × 16 keys (wide: 32) from key j on, stored for the first `rows` queries.
+__attribute__((target("avx512f"), always_inline)) static inline void attention_scores(
+    const float *const query[ATTENTION_QUERIES], const float *kt, long keys, long j, long d, int wide, float *scores, long rows) {
+    __m512 acc[ATTENTION_QUERIES][2];
+    for (long a = 0; a < ATTENTION_QUERIES; a++) acc[a][0] = acc[a][1] = _mm512_setzero_ps();
+    for (long c = 0; c < d; c++) {
+        const __m512 k0 = _mm512_loadu_ps(kt + c * keys + j), k1 = wide ? _mm512_loadu_ps(kt + c * keys + j + 16) : k0;
+        for (long a = 0; a < ATTENTION_QUERIES; a++) {
+            const __m512 x = _mm512_set1_ps(query[a][c]);
+            acc[a][0] = _mm512_fmadd_ps(x, k0, acc[a][0]);
+            if (wide) acc[a][1] = _mm512_fmadd_ps(x, k1, acc[a][1]);
+        }
+    }
+    for (long a = 0; a < rows; a++) {
+        _mm512_storeu_ps(scores + a * keys + j, acc[a][0]);
+        if (wide) _mm512_storeu_ps(scores + a * keys + j + 16, acc[a][1]);
+    }
+}
+
 #define ATTENTION_F32(D, R)                                                                                         \
     __attribute__((target("avx512f"))) static void attention_f32_##D(                                              \
         const float *q, long ldq, const float *k, const float *v, long ldkv, float *out, long ldo, long steps,     \
         long past, float *scratch) {                                                                               \
         const long total = past + steps, keys = attention_keys(total);                                             \
         float *kt = scratch, *scores = scratch + D * keys;                                                         \
-        for (long j = 0; j < keys; j++)                                                                            \
-            for (long c = 0; c < D; c++) kt[c * keys + j] = j < total ? k[j * ldkv + c] : 0;                       \
+        transpose_keys(k, ldkv, total, keys, D, kt);                                                               \
         for (long i = 0; i < steps; i += ATTENTION_QUERIES) {                                                      \
             const long rows = steps - i < ATTENTION_QUERIES ? steps - i : ATTENTION_QUERIES, seen = past + i + rows; \
             /* Rows past the last query repeat it (computed, never stored). */                                    \
             const float *query[ATTENTION_QUERIES];                                                                 \
             for (long a = 0; a < ATTENTION_QUERIES; a++) query[a] = q + (i + (a < rows ? a : rows - 1)) * ldq;     \
             for (long j = 0; j < seen; j += ATTENTION_KEYS) {                                                      \
-                __m512 acc[ATTENTION_QUERIES][2];                                                                  \
-                for (long a = 0; a < ATTENTION_QUERIES; a++) acc[a][0] = acc[a][1] = _mm512_setzero_ps();         \
-                for (long c = 0; c < D; c++) {                                                                     \
-                    const __m512 k0 = _mm512_loadu_ps(kt + c * keys + j), k1 = _mm512_loadu_ps(kt + c * keys + j + 16); \
-                    for (long a = 0; a < ATTENTION_QUERIES; a++) {                                                 \
-                        const __m512 x = _mm512_set1_ps(query[a][c]);                                              \
-                        acc[a][0] = _mm512_fmadd_ps(x, k0, acc[a][0]);                                             \
-                        acc[a][1] = _mm512_fmadd_ps(x, k1, acc[a][1]);                                             \
-                    }                                                                                              \
-                }                                                                                                  \
-                for (long a = 0; a < rows; a++) {                                                                  \
-                    _mm512_storeu_ps(scores + a * keys + j, acc[a][0]);                                            \
-                    _mm512_storeu_ps(scores + a * keys + j + 16, acc[a][1]);                                       \
-                }                                                                                                  \
+                if (seen - j > 16) attention_scores(query, kt, keys, j, D, 1, scores, rows);                       \
+                else attention_scores(query, kt, keys, j, D, 0, scores, rows);                                     \
             }                                                                                                      \
-            /* Each query's softmax over the keys it sees; zeros up to the block's last key. */                   \
-            for (long a = 0; a < rows; a++) {                                                                      \
-                const long visible = past + i + a + 1;                                                             \
-                ck_softmax_f32(scores + a * keys, visible);                                                        \
-                for (long j = visible; j < seen; j++) scores[a * keys + j] = 0;                                    \
-            }                                                                                                      \
+            float inverse[ATTENTION_QUERIES];                                                                      \
+            for (long a = 0; a < rows; a++) inverse[a] = attention_weights(scores + a * keys, past + i + a + 1, seen); \
             for (long a = 0; a < rows; a += R) {                                                                   \
                 __m512 acc[R][D / 16];                                                                             \
                 for (long b = 0; b < R; b++)                                                                       \
@@ -287,8 +366,11 @@ long ck_attention_f32_scratch(long total, long d) {
                         for (long c = 0; c < D / 16; c++) acc[b][c] = _mm512_fmadd_ps(w, value[c], acc[b][c]);     \
                     }                                                                                              \
                 }                                                                                                  \
-                for (long b = 0; b < R && a + b < rows; b++)                                                       \
-                    for (long c = 0; c < D / 16; c++) _mm512_storeu_ps(out + (i + a + b) * ldo + c * 16, acc[b][c]); \
+                for (long b = 0; b < R && a + b < rows; b++) {                                                     \
+                    const __m512 normalize = _mm512_set1_ps(inverse[a + b]);                                       \
+                    for (long c = 0; c < D / 16; c++)                                                              \
+                        _mm512_storeu_ps(out + (i + a + b) * ldo + c * 16, _mm512_mul_ps(acc[b][c], normalize));    \
+                }                                                                                                  \
             }                                                                                                      \
         }                                                                                                          \
     }

@@ -147,14 +147,15 @@ public struct WeightMatrix: @unchecked Sendable {
             let w = data.assumingMemoryBound(to: Int8.self)
             if throughOneDNN(count) {
                 // Each thread quantizes the inputs of its own share, then multiplies them.
-                var fused = epilogue.c
-                pool.forEachChunk(count, minimumChunk: Self.oneDNNMinimumInputs) { _, share in
-                    quantize(share)
-                    let xu = inputs + share.lowerBound * cols, xs = inputScales + share.lowerBound, xz = inputZeros + share.lowerBound
-                    let ys = y + share.lowerBound * rows
-                    if ck_onednn_gemm_q8(xu, xs, xz, w, scales, rowSums, ys, share.count, rows, cols, &fused) != 0 {
-                        ck_gemm_q8(xu, xs, xz, w, scales, rowSums, ys, share.count, rows, cols, 0, rows)
-                        epilogue.apply(ys, count: share.count, width: rows)
+                withUnsafePointer(to: epilogue.c) { fused in
+                    pool.forEachChunk(count, minimumChunk: Self.oneDNNMinimumInputs) { _, share in
+                        quantize(share)
+                        let xu = inputs + share.lowerBound * cols, xs = inputScales + share.lowerBound, xz = inputZeros + share.lowerBound
+                        let ys = y + share.lowerBound * rows
+                        if ck_onednn_gemm_q8(xu, xs, xz, w, scales, rowSums, ys, share.count, rows, cols, fused) != 0 {
+                            ck_gemm_q8(xu, xs, xz, w, scales, rowSums, ys, share.count, rows, cols, 0, rows)
+                            epilogue.apply(ys, count: share.count, width: rows)
+                        }
                     }
                 }
                 return true

@@ -236,8 +236,12 @@ enum { ATTENTION_QUERIES = 8, ATTENTION_KEYS = 32 };
 
 static long attention_keys(long total) { return (total + ATTENTION_KEYS - 1) / ATTENTION_KEYS * ATTENTION_KEYS; }
 
+// Floats between rows of the transposed keys: one cache line past the keys, since rows a power of two apart
+// (2 KB for 512 keys) fell into two of L1's 64 sets and evicted each other as the scores read down them.
+static long transposed_stride(long keys) { return keys + 16; }
+
 long ck_attention_f32_scratch(long total, long d) {
-    return (d + ATTENTION_QUERIES) * attention_keys(total) * (long)sizeof(float);
+    return (d * transposed_stride(attention_keys(total)) + ATTENTION_QUERIES * attention_keys(total)) * (long)sizeof(float);
 }
 
 // exp(x) for finite x ≤ 0 (scores less their maximum): x = n·ln2 + r with |r| ≤ ln2/2, then a degree-6
@@ -304,24 +308,26 @@ __attribute__((target("avx512f"), always_inline)) static inline void transpose16
     }
 }
 
-// kt[c][j] = k[j][c] for the head's d dimensions (a multiple of 16) and `keys` key slots, zero from `total` on.
-__attribute__((target("avx512f"))) static void transpose_keys(const float *k, long ldkv, long total, long keys, long d, float *kt) {
+// kt[c · ldkt + j] = k[j][c] for the head's d dimensions (a multiple of 16) and `keys` key slots, zero from `total` on.
+__attribute__((target("avx512f"))) static void transpose_keys(const float *k, long ldkv, long total, long keys, long d, float *kt,
+                                                              long ldkt) {
     for (long j = 0; j < keys; j += 16)
         for (long c = 0; c < d; c += 16) {
             __m512 a[16];
             for (int r = 0; r < 16; r++) a[r] = j + r < total ? _mm512_loadu_ps(k + (j + r) * ldkv + c) : _mm512_setzero_ps();
             transpose16(a);
-            for (int r = 0; r < 16; r++) _mm512_storeu_ps(kt + (c + r) * keys + j, a[r]);
+            for (int r = 0; r < 16; r++) _mm512_storeu_ps(kt + (c + r) * ldkt + j, a[r]);
         }
 }
 
 // Scores of 8 queries × 16 keys (wide: 32) from key j on, stored for the first `rows` queries.
 __attribute__((target("avx512f"), always_inline)) static inline void attention_scores(
-    const float *const query[ATTENTION_QUERIES], const float *kt, long keys, long j, long d, int wide, float *scores, long rows) {
+    const float *const query[ATTENTION_QUERIES], const float *kt, long ldkt, long keys, long j, long d, int wide, float *scores,
+    long rows) {
     __m512 acc[ATTENTION_QUERIES][2];
     for (long a = 0; a < ATTENTION_QUERIES; a++) acc[a][0] = acc[a][1] = _mm512_setzero_ps();
     for (long c = 0; c < d; c++) {
-        const __m512 k0 = _mm512_loadu_ps(kt + c * keys + j), k1 = wide ? _mm512_loadu_ps(kt + c * keys + j + 16) : k0;
+        const __m512 k0 = _mm512_loadu_ps(kt + c * ldkt + j), k1 = wide ? _mm512_loadu_ps(kt + c * ldkt + j + 16) : k0;
         for (long a = 0; a < ATTENTION_QUERIES; a++) {
             const __m512 x = _mm512_set1_ps(query[a][c]);
             acc[a][0] = _mm512_fmadd_ps(x, k0, acc[a][0]);
@@ -338,17 +344,17 @@ __attribute__((target("avx512f"), always_inline)) static inline void attention_s
     __attribute__((target("avx512f"))) static void attention_f32_##D(                                              \
         const float *q, long ldq, const float *k, const float *v, long ldkv, float *out, long ldo, long steps,     \
         long past, float *scratch) {                                                                               \
-        const long total = past + steps, keys = attention_keys(total);                                             \
-        float *kt = scratch, *scores = scratch + D * keys;                                                         \
-        transpose_keys(k, ldkv, total, keys, D, kt);                                                               \
+        const long total = past + steps, keys = attention_keys(total), ldkt = transposed_stride(keys);              \
+        float *kt = scratch, *scores = scratch + D * ldkt;                                                         \
+        transpose_keys(k, ldkv, total, keys, D, kt, ldkt);                                                         \
         for (long i = 0; i < steps; i += ATTENTION_QUERIES) {                                                      \
             const long rows = steps - i < ATTENTION_QUERIES ? steps - i : ATTENTION_QUERIES, seen = past + i + rows; \
             /* Rows past the last query repeat it (computed, never stored). */                                    \
             const float *query[ATTENTION_QUERIES];                                                                 \
             for (long a = 0; a < ATTENTION_QUERIES; a++) query[a] = q + (i + (a < rows ? a : rows - 1)) * ldq;     \
             for (long j = 0; j < seen; j += ATTENTION_KEYS) {                                                      \
-                if (seen - j > 16) attention_scores(query, kt, keys, j, D, 1, scores, rows);                       \
-                else attention_scores(query, kt, keys, j, D, 0, scores, rows);                                     \
+                if (seen - j > 16) attention_scores(query, kt, ldkt, keys, j, D, 1, scores, rows);                 \
+                else attention_scores(query, kt, ldkt, keys, j, D, 0, scores, rows);                               \
             }                                                                                                      \
             float inverse[ATTENTION_QUERIES];                                                                      \
             for (long a = 0; a < rows; a++) inverse[a] = attention_weights(scores + a * keys, past + i + a + 1, seen); \

@@ -710,6 +710,37 @@ struct KernelTests {
         }
     }
 
+    /// The layer norm's sums in its documented order (16 lanes, element i into lane i % 16, lanes added pairwise)
+    /// and no fused multiply-adds: the bits of the baseline build, whichever build the processor chose.
+    @Test func residualLayerNormHasTheBaselineBits() {
+        func lanesSum(_ values: [Float]) -> Float {
+            var lanes = [Float](repeating: 0, count: 16)
+            for (i, v) in values.enumerated() { lanes[i % 16] += v }
+            var width = 8
+            while width > 0 {
+                for k in 0..<width { lanes[k] += lanes[k + width] }
+                width /= 2
+            }
+            return lanes[0]
+        }
+        for width in [5, 768, 1027] {
+            let x = Self.random(width, seed: UInt64(width) + 20).map { $0 * 4 + 1 }, added = Self.random(width, seed: 21)
+            let weight = Self.random(width, seed: 22), bias = Self.random(width, seed: 23)
+            var sum = x, normed = [Float](repeating: 0, count: width)
+            ck_add_layer_norm_f32(&sum, added, &normed, 1, width, weight, bias, 1e-5)
+            let row = zip(x, added).map { $0 + $1 }
+            let mean = lanesSum(row) / Float(width)
+            let inverse = 1 / (lanesSum(row.map { ($0 - mean) * ($0 - mean) }) / Float(width) + 1e-5).squareRoot()
+            let expected = (0..<width).map { j -> Float in
+                var v = (row[j] - mean) * inverse
+                v *= weight[j]
+                return v + bias[j]
+            }
+            #expect(sum.map(\.bitPattern) == row.map(\.bitPattern), "width \(width)")
+            #expect(normed.map(\.bitPattern) == expected.map(\.bitPattern), "width \(width)")
+        }
+    }
+
     @Test func softmaxBackwardMatchesADoubleReference() {
         for n in [1, 7, 16, 100, 513] {
             var p = Self.random(n, seed: UInt64(n)).map { abs($0) + 0.01 }

@@ -368,18 +368,14 @@ static void axpy(float alpha, const float *x, float *y, long n) {
     for (; i < n; i++) y[i] += alpha * x[i];
 }
 
-// exp(x) for x ≤ 0, as x86_avx2.c: x = n·ln2 + r, Cephes' polynomial for e^r, scaled by 2^n.
+// exp(x) for x ≤ 0: internal.h's steps and constants.
 NEON_INLINE float32x4_t exp_nonpositive(float32x4_t x) {
-    x = vmaxq_f32(x, vdupq_n_f32(-87.3f));
-    float32x4_t n = vrndnq_f32(vmulq_n_f32(x, 1.44269504088896341f));
-    float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(0.693359375f));
-    r = vfmsq_f32(r, n, vdupq_n_f32(-2.12194440e-4f));
-    float32x4_t p = vdupq_n_f32(1.9875691500e-4f);
-    p = vfmaq_f32(vdupq_n_f32(1.3981999507e-3f), p, r);
-    p = vfmaq_f32(vdupq_n_f32(8.3334519073e-3f), p, r);
-    p = vfmaq_f32(vdupq_n_f32(4.1665795894e-2f), p, r);
-    p = vfmaq_f32(vdupq_n_f32(1.6666665459e-1f), p, r);
-    p = vfmaq_f32(vdupq_n_f32(5.0000001201e-1f), p, r);
+    x = vmaxq_f32(x, vdupq_n_f32(ck_exp_floor));
+    float32x4_t n = vrndnq_f32(vmulq_n_f32(x, ck_exp_log2e));
+    float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(ck_exp_ln2_high));
+    r = vfmsq_f32(r, n, vdupq_n_f32(ck_exp_ln2_low));
+    float32x4_t p = vdupq_n_f32(ck_exp_polynomial[0]);
+    for (int term = 1; term < CK_EXP_TERMS; term++) p = vfmaq_f32(vdupq_n_f32(ck_exp_polynomial[term]), p, r);
     p = vfmaq_f32(vaddq_f32(r, vdupq_n_f32(1.0f)), p, vmulq_f32(r, r));
     int32x4_t scale = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
     return vmulq_f32(p, vreinterpretq_f32_s32(scale));

@@ -44,6 +44,15 @@ extern const ck_table ck_neon_table;
 uint16_t ck_f32_to_f16_one(float value);
 uint16_t ck_f32_to_bf16_one(float value);
 
+/// exp(x) for x ≤ 0 in the vector softmaxes: below ck_exp_floor e^x is 0 in f32; x = n·ln2 + r with ln 2 in
+/// two parts (Cody–Waite), then Cephes' expf polynomial for e^r (about 1 ulp): e^r ≈ 1 + r + r²·p(r) with p's
+/// coefficients from the highest degree down; the result scaled by 2^n.
+static const float ck_exp_floor = -87.3f, ck_exp_log2e = 1.44269504088896341f;
+static const float ck_exp_ln2_high = 0.693359375f, ck_exp_ln2_low = -2.12194440e-4f;
+enum { CK_EXP_TERMS = 6 };
+static const float ck_exp_polynomial[CK_EXP_TERMS] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                                                      4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+
 /// ck_dropout_f32's hash: the index multiplier, then the two of splitmix64's finalizer.
 static const uint64_t ck_dropout_multipliers[3] = {0xD1B54A32D192ED03ull, 0xBF58476D1CE4E5B9ull, 0x94D049BB133111EBull};
 

@@ -489,19 +489,14 @@ AVX2 static void axpy(float alpha, const float *x, float *y, long n) {
     for (; i < n; i++) y[i] += alpha * x[i];
 }
 
-// exp(x) for x ≤ 0 (softmax after subtracting the maximum): x = n·ln2 + r with |r| ≤ ln2/2, then
-// a degree-6 polynomial for e^r (Cephes' expf coefficients, about 1 ulp) scaled by 2^n.
+// exp(x) for x ≤ 0 (softmax after subtracting the maximum): internal.h's steps and constants.
 AVX2_INLINE __m256 exp_nonpositive(__m256 x) {
-    x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));  // below this e^x is 0 in f32 anyway
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    x = _mm256_max_ps(x, _mm256_set1_ps(ck_exp_floor));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(ck_exp_log2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(ck_exp_ln2_high), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(ck_exp_ln2_low), r);
+    __m256 p = _mm256_set1_ps(ck_exp_polynomial[0]);
+    for (int term = 1; term < CK_EXP_TERMS; term++) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(ck_exp_polynomial[term]));
     p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
     __m256i scale = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
     return _mm256_mul_ps(p, _mm256_castsi256_ps(scale));

@@ -244,19 +244,14 @@ long ck_attention_f32_scratch(long total, long d) {
     return (d * transposed_stride(attention_keys(total)) + ATTENTION_QUERIES * attention_keys(total)) * (long)sizeof(float);
 }
 
-// exp(x) for finite x ≤ 0 (scores less their maximum): x = n·ln2 + r with |r| ≤ ln2/2, then a degree-6
-// polynomial for e^r (Cephes' expf coefficients, about 1 ulp) scaled by 2^n; the AVX2 softmax's steps.
+// exp(x) for finite x ≤ 0 (scores less their maximum): internal.h's steps and constants, 2^n by vscalefps.
 __attribute__((target("avx512f"))) static inline __m512 exp_nonpositive512(__m512 x) {
-    x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));  // below this e^x is 0 in f32 anyway
-    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    x = _mm512_max_ps(x, _mm512_set1_ps(ck_exp_floor));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(ck_exp_log2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(ck_exp_ln2_high), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(ck_exp_ln2_low), r);
+    __m512 p = _mm512_set1_ps(ck_exp_polynomial[0]);
+    for (int term = 1; term < CK_EXP_TERMS; term++) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(ck_exp_polynomial[term]));
     p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
     return _mm512_scalef_ps(p, n);
 }

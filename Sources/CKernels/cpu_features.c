@@ -4,6 +4,8 @@
 // (XCR0): a hypervisor may list AVX-512 yet not enable its state. AMX tile data is off by default
 // on Linux until the process asks for it (arch_prctl ARCH_REQ_XCOMP_PERM), so it is asked here.
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 #include "internal.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -86,13 +88,28 @@ static unsigned detect(void) {
 static unsigned detect(void) { return 0; }
 #endif
 
+// The features OPTIML_MAX_ISA leaves: "avx2" keeps AVX2, FMA and F16C (a processor without AVX-512, VNNI or
+// AMX, such as AMD Zen 3), "portable" none; unset or anything else, all.
+static unsigned capped(unsigned features) {
+    const char *cap = getenv("OPTIML_MAX_ISA");
+    if (!cap) return features;
+    if (strcmp(cap, "avx2") == 0) return features & (CK_FEATURE_AVX2 | CK_FEATURE_FMA | CK_FEATURE_F16C);
+    if (strcmp(cap, "portable") == 0) return 0;
+    return features;
+}
+
+int ck_max_isa_understood(void) {
+    const char *cap = getenv("OPTIML_MAX_ISA");
+    return !cap || strcmp(cap, "avx2") == 0 || strcmp(cap, "portable") == 0;
+}
+
 // Detection is idempotent, so two threads racing to fill the cache store the same value.
 static _Atomic unsigned cached;
 static _Atomic int detected;
 
 unsigned ck_cpu_features(void) {
     if (!atomic_load_explicit(&detected, memory_order_acquire)) {
-        atomic_store_explicit(&cached, detect(), memory_order_relaxed);
+        atomic_store_explicit(&cached, capped(detect()), memory_order_relaxed);
         atomic_store_explicit(&detected, 1, memory_order_release);
     }
     return atomic_load_explicit(&cached, memory_order_relaxed);

@@ -12,6 +12,15 @@ static inline float ck_bf16_to_f32(uint16_t b) {
     return f;
 }
 
+// Plain C loops built also for AVX2, that build chosen when the program loads where the processor has it (x86-64
+// Linux); these loops are memory-bound enough that AVX-512 adds little. Files using it turn off contraction into
+// fused multiply-adds, so that both builds give the same bits.
+#if defined(__x86_64__) && defined(__linux__)
+#define WIDER_VECTORS __attribute__((target_clones("avx2", "default")))
+#else
+#define WIDER_VECTORS
+#endif
+
 // One function table per instruction set; dispatch.c picks one. A null entry means the portable one.
 typedef struct {
     int isa;
@@ -52,6 +61,15 @@ static const float ck_exp_ln2_high = 0.693359375f, ck_exp_ln2_low = -2.12194440e
 enum { CK_EXP_TERMS = 6 };
 static const float ck_exp_polynomial[CK_EXP_TERMS] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
                                                       4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+
+/// ck_gemm_q8, its inputs' quantization (255 levels) and its scaling of sums on AVX-512 VNNI (x86_avx512.c), the
+/// same bits as gemm_q8.c's plain C; -1 where the processor lacks it.
+int ck_gemm_q8_avx512vnni(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *scales,
+                          const int32_t *row_sums, float *y, long m, long rows, long cols, long row_begin, long row_end);
+int ck_gemm_q8_quantize_inputs_avx512vnni(const float *x, uint8_t *xu, float *xs, int32_t *xz, long m, long cols);
+int ck_gemm_q8_scale_sums_avx512vnni(const float *xs, const int32_t *xz, const float *scales, const int32_t *row_sums,
+                                     const int32_t *sums, long ld_sums, float *y, long ld_y, long m, long n,
+                                     const ck_epilogue *epilogue);
 
 /// ck_dropout_f32's hash: the index multiplier, then the two of splitmix64's finalizer.
 static const uint64_t ck_dropout_multipliers[3] = {0xD1B54A32D192ED03ull, 0xBF58476D1CE4E5B9ull, 0x94D049BB133111EBull};

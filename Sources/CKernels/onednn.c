@@ -14,6 +14,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 #include <oneapi/dnnl/dnnl.h>
 
 // The entry points used, resolved from the library once.
@@ -43,6 +44,9 @@ static void load(void) {
     // the pool's threads the only ones. OpenMP reads this for every thread as it loads with the library
     // (stream() also sets each calling thread's own, for a runtime that was loaded before).
     setenv("OMP_NUM_THREADS", "1", 1);
+    // oneDNN keeps within the same instruction sets as the kernels here (OPTIML_MAX_ISA, see ck_cpu_features).
+    const char *cap = getenv("OPTIML_MAX_ISA");
+    if (cap && strcmp(cap, "avx2") == 0) setenv("ONEDNN_MAX_CPU_ISA", "AVX2", 0);
     void *library = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
     if (!library) return;
 #define RESOLVE(name) if (!(dnnl.name = (__typeof__(name) *)dlsym(library, #name))) return;
@@ -352,12 +356,7 @@ static int gemm_q8_block(const uint8_t *xu, const float *xs, const int32_t *xz, 
                          const ck_epilogue *epilogue) {
     if (ck_onednn_matmul(CK_ONEDNN_U8S8, xu, w, sums, m, n, cols) != 0) return -1;
     const long ld_sums = (void *)sums == (void *)y ? ld_y : n;
-    if (ck_gemm_q8_scale_sums(xs, xz, scales, row_sums, sums, ld_sums, y, ld_y, m, n, epilogue) == 0) return 0;
-    for (long i = 0; i < m; i++) {
-        for (long r = 0; r < n; r++)
-            y[i * ld_y + r] = xs[i] * scales[r] * (float)(sums[i * ld_sums + r] - xz[i] * row_sums[r]);
-        if (epilogue) ck_bias_scale_relu_f32(y + i * ld_y, 1, n, epilogue->bias, epilogue->scale, epilogue->relu);
-    }
+    ck_gemm_q8_scale_sums(xs, xz, scales, row_sums, sums, ld_sums, y, ld_y, m, n, epilogue);
     return 0;
 }
 

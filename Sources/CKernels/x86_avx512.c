@@ -136,13 +136,22 @@ BF16 static void convert_inputs_bf16(const float *x, uint16_t *xb, long count) {
     for (; c < count; c++) xb[c] = ck_f32_to_bf16_one(x[c]);
 }
 
-void ck_gemm_q8_quantize_inputs(const float *x, uint8_t *xu, float *xs, int32_t *xz, long m, long cols) {
-    if (ck_q8_gemm() == CK_GEMM_AVX512VNNI) quantize_inputs(x, xu, xs, xz, m, cols);
+// Tests force the portable instruction set to cover gemm_q8.c's plain C.
+static int has_vnni(void) {
+    return ck_isa() != CK_ISA_PORTABLE && ck_has(CK_FEATURE_AVX512F | CK_FEATURE_AVX512BW | CK_FEATURE_AVX512VNNI);
 }
 
-void ck_gemm_q8(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *scales, const int32_t *row_sums,
-                float *y, long m, long rows, long cols, long row_begin, long row_end) {
-    if (ck_q8_gemm() == CK_GEMM_AVX512VNNI) gemm_q8(xu, xs, xz, w, scales, row_sums, y, m, rows, cols, row_begin, row_end);
+int ck_gemm_q8_quantize_inputs_avx512vnni(const float *x, uint8_t *xu, float *xs, int32_t *xz, long m, long cols) {
+    if (!has_vnni()) return -1;
+    quantize_inputs(x, xu, xs, xz, m, cols);
+    return 0;
+}
+
+int ck_gemm_q8_avx512vnni(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *scales,
+                          const int32_t *row_sums, float *y, long m, long rows, long cols, long row_begin, long row_end) {
+    if (!has_vnni()) return -1;
+    gemm_q8(xu, xs, xz, w, scales, row_sums, y, m, rows, cols, row_begin, row_end);
+    return 0;
 }
 
 // ck_gemm_q8's scaling of exact int32 sums (made elsewhere, e.g. by oneDNN), 16 lanes at a time, then the
@@ -173,9 +182,10 @@ VNNI static void scale_sums_q8(const float *xs, const int32_t *xz, const float *
     }
 }
 
-int ck_gemm_q8_scale_sums(const float *xs, const int32_t *xz, const float *scales, const int32_t *row_sums,
-                          const int32_t *sums, long ld_sums, float *y, long ld_y, long m, long n, const ck_epilogue *epilogue) {
-    if (ck_q8_gemm() != CK_GEMM_AVX512VNNI) return -1;
+int ck_gemm_q8_scale_sums_avx512vnni(const float *xs, const int32_t *xz, const float *scales, const int32_t *row_sums,
+                                     const int32_t *sums, long ld_sums, float *y, long ld_y, long m, long n,
+                                     const ck_epilogue *epilogue) {
+    if (!has_vnni()) return -1;
     scale_sums_q8(xs, xz, scales, row_sums, sums, ld_sums, y, ld_y, m, n, epilogue);
     return 0;
 }
@@ -399,19 +409,22 @@ int ck_attention_f32(const float *q, long ldq, const float *k, const float *v, l
 #else
 #include "internal.h"
 // No AVX-512 here: ck_q8_gemm() and ck_bf16_gemm() say CK_GEMM_NONE, so callers never get this far.
-void ck_gemm_q8_quantize_inputs(const float *x, uint8_t *xu, float *xs, int32_t *xz, long m, long cols) {
+int ck_gemm_q8_quantize_inputs_avx512vnni(const float *x, uint8_t *xu, float *xs, int32_t *xz, long m, long cols) {
     (void)x; (void)xu; (void)xs; (void)xz; (void)m; (void)cols;
+    return -1;
 }
-void ck_gemm_q8(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *scales, const int32_t *row_sums,
-                float *y, long m, long rows, long cols, long row_begin, long row_end) {
+int ck_gemm_q8_avx512vnni(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *scales,
+                          const int32_t *row_sums, float *y, long m, long rows, long cols, long row_begin, long row_end) {
     (void)xu; (void)xs; (void)xz; (void)w; (void)scales; (void)row_sums; (void)y; (void)m; (void)rows; (void)cols; (void)row_begin; (void)row_end;
+    return -1;
 }
 int ck_dropout_f32_avx512(float *x, long n, uint64_t base, uint64_t first, uint32_t threshold, float scale) {
     (void)x; (void)n; (void)base; (void)first; (void)threshold; (void)scale;
     return -1;
 }
-int ck_gemm_q8_scale_sums(const float *xs, const int32_t *xz, const float *scales, const int32_t *row_sums,
-                          const int32_t *sums, long ld_sums, float *y, long ld_y, long m, long n, const ck_epilogue *epilogue) {
+int ck_gemm_q8_scale_sums_avx512vnni(const float *xs, const int32_t *xz, const float *scales, const int32_t *row_sums,
+                                     const int32_t *sums, long ld_sums, float *y, long ld_y, long m, long n,
+                                     const ck_epilogue *epilogue) {
     (void)xs; (void)xz; (void)scales; (void)row_sums; (void)sums; (void)ld_sums; (void)y; (void)ld_y; (void)m; (void)n; (void)epilogue;
     return -1;
 }

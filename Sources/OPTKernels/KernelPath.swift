@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 
 /// The instruction-set paths the matrix kernels run on, chosen once at run time for this processor.
 public enum KernelPath {
@@ -45,7 +46,17 @@ public enum KernelPath {
     }
 
     /// The int8 × int8 prefill GEMM, or nil where int8 weights are converted to f32 tiles for BLAS.
-    public static var int8GEMM: String? { Int(ck_q8_gemm()) == Int(CK_GEMM_AVX512VNNI) ? "avx512vnni" : nil }
+    public static var int8GEMM: String? {
+        switch Int(ck_q8_gemm()) {
+        case Int(CK_GEMM_AVX512VNNI): "avx512vnni"
+        case Int(CK_GEMM_AVX2_ONEDNN): "avx2"
+        default: nil
+        }
+    }
+
+    /// The levels of the int8 GEMM's quantized inputs: 7 bits on AVX2 (oneDNN's kernels there add pairs of
+    /// products in 16 bits), else 8.
+    private static var int8InputBits: Int { Int(ck_q8_gemm()) == Int(CK_GEMM_AVX2_ONEDNN) ? 7 : 8 }
 
     /// The bf16 × bf16 prefill GEMM, or nil where bf16 weights are converted to f32 tiles for BLAS (the default:
     /// the bf16 GEMM rounds inputs to bf16, so it runs only after `useUnitGEMMs(bf16: true)`).
@@ -53,7 +64,7 @@ public enum KernelPath {
 
     /// Which GEMM units the processor has (whether or not they are in use).
     public static var units: (int8: Bool, bf16: Bool) {
-        (ck_has(UInt32(CK_FEATURE_AVX512F | CK_FEATURE_AVX512BW | CK_FEATURE_AVX512VNNI)) != 0,
+        (Int(ck_best_q8_gemm()) != Int(CK_GEMM_NONE),
          ck_has(UInt32(CK_FEATURE_AVX512F | CK_FEATURE_AVX512BW | CK_FEATURE_AVX512BF16)) != 0)
     }
 
@@ -61,7 +72,7 @@ public enum KernelPath {
     /// whole process; returns whether each is now on. The defaults are int8 on, bf16 off.
     @discardableResult
     public static func useUnitGEMMs(int8: Bool = true, bf16: Bool = false) -> (int8: Bool, bf16: Bool) {
-        let q8 = ck_set_q8_gemm(Int32(int8 ? CK_GEMM_AVX512VNNI : CK_GEMM_NONE))
+        let q8 = ck_set_q8_gemm(int8 ? ck_best_q8_gemm() : Int32(CK_GEMM_NONE))
         let b16 = ck_set_bf16_gemm(Int32(bf16 ? CK_GEMM_AVX512BF16 : CK_GEMM_NONE))
         return (Int(q8) != Int(CK_GEMM_NONE), Int(b16) != Int(CK_GEMM_NONE))
     }
@@ -84,16 +95,24 @@ public enum KernelPath {
     public static var families: [(family: String, path: String)] {
         let through = oneDNN.map { " through \($0)" } ?? ""
         return [("f32 GEMM", oneDNN ?? BLAS.implementation),
-         ("int8 GEMM", int8GEMM.map { "\($0)\(through) (int8 weights × uint8 inputs quantized per row with a zero point)" } ?? "f32 tiles through \(BLAS.implementation)"),
+         ("int8 GEMM", int8GEMM.map { "\($0)\(through) (int8 weights × \(int8InputBits)-bit inputs quantized per row with a zero point)" }
+             ?? "f32 tiles through \(BLAS.implementation)"),
          ("bf16 GEMM", bf16GEMM.map { "\($0)\(through) (bf16 weights × bf16-rounded inputs)" }
              ?? "f32 tiles through \(BLAS.implementation)\(units.bf16 ? " (avx512bf16 with --bf16-gemm)" : "")"),
          ("f16 GEMM", "f32 tiles through \(BLAS.implementation)"),
          ("matvec decode", decode)]
     }
 
+    /// What the environment's OPTIML_MAX_ISA does to the features, if it is set.
+    private static var featureCap: String {
+        guard let cap = ProcessInfo.processInfo.environment["OPTIML_MAX_ISA"] else { return "" }
+        return ck_max_isa_understood() != 0 ? " (capped by OPTIML_MAX_ISA=\(cap))"
+            : " (OPTIML_MAX_ISA=\(cap) not understood, so not applied: avx2 or portable)"
+    }
+
     /// The features and the families' paths, one per line.
     public static var report: String {
-        (["cpu features      \(features.isEmpty ? "none the kernels use" : features.joined(separator: " "))"]
+        (["cpu features      \(features.isEmpty ? "none the kernels use" : features.joined(separator: " "))\(featureCap)"]
             + families.map { "\($0.family.padding(toLength: 17, withPad: " ", startingAt: 0)) \($0.path)" })
             .joined(separator: "\n")
     }

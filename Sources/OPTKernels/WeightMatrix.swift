@@ -132,9 +132,12 @@ public struct WeightMatrix: @unchecked Sendable {
         _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>,
         pool: ComputePool, scratch: UnsafeMutablePointer<Float>, quantized: UnsafeMutableRawPointer, epilogue: Epilogue
     ) -> Bool {
-        if let rowSums, let scales, count > 1, Int(ck_q8_gemm()) == Int(CK_GEMM_AVX512VNNI) {
-            // int8 × int8 GEMM (AVX-512 VNNI), batched decode included (it beats the f32 tiles from two
-            // inputs on): inputs quantized once per row, then each thread its share of the weight rows.
+        let q8 = Int(ck_q8_gemm())
+        if let rowSums, let scales,
+           (q8 == Int(CK_GEMM_AVX512VNNI) && count > 1) || (q8 == Int(CK_GEMM_AVX2_ONEDNN) && throughOneDNN(count)) {
+            // int8 × int8 GEMM (AVX-512 VNNI, batched decode included: it beats the f32 tiles from two inputs on;
+            // or oneDNN's AVX2 kernels past the decode kernels' limit): inputs quantized once per row, then each
+            // thread its share of the weight rows.
             // `quantized`: the inputs' scales, their zero points, then the inputs as bytes.
             let inputScales = quantized.bindMemory(to: Float.self, capacity: count)
             let inputZeros = (quantized + count * MemoryLayout<Float>.stride).bindMemory(to: Int32.self, capacity: count)

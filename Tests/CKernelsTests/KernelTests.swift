@@ -377,23 +377,43 @@ struct KernelTests {
         #expect(ck_has(0) == 1, "the empty set of features is always there")
     }
 
+    /// The int8 GEMM paths this machine has: AVX-512 VNNI, and oneDNN's AVX2 kernels (7-bit inputs).
+    static let q8Paths: [Int32] = {
+        let avx2 = ck_has(UInt32(CK_FEATURE_AVX2 | CK_FEATURE_FMA)) != 0
+        return (hasVNNIGemm ? [Int32(CK_GEMM_AVX512VNNI)] : []) + (avx2 && hasOneDNN ? [Int32(CK_GEMM_AVX2_ONEDNN)] : [])
+    }()
+
+    /// The largest quantized input on an int8 GEMM path.
+    static func inputLevels(_ path: Int32) -> Int { path == Int32(CK_GEMM_AVX2_ONEDNN) ? 127 : 255 }
+
     @Test func gemmPathsSwitchOffAndBackOn() {
+        #expect(ck_q8_gemm() == ck_best_q8_gemm() && ck_best_q8_gemm() == Self.q8Paths.first ?? Int32(CK_GEMM_NONE))
         #expect(ck_set_q8_gemm(Int32(CK_GEMM_NONE)) == Int32(CK_GEMM_NONE))
         #expect(ck_set_bf16_gemm(Int32(CK_GEMM_NONE)) == Int32(CK_GEMM_NONE))
         // Asking for a unit another family has (or this processor lacks) gives none.
         #expect(ck_set_q8_gemm(Int32(CK_GEMM_AVX512BF16)) == Int32(CK_GEMM_NONE))
         #expect(ck_set_bf16_gemm(Int32(CK_GEMM_AVX512VNNI)) == Int32(CK_GEMM_NONE))
         #expect((ck_set_q8_gemm(Int32(CK_GEMM_AVX512VNNI)) == Int32(CK_GEMM_AVX512VNNI)) == Self.hasVNNIGemm)
+        #expect((ck_set_q8_gemm(Int32(CK_GEMM_AVX2_ONEDNN)) == Int32(CK_GEMM_AVX2_ONEDNN)) == Self.q8Paths.contains(Int32(CK_GEMM_AVX2_ONEDNN)))
         #expect((ck_set_bf16_gemm(Int32(CK_GEMM_AVX512BF16)) == Int32(CK_GEMM_AVX512BF16)) == Self.hasBF16Gemm)
         ck_set_bf16_gemm(Int32(CK_GEMM_NONE))
+        ck_set_q8_gemm(ck_best_q8_gemm())
     }
 
     /// GEMM shapes: several tiles, partial tiles of inputs and rows, columns that are not a multiple of a vector.
     static let gemmShapes = [(17, 9, 64), (20, 13, 100), (33, 6, 768), (5, 4, 1)]
 
-    @Test("int8 GEMM (AVX-512 VNNI) matches the reference within the input quantization error",
-          .enabled(if: hasVNNIGemm, "this processor has no AVX-512 VNNI: int8 prefill converts tiles to f32 for BLAS"))
-    func vnniGemm() {
+    @Test("int8 GEMM (AVX-512 VNNI, or plain C on oneDNN's AVX2 path's 7-bit inputs) matches the reference within the input quantization error",
+          .enabled(if: !q8Paths.isEmpty, "this processor has no AVX-512 VNNI, and no AVX2 with oneDNN: int8 prefill converts tiles to f32 for BLAS"))
+    func int8Gemm() {
+        for path in Self.q8Paths {
+            #expect(ck_set_q8_gemm(path) == path)
+            checkInt8Gemm(levels: Self.inputLevels(path))
+        }
+        ck_set_q8_gemm(ck_best_q8_gemm())
+    }
+
+    func checkInt8Gemm(levels: Int) {
         for (m, rows, cols) in Self.gemmShapes {
             let stored = Stored(Self.random(rows * cols, seed: UInt64(cols)), rows: rows, cols: cols, format: .int8)
             let q = Array(UnsafeBufferPointer(start: stored.data.assumingMemoryBound(to: Int8.self), count: rows * cols))
@@ -402,13 +422,14 @@ struct KernelTests {
             var inputs = [UInt8](repeating: 0, count: m * cols), inputScales = [Float](repeating: 0, count: m)
             var inputZeros = [Int32](repeating: 0, count: m)
             ck_gemm_q8_quantize_inputs(x, &inputs, &inputScales, &inputZeros, m, cols)
+            #expect(inputs.allSatisfy { Int($0) <= levels })
             var y = [Float](repeating: .nan, count: m * rows)
             ck_gemm_q8(inputs, inputScales, inputZeros, q, stored.scales, sums, &y, m, rows, cols, 1, rows)
             for i in 0..<m {
                 #expect(y[i * rows].isNaN, "row outside the range was written")
-                // One step of the row's range (with 0 in it) over 255 levels: rounding and the zero point's rounding.
+                // One step of the row's range (with 0 in it) over the levels: rounding and the zero point's rounding.
                 let row = x[(i * cols)..<((i + 1) * cols)]
-                let step = Double(max(row.max() ?? 0, 0) - min(row.min() ?? 0, 0)) / 255
+                let step = Double(max(row.max() ?? 0, 0) - min(row.min() ?? 0, 0)) / Double(levels)
                 for r in 1..<rows {
                     var reference = 0.0, bound = 1e-4
                     for c in 0..<cols {
@@ -476,9 +497,55 @@ struct KernelTests {
         }
     }
 
-    @Test("oneDNN's int8 product gives the int8 GEMM's (AVX-512 VNNI) bits",
-          .enabled(if: hasOneDNN && hasVNNIGemm, "needs oneDNN (libdnnl.so.2) and AVX-512 VNNI"))
+    /// The int8 GEMM's steps in plain C (the portable instruction set forced) give the AVX-512 VNNI kernels' bits.
+    @Test(.enabled(if: hasVNNIGemm, "this processor has no AVX-512 VNNI"))
+    func int8GemmInPlainCHasTheVNNIBits() {
+        #expect(ck_set_q8_gemm(Int32(CK_GEMM_AVX512VNNI)) == Int32(CK_GEMM_AVX512VNNI))
+        for (m, rows, cols) in Self.gemmShapes + [(40, 70, 300)] {
+            let stored = Stored(Self.random(rows * cols, seed: UInt64(cols) + 9), rows: rows, cols: cols, format: .int8)
+            let q = Array(UnsafeBufferPointer(start: stored.data.assumingMemoryBound(to: Int8.self), count: rows * cols))
+            let sums = (0..<rows).map { r in q[(r * cols)..<((r + 1) * cols)].reduce(Int32(0)) { $0 + Int32($1) } }
+            // ReLU-like rows (non-negative) beside signed ones.
+            let x = Self.random(m * cols, seed: 90).enumerated().map { $0.offset % (2 * cols) < cols ? abs($0.element) : $0.element }
+            let bias = Self.random(rows, seed: 91)
+            func run() -> (inputs: [UInt8], scales: [Float], zeros: [Int32], y: [Float], scaled: [Float]) {
+                var inputs = [UInt8](repeating: 0, count: m * cols), inputScales = [Float](repeating: 0, count: m)
+                var inputZeros = [Int32](repeating: 0, count: m)
+                ck_gemm_q8_quantize_inputs(x, &inputs, &inputScales, &inputZeros, m, cols)
+                var y = [Float](repeating: .nan, count: m * rows)
+                ck_gemm_q8(inputs, inputScales, inputZeros, q, stored.scales, sums, &y, m, rows, cols, 0, rows)
+                // The scaling of given sums, with a bias, a scale and ReLU.
+                let given = (0..<(m * rows)).map { Int32(truncatingIfNeeded: $0 &* 2_654_435_761) >> 12 }
+                var scaled = [Float](repeating: .nan, count: m * rows)
+                bias.withUnsafeBufferPointer { b in
+                    var epilogue = ck_epilogue(bias: b.baseAddress, scale: 0.5, relu: 1)
+                    ck_gemm_q8_scale_sums(inputScales, inputZeros, stored.scales, sums, given, rows, &scaled, rows, m, rows, &epilogue)
+                }
+                return (inputs, inputScales, inputZeros, y, scaled)
+            }
+            let vnni = run()
+            let best = ck_set_isa(Int32(CK_ISA_PORTABLE))
+            let plain = run()
+            ck_set_isa(best)
+            #expect(plain.inputs == vnni.inputs && plain.scales.map(\.bitPattern) == vnni.scales.map(\.bitPattern) && plain.zeros == vnni.zeros,
+                    "\(m)×\(cols) quantization")
+            #expect(plain.y.map(\.bitPattern) == vnni.y.map(\.bitPattern), "\(m)×\(rows)×\(cols) product")
+            #expect(plain.scaled.map(\.bitPattern) == vnni.scaled.map(\.bitPattern), "\(m)×\(rows) scaling")
+        }
+        ck_set_q8_gemm(ck_best_q8_gemm())
+    }
+
+    @Test("oneDNN's int8 product gives the int8 GEMM's bits on each int8 path",
+          .enabled(if: hasOneDNN && !q8Paths.isEmpty, "needs oneDNN (libdnnl.so.2) and AVX-512 VNNI or AVX2"))
     func oneDNNInt8() {
+        for path in Self.q8Paths {
+            #expect(ck_set_q8_gemm(path) == path)
+            checkOneDNNInt8()
+        }
+        ck_set_q8_gemm(ck_best_q8_gemm())
+    }
+
+    func checkOneDNNInt8() {
         // Beside the common shapes: sums over 256 KB, scaled in column blocks of 1,600 then 400 from a cached
         // buffer; and so many inputs that a block of 64 would not fit, scaled in place.
         for (m, rows, cols) in Self.gemmShapes + [(40, 2000, 64), (1100, 80, 16)] {
@@ -546,9 +613,16 @@ struct KernelTests {
     /// Training's shapes in miniature, with leading dimensions wider than the matrices they hold.
     static let trainingGemmShapes = [(3, 5, 7), (37, 130, 64), (130, 33, 300), (1, 1, 1)]
 
-    @Test("oneDNN's general GEMM matches a double reference for every transpose, beta 0 and 1, f32 and bf16",
+    /// Whether oneDNN multiplies bf16 here: it needs AVX-512 (on AVX2 alone it refuses, and training's products
+    /// run in f32).
+    static let oneDNNRunsBF16: Bool = {
+        var name = [CChar](repeating: 0, count: 128)
+        return ck_onednn_implementation(Int32(CK_ONEDNN_BF16), 16, 16, 16, &name, name.count) == 0
+    }()
+
+    @Test("oneDNN's general GEMM matches a double reference for every transpose, beta 0 and 1, f32 and (where oneDNN runs it) bf16",
           .enabled(if: hasOneDNN, "oneDNN (libdnnl.so.2) is not installed"),
-          arguments: [Int32(CK_ONEDNN_F32), Int32(CK_ONEDNN_BF16)])
+          arguments: [Int32(CK_ONEDNN_F32)] + (oneDNNRunsBF16 ? [Int32(CK_ONEDNN_BF16)] : []))
     func oneDNNGeneralGEMM(type: Int32) {
         // bf16 rounds A and B (nearest even) before multiplying: the reference rounds them the same way.
         func inputs(_ values: [Float]) -> [Double] {
@@ -591,8 +665,18 @@ struct KernelTests {
         }
     }
 
+    @Test("without AVX-512 oneDNN refuses bf16 products (ParallelGEMM then runs them in f32) and still runs f32",
+          .enabled(if: hasOneDNN && !oneDNNRunsBF16, "oneDNN multiplies bf16 on this processor (AVX-512)"))
+    func oneDNNWithoutBF16() {
+        let (m, n, k) = (40, 24, 96)
+        let a = Self.random(m * k, seed: 3), b = Self.random(k * n, seed: 4)
+        var c = [Float](repeating: 0, count: m * n)
+        #expect(ck_onednn_gemm(Int32(CK_ONEDNN_BF16), 0, 0, m, n, k, 1, a, k, b, n, 0, &c, n) == -1)
+        #expect(ck_onednn_gemm(Int32(CK_ONEDNN_F32), 0, 0, m, n, k, 1, a, k, b, n, 0, &c, n) == 0)
+    }
+
     @Test("oneDNN's general GEMM is the same bits on every call and scales by alpha",
-          .enabled(if: hasOneDNN, "oneDNN (libdnnl.so.2) is not installed"))
+          .enabled(if: hasOneDNN && oneDNNRunsBF16, "oneDNN is not installed, or does not multiply bf16 here (no AVX-512)"))
     func oneDNNGeneralGEMMRepeatsAndScales() {
         let (m, n, k) = (40, 24, 96)
         let a = Self.random(m * k, seed: 3), b = Self.random(k * n, seed: 4)

@@ -28,7 +28,7 @@ struct SuiteRunTests {
         let backend = try LocalBackend(generator: generator, identity: ModelIdentity(["model": "nano"]), batchSize: 2, prefixes: prefixes)
         let exemplars = "The following are questions about the weather and the seasons of the year, with answers.\n\n"
             + "Is it cold in winter?\nAnswer: yes\n\nIs it hot in winter?\nAnswer: no\n\n"
-        #expect(try generator.tokenizer.encode(exemplars).count > PrefixCache.minimumTokens)
+        #expect(generator.tokenizer.encode(exemplars).count > PrefixCache.minimumTokens)
         let questions = ["Does it snow in July?", "Is spring warm?", "Do leaves fall in autumn?", "Is summer cold?", "Is it dark at night?"]
         let requests = questions.flatMap { question in
             [" yes", " no"].map { EvalRequest.loglikelihood(context: exemplars + question + "\nAnswer:", continuation: $0) }

@@ -139,11 +139,14 @@ long ck_attention_f32_scratch(long total, long d);
 int ck_attention_f32_enabled(long d);
 
 /// Prefill GEMM paths for compressed weights (ck_q8_gemm, ck_bf16_gemm). CK_GEMM_NONE: tiles of weights are
-/// converted to f32 for BLAS (exact weights, f32 inputs).
-enum { CK_GEMM_NONE = 0, CK_GEMM_AVX512VNNI = 1, CK_GEMM_AVX512BF16 = 2 };
-/// The int8 GEMM in use: CK_GEMM_AVX512VNNI where the processor has AVX-512 F/BW/VNNI (unless
-/// ck_set_q8_gemm chose otherwise), else CK_GEMM_NONE.
+/// converted to f32 for BLAS (exact weights, f32 inputs). CK_GEMM_AVX2_ONEDNN: int8 weights × inputs quantized
+/// to 7 bits through oneDNN's AVX2 kernels, for processors without VNNI.
+enum { CK_GEMM_NONE = 0, CK_GEMM_AVX512VNNI = 1, CK_GEMM_AVX512BF16 = 2, CK_GEMM_AVX2_ONEDNN = 3 };
+/// The int8 GEMM in use: unless ck_set_q8_gemm chose otherwise, CK_GEMM_AVX512VNNI where the processor has
+/// AVX-512 F/BW/VNNI, else CK_GEMM_AVX2_ONEDNN where it has AVX2 and FMA and oneDNN loaded, else CK_GEMM_NONE.
 int ck_q8_gemm(void);
+/// The best int8 GEMM this processor has (what ck_q8_gemm starts as).
+int ck_best_q8_gemm(void);
 /// Forces the int8 GEMM (tests compare both); returns the one now in use, CK_GEMM_NONE when the one asked for is absent.
 int ck_set_q8_gemm(int path);
 /// The bf16 GEMM in use: CK_GEMM_NONE unless ck_set_bf16_gemm turned CK_GEMM_AVX512BF16 on (it rounds the
@@ -152,22 +155,23 @@ int ck_bf16_gemm(void);
 /// As ck_set_q8_gemm for the bf16 GEMM (CK_GEMM_AVX512BF16 where the processor has AVX-512 F/BW/BF16).
 int ck_set_bf16_gemm(int path);
 
-/// Inputs for ck_gemm_q8, each row i on the unsigned range with a zero point: with [lo, hi] its range widened to
-/// hold 0, xs[i] = (hi − lo) / 255, xz[i] = round(−lo / xs[i]) and xu[i,c] = clamp(round(x[i,c] / xs[i]) + xz[i], 0, 255).
-/// A non-negative row (after ReLU) gets all 256 levels, twice a symmetric scale's resolution.
+/// Inputs for ck_gemm_q8, each row i on the unsigned range 0…L with a zero point: with [lo, hi] its range widened
+/// to hold 0, xs[i] = (hi − lo) / L, xz[i] = round(−lo / xs[i]) and xu[i,c] = clamp(round(x[i,c] / xs[i]) + xz[i], 0, L).
+/// L is 255 (a non-negative row after ReLU gets all 256 levels, twice a symmetric scale's resolution), or 127 on
+/// CK_GEMM_AVX2_ONEDNN, whose kernels add pairs of products in 16 bits.
 void ck_gemm_q8_quantize_inputs(const float *x, uint8_t *xu, float *xs, int32_t *xz, long m, long cols);
 /// y[i*rows + r] ≈ Σ_c x[i,c] · scales[r] · w[r,c] for r in [row_begin, row_end), with the inputs quantized
 /// by ck_gemm_q8_quantize_inputs and row_sums[r] = Σ_c w[r,c]. Adds at most Σ_c |W[r,c]| · xs[i] (half a step of
-/// rounding, half a step of the zero point's).
-/// Does nothing unless ck_q8_gemm() is CK_GEMM_AVX512VNNI.
+/// rounding, half a step of the zero point's). On AVX-512 VNNI where that is the path, else in plain C (slow; the
+/// other paths' fallback): exact sums and the same scaling, so the same bits.
 void ck_gemm_q8(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *scales, const int32_t *row_sums,
                 float *y, long m, long rows, long cols, long row_begin, long row_end);
 /// ck_gemm_q8's scaling of exact sums sums[i*ld_sums + r] = Σ_c xu[i,c] · w[r,c], for inputs [0, m) and rows
 /// [0, n) (scales, row_sums and the epilogue's bias from the first of them), into y[i*ld_y + r]: the same
 /// formula, so the same bits, then the epilogue (NULL: none). The sums may be y's own memory (in place, same
-/// leading dimension). Returns 0, or -1 (y untouched) unless ck_q8_gemm() is CK_GEMM_AVX512VNNI.
-int ck_gemm_q8_scale_sums(const float *xs, const int32_t *xz, const float *scales, const int32_t *row_sums,
-                          const int32_t *sums, long ld_sums, float *y, long ld_y, long m, long n, const ck_epilogue *epilogue);
+/// leading dimension).
+void ck_gemm_q8_scale_sums(const float *xs, const int32_t *xz, const float *scales, const int32_t *row_sums,
+                           const int32_t *sums, long ld_sums, float *y, long ld_y, long m, long n, const ck_epilogue *epilogue);
 /// Inputs for ck_gemm_bf16: x [m][cols] rounded to bfloat16 (nearest even) into xb.
 void ck_gemm_bf16_convert_inputs(const float *x, uint16_t *xb, long m, long cols);
 /// y[i*rows + r] = Σ_c bf16(x[i,c]) · w[r,c] (bfloat16 weights) for r in [row_begin, row_end), f32 sums:
@@ -230,8 +234,11 @@ enum {
     CK_FEATURE_AMX_TILE = 1 << 9, CK_FEATURE_AMX_INT8 = 1 << 10, CK_FEATURE_AMX_BF16 = 1 << 11,
     CK_FEATURE_NEON = 1 << 12, CK_FEATURE_DOTPROD = 1 << 13, CK_FEATURE_AVX512DQ = 1 << 14,
 };
-/// The CK_FEATURE_ bits this processor has.
+/// The CK_FEATURE_ bits this processor has, less those the environment's OPTIML_MAX_ISA caps ("avx2": AVX2, FMA
+/// and F16C only, as on a processor without AVX-512; "portable": none), to run a lesser processor's paths.
 unsigned ck_cpu_features(void);
+/// Whether OPTIML_MAX_ISA is unset or one of the values above (anything else caps nothing).
+int ck_max_isa_understood(void);
 /// Whether the processor has every feature in `features`.
 int ck_has(unsigned features);
 

@@ -88,19 +88,21 @@ static unsigned detect(void) {
 static unsigned detect(void) { return 0; }
 #endif
 
-// The features OPTIML_MAX_ISA leaves: "avx2" keeps AVX2, FMA and F16C (a processor without AVX-512, VNNI or
-// AMX, such as AMD Zen 3), "portable" none; unset or anything else, all.
-static unsigned capped(unsigned features) {
+// What OPTIML_MAX_ISA keeps of the features: "avx2" AVX2, FMA and F16C (a processor without AVX-512, VNNI or AMX,
+// such as AMD Zen 3), "portable" none, unset all. Returns 0 for any other value (which then keeps all).
+static int max_isa_mask(unsigned *mask) {
     const char *cap = getenv("OPTIML_MAX_ISA");
-    if (!cap) return features;
-    if (strcmp(cap, "avx2") == 0) return features & (CK_FEATURE_AVX2 | CK_FEATURE_FMA | CK_FEATURE_F16C);
-    if (strcmp(cap, "portable") == 0) return 0;
-    return features;
+    *mask = ~0u;
+    if (!cap) return 1;
+    if (strcmp(cap, "avx2") == 0) *mask = CK_FEATURE_AVX2 | CK_FEATURE_FMA | CK_FEATURE_F16C;
+    else if (strcmp(cap, "portable") == 0) *mask = 0;
+    else return 0;
+    return 1;
 }
 
 int ck_max_isa_understood(void) {
-    const char *cap = getenv("OPTIML_MAX_ISA");
-    return !cap || strcmp(cap, "avx2") == 0 || strcmp(cap, "portable") == 0;
+    unsigned mask;
+    return max_isa_mask(&mask);
 }
 
 // Detection is idempotent, so two threads racing to fill the cache store the same value.
@@ -109,7 +111,9 @@ static _Atomic int detected;
 
 unsigned ck_cpu_features(void) {
     if (!atomic_load_explicit(&detected, memory_order_acquire)) {
-        atomic_store_explicit(&cached, capped(detect()), memory_order_relaxed);
+        unsigned mask;
+        max_isa_mask(&mask);
+        atomic_store_explicit(&cached, detect() & mask, memory_order_relaxed);
         atomic_store_explicit(&detected, 1, memory_order_release);
     }
     return atomic_load_explicit(&cached, memory_order_relaxed);

@@ -14,7 +14,6 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <string.h>
 #include <oneapi/dnnl/dnnl.h>
 
 // The entry points used, resolved from the library once.
@@ -44,9 +43,9 @@ static void load(void) {
     // the pool's threads the only ones. OpenMP reads this for every thread as it loads with the library
     // (stream() also sets each calling thread's own, for a runtime that was loaded before).
     setenv("OMP_NUM_THREADS", "1", 1);
-    // oneDNN keeps within the same instruction sets as the kernels here (OPTIML_MAX_ISA, see ck_cpu_features).
-    const char *cap = getenv("OPTIML_MAX_ISA");
-    if (cap && strcmp(cap, "avx2") == 0) setenv("ONEDNN_MAX_CPU_ISA", "AVX2", 0);
+    // Where OPTIML_MAX_ISA caps the kernels here below AVX-512 (see ck_cpu_features), oneDNN keeps to the same.
+    if (getenv("OPTIML_MAX_ISA") && !ck_has(CK_FEATURE_AVX512F))
+        setenv("ONEDNN_MAX_CPU_ISA", ck_has(CK_FEATURE_AVX2) ? "AVX2" : "SSE41", 0);
     void *library = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
     if (!library) return;
 #define RESOLVE(name) if (!(dnnl.name = (__typeof__(name) *)dlsym(library, #name))) return;

@@ -45,11 +45,12 @@ public enum KernelPath {
         }
     }
 
-    /// The int8 × int8 prefill GEMM, or nil where int8 weights are converted to f32 tiles for BLAS.
+    /// The int8 × int8 prefill GEMM, or nil where int8 weights are converted to f32 tiles for BLAS (AVX2's
+    /// runs only through oneDNN).
     public static var int8GEMM: String? {
         switch Int(ck_q8_gemm()) {
         case Int(CK_GEMM_AVX512VNNI): "avx512vnni"
-        case Int(CK_GEMM_AVX2_ONEDNN): "avx2"
+        case Int(CK_GEMM_AVX2_ONEDNN): ck_onednn() != 0 ? "avx2-u7" : nil
         default: nil
         }
     }

@@ -19,10 +19,15 @@ WIDER_VECTORS static void quantize_rows(const float *x, uint8_t *xu, float *xs, 
     for (long i = 0; i < m; i++) {
         const float *row = x + i * cols;
         float lows[LANES] = {0}, highs[LANES] = {0};
-        for (long c = 0; c < cols; c++) {
-            const float v = row[c];
-            lows[c % LANES] = v < lows[c % LANES] ? v : lows[c % LANES];
-            highs[c % LANES] = v > highs[c % LANES] ? v : highs[c % LANES];
+        long c = 0;
+        for (; c + LANES <= cols; c += LANES)
+            for (int k = 0; k < LANES; k++) {
+                lows[k] = row[c + k] < lows[k] ? row[c + k] : lows[k];
+                highs[k] = row[c + k] > highs[k] ? row[c + k] : highs[k];
+            }
+        for (; c < cols; c++) {
+            lows[0] = row[c] < lows[0] ? row[c] : lows[0];
+            highs[0] = row[c] > highs[0] ? row[c] : highs[0];
         }
         float low = 0, high = 0;
         for (int k = 0; k < LANES; k++) {
@@ -34,7 +39,7 @@ WIDER_VECTORS static void quantize_rows(const float *x, uint8_t *xu, float *xs, 
         xs[i] = scale;
         xz[i] = zero;
         uint8_t *out = xu + i * cols;
-        for (long c = 0; c < cols; c++) {
+        for (c = 0; c < cols; c++) {
             const int32_t q = (int32_t)nearbyintf(row[c] * inverse) + zero;
             out[c] = (uint8_t)(q < 0 ? 0 : q > levels ? levels : q);
         }

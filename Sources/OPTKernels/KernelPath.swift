@@ -63,7 +63,8 @@ public enum KernelPath {
     /// the bf16 GEMM rounds inputs to bf16, so it runs only after `useUnitGEMMs(bf16: true)`).
     public static var bf16GEMM: String? { Int(ck_bf16_gemm()) == Int(CK_GEMM_AVX512BF16) ? "avx512bf16" : nil }
 
-    /// Which GEMM units the processor has (whether or not they are in use).
+    /// Which int8 and bf16 GEMMs the processor has (whether or not they are in use): int8 on AVX-512 VNNI, or on
+    /// AVX2 through oneDNN; bf16 on AVX512-BF16.
     public static var units: (int8: Bool, bf16: Bool) {
         (Int(ck_best_q8_gemm()) != Int(CK_GEMM_NONE),
          ck_has(UInt32(CK_FEATURE_AVX512F | CK_FEATURE_AVX512BW | CK_FEATURE_AVX512BF16)) != 0)

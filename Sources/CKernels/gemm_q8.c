@@ -10,7 +10,7 @@
 // The largest quantized input: 255 where products add in 32 bits (VNNI, and oneDNN there); 127 on oneDNN's AVX2
 // kernels, which add pairs of u8 × s8 products in 16 bits with saturation (2 · 127 · 128 fits, 2 · 255 · 128
 // does not).
-static int input_levels(void) { return ck_q8_gemm() == CK_GEMM_AVX2_ONEDNN ? 127 : 255; }
+int ck_gemm_q8_input_levels(void) { return ck_q8_gemm() == CK_GEMM_AVX2_ONEDNN ? 127 : 255; }
 
 // Per row: the range [min, max] with 0 in it onto 0…levels, 0 itself exactly on the zero point. The range in
 // 16 lanes of minima and maxima, so that the loop vectorizes.
@@ -47,7 +47,7 @@ WIDER_VECTORS static void quantize_rows(const float *x, uint8_t *xu, float *xs, 
 }
 
 void ck_gemm_q8_quantize_inputs(const float *x, uint8_t *xu, float *xs, int32_t *xz, long m, long cols) {
-    const int levels = input_levels();
+    const int levels = ck_gemm_q8_input_levels();
     if (levels == 255 && ck_gemm_q8_quantize_inputs_avx512vnni(x, xu, xs, xz, m, cols) == 0) return;
     quantize_rows(x, xu, xs, xz, m, cols, levels);
 }

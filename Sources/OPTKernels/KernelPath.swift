@@ -55,10 +55,6 @@ public enum KernelPath {
         }
     }
 
-    /// The levels of the int8 GEMM's quantized inputs: 7 bits on AVX2 (oneDNN's kernels there add pairs of
-    /// products in 16 bits), else 8.
-    private static var int8InputBits: Int { Int(ck_q8_gemm()) == Int(CK_GEMM_AVX2_ONEDNN) ? 7 : 8 }
-
     /// The bf16 × bf16 prefill GEMM, or nil where bf16 weights are converted to f32 tiles for BLAS (the default:
     /// the bf16 GEMM rounds inputs to bf16, so it runs only after `useUnitGEMMs(bf16: true)`).
     public static var bf16GEMM: String? { Int(ck_bf16_gemm()) == Int(CK_GEMM_AVX512BF16) ? "avx512bf16" : nil }
@@ -97,7 +93,7 @@ public enum KernelPath {
     public static var families: [(family: String, path: String)] {
         let through = oneDNN.map { " through \($0)" } ?? ""
         return [("f32 GEMM", oneDNN ?? BLAS.implementation),
-         ("int8 GEMM", int8GEMM.map { "\($0)\(through) (int8 weights × \(int8InputBits)-bit inputs quantized per row with a zero point)" }
+         ("int8 GEMM", int8GEMM.map { "\($0)\(through) (int8 weights × inputs quantized per row onto 0…\(ck_gemm_q8_input_levels()) with a zero point)" }
              ?? "f32 tiles through \(BLAS.implementation)"),
          ("bf16 GEMM", bf16GEMM.map { "\($0)\(through) (bf16 weights × bf16-rounded inputs)" }
              ?? "f32 tiles through \(BLAS.implementation)\(units.bf16 ? " (avx512bf16 with --bf16-gemm)" : "")"),

@@ -132,12 +132,8 @@ public struct WeightMatrix: @unchecked Sendable {
         _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>,
         pool: ComputePool, scratch: UnsafeMutablePointer<Float>, quantized: UnsafeMutableRawPointer, epilogue: Epilogue
     ) -> Bool {
-        let q8 = Int(ck_q8_gemm())
-        if let rowSums, let scales,
-           (q8 == Int(CK_GEMM_AVX512VNNI) && count > 1) || (q8 == Int(CK_GEMM_AVX2_ONEDNN) && throughOneDNN(count)) {
-            // int8 × int8 GEMM (AVX-512 VNNI, batched decode included: it beats the f32 tiles from two inputs on;
-            // or oneDNN's AVX2 kernels past the decode kernels' limit): inputs quantized once per row, then each
-            // thread its share of the weight rows.
+        if let rowSums, let scales, Self.int8GEMMTakes(count: count) {
+            // int8 × int8 GEMM: inputs quantized once per row, then each thread its share of the weight rows.
             // `quantized`: the inputs' scales, their zero points, then the inputs as bytes.
             let inputScales = quantized.bindMemory(to: Float.self, capacity: count)
             let inputZeros = (quantized + count * MemoryLayout<Float>.stride).bindMemory(to: Int32.self, capacity: count)
@@ -148,7 +144,7 @@ public struct WeightMatrix: @unchecked Sendable {
                 ck_gemm_q8_quantize_inputs(x + i * cols, inputs + i * cols, inputScales + i, inputZeros + i, share.count, cols)
             }
             let w = data.assumingMemoryBound(to: Int8.self)
-            if throughOneDNN(count) {
+            if Self.throughOneDNN(count) {
                 // Each thread quantizes the inputs of its own share, then multiplies them.
                 withUnsafePointer(to: epilogue.c) { fused in
                     pool.forEachChunk(count, minimumChunk: Self.oneDNNMinimumInputs) { _, share in
@@ -177,7 +173,7 @@ public struct WeightMatrix: @unchecked Sendable {
                 ck_gemm_bf16_convert_inputs(x + share.lowerBound * cols, inputs + share.lowerBound * cols, share.count, cols)
             }
             let w = data.assumingMemoryBound(to: UInt16.self)
-            if throughOneDNN(count) {
+            if Self.throughOneDNN(count) {
                 pool.forEachChunk(count, minimumChunk: Self.oneDNNMinimumInputs) { _, share in
                     let xb = inputs + share.lowerBound * cols, ys = y + share.lowerBound * rows
                     if ck_onednn_matmul(Int32(CK_ONEDNN_BF16), xb, w, ys, share.count, rows, cols) != 0 {
@@ -214,7 +210,7 @@ public struct WeightMatrix: @unchecked Sendable {
             }
             return false
         }
-        if format == .f32, throughOneDNN(count) {
+        if format == .f32, Self.throughOneDNN(count) {
             let w = data.assumingMemoryBound(to: Float.self)
             pool.forEachChunk(count, minimumChunk: Self.oneDNNMinimumInputs) { _, share in
                 let xs = x + share.lowerBound * cols, ys = y + share.lowerBound * rows
@@ -246,12 +242,22 @@ public struct WeightMatrix: @unchecked Sendable {
         return false
     }
 
+    /// Whether the int8 GEMM multiplies `count` inputs of int8 weights: on AVX-512 VNNI from two inputs on, batched
+    /// decode included (it beats the f32 tiles there); on AVX2 only through oneDNN, past the decode kernels' limit.
+    public static func int8GEMMTakes(count: Int) -> Bool {
+        switch Int(ck_q8_gemm()) {
+        case Int(CK_GEMM_AVX512VNNI): count > 1
+        case Int(CK_GEMM_AVX2_ONEDNN): throughOneDNN(count)
+        default: false
+        }
+    }
+
     /// Whether a product of `count` inputs goes through oneDNN (`KernelPath.oneDNN`): past the matrix-vector
     /// limit, for the formats it multiplies as stored (f32; int8 on our VNNI GEMM's quantized inputs, whose
     /// exact int32 sums then give the same bits; bf16 when the bf16 GEMM was asked for). Each thread then takes
     /// a share of the inputs (oneDNN's fast kernels want a dense output) and all the weights; a share oneDNN
     /// refuses runs on the kernel the format has without it.
-    private func throughOneDNN(_ count: Int) -> Bool { count > Self.matvecLimit && ck_onednn() != 0 }
+    private static func throughOneDNN(_ count: Int) -> Bool { count > Self.matvecLimit && ck_onednn() != 0 }
 
     /// Shares of fewer inputs than this run oneDNN's kernels below their speed.
     static let oneDNNMinimumInputs = 16

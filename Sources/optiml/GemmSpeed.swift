@@ -10,8 +10,8 @@ struct GemmSpeed: ParsableCommand {
         abstract: "Time the matrix products of prefill, the lm_head and batched decode per weight format and kernel path.",
         discussion: """
         Shapes are opt-125m's (hidden 768, ffn 3072, vocabulary 50272), written inputs × output rows × input columns. \
-        Each format runs on every path this processor has for it (f32: oneDNN or BLAS; int8: AVX-512 VNNI, \
-        through oneDNN or our kernel, or f32 tiles through BLAS; bf16: AVX512-BF16, through oneDNN or our kernel, or f32 \
+        Each format runs on every path this processor has for it (f32: oneDNN or BLAS; int8: AVX-512 VNNI \
+        through oneDNN or our kernel, AVX2 through oneDNN, or f32 tiles through BLAS; bf16: AVX512-BF16, through oneDNN or our kernel, or f32 \
         tiles through BLAS); batches up to 16 inputs use the matrix-vector kernels unless \
         a unit GEMM takes them. Figures are the median of --repeat runs after 0.1 s of warm-up.
         """)
@@ -52,12 +52,12 @@ struct GemmSpeed: ParsableCommand {
                 let matrix = WeightConversion.matrix(weights, rows: shape.rows, cols: shape.cols, format: format)
                 for (unit, oneDNN) in format == .f32 ? [(false, true), (false, false)] : [(true, true), (true, false), (false, false)] {
                     let on = KernelPath.useUnitGEMMs(int8: unit, bf16: unit)
-                    // The unit GEMMs take int8 from two inputs on, bf16 past the matrix-vector limit, and oneDNN
-                    // takes f32 and the unit GEMMs' products past that limit (see WeightMatrix).
-                    let takes = format == .int8 ? on.int8 && shape.m > 1 : on.bf16 && shape.m > WeightMatrix.matvecLimit
-                    if unit && !takes { continue }
+                    // oneDNN takes f32 and the unit GEMMs' products past the matrix-vector limit; the int8 unit GEMM
+                    // takes what `WeightMatrix.int8GEMMTakes` says (on AVX2 only through oneDNN), bf16's past that limit.
                     if oneDNN && !(KernelPath.useOneDNN(true) && shape.m > WeightMatrix.matvecLimit) { continue }
                     if !oneDNN { KernelPath.useOneDNN(false) }
+                    let takes = format == .int8 ? WeightMatrix.int8GEMMTakes(count: shape.m) : on.bf16 && shape.m > WeightMatrix.matvecLimit
+                    if unit && !takes { continue }
                     let path = oneDNN ? "oneDNN " + (KernelPath.oneDNNKernel(format, inputs: shape.m / pool.threads, rows: shape.rows, cols: shape.cols) ?? "") :
                         unit ? (format == .int8 ? KernelPath.int8GEMM : KernelPath.bf16GEMM) ?? "" :
                         shape.m <= WeightMatrix.matvecLimit ? KernelPath.decode : format == .f32 ? "BLAS" : "f32 tiles, BLAS"

@@ -160,6 +160,8 @@ int ck_set_bf16_gemm(int path);
 /// L is 255 (a non-negative row after ReLU gets all 256 levels, twice a symmetric scale's resolution), or 127 on
 /// CK_GEMM_AVX2_ONEDNN, whose kernels add pairs of products in 16 bits.
 void ck_gemm_q8_quantize_inputs(const float *x, uint8_t *xu, float *xs, int32_t *xz, long m, long cols);
+/// L for the int8 GEMM in use: 255, or 127 on CK_GEMM_AVX2_ONEDNN.
+int ck_gemm_q8_input_levels(void);
 /// y[i*rows + r] ≈ Σ_c x[i,c] · scales[r] · w[r,c] for r in [row_begin, row_end), with the inputs quantized
 /// by ck_gemm_q8_quantize_inputs and row_sums[r] = Σ_c w[r,c]. Adds at most Σ_c |W[r,c]| · xs[i] (half a step of
 /// rounding, half a step of the zero point's). On AVX-512 VNNI where that is the path, else in plain C (slow; the

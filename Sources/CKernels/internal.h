@@ -71,6 +71,17 @@ int ck_gemm_q8_scale_sums_avx512vnni(const float *xs, const int32_t *xz, const f
                                      const int32_t *sums, long ld_sums, float *y, long ld_y, long m, long n,
                                      const ck_epilogue *epilogue);
 
+#if defined(__x86_64__) || defined(_M_X64)
+/// The int8 inputs of the AVX2 kernels (x86_avx2.c): each block of 32 values x quantized to round(x · 127 / max|block|)
+/// with scale max|block| / 127 (llama.cpp's Q8_0).
+void ck_quantize_blocks_avx2(const float *x, int8_t *xq, float *xs, long blocks);
+#endif
+
+/// ck_matmul_q4 on AVX-512 VNNI (x86_avx512.c), inputs quantized as the AVX2 kernel's (the same integer sums per
+/// group); -1 where it does not run (ck_q4_gemm_takes(m) false, or no memory).
+int ck_matmul_q4_avx512vnni(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows, long cols,
+                            long row_begin, long row_end);
+
 /// ck_dropout_f32's hash: the index multiplier, then the two of splitmix64's finalizer.
 static const uint64_t ck_dropout_multipliers[3] = {0xD1B54A32D192ED03ull, 0xBF58476D1CE4E5B9ull, 0x94D049BB133111EBull};
 

@@ -161,7 +161,7 @@ AVX2 static void matmul_bf16(const uint16_t *w, const float *x, float *y, long m
 // an outlier feature from costing the precision of the whole input.
 enum { Q8_BLOCK = 32, Q8_STACK_COLS = 16384 };
 
-AVX2 static void quantize_blocks(const float *x, int8_t *xq, float *xs, long blocks) {
+AVX2 void ck_quantize_blocks_avx2(const float *x, int8_t *xq, float *xs, long blocks) {
     const __m256 sign_mask = _mm256_set1_ps(-0.0f);
     for (long b = 0; b < blocks; b++) {
         const float *block = x + b * Q8_BLOCK;
@@ -233,7 +233,7 @@ AVX2 static void matmul_q8(const int8_t *w, const float *scales, const float *x,
         xs = heap;
         xq = (int8_t *)(xs + cols / Q8_BLOCK);
     }
-    quantize_blocks(x, xq, xs, cols / Q8_BLOCK);
+    ck_quantize_blocks_avx2(x, xq, xs, cols / Q8_BLOCK);
     matvec_q8_blocks(w, scales, xq, xs, y, cols, row_begin, row_end);
     free(heap);
 }
@@ -262,7 +262,7 @@ AVX2 static void q4_prepare(const float *x, long m, long cols, long padded, int8
         int8_t *q = xq + i * padded * CK_Q4_GROUP;
         float *s = xs + i * padded, *c = xc + i * padded;
         float scale[Q4_CHUNK], correction[Q4_CHUNK];
-        quantize_blocks(x + i * cols, q, s, groups);
+        ck_quantize_blocks_avx2(x + i * cols, q, s, groups);
         memset(q + groups * CK_Q4_GROUP, 0, (size_t)(padded - groups) * CK_Q4_GROUP);
         for (long g = groups; g < padded; g++) s[g] = 0;
         for (long g = 0; g < padded; g += Q4_CHUNK) {
@@ -332,6 +332,7 @@ AVX2_INLINE void q4_tile(const uint8_t *w, const uint16_t *scales, const int8_t 
 AVX2 static void matmul_q4(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows,
                            long cols, long row_begin, long row_end) {
     if (row_begin >= row_end) return;
+    if (ck_matmul_q4_avx512vnni(w, scales, x, y, m, rows, cols, row_begin, row_end) == 0) return;
     const long groups = cols / CK_Q4_GROUP;
     const long padded = (groups + Q4_CHUNK - 1) / Q4_CHUNK * Q4_CHUNK;
     const size_t bytes = (size_t)(m * padded) * (CK_Q4_GROUP + 2 * sizeof(float));

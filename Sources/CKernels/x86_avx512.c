@@ -7,6 +7,7 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 #include <math.h>
+#include <stdlib.h>
 #include "internal.h"
 
 #define VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
@@ -406,6 +407,150 @@ int ck_attention_f32(const float *q, long ldq, const float *k, const float *v, l
     return 0;
 }
 
+// ck_matmul_q4 for batches on AVX-512 VNNI. The AVX2 kernel's products land four columns to a lane, so each group
+// must be summed across lanes before its scale applies. Here 32 rows at a time are unpacked once per call into the
+// layout `vpdpbusd` sums along, tile[k / 4][row] (the four stored nibbles u = q + 8 of one row and four columns a
+// lane), so that after a group's eight instructions each lane holds one row's whole group sum, with no reduction,
+// and an input's four bytes are one broadcast. The inputs are quantized per block of 32 as the AVX2 kernel's, and a
+// group's sums start at −8 · Σ x over it, so they are Σ q·x exactly, as that kernel's; one conversion and one FMA
+// with the rows' scales times the input's block scale add them up (in another order than the AVX2 kernel's).
+enum { Q4V_ROWS = 32, Q4V_INPUTS = 4 };
+// Batches from this many inputs on, where the unpacking pays off. opt-125m on 2 Zen 4 cores, tokens/s on the AVX2
+// kernel against this one: decode of 4 sequences 449 / 330, of 8 516 / 491; forward passes of 11 tokens 830 / 838,
+// of 16 993 / 1,130–1,250.
+enum { Q4V_MIN_INPUTS = 12 };
+
+typedef struct {
+    long cols, groups;
+    const int8_t *xq;        // [m][cols], the quantized inputs
+    const float *xs;         // [m][groups], their block scales
+    const int32_t *start;    // [m][groups], −8 · Σ of each block
+    int32_t *tile;           // [cols / 4][Q4V_ROWS], four unpacked columns of a row each
+    float *tile_scales;      // [groups][Q4V_ROWS]
+} q4_vnni;
+
+// Unpacks rows [r0, r0 + n) (n ≤ Q4V_ROWS) into the tile; rows past n get zero weights and scales. Each row's 64
+// columns (two groups: low nibbles then high ones of each) are a vector of 16 four-byte lanes, and sixteen rows'
+// vectors transposed give sixteen tile lines.
+__attribute__((target("avx512f,avx512bw,f16c"))) static void q4_unpack(const q4_vnni *p, const uint8_t *w,
+                                                                        const uint16_t *scales, long r0, long n) {
+    const long cols = p->cols, groups = p->groups;
+    const __m256i nibble = _mm256_set1_epi8(15);
+    for (long half = 0; half < Q4V_ROWS / 16; half++)
+        for (long c = 0; c < cols; c += 64) {
+            __m512 a[16];
+            for (long l = 0; l < 16; l++) {
+                const long r = half * 16 + l;
+                if (r >= n) {
+                    a[l] = _mm512_setzero_ps();
+                    continue;
+                }
+                // The last group alone where the row has an odd number of them.
+                const uint8_t *src = w + (r0 + r) * (cols / 2) + c / 2;
+                const __m256i packed = cols - c >= 64 ? _mm256_loadu_si256((const __m256i *)src)
+                                                      : _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)src));
+                const __m256i low = _mm256_and_si256(packed, nibble), high = _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble);
+                // [low of group 1, low of group 2, high of 1, high of 2] → [low 1, high 1, low 2, high 2]: column order.
+                const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(low), high, 1);
+                a[l] = _mm512_castsi512_ps(_mm512_shuffle_i64x2(both, both, _MM_SHUFFLE(3, 1, 2, 0)));
+            }
+            transpose16(a);
+            for (long j = 0; j < 16 && c + 4 * j < cols; j++)
+                _mm512_storeu_ps((float *)(p->tile + (c / 4 + j) * Q4V_ROWS + half * 16), a[j]);
+        }
+    for (long g = 0; g < groups; g++)
+        for (long r = 0; r < Q4V_ROWS; r++)
+            p->tile_scales[g * Q4V_ROWS + r] = r < n ? _cvtsh_ss(scales[(r0 + r) * groups + g]) : 0.0f;
+}
+
+// The tile's rows against inputs [i0, i0 + M) (M ≤ Q4V_INPUTS, a constant at every call): y[i][r0 + r] for r < n.
+__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) static inline void q4_vnni_inputs(
+    const q4_vnni *p, float *y, long rows, long r0, long n, long i0, const int M) {
+    const long cols = p->cols, groups = p->groups;
+    __m512 acc[Q4V_INPUTS][2];
+    for (int a = 0; a < M; a++) acc[a][0] = acc[a][1] = _mm512_setzero_ps();
+    for (long g = 0; g < groups; g++) {
+        __m512i sum[Q4V_INPUTS][2];
+        for (int a = 0; a < M; a++) sum[a][0] = sum[a][1] = _mm512_set1_epi32(p->start[(i0 + a) * groups + g]);
+        const int32_t *line = p->tile + g * (CK_Q4_GROUP / 4) * Q4V_ROWS;
+        for (int k = 0; k < CK_Q4_GROUP / 4; k++, line += Q4V_ROWS) {
+            const __m512i w0 = _mm512_loadu_si512(line), w1 = _mm512_loadu_si512(line + 16);
+            for (int a = 0; a < M; a++) {
+                int32_t four;
+                memcpy(&four, p->xq + (i0 + a) * cols + g * CK_Q4_GROUP + 4 * k, sizeof four);
+                const __m512i x = _mm512_set1_epi32(four);
+                sum[a][0] = _mm512_dpbusd_epi32(sum[a][0], w0, x);
+                sum[a][1] = _mm512_dpbusd_epi32(sum[a][1], w1, x);
+            }
+        }
+        const __m512 d0 = _mm512_loadu_ps(p->tile_scales + g * Q4V_ROWS), d1 = _mm512_loadu_ps(p->tile_scales + g * Q4V_ROWS + 16);
+        for (int a = 0; a < M; a++) {
+            const __m512 s = _mm512_set1_ps(p->xs[(i0 + a) * groups + g]);
+            acc[a][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[a][0]), _mm512_mul_ps(d0, s), acc[a][0]);
+            acc[a][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[a][1]), _mm512_mul_ps(d1, s), acc[a][1]);
+        }
+    }
+    for (long half = 0; half < 2; half++) {
+        const long live = n - 16 * half;
+        if (live <= 0) break;
+        const __mmask16 mask = live >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << live) - 1);
+        for (int a = 0; a < M; a++) _mm512_mask_storeu_ps(y + (i0 + a) * rows + r0 + 16 * half, mask, acc[a][half]);
+    }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni,f16c"))) static void q4_vnni_rows(const q4_vnni *p, const uint8_t *w,
+                                                                                      const uint16_t *scales, float *y, long m,
+                                                                                      long rows, long row_begin, long row_end) {
+    for (long r0 = row_begin; r0 < row_end; r0 += Q4V_ROWS) {
+        const long n = row_end - r0 < Q4V_ROWS ? row_end - r0 : Q4V_ROWS;
+        q4_unpack(p, w, scales, r0, n);
+        long i = 0;
+        for (; i + Q4V_INPUTS <= m; i += Q4V_INPUTS) q4_vnni_inputs(p, y, rows, r0, n, i, Q4V_INPUTS);
+        switch (m - i) {
+        case 3: q4_vnni_inputs(p, y, rows, r0, n, i, 3); break;
+        case 2: q4_vnni_inputs(p, y, rows, r0, n, i, 2); break;
+        case 1: q4_vnni_inputs(p, y, rows, r0, n, i, 1); break;
+        }
+    }
+}
+
+int ck_q4_gemm(void) {
+    return ck_q8_gemm() == CK_GEMM_AVX512VNNI && has_vnni() && ck_has(CK_FEATURE_F16C) ? CK_GEMM_AVX512VNNI : CK_GEMM_NONE;
+}
+
+int ck_q4_gemm_takes(long m) { return m >= Q4V_MIN_INPUTS && ck_q4_gemm() == CK_GEMM_AVX512VNNI; }
+
+int ck_matmul_q4_avx512vnni(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows, long cols,
+                            long row_begin, long row_end) {
+    if (!ck_q4_gemm_takes(m)) return -1;
+    if (row_begin >= row_end) return 0;
+    const long groups = cols / CK_Q4_GROUP;
+    // One allocation: the tile and its scales (64-byte aligned first), then the inputs' scales, sums and bytes.
+    const size_t tile_bytes = (size_t)(cols / 4 * Q4V_ROWS) * sizeof(int32_t) + (size_t)(groups * Q4V_ROWS) * sizeof(float);
+    const size_t input_bytes = (size_t)(m * groups) * (sizeof(float) + sizeof(int32_t)) + (size_t)(m * cols);
+    unsigned char *buffer = aligned_alloc(64, (tile_bytes + input_bytes + 63) / 64 * 64);
+    if (!buffer) return -1;
+    q4_vnni p = {.cols = cols, .groups = groups, .tile = (int32_t *)buffer};
+    p.tile_scales = (float *)(p.tile + cols / 4 * Q4V_ROWS);
+    float *xs = p.tile_scales + groups * Q4V_ROWS;
+    int32_t *start = (int32_t *)(xs + m * groups);
+    int8_t *xq = (int8_t *)(start + m * groups);
+    for (long i = 0; i < m; i++) {
+        ck_quantize_blocks_avx2(x + i * cols, xq + i * cols, xs + i * groups, groups);
+        for (long g = 0; g < groups; g++) {
+            int32_t sum = 0;
+            for (long j = 0; j < CK_Q4_GROUP; j++) sum += xq[i * cols + g * CK_Q4_GROUP + j];
+            start[i * groups + g] = -8 * sum;
+        }
+    }
+    p.xq = xq;
+    p.xs = xs;
+    p.start = start;
+    q4_vnni_rows(&p, w, scales, y, m, rows, row_begin, row_end);
+    free(buffer);
+    return 0;
+}
+
 #else
 #include "internal.h"
 // No AVX-512 here: ck_q8_gemm() and ck_bf16_gemm() say CK_GEMM_NONE, so callers never get this far.
@@ -439,4 +584,11 @@ int ck_attention_f32(const float *q, long ldq, const float *k, const float *v, l
 }
 long ck_attention_f32_scratch(long total, long d) { (void)total; (void)d; return 0; }
 int ck_attention_f32_enabled(long d) { (void)d; return 0; }
+int ck_q4_gemm(void) { return CK_GEMM_NONE; }
+int ck_q4_gemm_takes(long m) { (void)m; return 0; }
+int ck_matmul_q4_avx512vnni(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows, long cols,
+                            long row_begin, long row_end) {
+    (void)w; (void)scales; (void)x; (void)y; (void)m; (void)rows; (void)cols; (void)row_begin; (void)row_end;
+    return -1;
+}
 #endif

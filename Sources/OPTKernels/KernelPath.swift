@@ -4,10 +4,10 @@ import Foundation
 /// The instruction-set paths the matrix kernels run on, chosen once at run time for this processor.
 public enum KernelPath {
     /// The matrix-vector (decode) path, then each prefill GEMM that runs on its own unit, joined by `+`
-    /// (`avx2+avx512vnni+avx512bf16`, `neon+dotprod`, `portable`): paths sum in different orders and some
+    /// (`avx2+avx512vnni+int4-avx512vnni+avx512bf16`, `neon+dotprod`, `portable`): paths sum in different orders and some
     /// quantize or round their inputs, so results computed on one are not taken for another's.
     public static var current: String {
-        ([decode] + [int8GEMM, bf16GEMM, oneDNN.map { _ in "onednn" }].compactMap { $0 }).joined(separator: "+")
+        ([decode] + [int8GEMM, int4GEMM, bf16GEMM, oneDNN.map { _ in "onednn" }].compactMap { $0 }).joined(separator: "+")
     }
 
     /// oneDNN's version where the prefill GEMMs run through it (f32, and int8 and bf16 where their unit GEMMs are
@@ -55,6 +55,10 @@ public enum KernelPath {
         }
     }
 
+    /// The int4 kernel of batches past a few inputs (ck_matmul_q4_avx512vnni), or nil where the instruction set's
+    /// own kernel runs them; on and off with the int8 GEMM.
+    public static var int4GEMM: String? { Int(ck_q4_gemm()) == Int(CK_GEMM_AVX512VNNI) ? "int4-avx512vnni" : nil }
+
     /// The bf16 × bf16 prefill GEMM, or nil where bf16 weights are converted to f32 tiles for BLAS (the default:
     /// the bf16 GEMM rounds inputs to bf16, so it runs only after `useUnitGEMMs(bf16: true)`).
     public static var bf16GEMM: String? { Int(ck_bf16_gemm()) == Int(CK_GEMM_AVX512BF16) ? "avx512bf16" : nil }
@@ -97,6 +101,8 @@ public enum KernelPath {
              ?? "f32 tiles through \(BLAS.implementation)"),
          ("bf16 GEMM", bf16GEMM.map { "\($0)\(through) (bf16 weights × bf16-rounded inputs)" }
              ?? "f32 tiles through \(BLAS.implementation)\(units.bf16 ? " (avx512bf16 with --bf16-gemm)" : "")"),
+         ("int4 GEMM", int4GEMM.map { "\($0) (int4 weights × inputs quantized per block of 32; small batches on \(decode))" }
+             ?? (decode == "avx2" ? "avx2 (int4 weights × inputs quantized per block of 32)" : "\(decode) (exact f32 products)")),
          ("f16 GEMM", "f32 tiles through \(BLAS.implementation)"),
          ("matvec decode", decode)]
     }

@@ -12,7 +12,7 @@ struct GemmSpeed: ParsableCommand {
         Shapes are opt-125m's (hidden 768, ffn 3072, vocabulary 50272), written inputs × output rows × input columns. \
         Each format runs on every path this processor has for it (f32: oneDNN or BLAS; int8: AVX-512 VNNI \
         through oneDNN or our kernel, AVX2 through oneDNN, or f32 tiles through BLAS; bf16: AVX512-BF16, through oneDNN or our kernel, or f32 \
-        tiles through BLAS); batches up to 16 inputs use the matrix-vector kernels unless \
+        tiles through BLAS; int4: AVX-512 VNNI or the AVX2 kernel); batches up to 16 inputs use the matrix-vector kernels unless \
         a unit GEMM takes them. Figures are the median of --repeat runs after 0.1 s of warm-up.
         """)
 
@@ -48,19 +48,35 @@ struct GemmSpeed: ParsableCommand {
             let y = AlignedBuffer(byteCount: shape.m * shape.rows * 4)
             let scratch = AlignedBuffer(byteCount: pool.threads * WeightMatrix.tileRows * shape.cols * 4)
             let quantized = AlignedBuffer(byteCount: WeightMatrix.quantizedBytes(count: shape.m, cols: shape.cols))
-            for format in [WeightFormat.f32, .bf16, .int8] {
+            for format in [WeightFormat.f32, .bf16, .int8, .int4] {
                 let matrix = WeightConversion.matrix(weights, rows: shape.rows, cols: shape.cols, format: format)
-                for (unit, oneDNN) in format == .f32 ? [(false, true), (false, false)] : [(true, true), (true, false), (false, false)] {
+                let paths: [(unit: Bool, oneDNN: Bool)] = switch format {
+                case .f32: [(false, true), (false, false)]
+                case .int4: [(true, false), (false, false)]
+                default: [(true, true), (true, false), (false, false)]
+                }
+                for (unit, oneDNN) in paths {
                     let on = KernelPath.useUnitGEMMs(int8: unit, bf16: unit)
                     // oneDNN takes f32 and the unit GEMMs' products past the matrix-vector limit; the int8 unit GEMM
-                    // takes what `WeightMatrix.int8GEMMTakes` says (on AVX2 only through oneDNN), bf16's past that limit.
+                    // takes what `WeightMatrix.int8GEMMTakes` says (on AVX2 only through oneDNN), int4's (on with
+                    // int8's) what `WeightMatrix.int4GEMMTakes` says, bf16's past that limit.
                     if oneDNN && !(KernelPath.useOneDNN(true) && shape.m > WeightMatrix.matvecLimit) { continue }
                     if !oneDNN { KernelPath.useOneDNN(false) }
-                    let takes = format == .int8 ? WeightMatrix.int8GEMMTakes(count: shape.m) : on.bf16 && shape.m > WeightMatrix.matvecLimit
+                    let takes = switch format {
+                    case .int8: WeightMatrix.int8GEMMTakes(count: shape.m)
+                    case .int4: WeightMatrix.int4GEMMTakes(count: shape.m)
+                    default: on.bf16 && shape.m > WeightMatrix.matvecLimit
+                    }
                     if unit && !takes { continue }
+                    let unitPath: String? = switch format {
+                    case .int8: KernelPath.int8GEMM
+                    case .int4: KernelPath.int4GEMM
+                    default: KernelPath.bf16GEMM
+                    }
+                    // int4's own kernel runs every batch on AVX2 (`WeightMatrix.multiply`).
+                    let ownKernel = shape.m <= WeightMatrix.matvecLimit || (format == .int4 && KernelPath.decode == "avx2")
                     let path = oneDNN ? "oneDNN " + (KernelPath.oneDNNKernel(format, inputs: shape.m / pool.threads, rows: shape.rows, cols: shape.cols) ?? "") :
-                        unit ? (format == .int8 ? KernelPath.int8GEMM : KernelPath.bf16GEMM) ?? "" :
-                        shape.m <= WeightMatrix.matvecLimit ? KernelPath.decode : format == .f32 ? "BLAS" : "f32 tiles, BLAS"
+                        unit ? unitPath ?? "" : ownKernel ? KernelPath.decode : format == .f32 ? "BLAS" : "f32 tiles, BLAS"
                     let seconds = x.withUnsafeBufferPointer { input -> Double in
                         guard let input = input.baseAddress else { return .nan }
                         return median {

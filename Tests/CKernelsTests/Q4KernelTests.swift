@@ -154,16 +154,25 @@ extension KernelTests {
     /// "Σ u·x − 8·Σ x" split, whose two terms can be far larger than the result.
     static func expectQ4Matches(_ y: [Float], _ stored: StoredQ4, _ x: [Float], m: Int, _ range: Range<Int>, quantizesInputs: Bool,
                                 _ label: String) {
+        forEachQ4Output(stored, x, m: m) { i, r, terms in
+            let value = y[i * stored.rows + r]
+            guard range.contains(r) else {
+                #expect(value.isNaN, "\(label): row \(r) outside the range was written")
+                return
+            }
+            let bound = 1e-5 * terms.magnitude + 1e-6 + (quantizesInputs ? terms.inputBound + 1e-6 * terms.splitBound : 0)
+            #expect(abs(Double(value) - terms.reference) <= bound, "\(label): i=\(i) r=\(r) got \(value) want \(terms.reference)")
+        }
+    }
+
+    /// For each input i and row r: the double reference and the bounds `expectQ4Matches` describes.
+    static func forEachQ4Output(_ stored: StoredQ4, _ x: [Float], m: Int,
+                                _ body: (Int, Int, (reference: Double, magnitude: Double, inputBound: Double, splitBound: Double)) -> Void) {
         let rows = stored.rows, cols = stored.cols, group = Int(CK_Q4_GROUP)
         for i in 0..<m {
             let xi = Array(x[(i * cols)..<((i + 1) * cols)])
             let blockMax = (0..<(cols / group)).map { g in xi[(g * group)..<((g + 1) * group)].map(abs).max() ?? 0 }
             for r in 0..<rows {
-                let value = y[i * rows + r]
-                guard range.contains(r) else {
-                    #expect(value.isNaN, "\(label): row \(r) outside the range was written")
-                    continue
-                }
                 var reference = 0.0, magnitude = 0.0, inputBound = 0.0, splitBound = 0.0
                 for c in 0..<cols {
                     let w = Double(stored.exact[r * cols + c]), xc = Double(xi[c])
@@ -172,8 +181,7 @@ extension KernelTests {
                     inputBound += abs(w) * Double(blockMax[c / group]) / 254
                     splitBound += Double(ck_f16_to_f32(stored.scales[r * (cols / group) + c / group])) * 8 * abs(xc)
                 }
-                let bound = 1e-5 * magnitude + 1e-6 + (quantizesInputs ? inputBound + 1e-6 * splitBound : 0)
-                #expect(abs(Double(value) - reference) <= bound, "\(label): i=\(i) r=\(r) got \(value) want \(reference)")
+                body(i, r, (reference, magnitude, inputBound, splitBound))
             }
         }
     }
@@ -191,6 +199,41 @@ extension KernelTests {
                         let y = stored.matmul(x, m: m, range)
                         Self.expectQ4Matches(y, stored, x, m: m, range, quantizesInputs: isa == Int32(CK_ISA_AVX2),
                                              "isa \(isa) \(rows)×\(cols) m=\(m) rows \(range)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether batches of int4 weights can run on AVX-512 VNNI here.
+    static let hasQ4VNNI = ck_has(UInt32(CK_FEATURE_AVX512F | CK_FEATURE_AVX512BW | CK_FEATURE_AVX512VNNI | CK_FEATURE_F16C)) != 0
+
+    /// The VNNI kernel takes the AVX2 kernel's inputs and so makes the same integer sums per group; only the f32 sums
+    /// of the scaled groups differ in order, so the two agree within f32 rounding (no input-quantization term), and
+    /// each matches the reference as the AVX2 kernel does. Batches of 12…15 inputs (the VNNI kernel's tails of 0…3
+    /// after tiles of 4) and 37, tiles of 32 rows cut by the row range, odd group counts (the last 64 columns half full).
+    @Test("int4 batches on AVX-512 VNNI: the AVX2 kernel's integer sums, added in another order",
+          .enabled(if: hasQ4VNNI, "this processor has no AVX-512 VNNI: int4 batches run on the AVX2 kernel"))
+    func int4VNNIMatchesAVX2() {
+        ck_set_isa(Self.isas[0])
+        defer { ck_set_q8_gemm(ck_best_q8_gemm()) }
+        for (rows, cols) in [(1, 32), (5, 96), (37, 224), (33, 288), (70, 768)] {
+            let stored = StoredQ4(Self.random(rows * cols, seed: UInt64(rows + cols)), rows: rows, cols: cols)
+            for m in [12, 13, 14, 15, 37] {
+                let x = Self.random(m * cols, seed: UInt64(m + 7))
+                for range in [0..<rows, (rows / 3)..<rows] {
+                    #expect(ck_set_q8_gemm(Int32(CK_GEMM_AVX512VNNI)) == Int32(CK_GEMM_AVX512VNNI) && ck_q4_gemm() == Int32(CK_GEMM_AVX512VNNI))
+                    let vnni = stored.matmul(x, m: m, range)
+                    ck_set_q8_gemm(Int32(CK_GEMM_NONE))
+                    #expect(ck_q4_gemm() == Int32(CK_GEMM_NONE))
+                    let avx2 = stored.matmul(x, m: m, range)
+                    let label = "\(rows)×\(cols) m=\(m) rows \(range)"
+                    Self.expectQ4Matches(vnni, stored, x, m: m, range, quantizesInputs: true, "VNNI \(label)")
+                    Self.forEachQ4Output(stored, x, m: m) { i, r, terms in
+                        guard range.contains(r) else { return }
+                        let a = vnni[i * rows + r], b = avx2[i * rows + r]
+                        #expect(abs(Double(a) - Double(b)) <= 1e-5 * terms.magnitude + 1e-6 * terms.splitBound + 1e-6,
+                                "\(label): i=\(i) r=\(r) VNNI \(a) AVX2 \(b)")
                     }
                 }
             }

@@ -154,6 +154,11 @@ int ck_set_q8_gemm(int path);
 int ck_bf16_gemm(void);
 /// As ck_set_q8_gemm for the bf16 GEMM (CK_GEMM_AVX512BF16 where the processor has AVX-512 F/BW/BF16).
 int ck_set_bf16_gemm(int path);
+/// The int4 kernel of ck_matmul_q4's larger batches: CK_GEMM_AVX512VNNI while the int8 GEMM is on it (ck_set_q8_gemm
+/// switches both) and the processor has F16C, else CK_GEMM_NONE (the instruction set's own kernel).
+int ck_q4_gemm(void);
+/// Whether ck_matmul_q4 runs m inputs on that kernel (enough of them for its unpacking of the weights to pay off).
+int ck_q4_gemm_takes(long m);
 
 /// Inputs for ck_gemm_q8, each row i on the unsigned range 0…L with a zero point: with [lo, hi] its range widened
 /// to hold 0, xs[i] = (hi − lo) / L, xz[i] = round(−lo / xs[i]) and xu[i,c] = clamp(round(x[i,c] / xs[i]) + xz[i], 0, L).

@@ -46,6 +46,42 @@ extension WeightFormatTests {
         }
     }
 
+    /// More inputs than one call of the int4 kernel takes on AVX-512 VNNI (`int4VNNIInputBlock`) are cut into calls
+    /// of even sizes; every input's products are then its products alone (one input: the decode kernel, whose
+    /// quantized inputs make the same integer sums), within f32 rounding. Elsewhere the same holds through the
+    /// AVX2 kernel's blocks of 64, or f32 tiles.
+    @Test("int4 products of 1,100 inputs at once: every input's own products")
+    func int4ManyInputs() throws {
+        let rows = 40, cols = 96, count = 1_100
+        var state: UInt64 = 3
+        let weights = (0..<(rows * cols)).map { _ -> Float in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int64(bitPattern: state) >> 40) / Float(1 << 23)
+        }
+        let x = (0..<(count * cols)).map { Float(($0 * 7919) % 2001 - 1000) / 1000 }
+        let matrix = WeightConversion.matrix(weights, rows: rows, cols: cols, format: .int4)
+        let pool = ComputePool(threads: 2)
+        let scratch = AlignedBuffer(byteCount: pool.threads * WeightMatrix.tileRows * cols * 4)
+        let quantized = AlignedBuffer(byteCount: WeightMatrix.quantizedBytes(count: count, cols: cols))
+        var all = [Float](repeating: .nan, count: count * rows), one = [Float](repeating: .nan, count: rows)
+        x.withUnsafeBufferPointer { input in
+            all.withUnsafeMutableBufferPointer { y in
+                matrix.multiply(input.baseAddress!, count: count, into: y.baseAddress!, pool: pool,
+                                scratch: scratch.pointer.assumingMemoryBound(to: Float.self), quantized: quantized.pointer)
+            }
+            for i in stride(from: 0, to: count, by: 109) {
+                one.withUnsafeMutableBufferPointer { y in
+                    matrix.multiply(input.baseAddress! + i * cols, count: 1, into: y.baseAddress!, pool: pool,
+                                    scratch: scratch.pointer.assumingMemoryBound(to: Float.self), quantized: quantized.pointer)
+                }
+                let largest = one.map(abs).max() ?? 0
+                let gap = zip(all[(i * rows)..<((i + 1) * rows)], one).map { abs($0 - $1) }.max() ?? .infinity
+                #expect(gap <= 1e-4 * max(largest, 1), "input \(i): products differ by \(gap)")
+            }
+        }
+        #expect(!all.contains { $0.isNaN }, "every input's products written")
+    }
+
     /// Logits of every position of one 48-token prompt: in one forward (past the matrix-vector limit, so
     /// prefill takes a GEMM) or fed one token at a time (the decode kernels).
     func promptLogits(_ model: OPTModel, oneAtATime: Bool) throws -> [Float] {

@@ -416,8 +416,9 @@ int ck_attention_f32(const float *q, long ldq, const float *k, const float *v, l
 // with the rows' scales times the input's block scale add them up (in another order than the AVX2 kernel's).
 enum { Q4V_ROWS = 32, Q4V_INPUTS = 4 };
 // Batches from this many inputs on, where the unpacking pays off. opt-125m on 2 Zen 4 cores, tokens/s on the AVX2
-// kernel against this one: decode of 4 sequences 449 / 330, of 8 516 / 491; forward passes of 11 tokens 830 / 838,
-// of 16 993 / 1,130–1,250.
+// kernel's layout with vpdpbusd (x86_avx2.c) against this one: decode of 4 sequences 449–453 / 351–355, of 8
+// 522–530 / 506–524; forward passes of 8 tokens 834–851 / 725–737, of 12 941–945 / 915–1,028, of 16 1,185 / 1,222,
+// of 32 1,082 / 1,366.
 enum { Q4V_MIN_INPUTS = 12 };
 
 typedef struct {

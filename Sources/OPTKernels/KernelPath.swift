@@ -55,8 +55,8 @@ public enum KernelPath {
         }
     }
 
-    /// The int4 kernel of batches past a few inputs (ck_matmul_q4_avx512vnni), or nil where the instruction set's
-    /// own kernel runs them; on and off with the int8 GEMM.
+    /// int4 products on AVX-512 VNNI (`vpdpbusd` in the AVX2 kernel's layout, and from a dozen inputs on
+    /// ck_matmul_q4_avx512vnni), or nil where the instruction set's own kernel runs them; on and off with the int8 GEMM.
     public static var int4GEMM: String? { Int(ck_q4_gemm()) == Int(CK_GEMM_AVX512VNNI) ? "int4-avx512vnni" : nil }
 
     /// The bf16 × bf16 prefill GEMM, or nil where bf16 weights are converted to f32 tiles for BLAS (the default:
@@ -101,7 +101,7 @@ public enum KernelPath {
              ?? "f32 tiles through \(BLAS.implementation)"),
          ("bf16 GEMM", bf16GEMM.map { "\($0)\(through) (bf16 weights × bf16-rounded inputs)" }
              ?? "f32 tiles through \(BLAS.implementation)\(units.bf16 ? " (avx512bf16 with --bf16-gemm)" : "")"),
-         ("int4 GEMM", int4GEMM.map { "\($0) (int4 weights × inputs quantized per block of 32; small batches on \(decode))" }
+         ("int4 GEMM", int4GEMM.map { "\($0) (int4 weights × inputs quantized per block of 32; a dozen inputs or more on weights unpacked per call)" }
              ?? (decode == "avx2" ? "avx2 (int4 weights × inputs quantized per block of 32)" : "\(decode) (exact f32 products)")),
          ("f16 GEMM", "f32 tiles through \(BLAS.implementation)"),
          ("matvec decode", decode)]

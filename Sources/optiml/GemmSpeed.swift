@@ -59,12 +59,12 @@ struct GemmSpeed: ParsableCommand {
                     let on = KernelPath.useUnitGEMMs(int8: unit, bf16: unit)
                     // oneDNN takes f32 and the unit GEMMs' products past the matrix-vector limit; the int8 unit GEMM
                     // takes what `WeightMatrix.int8GEMMTakes` says (on AVX2 only through oneDNN), int4's (on with
-                    // int8's) what `WeightMatrix.int4GEMMTakes` says, bf16's past that limit.
+                    // int8's) every batch, bf16's past that limit.
                     if oneDNN && !(KernelPath.useOneDNN(true) && shape.m > WeightMatrix.matvecLimit) { continue }
                     if !oneDNN { KernelPath.useOneDNN(false) }
                     let takes = switch format {
                     case .int8: WeightMatrix.int8GEMMTakes(count: shape.m)
-                    case .int4: WeightMatrix.int4GEMMTakes(count: shape.m)
+                    case .int4: KernelPath.int4GEMM != nil
                     default: on.bf16 && shape.m > WeightMatrix.matvecLimit
                     }
                     if unit && !takes { continue }

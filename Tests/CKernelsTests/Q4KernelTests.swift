@@ -240,6 +240,28 @@ extension KernelTests {
         }
     }
 
+    /// Below a dozen inputs the VNNI path keeps the AVX2 kernel's layout and order, only its pairs of groups take
+    /// two `vpdpbusd` instead of two `maddubs` and a `madd`: the same integers, so the same bits.
+    @Test("int4 batches under a dozen on AVX-512 VNNI: the AVX2 kernel's bits",
+          .enabled(if: hasQ4VNNI && ck_has(UInt32(CK_FEATURE_AVX512VL)) != 0,
+                   "this processor has no AVX-512 VNNI with VL: int4 batches run on the AVX2 kernel"))
+    func int4SmallBatchesOnVNNI() {
+        ck_set_isa(Self.isas[0])
+        defer { ck_set_q8_gemm(ck_best_q8_gemm()) }
+        for (rows, cols) in [(1, 32), (5, 96), (37, 224), (6, 288), (9, 4096)] {
+            let stored = StoredQ4(Self.random(rows * cols, seed: UInt64(rows * 3 + cols)), rows: rows, cols: cols)
+            for m in 1...11 {
+                #expect(ck_q4_gemm_takes(m) == 0)
+                let x = Self.random(m * cols, seed: UInt64(m + 300))
+                ck_set_q8_gemm(Int32(CK_GEMM_AVX512VNNI))
+                let vnni = stored.matmul(x, m: m, (rows / 3)..<rows)
+                ck_set_q8_gemm(Int32(CK_GEMM_NONE))
+                let avx2 = stored.matmul(x, m: m, (rows / 3)..<rows)
+                #expect(vnni.map(\.bitPattern) == avx2.map(\.bitPattern), "\(rows)×\(cols) m=\(m)")
+            }
+        }
+    }
+
     @Test("int4 matmul: wide inputs (heap-held on AVX2) and an empty row range")
     func int4WideAndEmpty() {
         let rows = 3, cols = 4096, m = 9

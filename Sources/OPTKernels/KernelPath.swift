@@ -55,7 +55,7 @@ public enum KernelPath {
         }
     }
 
-    /// int4 products on AVX-512 VNNI (`vpdpbusd` in the AVX2 kernel's layout, and from a dozen inputs on
+    /// int4 products on AVX-512 VNNI (`vpdpbusd` in the AVX2 kernel's layout, and for larger batches
     /// ck_matmul_q4_avx512vnni), or nil where the instruction set's own kernel runs them; on and off with the int8 GEMM.
     public static var int4GEMM: String? { Int(ck_q4_gemm()) == Int(CK_GEMM_AVX512VNNI) ? "int4-avx512vnni" : nil }
 
@@ -101,7 +101,7 @@ public enum KernelPath {
              ?? "f32 tiles through \(BLAS.implementation)"),
          ("bf16 GEMM", bf16GEMM.map { "\($0)\(through) (bf16 weights × bf16-rounded inputs)" }
              ?? "f32 tiles through \(BLAS.implementation)\(units.bf16 ? " (avx512bf16 with --bf16-gemm)" : "")"),
-         ("int4 GEMM", int4GEMM.map { "\($0) (int4 weights × inputs quantized per block of 32; a dozen inputs or more on weights unpacked per call)" }
+         ("int4 GEMM", int4GEMM.map { "\($0) (int4 weights × inputs quantized per block of 32; larger batches on weights unpacked per call)" }
              ?? (decode == "avx2" ? "avx2 (int4 weights × inputs quantized per block of 32)" : "\(decode) (exact f32 products)")),
          ("f16 GEMM", "f32 tiles through \(BLAS.implementation)"),
          ("matvec decode", decode)]

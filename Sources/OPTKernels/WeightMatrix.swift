@@ -262,8 +262,8 @@ public struct WeightMatrix: @unchecked Sendable {
         }
     }
 
-    /// Whether the int4 kernel on AVX-512 VNNI (on with the int8 GEMM) multiplies `count` inputs of int4 weights:
-    /// from a dozen inputs on, where unpacking the weights for it pays off.
+    /// Whether the int4 kernel on AVX-512 VNNI that unpacks the weights (on with the int8 GEMM) multiplies `count`
+    /// inputs of int4 weights: from the batch size on where the unpacking pays off (`ck_q4_gemm_takes`).
     public static func int4GEMMTakes(count: Int) -> Bool { ck_q4_gemm_takes(count) != 0 }
 
     /// Whether a product of `count` inputs goes through oneDNN (`KernelPath.oneDNN`): past the matrix-vector

@@ -246,6 +246,7 @@ AVX2 static void matmul_q8(const int8_t *w, const float *scales, const float *x,
 // instead of per weight. Eight groups' integer sums are gathered by three hadds into one vector, so
 // they take one conversion and one FMA with their eight scales. Half the bytes of int8 and fewer
 // instructions per weight: decode at batch 1 is bound by memory bandwidth, batches by the multiply-adds.
+// Where AVX-512 VNNI runs, larger batches go to ck_matmul_q4_avx512vnni and the rest take vpdpbusd here.
 enum { Q4_CHUNK = 8, Q4_TILE_INPUTS = 4, Q4_STACK_BYTES = 32768 };
 
 // The order the three hadds leave eight groups' sums in.

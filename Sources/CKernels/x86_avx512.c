@@ -3,7 +3,7 @@
 // - bf16 (AVX512-BF16): `vdpbf16ps` multiplies 32 bf16 pairs into 16 f32 lanes, twice the f32 FMA rate.
 // Both take the weights as stored (row-major [rows][cols], the dot-product layout these instructions
 // want) and the inputs converted once per call, and compute 4 inputs × 4 rows per tile, so each
-// loaded vector feeds four instructions.
+// loaded vector feeds four instructions. int4 batches (`vpdpbusd` too) unpack their weights per call, below.
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 #include <math.h>

@@ -31,9 +31,22 @@ static int amx_permitted(void) {
 #endif
 }
 
+// The vendor string CPUID leaf 0 spells in EBX, EDX, ECX.
+static void vendor(char out[13]) {
+    unsigned a, b, c, d;
+    __cpuid(0, a, b, c, d);
+    memcpy(out, &b, 4);
+    memcpy(out + 4, &d, 4);
+    memcpy(out + 8, &c, 4);
+    out[12] = 0;
+}
+
 static unsigned detect(void) {
     unsigned a, b, c, d, features = 0;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    char name[13];
+    vendor(name);
+    if (ck_narrow_avx_signature(name, a)) features |= CK_FEATURE_NARROW_AVX;
     const int osxsave = (c >> 27) & 1, fma = (c >> 12) & 1, f16c = (c >> 29) & 1;
     if (!osxsave) return 0;
     const unsigned long long xcr = xcr0();
@@ -88,13 +101,22 @@ static unsigned detect(void) {
 static unsigned detect(void) { return 0; }
 #endif
 
+// AMD families 15h (Bulldozer to Excavator) and 17h before Zen 2 (models below 30h: Zen, Zen+), and Hygon's 18h
+// (Zen's design) have 128-bit vector units. The family and model as the vendors' manuals combine them.
+int ck_narrow_avx_signature(const char *vendor, unsigned leaf1_eax) {
+    const unsigned base = (leaf1_eax >> 8) & 0xF, family = base == 0xF ? base + ((leaf1_eax >> 20) & 0xFF) : base;
+    const unsigned model = ((leaf1_eax >> 4) & 0xF) | (base == 0xF ? ((leaf1_eax >> 16) & 0xF) << 4 : 0);
+    if (strcmp(vendor, "AuthenticAMD") == 0) return family == 0x15 || (family == 0x17 && model < 0x30);
+    return strcmp(vendor, "HygonGenuine") == 0 && family == 0x18;
+}
+
 // What OPTIML_MAX_ISA keeps of the features: "avx2" AVX2, FMA and F16C (a processor without AVX-512, VNNI or AMX,
 // such as AMD Zen 3), "portable" none, unset all. Returns 0 for any other value (which then keeps all).
 static int max_isa_mask(unsigned *mask) {
     const char *cap = getenv("OPTIML_MAX_ISA");
     *mask = ~0u;
     if (!cap) return 1;
-    if (strcmp(cap, "avx2") == 0) *mask = CK_FEATURE_AVX2 | CK_FEATURE_FMA | CK_FEATURE_F16C;
+    if (strcmp(cap, "avx2") == 0) *mask = CK_FEATURE_AVX2 | CK_FEATURE_FMA | CK_FEATURE_F16C | CK_FEATURE_NARROW_AVX;
     else if (strcmp(cap, "portable") == 0) *mask = 0;
     else return 0;
     return 1;

@@ -105,7 +105,8 @@ static _Atomic int q8_gemm = -1, bf16_gemm = CK_GEMM_NONE;
 static int q8_gemm_for(int path) {
     if (path == CK_GEMM_AVX512VNNI && ck_has(CK_FEATURE_AVX512F | CK_FEATURE_AVX512BW | CK_FEATURE_AVX512VNNI))
         return CK_GEMM_AVX512VNNI;
-    // oneDNN's int8 kernels without VNNI: 2.2× its f32 rate on AVX2 (Zen 4 capped to AVX2, 256 × 768 × 3072).
+    // oneDNN's int8 kernels without VNNI: 2.2× its f32 rate on AVX2 (Zen 4 capped to AVX2, 256 × 768 × 3072),
+    // 0.96–0.99× on a narrow-AVX core (Zen 1, one thread; see ck_default_q8_gemm).
     if (path == CK_GEMM_AVX2_ONEDNN && ck_has(CK_FEATURE_AVX2 | CK_FEATURE_FMA) && ck_onednn_version() != NULL)
         return CK_GEMM_AVX2_ONEDNN;
     return CK_GEMM_NONE;
@@ -122,9 +123,14 @@ static int bf16_gemm_for(int path) {
     return CK_GEMM_NONE;
 }
 
+int ck_default_q8_gemm(void) {
+    const int best = ck_best_q8_gemm();
+    return best == CK_GEMM_AVX2_ONEDNN && ck_has(CK_FEATURE_NARROW_AVX) ? CK_GEMM_NONE : best;
+}
+
 int ck_q8_gemm(void) {
     int path = atomic_load_explicit(&q8_gemm, memory_order_relaxed);
-    if (path < 0) atomic_store_explicit(&q8_gemm, path = ck_best_q8_gemm(), memory_order_relaxed);
+    if (path < 0) atomic_store_explicit(&q8_gemm, path = ck_default_q8_gemm(), memory_order_relaxed);
     return path;
 }
 

@@ -13,6 +13,8 @@ public struct ComputePool: Sendable {
     /// A pool of `threads` threads (default: every core).
     public init(threads: Int? = nil) {
         self.threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        // The pool splits every GEMM itself; BLAS threads would spin beside it.
+        BLAS.setThreadCount(1)
     }
 
     /// Runs `body(chunk, range)` over `0..<count` cut into at most `threads` contiguous chunks of

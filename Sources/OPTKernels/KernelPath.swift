@@ -71,10 +71,11 @@ public enum KernelPath {
     }
 
     /// Turns the int8 and bf16 GEMMs on (where the processor has them) or off (f32 tiles through BLAS) for the
-    /// whole process; returns whether each is now on. The defaults are int8 on, bf16 off.
+    /// whole process; returns whether each is now on. int8 nil takes the default, the int8 GEMM where it beats the
+    /// f32 tiles (`ck_default_q8_gemm`); bf16 is off by default.
     @discardableResult
-    public static func useUnitGEMMs(int8: Bool = true, bf16: Bool = false) -> (int8: Bool, bf16: Bool) {
-        let q8 = ck_set_q8_gemm(int8 ? ck_best_q8_gemm() : Int32(CK_GEMM_NONE))
+    public static func useUnitGEMMs(int8: Bool? = nil, bf16: Bool = false) -> (int8: Bool, bf16: Bool) {
+        let q8 = ck_set_q8_gemm(int8.map { $0 ? ck_best_q8_gemm() : Int32(CK_GEMM_NONE) } ?? ck_default_q8_gemm())
         let b16 = ck_set_bf16_gemm(Int32(bf16 ? CK_GEMM_AVX512BF16 : CK_GEMM_NONE))
         return (Int(q8) != Int(CK_GEMM_NONE), Int(b16) != Int(CK_GEMM_NONE))
     }
@@ -88,6 +89,7 @@ public enum KernelPath {
             (UInt32(CK_FEATURE_AVX512VNNI), "avx512vnni"), (UInt32(CK_FEATURE_AVXVNNI), "avxvnni"), (UInt32(CK_FEATURE_AVX512BF16), "avx512bf16"),
             (UInt32(CK_FEATURE_AMX_TILE), "amx-tile"), (UInt32(CK_FEATURE_AMX_INT8), "amx-int8"), (UInt32(CK_FEATURE_AMX_BF16), "amx-bf16"),
             (UInt32(CK_FEATURE_NEON), "neon"), (UInt32(CK_FEATURE_DOTPROD), "dotprod"),
+            (UInt32(CK_FEATURE_NARROW_AVX), "narrow-avx (256-bit vectors on 128-bit units)"),
         ]
         let detected = ck_cpu_features()
         return names.filter { detected & $0.0 != 0 }.map(\.1)
@@ -98,7 +100,7 @@ public enum KernelPath {
         let through = oneDNN.map { " through \($0)" } ?? ""
         return [("f32 GEMM", oneDNN ?? BLAS.implementation),
          ("int8 GEMM", int8GEMM.map { "\($0)\(through) (int8 weights × inputs quantized per row onto 0…\(ck_gemm_q8_input_levels()) with a zero point)" }
-             ?? "f32 tiles through \(BLAS.implementation)"),
+             ?? "f32 tiles through \(BLAS.implementation)\(units.int8 && Int(ck_default_q8_gemm()) == Int(CK_GEMM_NONE) ? " (the int8 GEMM is no faster on narrow-avx)" : "")"),
          ("bf16 GEMM", bf16GEMM.map { "\($0)\(through) (bf16 weights × bf16-rounded inputs)" }
              ?? "f32 tiles through \(BLAS.implementation)\(units.bf16 ? " (avx512bf16 with --bf16-gemm)" : "")"),
          ("int4 GEMM", int4GEMM.map { "\($0) (int4 weights × inputs quantized per block of 32; larger batches on weights unpacked per call)" }

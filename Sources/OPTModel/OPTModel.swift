@@ -16,8 +16,6 @@ public final class OPTModel: Sendable {
         self.config = config
         self.weights = weights
         pool = ComputePool(threads: threads)
-        // The pool splits every GEMM itself; BLAS threads would spin beside it.
-        BLAS.setThreadCount(1)
         activation = Ops.Activation(rawValue: config.activationFunction) ?? .relu
     }
 

@@ -50,7 +50,6 @@ public final class TrainingGraph {
         self.precision = library.supports(precision) ? precision : .f32
         config = layout.config
         pool = ComputePool(threads: threads)
-        BLAS.setThreadCount(1)
         activation = Ops.Activation(rawValue: config.activationFunction) ?? .relu
         ops = TrainingOps(pool: pool, width: config.hiddenSize, precision: self.precision, library: library)
     }

@@ -383,8 +383,25 @@ struct KernelTests {
         return (hasVNNIGemm ? [Int32(CK_GEMM_AVX512VNNI)] : []) + (avx2 && hasOneDNN ? [Int32(CK_GEMM_AVX2_ONEDNN)] : [])
     }()
 
+    @Test("processors with 128-bit vector units are told apart by CPUID vendor and signature", arguments: [
+        ("AuthenticAMD", 0x0080_0F12 as UInt32, true), // EPYC 7601: Zen, family 17h model 01h
+        ("AuthenticAMD", 0x0080_0F82, true), // Ryzen 7 2700X: Zen+, model 08h
+        ("AuthenticAMD", 0x0060_0F20, true), // FX-8350: Piledriver, family 15h
+        ("HygonGenuine", 0x0090_0F01, true), // Hygon C86 7185: Dhyana, family 18h
+        ("AuthenticAMD", 0x0083_0F10, false), // EPYC 7742: Zen 2, model 31h
+        ("AuthenticAMD", 0x00A0_0F11, false), // EPYC 7763: Zen 3, family 19h
+        ("AuthenticAMD", 0x00A1_0F11, false), // EPYC 9654: Zen 4
+        ("GenuineIntel", 0x0005_0654, false), // Xeon Skylake-SP
+    ])
+    func narrowAVXSignatures(vendor: String, signature: UInt32, narrow: Bool) {
+        #expect((ck_narrow_avx_signature(vendor, signature) != 0) == narrow)
+    }
+
     @Test func gemmPathsSwitchOffAndBackOn() {
-        #expect(ck_q8_gemm() == ck_best_q8_gemm() && ck_best_q8_gemm() == Self.q8Paths.first ?? Int32(CK_GEMM_NONE))
+        #expect(ck_best_q8_gemm() == Self.q8Paths.first ?? Int32(CK_GEMM_NONE))
+        // The default is the best, but for oneDNN's AVX2 kernels on 128-bit units, where the f32 tiles are as fast.
+        let narrowAVX2 = ck_best_q8_gemm() == Int32(CK_GEMM_AVX2_ONEDNN) && ck_has(UInt32(CK_FEATURE_NARROW_AVX)) != 0
+        #expect(ck_q8_gemm() == ck_default_q8_gemm() && ck_default_q8_gemm() == (narrowAVX2 ? Int32(CK_GEMM_NONE) : ck_best_q8_gemm()))
         #expect(ck_set_q8_gemm(Int32(CK_GEMM_NONE)) == Int32(CK_GEMM_NONE))
         #expect(ck_set_bf16_gemm(Int32(CK_GEMM_NONE)) == Int32(CK_GEMM_NONE))
         // Asking for a unit another family has (or this processor lacks) gives none.
@@ -394,7 +411,7 @@ struct KernelTests {
         #expect((ck_set_q8_gemm(Int32(CK_GEMM_AVX2_ONEDNN)) == Int32(CK_GEMM_AVX2_ONEDNN)) == Self.q8Paths.contains(Int32(CK_GEMM_AVX2_ONEDNN)))
         #expect((ck_set_bf16_gemm(Int32(CK_GEMM_AVX512BF16)) == Int32(CK_GEMM_AVX512BF16)) == Self.hasBF16Gemm)
         ck_set_bf16_gemm(Int32(CK_GEMM_NONE))
-        ck_set_q8_gemm(ck_best_q8_gemm())
+        ck_set_q8_gemm(ck_default_q8_gemm())
     }
 
     /// GEMM shapes: several tiles, partial tiles of inputs and rows, columns that are not a multiple of a vector.
@@ -410,7 +427,7 @@ struct KernelTests {
             #expect(levels == (path == Int32(CK_GEMM_AVX2_ONEDNN) ? 127 : 255))
             checkInt8Gemm(levels: levels)
         }
-        ck_set_q8_gemm(ck_best_q8_gemm())
+        ck_set_q8_gemm(ck_default_q8_gemm())
     }
 
     func checkInt8Gemm(levels: Int) {
@@ -532,7 +549,7 @@ struct KernelTests {
             #expect(plain.y.map(\.bitPattern) == vnni.y.map(\.bitPattern), "\(m)×\(rows)×\(cols) product")
             #expect(plain.scaled.map(\.bitPattern) == vnni.scaled.map(\.bitPattern), "\(m)×\(rows) scaling")
         }
-        ck_set_q8_gemm(ck_best_q8_gemm())
+        ck_set_q8_gemm(ck_default_q8_gemm())
     }
 
     @Test("oneDNN's int8 product gives the int8 GEMM's bits on each int8 path",
@@ -542,7 +559,7 @@ struct KernelTests {
             #expect(ck_set_q8_gemm(path) == path)
             checkOneDNNInt8()
         }
-        ck_set_q8_gemm(ck_best_q8_gemm())
+        ck_set_q8_gemm(ck_default_q8_gemm())
     }
 
     func checkOneDNNInt8() {

@@ -216,7 +216,7 @@ extension KernelTests {
           .enabled(if: hasQ4VNNI, "this processor has no AVX-512 VNNI: int4 batches run on the AVX2 kernel"))
     func int4VNNIMatchesAVX2() {
         ck_set_isa(Self.isas[0])
-        defer { ck_set_q8_gemm(ck_best_q8_gemm()) }
+        defer { ck_set_q8_gemm(ck_default_q8_gemm()) }
         for (rows, cols) in [(1, 32), (5, 96), (37, 224), (33, 288), (70, 768)] {
             let stored = StoredQ4(Self.random(rows * cols, seed: UInt64(rows + cols)), rows: rows, cols: cols)
             for m in [12, 13, 14, 15, 37] {
@@ -247,7 +247,7 @@ extension KernelTests {
                    "this processor has no AVX-512 VNNI with VL: int4 batches run on the AVX2 kernel"))
     func int4SmallBatchesOnVNNI() {
         ck_set_isa(Self.isas[0])
-        defer { ck_set_q8_gemm(ck_best_q8_gemm()) }
+        defer { ck_set_q8_gemm(ck_default_q8_gemm()) }
         for (rows, cols) in [(1, 32), (5, 96), (37, 224), (6, 288), (9, 4096)] {
             let stored = StoredQ4(Self.random(rows * cols, seed: UInt64(rows * 3 + cols)), rows: rows, cols: cols)
             for m in 1...11 {

@@ -142,11 +142,14 @@ int ck_attention_f32_enabled(long d);
 /// converted to f32 for BLAS (exact weights, f32 inputs). CK_GEMM_AVX2_ONEDNN: int8 weights × inputs quantized
 /// to 7 bits through oneDNN's AVX2 kernels, for processors without VNNI.
 enum { CK_GEMM_NONE = 0, CK_GEMM_AVX512VNNI = 1, CK_GEMM_AVX512BF16 = 2, CK_GEMM_AVX2_ONEDNN = 3 };
-/// The int8 GEMM in use: unless ck_set_q8_gemm chose otherwise, CK_GEMM_AVX512VNNI where the processor has
-/// AVX-512 F/BW/VNNI, else CK_GEMM_AVX2_ONEDNN where it has AVX2 and FMA and oneDNN loaded, else CK_GEMM_NONE.
+/// The int8 GEMM in use: ck_default_q8_gemm unless ck_set_q8_gemm chose otherwise.
 int ck_q8_gemm(void);
-/// The best int8 GEMM this processor has (what ck_q8_gemm starts as).
+/// The best int8 GEMM this processor has: CK_GEMM_AVX512VNNI where it has AVX-512 F/BW/VNNI, else
+/// CK_GEMM_AVX2_ONEDNN where it has AVX2 and FMA and oneDNN loaded, else CK_GEMM_NONE.
 int ck_best_q8_gemm(void);
+/// What ck_q8_gemm starts as: ck_best_q8_gemm, except CK_GEMM_NONE where that is oneDNN's AVX2 kernels on a
+/// processor with CK_FEATURE_NARROW_AVX (no faster than the f32 tiles there, whose inputs stay exact).
+int ck_default_q8_gemm(void);
 /// Forces the int8 GEMM (tests compare both); returns the one now in use, CK_GEMM_NONE when the one asked for is absent.
 int ck_set_q8_gemm(int path);
 /// The bf16 GEMM in use: CK_GEMM_NONE unless ck_set_bf16_gemm turned CK_GEMM_AVX512BF16 on (it rounds the
@@ -240,10 +243,17 @@ enum {
     CK_FEATURE_AVX512VNNI = 1 << 6, CK_FEATURE_AVXVNNI = 1 << 7, CK_FEATURE_AVX512BF16 = 1 << 8,
     CK_FEATURE_AMX_TILE = 1 << 9, CK_FEATURE_AMX_INT8 = 1 << 10, CK_FEATURE_AMX_BF16 = 1 << 11,
     CK_FEATURE_NEON = 1 << 12, CK_FEATURE_DOTPROD = 1 << 13, CK_FEATURE_AVX512DQ = 1 << 14,
+    // Not an instruction set but how the core runs one: 256-bit AVX instructions as two 128-bit halves (AMD
+    // families 15h, 17h before Zen 2, Hygon 18h). Integer products there multiply on one pipe where FMAs have two,
+    // so int8 × int8 GEMMs without VNNI run no faster than f32 FMAs.
+    CK_FEATURE_NARROW_AVX = 1 << 15,
 };
 /// The CK_FEATURE_ bits this processor has, less those the environment's OPTIML_MAX_ISA caps ("avx2": AVX2, FMA
-/// and F16C only, as on a processor without AVX-512; "portable": none), to run a lesser processor's paths.
+/// and F16C only, as on a processor without AVX-512, and CK_FEATURE_NARROW_AVX where the processor has it;
+/// "portable": none), to run a lesser processor's paths.
 unsigned ck_cpu_features(void);
+/// Whether a processor of this CPUID vendor string (leaf 0) and signature (leaf 1's EAX) has CK_FEATURE_NARROW_AVX.
+int ck_narrow_avx_signature(const char *vendor, unsigned leaf1_eax);
 /// Whether OPTIML_MAX_ISA is unset or one of the values above (anything else caps nothing).
 int ck_max_isa_understood(void);
 /// Whether the processor has every feature in `features`.

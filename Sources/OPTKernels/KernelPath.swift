@@ -97,15 +97,15 @@ public enum KernelPath {
 
     /// Which path each kernel family runs, for `optiml inspect` and `optiml speed`.
     public static var families: [(family: String, path: String)] {
-        let through = oneDNN.map { " through \($0)" } ?? ""
-        return [("f32 GEMM", oneDNN ?? BLAS.implementation),
+        let through = oneDNN.map { " through \($0)" } ?? "", f32 = oneDNN ?? BLAS.implementation, tiles = "f32 tiles through \(f32)"
+        return [("f32 GEMM", f32),
          ("int8 GEMM", int8GEMM.map { "\($0)\(through) (int8 weights × inputs quantized per row onto 0…\(ck_gemm_q8_input_levels()) with a zero point)" }
-             ?? "f32 tiles through \(BLAS.implementation)\(units.int8 && Int(ck_default_q8_gemm()) == Int(CK_GEMM_NONE) ? " (the int8 GEMM is no faster on narrow-avx)" : "")"),
+             ?? tiles + (units.int8 && Int(ck_default_q8_gemm()) == Int(CK_GEMM_NONE) ? " (the int8 GEMM is no faster on narrow-avx)" : "")),
          ("bf16 GEMM", bf16GEMM.map { "\($0)\(through) (bf16 weights × bf16-rounded inputs)" }
-             ?? "f32 tiles through \(BLAS.implementation)\(units.bf16 ? " (avx512bf16 with --bf16-gemm)" : "")"),
+             ?? tiles + (units.bf16 ? " (avx512bf16 with --bf16-gemm)" : "")),
          ("int4 GEMM", int4GEMM.map { "\($0) (int4 weights × inputs quantized per block of 32; larger batches on weights unpacked per call)" }
              ?? (decode == "avx2" ? "avx2 (int4 weights × inputs quantized per block of 32)" : "\(decode) (exact f32 products)")),
-         ("f16 GEMM", "f32 tiles through \(BLAS.implementation)"),
+         ("f16 GEMM", tiles),
          ("matvec decode", decode)]
     }
 

@@ -53,7 +53,7 @@ struct GemmSpeed: ParsableCommand {
                 let paths: [(unit: Bool, oneDNN: Bool)] = switch format {
                 case .f32: [(false, true), (false, false)]
                 case .int4: [(true, false), (false, false)]
-                default: [(true, true), (true, false), (false, false)]
+                default: [(true, true), (true, false), (false, true), (false, false)]
                 }
                 for (unit, oneDNN) in paths {
                     let on = KernelPath.useUnitGEMMs(int8: unit, bf16: unit)
@@ -75,8 +75,11 @@ struct GemmSpeed: ParsableCommand {
                     }
                     // int4's own kernel runs every batch on AVX2 (`WeightMatrix.multiply`).
                     let ownKernel = shape.m <= WeightMatrix.matvecLimit || (format == .int4 && KernelPath.decode == "avx2")
-                    let path = oneDNN ? "oneDNN " + (KernelPath.oneDNNKernel(format, inputs: shape.m / pool.threads, rows: shape.rows, cols: shape.cols) ?? "") :
-                        unit ? unitPath ?? "" : ownKernel ? KernelPath.decode : format == .f32 ? "BLAS" : "f32 tiles, BLAS"
+                    // Tiles of converted weights go through oneDNN's f32 product where it is on, else BLAS.
+                    let library = oneDNN ? "oneDNN " + (KernelPath.oneDNNKernel(unit ? format : .f32, inputs: shape.m / pool.threads,
+                                                                                 rows: shape.rows, cols: shape.cols) ?? "") : "BLAS"
+                    let path = unit && !oneDNN ? unitPath ?? "" : ownKernel ? KernelPath.decode :
+                        format == .f32 || unit ? library : "f32 tiles, " + library
                     let seconds = x.withUnsafeBufferPointer { input -> Double in
                         guard let input = input.baseAddress else { return .nan }
                         return median {

@@ -91,12 +91,16 @@ struct WeightFormatTests {
     func bf16PrefillOnUnit() throws { try checkPrefill(.bf16, unitGEMM: true) }
 
     @Test("int8 and bf16 prefill through f32 tiles and BLAS (the portable GEMM) agree with f32", arguments: [WeightFormat.int8, .bf16])
-    func prefillThroughBLAS(format: WeightFormat) throws { try checkPrefill(format, unitGEMM: false) }
+    func prefillThroughBLAS(format: WeightFormat) throws {
+        KernelPath.useOneDNN(false)
+        defer { KernelPath.useOneDNN(true) }
+        try checkPrefill(format, unitGEMM: false)
+    }
 
-    @Test("prefill through oneDNN gives the int8 GEMM's bits and f32 within summation order",
+    @Test("prefill through oneDNN gives the int8 GEMM's bits, and f32 and converted tiles' within summation order",
           .enabled(if: KernelPath.useOneDNN(true), "oneDNN (libdnnl.so.2) is not installed: prefill runs on BLAS and our kernels"))
     func prefillThroughOneDNN() throws {
-        for format in [WeightFormat.f32, .int8] {
+        for format in [WeightFormat.f32, .int8, .bf16] {
             let through = try prefillLogits(format: format)
             KernelPath.useOneDNN(false)
             let without = try prefillLogits(format: format)

@@ -45,7 +45,7 @@ public enum KernelPath {
         }
     }
 
-    /// The int8 × int8 prefill GEMM, or nil where int8 weights are converted to f32 tiles for BLAS (AVX2's
+    /// The int8 × int8 prefill GEMM, or nil where int8 weights are converted to f32 tiles for the f32 GEMM (AVX2's
     /// runs only through oneDNN).
     public static var int8GEMM: String? {
         switch Int(ck_q8_gemm()) {
@@ -59,7 +59,7 @@ public enum KernelPath {
     /// ck_matmul_q4_avx512vnni), or nil where the instruction set's own kernel runs them; on and off with the int8 GEMM.
     public static var int4GEMM: String? { Int(ck_q4_gemm()) == Int(CK_GEMM_AVX512VNNI) ? "int4-avx512vnni" : nil }
 
-    /// The bf16 × bf16 prefill GEMM, or nil where bf16 weights are converted to f32 tiles for BLAS (the default:
+    /// The bf16 × bf16 prefill GEMM, or nil where bf16 weights are converted to f32 tiles for the f32 GEMM (the default:
     /// the bf16 GEMM rounds inputs to bf16, so it runs only after `useUnitGEMMs(bf16: true)`).
     public static var bf16GEMM: String? { Int(ck_bf16_gemm()) == Int(CK_GEMM_AVX512BF16) ? "avx512bf16" : nil }
 
@@ -70,7 +70,7 @@ public enum KernelPath {
          ck_has(UInt32(CK_FEATURE_AVX512F | CK_FEATURE_AVX512BW | CK_FEATURE_AVX512BF16)) != 0)
     }
 
-    /// Turns the int8 and bf16 GEMMs on (where the processor has them) or off (f32 tiles through BLAS) for the
+    /// Turns the int8 and bf16 GEMMs on (where the processor has them) or off (f32 tiles) for the
     /// whole process; returns whether each is now on. int8 nil takes the default, the int8 GEMM where it beats the
     /// f32 tiles (`ck_default_q8_gemm`); bf16 is off by default.
     @discardableResult

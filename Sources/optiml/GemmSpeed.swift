@@ -11,8 +11,8 @@ struct GemmSpeed: ParsableCommand {
         discussion: """
         Shapes are opt-125m's (hidden 768, ffn 3072, vocabulary 50272), written inputs × output rows × input columns. \
         Each format runs on every path this processor has for it (f32: oneDNN or BLAS; int8: AVX-512 VNNI \
-        through oneDNN or our kernel, AVX2 through oneDNN, or f32 tiles through BLAS; bf16: AVX512-BF16, through oneDNN or our kernel, or f32 \
-        tiles through BLAS; int4: AVX-512 VNNI or the AVX2 kernel); batches up to 16 inputs use the matrix-vector kernels unless \
+        through oneDNN or our kernel, AVX2 through oneDNN, or f32 tiles through oneDNN or BLAS; bf16: AVX512-BF16, through oneDNN or our kernel, or f32 \
+        tiles through oneDNN or BLAS; int4: AVX-512 VNNI or the AVX2 kernel); batches up to 16 inputs use the matrix-vector kernels unless \
         a unit GEMM takes them. Figures are the median of --repeat runs after 0.1 s of warm-up.
         """)
 

@@ -139,7 +139,7 @@ long ck_attention_f32_scratch(long total, long d);
 int ck_attention_f32_enabled(long d);
 
 /// Prefill GEMM paths for compressed weights (ck_q8_gemm, ck_bf16_gemm). CK_GEMM_NONE: tiles of weights are
-/// converted to f32 for BLAS (exact weights, f32 inputs). CK_GEMM_AVX2_ONEDNN: int8 weights × inputs quantized
+/// converted to f32 for the f32 GEMM, oneDNN or BLAS (exact weights, f32 inputs). CK_GEMM_AVX2_ONEDNN: int8 weights × inputs quantized
 /// to 7 bits through oneDNN's AVX2 kernels, for processors without VNNI.
 enum { CK_GEMM_NONE = 0, CK_GEMM_AVX512VNNI = 1, CK_GEMM_AVX512BF16 = 2, CK_GEMM_AVX2_ONEDNN = 3 };
 /// The int8 GEMM in use: ck_default_q8_gemm unless ck_set_q8_gemm chose otherwise.

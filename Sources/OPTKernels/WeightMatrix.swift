@@ -241,7 +241,7 @@ public struct WeightMatrix: @unchecked Sendable {
             // Compressed weights: convert a tile of rows to f32, then one GEMM per tile, through oneDNN where it is on:
             // OpenBLAS's Zen kernel prefetches into pages of its packing buffer that a tile's product never writes,
             // each prefetch a page walk to nothing, and ran 3× slower for it (opt-125m int8 prefill on one AMD Zen 1
-            // core: 45 tokens/s against 133 on oneDNN's int8 GEMM).
+            // core: 45 tokens/s through OpenBLAS, 128 through oneDNN).
             let tile = scratch + chunk * Self.tileRows * cols
             var start = range.lowerBound
             while start < range.upperBound {

@@ -66,12 +66,8 @@ extension BLAS {
                                    b16 + bOffset(ldb16), ldb16, beta, c, ldc) == 0 {
                 return
             }
-            let a = a + aOffset(lda), b = b + bOffset(ldb)
-            if oneDNN, precision == .f32,
-               ck_onednn_gemm(Int32(CK_ONEDNN_F32), transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, 1, a, lda, b, ldb, beta, c, ldc) == 0 {
-                return
-            }
-            sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            sgemm(oneDNN: oneDNN && precision == .f32, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                  a: a + aOffset(lda), lda: lda, b: b + bOffset(ldb), ldb: ldb, beta: beta, c: c, ldc: ldc)
         }
         if m >= n {
             pool.forEachBlock(m, blocks: ComputePool.blocks(m, minimumBlock: minimumBlock)) { _, rows in
@@ -84,6 +80,17 @@ extension BLAS {
                 product(m, columns.count, a: { _ in 0 }, b: { transposeB ? j * $0 : j }, c + j)
             }
         }
+    }
+
+    /// One f32 product on the calling thread: through oneDNN where `oneDNN` and it runs the product, else BLAS.
+    static func sgemm(oneDNN: Bool, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                      beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if oneDNN,
+           ck_onednn_gemm(Int32(CK_ONEDNN_F32), transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, 1, a, lda, b, ldb, beta, c, ldc) == 0 {
+            return
+        }
+        sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 
     /// `rows × cols` of f32 at stride `ld` rounded to bf16 (nearest even) into the calling thread's dense buffer

@@ -247,11 +247,8 @@ public struct WeightMatrix: @unchecked Sendable {
             while start < range.upperBound {
                 let end = min(range.upperBound, start + Self.tileRows)
                 toFloat(rows: start..<end, into: tile)
-                if ck_onednn() == 0
-                    || ck_onednn_gemm(Int32(CK_ONEDNN_F32), 0, 1, count, end - start, cols, 1, x, cols, tile, cols, 0, y + start, rows) != 0 {
-                    BLAS.sgemm(transposeA: false, transposeB: true, m: count, n: end - start, k: cols,
-                               a: x, lda: cols, b: tile, ldb: cols, c: y + start, ldc: rows)
-                }
+                BLAS.sgemm(oneDNN: ck_onednn() != 0, transposeA: false, transposeB: true, m: count, n: end - start, k: cols,
+                           a: x, lda: cols, b: tile, ldb: cols, c: y + start, ldc: rows)
                 start = end
             }
         }

@@ -4,7 +4,7 @@ DEMO_MODEL := Tests/Fixtures/models/tiny-preln-safetensors-sharded
 DEMO_OUT := .build/demo
 OPTIML := .build/release/optiml
 
-.PHONY: setup build demo demo-quick nano test
+.PHONY: setup setup-arm64 build demo demo-quick nano test test-arm64
 
 # OpenBLAS is the BLAS on Linux, SQLite the results store's database (Apple platforms ship both), oneDNN the
 # prefill GEMMs' library on Linux (optional at run time: without it prefill runs on BLAS and our kernels).
@@ -36,5 +36,35 @@ demo-quick: build
 nano: build
 	$(OPTIML) nano --out Models/nano
 
-test: setup
+test: setup test-arm64
 	swift test --no-parallel
+
+# The C kernels built for arm64 (NEON, and NEON with dot products, as on Apple silicon and Graviton) and run under
+# qemu-aarch64 on an x86-64 Linux machine, on which `swift test` never reaches them; the results ckernels.h promises
+# bit for bit on every processor compared with this machine's own build (Tests/arm64/kernel_check.c). An arm64 host
+# runs those kernels natively in `swift test`.
+ARM64_CHECK := .build/arm64-check
+ARM64_SOURCES := Sources/CKernels/*.c Tests/arm64/kernel_check.c
+ARM64_FLAGS := -O2 -std=gnu11 -Wall -Wextra -I Sources/CKernels/include
+
+setup-arm64:
+	@if ! { command -v qemu-aarch64 && command -v aarch64-linux-gnu-gcc; } >/dev/null; then \
+		echo "installing qemu-user and gcc-aarch64-linux-gnu (arm64 kernels under emulation)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq qemu-user gcc-aarch64-linux-gnu >/dev/null; \
+	fi
+
+test-arm64:
+	@if [ "$$(uname -sm)" != "Linux x86_64" ]; then echo "test-arm64: for x86-64 Linux hosts; this one runs its own kernels in swift test"; exit 0; fi; \
+	set -e; $(MAKE) --no-print-directory setup-arm64; mkdir -p $(ARM64_CHECK); \
+	clang $(ARM64_FLAGS) $(ARM64_SOURCES) -o $(ARM64_CHECK)/x86_64 -lm -lpthread; \
+	clang --target=aarch64-linux-gnu -march=armv8-a $(ARM64_FLAGS) $(ARM64_SOURCES) -o $(ARM64_CHECK)/neon -lm -lpthread; \
+	clang --target=aarch64-linux-gnu -march=armv8.2-a+dotprod $(ARM64_FLAGS) $(ARM64_SOURCES) -o $(ARM64_CHECK)/neon-dotprod -lm -lpthread; \
+	$(ARM64_CHECK)/x86_64 > $(ARM64_CHECK)/x86_64.txt || { cat $(ARM64_CHECK)/x86_64.txt; exit 1; }; \
+	echo "test-arm64 (x86-64 build, the digests' reference): $$(tail -1 $(ARM64_CHECK)/x86_64.txt | sed 's/^kernel check: //')"; \
+	for build in neon neon-dotprod; do \
+		qemu-aarch64 -L /usr/aarch64-linux-gnu $(ARM64_CHECK)/$$build > $(ARM64_CHECK)/$$build.txt || { cat $(ARM64_CHECK)/$$build.txt; exit 1; }; \
+		diff <(grep '^digest' $(ARM64_CHECK)/x86_64.txt) <(grep '^digest' $(ARM64_CHECK)/$$build.txt) \
+			|| { echo "test-arm64: $$build's bits differ from x86-64's (< x86-64, > $$build)"; exit 1; }; \
+		echo "test-arm64 ($$build under qemu-aarch64): $$(tail -1 $(ARM64_CHECK)/$$build.txt | sed 's/^kernel check: //'), digests equal to x86-64's"; \
+	done

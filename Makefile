@@ -39,10 +39,11 @@ nano: build
 test: setup test-arm64
 	swift test --no-parallel
 
-# The C kernels built for arm64 (NEON, and NEON with dot products, as on Apple silicon and Graviton) and run under
-# qemu-aarch64 on an x86-64 Linux machine, on which `swift test` never reaches them; the results ckernels.h promises
-# bit for bit on every processor compared with this machine's own build (Tests/arm64/kernel_check.c). An arm64 host
-# runs those kernels natively in `swift test`.
+# The C kernels built for arm64 and run under qemu-aarch64 on an x86-64 Linux machine, on which `swift test` never
+# reaches them: Linux's default target (armv8-a) on a processor with the dot-product instructions (QEMU's `max`,
+# as Graviton 2 on) and on one without (Cortex-A57), and Apple's (apple-m1); the results ckernels.h promises bit for
+# bit on every processor compared with this machine's own build (Tests/arm64/kernel_check.c). An arm64 host runs
+# those kernels natively in `swift test`.
 ARM64_CHECK := .build/arm64-check
 ARM64_SOURCES := Sources/CKernels/*.c Tests/arm64/kernel_check.c
 ARM64_FLAGS := -O2 -std=gnu11 -Wall -Wextra -I Sources/CKernels/include
@@ -58,13 +59,14 @@ test-arm64:
 	@if [ "$$(uname -sm)" != "Linux x86_64" ]; then echo "test-arm64: for x86-64 Linux hosts; this one runs its own kernels in swift test"; exit 0; fi; \
 	set -e; $(MAKE) --no-print-directory setup-arm64; mkdir -p $(ARM64_CHECK); \
 	clang $(ARM64_FLAGS) $(ARM64_SOURCES) -o $(ARM64_CHECK)/x86_64 -lm -lpthread; \
-	clang --target=aarch64-linux-gnu -march=armv8-a $(ARM64_FLAGS) $(ARM64_SOURCES) -o $(ARM64_CHECK)/neon -lm -lpthread; \
-	clang --target=aarch64-linux-gnu -march=armv8.2-a+dotprod $(ARM64_FLAGS) $(ARM64_SOURCES) -o $(ARM64_CHECK)/neon-dotprod -lm -lpthread; \
+	clang --target=aarch64-linux-gnu -march=armv8-a $(ARM64_FLAGS) $(ARM64_SOURCES) -o $(ARM64_CHECK)/armv8-a -lm -lpthread; \
+	clang --target=aarch64-linux-gnu -mcpu=apple-m1 $(ARM64_FLAGS) $(ARM64_SOURCES) -o $(ARM64_CHECK)/apple-m1 -lm -lpthread; \
 	$(ARM64_CHECK)/x86_64 > $(ARM64_CHECK)/x86_64.txt || { cat $(ARM64_CHECK)/x86_64.txt; exit 1; }; \
 	echo "test-arm64 (x86-64 build, the digests' reference): $$(tail -1 $(ARM64_CHECK)/x86_64.txt | sed 's/^kernel check: //')"; \
-	for build in neon neon-dotprod; do \
-		qemu-aarch64 -L /usr/aarch64-linux-gnu $(ARM64_CHECK)/$$build > $(ARM64_CHECK)/$$build.txt || { cat $(ARM64_CHECK)/$$build.txt; exit 1; }; \
-		diff <(grep '^digest' $(ARM64_CHECK)/x86_64.txt) <(grep '^digest' $(ARM64_CHECK)/$$build.txt) \
-			|| { echo "test-arm64: $$build's bits differ from x86-64's (< x86-64, > $$build)"; exit 1; }; \
-		echo "test-arm64 ($$build under qemu-aarch64): $$(tail -1 $(ARM64_CHECK)/$$build.txt | sed 's/^kernel check: //'), digests equal to x86-64's"; \
+	for run in armv8-a:max armv8-a:cortex-a57 apple-m1:max; do \
+		build=$${run%:*}; cpu=$${run#*:}; out=$(ARM64_CHECK)/$$build-on-$$cpu.txt; \
+		qemu-aarch64 -cpu $$cpu -L /usr/aarch64-linux-gnu $(ARM64_CHECK)/$$build > $$out || { cat $$out; exit 1; }; \
+		diff <(grep '^digest' $(ARM64_CHECK)/x86_64.txt) <(grep '^digest' $$out) \
+			|| { echo "test-arm64: the bits of $$build on $$cpu differ from x86-64's (< x86-64, > arm64)"; exit 1; }; \
+		echo "test-arm64 ($$build build on qemu-aarch64 -cpu $$cpu, $$(head -1 $$out | sed 's/^kernel check on //')): $$(tail -1 $$out | sed 's/^kernel check: //'), digests equal to x86-64's"; \
 	done

@@ -174,10 +174,11 @@ static void matmul_f16(const uint16_t *w, const float *x, float *y, long m, long
 static void matmul_bf16(const uint16_t *w, const float *x, float *y, long m, long rows, long cols, long b, long e) {
     matmul(w, 0, x, y, m, rows, cols, b, e, BF16);
 }
-#if defined(__ARM_FEATURE_DOTPROD)
-// int8 at batch 1 where sdot exists (every Apple silicon core; elsewhere when compiled for it):
-// the input is quantized per block of 32 (one f32 scale each, as x86_avx2.c), then 16 products a
-// sdot instead of conversions to float.
+// int8 at batch 1 with the dot-product instructions (FEAT_DotProd, ARMv8.2: every Apple silicon core, Graviton 2
+// on, Cortex-A55/A76 on): the input is quantized per block of 32 (one f32 scale each, as x86_avx2.c), then 16
+// products a sdot instead of conversions to float. Compiled for them whatever the build's target (Linux's
+// default, armv8-a, lacks them), and run only where the processor reports them (ck_neon_dotprod_table).
+#define DOTPROD __attribute__((target("+dotprod")))
 enum { Q8_BLOCK = 32, Q8_STACK_COLS = 16384 };
 
 static void quantize_blocks(const float *x, int8_t *xq, float *xs, long blocks) {
@@ -197,12 +198,12 @@ static void quantize_blocks(const float *x, int8_t *xq, float *xs, long blocks) 
     }
 }
 
-NEON_INLINE float32x4_t block_dot(const int8_t *w, const int8_t *x, float scale, float32x4_t acc) {
+DOTPROD NEON_INLINE float32x4_t block_dot(const int8_t *w, const int8_t *x, float scale, float32x4_t acc) {
     int32x4_t sums = vdotq_s32(vdotq_s32(vdupq_n_s32(0), vld1q_s8(w), vld1q_s8(x)), vld1q_s8(w + 16), vld1q_s8(x + 16));
     return vfmaq_n_f32(acc, vcvtq_f32_s32(sums), scale);
 }
 
-static void matvec_q8_blocks(const int8_t *w, const float *scales, const int8_t *xq, const float *xs, float *y,
+DOTPROD static void matvec_q8_blocks(const int8_t *w, const float *scales, const int8_t *xq, const float *xs, float *y,
                              long cols, long row_begin, long row_end) {
     const long blocks = cols / Q8_BLOCK;
     for (long r = row_begin; r < row_end; r++) {
@@ -220,11 +221,14 @@ static void matvec_q8_blocks(const int8_t *w, const float *scales, const int8_t 
         y[r] = vaddvq_f32(vaddq_f32(vaddq_f32(a0, a1), vaddq_f32(a2, a3))) * scales[r];
     }
 }
-#endif
 
 static void matmul_q8(const int8_t *w, const float *scales, const float *x, float *y, long m, long rows, long cols,
                       long b, long e) {
-#if defined(__ARM_FEATURE_DOTPROD)
+    matmul(w, scales, x, y, m, rows, cols, b, e, Q8);
+}
+
+DOTPROD static void matmul_q8_dotprod(const int8_t *w, const float *scales, const float *x, float *y, long m, long rows,
+                                      long cols, long b, long e) {
     if (m == 1 && cols % Q8_BLOCK == 0 && cols <= Q8_STACK_COLS && b < e) {
         int8_t xq[Q8_STACK_COLS];
         float xs[Q8_STACK_COLS / Q8_BLOCK];
@@ -232,7 +236,6 @@ static void matmul_q8(const int8_t *w, const float *scales, const float *x, floa
         matvec_q8_blocks(w, scales, xq, xs, y, cols, b, e);
         return;
     }
-#endif
     matmul(w, scales, x, y, m, rows, cols, b, e, Q8);
 }
 
@@ -411,14 +414,13 @@ static float softmax(float *x, long n) {
     return maximum + logf(sum);
 }
 
-const ck_table ck_neon_table = {
-#if defined(__ARM_FEATURE_DOTPROD)
-    CK_ISA_NEON_DOTPROD,
-#else
-    CK_ISA_NEON,
-#endif
-    matmul_f32, matmul_f16, matmul_bf16, matmul_q8, rows_f16, rows_bf16, rows_q8,
-    to_f16, to_bf16, quantize_q8, dot, axpy, softmax,
-    matmul_q4, 0,  // int4 rows for prefill: the portable conversion
-};
+// The two tables differ in int8 decode alone.
+#define NEON_TABLE(isa, int8_kernel)                                                        \
+    {                                                                                       \
+        isa, matmul_f32, matmul_f16, matmul_bf16, int8_kernel, rows_f16, rows_bf16, rows_q8, \
+        to_f16, to_bf16, quantize_q8, dot, axpy, softmax,                                   \
+        matmul_q4, 0, /* int4 rows for prefill: the portable conversion */                  \
+    }
+const ck_table ck_neon_table = NEON_TABLE(CK_ISA_NEON, matmul_q8);
+const ck_table ck_neon_dotprod_table = NEON_TABLE(CK_ISA_NEON_DOTPROD, matmul_q8_dotprod);
 #endif

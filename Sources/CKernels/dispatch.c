@@ -7,7 +7,8 @@ static const ck_table *table_for(int isa) {
     if (isa == CK_ISA_AVX2 && ck_has(CK_FEATURE_AVX2 | CK_FEATURE_FMA | CK_FEATURE_F16C)) return &ck_avx2_table;
 #endif
 #if defined(__aarch64__)
-    if (isa == CK_ISA_NEON || isa == CK_ISA_NEON_DOTPROD) return &ck_neon_table;
+    if (isa == CK_ISA_NEON_DOTPROD && ck_has(CK_FEATURE_NEON | CK_FEATURE_DOTPROD)) return &ck_neon_dotprod_table;
+    if ((isa == CK_ISA_NEON || isa == CK_ISA_NEON_DOTPROD) && ck_has(CK_FEATURE_NEON)) return &ck_neon_table;
 #endif
     (void)isa;
     return &ck_portable_table;
@@ -17,7 +18,7 @@ static int best_isa(void) {
 #if defined(__x86_64__) || defined(_M_X64)
     return CK_ISA_AVX2;
 #elif defined(__aarch64__)
-    return ck_neon_table.isa;
+    return CK_ISA_NEON_DOTPROD;
 #else
     return CK_ISA_PORTABLE;
 #endif

@@ -46,7 +46,7 @@ extern const ck_table ck_portable_table;
 extern const ck_table ck_avx2_table;
 #endif
 #if defined(__aarch64__)
-extern const ck_table ck_neon_table;
+extern const ck_table ck_neon_table, ck_neon_dotprod_table;
 #endif
 
 // Scalar conversions shared by the portable code and the vector code's tails.

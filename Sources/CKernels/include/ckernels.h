@@ -5,7 +5,7 @@
 /// multiplied with f32 activations.
 ///
 /// x86-64 uses AVX2 + FMA + F16C when the processor has them (checked once at run time), arm64
-/// uses NEON, anything else a portable loop. Prefill of int8 and bf16 weights has its own GEMMs on
+/// uses NEON (with the dot-product instructions where it has them), anything else a portable loop. Prefill of int8 and bf16 weights has its own GEMMs on
 /// AVX-512 VNNI and AVX512-BF16 (ck_gemm_q8, ck_gemm_bf16), chosen the same way. Pointers may be unaligned (element alignment is
 /// enough). The caller splits [row_begin, row_end) across threads; the kernels themselves are
 /// single-threaded, allocate nothing (int8 inputs wider than 16384 columns excepted) and write
@@ -232,8 +232,8 @@ typedef void (*ck_pool_task)(void *context, long chunk, long begin, long end);
 /// A call made while another is running runs its chunks on the calling thread.
 void ck_pool_run(long chunks, long count, ck_pool_task task, void *context);
 
-/// Instruction sets of the matrix-vector (decode) kernels. CK_ISA_NEON_DOTPROD is the NEON table built
-/// with the dot-product instructions (int8 decode quantizes its input on it), which the compiler's target decides.
+/// Instruction sets of the matrix-vector (decode) kernels. CK_ISA_NEON_DOTPROD is the NEON table with int8 decode on
+/// the dot-product instructions (its input quantized), where the processor reports them (AT_HWCAP, sysctl).
 enum { CK_ISA_PORTABLE = 0, CK_ISA_AVX2 = 1, CK_ISA_NEON = 2, CK_ISA_NEON_DOTPROD = 3 };
 /// Processor features, detected once at run time (ck_cpu_features). An x86 feature counts only where the
 /// operating system also saves its registers; AMX only where Linux granted the process its tile state.
@@ -262,7 +262,8 @@ int ck_has(unsigned features);
 /// The instruction set in use (the best this processor has, unless ck_set_isa chose another).
 int ck_isa(void);
 /// Forces an instruction set (tests use CK_ISA_PORTABLE to cover the fallback); returns the one now in use,
-/// which is the portable one when the processor lacks the one asked for. Safe to call while kernels run
+/// which is the portable one when the processor lacks the one asked for (CK_ISA_NEON for CK_ISA_NEON_DOTPROD
+/// where it has NEON without the dot products). Safe to call while kernels run
 /// on other threads: each call uses one table or the other, both correct.
 int ck_set_isa(int isa);
 #endif

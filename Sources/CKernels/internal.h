@@ -78,9 +78,13 @@ void ck_quantize_blocks_avx2(const float *x, int8_t *xq, float *xs, long blocks)
 #endif
 
 /// ck_matmul_q4 on AVX-512 VNNI (x86_avx512.c), inputs quantized as the AVX2 kernel's (the same integer sums per
-/// group); -1 where it does not run (ck_q4_gemm_takes(m) false, or no memory).
+/// group); -1 where it does not run (ck_q4_vnni_takes(m) false, or no memory).
 int ck_matmul_q4_avx512vnni(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows, long cols,
                             long row_begin, long row_end);
+/// Whether int4 runs on AVX-512 VNNI: while the int8 GEMM is on it and the processor has F16C.
+int ck_q4_vnni(void);
+/// Whether ck_matmul_q4_avx512vnni takes m inputs (enough of them for its unpacking of the weights to pay off).
+int ck_q4_vnni_takes(long m);
 
 /// ck_dropout_f32's hash: the index multiplier, then the two of splitmix64's finalizer.
 static const uint64_t ck_dropout_multipliers[3] = {0xD1B54A32D192ED03ull, 0xBF58476D1CE4E5B9ull, 0x94D049BB133111EBull};

@@ -14,11 +14,15 @@
 #define CPU_RELAX() ((void)0)
 #endif
 
-enum { MAX_WORKERS = 255, SPINS_BEFORE_SLEEP = 20000 };
+enum { MAX_WORKERS = 255, SPINS_BEFORE_SLEEP = 20000, MAX_CHUNKS = 0xFFFF };
 
-// The ticket holds the loop's generation (high 32 bits) and its next unclaimed chunk (low 32 bits).
-// A chunk is claimed by a compare-and-swap that also checks the generation, so a worker late from
-// one loop can never take a chunk of the next with the previous loop's parameters.
+// The ticket holds the loop's generation (high 32 bits), its number of chunks (16 bits) and its next unclaimed
+// chunk (low 16 bits). A chunk is claimed by a compare-and-swap of the whole ticket, so a worker late from one loop
+// can never take a chunk of the next with the previous loop's parameters. The number of chunks is in the ticket
+// because it is checked before that swap: read from a field of its own, a worker that had read the last loop's
+// ticket (every chunk taken) could see the next loop's larger count, written before its ticket, and take a chunk
+// past the last loop's end, run it with the next loop's task before that loop began, and count it as one of
+// that loop's (20,000 loops of 1 to 4 chunks ran some chunk's items once too often in 3 runs of 5).
 static struct {
     pthread_mutex_t submit;  // one loop at a time; a second caller runs its loop alone
     pthread_mutex_t sleep_lock;
@@ -29,17 +33,19 @@ static struct {
     long workers;
     _Atomic(ck_pool_task) task;
     _Atomic(void *) context;
-    atomic_long count, chunks;
+    atomic_long count;
 } pool = {.submit = PTHREAD_MUTEX_INITIALIZER, .sleep_lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
 static uint64_t generation_of(uint64_t ticket) { return ticket >> 32; }
+static long chunks_of(uint64_t ticket) { return (long)((ticket >> 16) & MAX_CHUNKS); }
+static long next_of(uint64_t ticket) { return (long)(ticket & MAX_CHUNKS); }
 
 // Claims and runs chunks of loop `generation` until none is left.
 static void run_chunks(uint64_t generation) {
     uint64_t ticket = atomic_load(&pool.ticket);
     for (;;) {
         if (generation_of(ticket) != generation) return;
-        long chunk = (long)(ticket & 0xFFFFFFFFu), chunks = atomic_load_explicit(&pool.chunks, memory_order_relaxed);
+        const long chunk = next_of(ticket), chunks = chunks_of(ticket);
         if (chunk >= chunks) return;
         if (!atomic_compare_exchange_weak(&pool.ticket, &ticket, ticket + 1)) continue;
         // The loop cannot end, nor its parameters change, before this chunk is done.
@@ -74,7 +80,7 @@ static void *worker(void *unused) {
 }
 
 void ck_pool_run(long chunks, long count, ck_pool_task task, void *context) {
-    if (chunks <= 1 || pthread_mutex_trylock(&pool.submit) != 0) {
+    if (chunks <= 1 || chunks > MAX_CHUNKS || pthread_mutex_trylock(&pool.submit) != 0) {
         for (long c = 0; c < chunks; c++) task(context, c, count * c / chunks, count * (c + 1) / chunks);
         return;
     }
@@ -88,10 +94,9 @@ void ck_pool_run(long chunks, long count, ck_pool_task task, void *context) {
     atomic_store_explicit(&pool.task, task, memory_order_relaxed);
     atomic_store_explicit(&pool.context, context, memory_order_relaxed);
     atomic_store_explicit(&pool.count, count, memory_order_relaxed);
-    atomic_store_explicit(&pool.chunks, chunks, memory_order_relaxed);
     atomic_store(&pool.unfinished, chunks);
     uint64_t generation = generation_of(atomic_load(&pool.ticket)) + 1;
-    atomic_store(&pool.ticket, generation << 32);  // publishes the parameters above
+    atomic_store(&pool.ticket, generation << 32 | (uint64_t)chunks << 16);  // publishes the parameters above
     if (atomic_load(&pool.sleepers) > 0) {
         pthread_mutex_lock(&pool.sleep_lock);
         pthread_cond_broadcast(&pool.wake);

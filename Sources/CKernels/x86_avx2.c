@@ -356,10 +356,149 @@ AVX2 static void q4_prepare(const float *x, long m, long cols, long padded, int8
 Q4_KERNEL(q4_rows_avx2, AVX2, Q4_PAIR_SUMS_AVX2)
 Q4_KERNEL(q4_rows_vnni, __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni"))), Q4_PAIR_SUMS_VNNI)
 
+// int4 batches (from Q4T_MIN_INPUTS inputs on, where VNNI's kernel does not run): 16 rows at a time are unpacked
+// once per call into the layout maddubs multiplies along, tile[k][row] (the stored nibbles u = q + 8 of one row's
+// columns 2k and 2k + 1, a 16-bit lane), so that one maddubs with an input's two bytes broadcast gives 16 rows'
+// products, and eight of them add up in 16 bits (u ≤ 15, |x| ≤ 127: each lane at most 8 · 3810 = 30,480 < 2^15)
+// before they widen to 32 bits: 32 products cost one maddubs and an eighth of a widening, where the row kernel
+// above takes a maddubs and half a madd, and on AMD Zen 1 both run on the one pipe that multiplies integers
+// (fc1 of opt-125m, one thread: 50.1 GOP/s at 512 inputs a call against 33.1 for the row kernel at its 64, and
+// 36.2 GFLOP/s for oneDNN's f32 GEMM). The inputs are quantized as the row kernel's and each group's sum starts
+// at −8 · Σ x over it, so the integer group sums are that kernel's; their scaling adds up in another order.
+// Six inputs a pass (fc1, 512 inputs, one thread: 45.8, 47.5, 46.5, 50.1, 47.6 GOP/s for 2, 3, 4, 6, 8); from 16
+// inputs a call on, where the unpacking pays off (the row kernel against this one, GOP/s: 8 inputs 33.3 / 26.0, 12
+// 36.3 / 35.5, 16 39.1 / 41.4, 32 33.3 / 41.3).
+enum { Q4T_ROWS = 16, Q4T_INPUTS = 6, Q4T_MIN_INPUTS = 16 };
+
+typedef struct {
+    long cols, groups;
+    const int8_t *xq;       // [m][cols], the quantized inputs
+    const float *xs;        // [m][groups], their block scales
+    const int32_t *start;   // [m][groups], −8 · Σ of each block
+    uint16_t *tile;         // [cols / 2][Q4T_ROWS], two unpacked columns of a row each
+    float *tile_scales;     // [groups][Q4T_ROWS]
+} q4_tiles;
+
+// Unpacks rows [r0, r0 + n) (n ≤ Q4T_ROWS) into the tile; rows past n get zero weights and scales.
+AVX2 static void q4_tiles_unpack(const q4_tiles *p, const uint8_t *w, const uint16_t *scales, long r0, long n) {
+    const long cols = p->cols, groups = p->groups;
+    const __m128i nibble = _mm_set1_epi8(15);
+    for (long g = 0; g < groups; g++) {
+        // Each row's 32 values in column order (low nibbles: columns 0…15, high ones: 16…31), as 16 column pairs.
+        uint16_t pairs[Q4T_ROWS][CK_Q4_GROUP / 2] = {{0}};
+        for (long r = 0; r < n; r++) {
+            const __m128i packed = _mm_loadu_si128((const __m128i *)(w + (r0 + r) * (cols / 2) + g * (CK_Q4_GROUP / 2)));
+            _mm_storeu_si128((__m128i *)pairs[r], _mm_and_si128(packed, nibble));
+            _mm_storeu_si128((__m128i *)(pairs[r] + 8), _mm_and_si128(_mm_srli_epi16(packed, 4), nibble));
+        }
+        uint16_t *lines = p->tile + g * (CK_Q4_GROUP / 2) * Q4T_ROWS;
+        for (long k = 0; k < CK_Q4_GROUP / 2; k++)
+            for (long r = 0; r < Q4T_ROWS; r++) lines[k * Q4T_ROWS + r] = pairs[r][k];
+        for (long r = 0; r < Q4T_ROWS; r++) p->tile_scales[g * Q4T_ROWS + r] = r < n ? _cvtsh_ss(scales[(r0 + r) * groups + g]) : 0.0f;
+    }
+}
+
+// The tile's rows against inputs [i0, i0 + M) (M ≤ Q4T_INPUTS, a constant at every call): y[i][r0 + r] for r < n.
+AVX2_INLINE void q4_tiles_inputs(const q4_tiles *p, float *y, long rows, long r0, long n, long i0, const int M) {
+    const long cols = p->cols, groups = p->groups;
+    __m256 acc[Q4T_INPUTS][2];
+    for (int a = 0; a < M; a++) acc[a][0] = acc[a][1] = _mm256_setzero_ps();
+    for (long g = 0; g < groups; g++) {
+        __m256i sum[Q4T_INPUTS][2];
+        for (int a = 0; a < M; a++) sum[a][0] = sum[a][1] = _mm256_set1_epi32(p->start[(i0 + a) * groups + g]);
+        for (int half = 0; half < 2; half++) {
+            __m256i pairs[Q4T_INPUTS];
+            for (int a = 0; a < M; a++) pairs[a] = _mm256_setzero_si256();
+            const long first = g * (CK_Q4_GROUP / 2) + half * (CK_Q4_GROUP / 4);
+            // Kept as a loop (one line, then each input's product with it): unrolled, the compiler held a group's
+            // sixteen lines in registers and spilled them (43.7 GOP/s against 46.5 for fc1 at 512 inputs, one thread).
+#pragma clang loop unroll(disable)
+            for (long k = first; k < first + CK_Q4_GROUP / 4; k++) {
+                const __m256i line = _mm256_loadu_si256((const __m256i *)(p->tile + k * Q4T_ROWS));
+                for (int a = 0; a < M; a++) {
+                    int16_t two;
+                    memcpy(&two, p->xq + (i0 + a) * cols + 2 * k, sizeof two);
+                    pairs[a] = _mm256_add_epi16(pairs[a], _mm256_maddubs_epi16(line, _mm256_set1_epi16(two)));
+                }
+            }
+            for (int a = 0; a < M; a++) {
+                sum[a][0] = _mm256_add_epi32(sum[a][0], _mm256_cvtepi16_epi32(_mm256_castsi256_si128(pairs[a])));
+                sum[a][1] = _mm256_add_epi32(sum[a][1], _mm256_cvtepi16_epi32(_mm256_extracti128_si256(pairs[a], 1)));
+            }
+        }
+        const __m256 d0 = _mm256_loadu_ps(p->tile_scales + g * Q4T_ROWS), d1 = _mm256_loadu_ps(p->tile_scales + g * Q4T_ROWS + 8);
+        for (int a = 0; a < M; a++) {
+            const __m256 s = _mm256_set1_ps(p->xs[(i0 + a) * groups + g]);
+            acc[a][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum[a][0]), _mm256_mul_ps(d0, s), acc[a][0]);
+            acc[a][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum[a][1]), _mm256_mul_ps(d1, s), acc[a][1]);
+        }
+    }
+    for (int a = 0; a < M; a++) {
+        float out[Q4T_ROWS];
+        _mm256_storeu_ps(out, acc[a][0]);
+        _mm256_storeu_ps(out + 8, acc[a][1]);
+        memcpy(y + (i0 + a) * rows + r0, out, (size_t)n * sizeof(float));
+    }
+}
+
+AVX2 static void q4_tiles_rows(const q4_tiles *p, const uint8_t *w, const uint16_t *scales, float *y, long m, long rows,
+                               long row_begin, long row_end) {
+    for (long r0 = row_begin; r0 < row_end; r0 += Q4T_ROWS) {
+        const long n = row_end - r0 < Q4T_ROWS ? row_end - r0 : Q4T_ROWS;
+        q4_tiles_unpack(p, w, scales, r0, n);
+        long i = 0;
+        for (; i + Q4T_INPUTS <= m; i += Q4T_INPUTS) q4_tiles_inputs(p, y, rows, r0, n, i, Q4T_INPUTS);
+        switch (m - i) {
+        case 5: q4_tiles_inputs(p, y, rows, r0, n, i, 5); break;
+        case 4: q4_tiles_inputs(p, y, rows, r0, n, i, 4); break;
+        case 3: q4_tiles_inputs(p, y, rows, r0, n, i, 3); break;
+        case 2: q4_tiles_inputs(p, y, rows, r0, n, i, 2); break;
+        case 1: q4_tiles_inputs(p, y, rows, r0, n, i, 1); break;
+        }
+    }
+}
+
+// ck_matmul_q4 on the tiles; -1 (nothing written) where memory ran out.
+AVX2 static int q4_tiles_matmul(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows,
+                                long cols, long row_begin, long row_end) {
+    const long groups = cols / CK_Q4_GROUP;
+    // One allocation: the tile and its scales, then the inputs' scales, sums and bytes.
+    const size_t tile_bytes = (size_t)(cols / 2 * Q4T_ROWS) * sizeof(uint16_t) + (size_t)(groups * Q4T_ROWS) * sizeof(float);
+    const size_t input_bytes = (size_t)(m * groups) * (sizeof(float) + sizeof(int32_t)) + (size_t)(m * cols);
+    // Kept per thread for its next call: freshly mapped pages, faulted in at every call, cost a fifth of the time.
+    static _Thread_local unsigned char *buffer;
+    static _Thread_local size_t capacity;
+    const size_t bytes = (tile_bytes + input_bytes + 63) / 64 * 64;
+    if (bytes > capacity) {
+        free(buffer);
+        capacity = (buffer = aligned_alloc(64, bytes)) ? bytes : 0;
+        if (!buffer) return -1;
+    }
+    q4_tiles p = {.cols = cols, .groups = groups, .tile = (uint16_t *)buffer};
+    p.tile_scales = (float *)(p.tile + cols / 2 * Q4T_ROWS);
+    float *xs = p.tile_scales + groups * Q4T_ROWS;
+    int32_t *start = (int32_t *)(xs + m * groups);
+    int8_t *xq = (int8_t *)(start + m * groups);
+    for (long i = 0; i < m; i++) {
+        ck_quantize_blocks_avx2(x + i * cols, xq + i * cols, xs + i * groups, groups);
+        for (long g = 0; g < groups; g++) {
+            int32_t sum = 0;
+            for (long j = 0; j < CK_Q4_GROUP; j++) sum += xq[i * cols + g * CK_Q4_GROUP + j];
+            start[i * groups + g] = -8 * sum;
+        }
+    }
+    p.xq = xq;
+    p.xs = xs;
+    p.start = start;
+    q4_tiles_rows(&p, w, scales, y, m, rows, row_begin, row_end);
+    return 0;
+}
+
 AVX2 static void matmul_q4(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows,
                            long cols, long row_begin, long row_end) {
     if (row_begin >= row_end) return;
     if (ck_matmul_q4_avx512vnni(w, scales, x, y, m, rows, cols, row_begin, row_end) == 0) return;
+    if (m >= Q4T_MIN_INPUTS && q4_tiles_matmul(w, scales, x, y, m, rows, cols, row_begin, row_end) == 0) return;
     const long groups = cols / CK_Q4_GROUP;
     const long padded = (groups + Q4_CHUNK - 1) / Q4_CHUNK * Q4_CHUNK;
     const size_t bytes = (size_t)(m * padded) * (CK_Q4_GROUP + 2 * sizeof(float));
@@ -376,11 +515,23 @@ AVX2 static void matmul_q4(const uint8_t *w, const uint16_t *scales, const float
     int8_t *xq = (int8_t *)(xc + m * padded);
     q4_prepare(x, m, cols, padded, xq, xs, xc);
     // VNNI (with AVX512-VL) where the int4 GEMM is on: the same bits in fewer instructions.
-    if (ck_q4_gemm() == CK_GEMM_AVX512VNNI && ck_has(CK_FEATURE_AVX512VL))
+    if (ck_q4_vnni() && ck_has(CK_FEATURE_AVX512VL))
         q4_rows_vnni(w, scales, xq, xs, xc, y, m, rows, cols, padded, row_begin, row_end);
     else
         q4_rows_avx2(w, scales, xq, xs, xc, y, m, rows, cols, padded, row_begin, row_end);
     free(heap);
+}
+
+int ck_q4_gemm(void) {
+    return ck_q4_vnni() ? CK_GEMM_AVX512VNNI : ck_isa() == CK_ISA_AVX2 ? CK_GEMM_AVX2 : CK_GEMM_NONE;
+}
+
+int ck_q4_gemm_takes(long m) {
+    switch (ck_q4_gemm()) {
+    case CK_GEMM_AVX512VNNI: return ck_q4_vnni_takes(m);
+    case CK_GEMM_AVX2: return m >= Q4T_MIN_INPUTS;
+    default: return 0;
+    }
 }
 
 AVX2 static void rows_q4(const uint8_t *w, const uint16_t *scales, float *out, long cols, long b, long e) {

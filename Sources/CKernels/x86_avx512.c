@@ -515,15 +515,13 @@ __attribute__((target("avx512f,avx512bw,avx512vnni,f16c"))) static void q4_vnni_
     }
 }
 
-int ck_q4_gemm(void) {
-    return ck_q8_gemm() == CK_GEMM_AVX512VNNI && has_vnni() && ck_has(CK_FEATURE_F16C) ? CK_GEMM_AVX512VNNI : CK_GEMM_NONE;
-}
+int ck_q4_vnni(void) { return ck_q8_gemm() == CK_GEMM_AVX512VNNI && has_vnni() && ck_has(CK_FEATURE_F16C); }
 
-int ck_q4_gemm_takes(long m) { return m >= Q4V_MIN_INPUTS && ck_q4_gemm() == CK_GEMM_AVX512VNNI; }
+int ck_q4_vnni_takes(long m) { return m >= Q4V_MIN_INPUTS && ck_q4_vnni(); }
 
 int ck_matmul_q4_avx512vnni(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows, long cols,
                             long row_begin, long row_end) {
-    if (!ck_q4_gemm_takes(m)) return -1;
+    if (!ck_q4_vnni_takes(m)) return -1;
     if (row_begin >= row_end) return 0;
     const long groups = cols / CK_Q4_GROUP;
     // One allocation: the tile and its scales (64-byte aligned first), then the inputs' scales, sums and bytes.

@@ -55,9 +55,22 @@ public enum KernelPath {
         }
     }
 
-    /// int4 products on AVX-512 VNNI (`vpdpbusd` in the AVX2 kernel's layout, and for larger batches
-    /// ck_matmul_q4_avx512vnni), or nil where the instruction set's own kernel runs them; on and off with the int8 GEMM.
-    public static var int4GEMM: String? { Int(ck_q4_gemm()) == Int(CK_GEMM_AVX512VNNI) ? "int4-avx512vnni" : nil }
+    /// The int4 kernel of larger batches: on AVX-512 VNNI (`vpdpbusd` in the AVX2 kernel's layout, and for larger
+    /// batches ck_matmul_q4_avx512vnni; on and off with the int8 GEMM), on AVX2 weights unpacked into tiles of 16 rows
+    /// (16-bit sums), or nil where the instruction set's own kernel runs every batch.
+    public static var int4GEMM: String? {
+        switch Int(ck_q4_gemm()) {
+        case Int(CK_GEMM_AVX512VNNI): "int4-avx512vnni"
+        case Int(CK_GEMM_AVX2): "int4-avx2-tiles"
+        default: nil
+        }
+    }
+
+    /// The int4 kernel that multiplies `count` inputs on AVX2 and AVX-512: the larger batches' where it takes them
+    /// (VNNI's takes every batch size), else AVX2's own.
+    public static func int4Kernel(count: Int) -> String {
+        Int(ck_q4_gemm()) == Int(CK_GEMM_AVX512VNNI) || WeightMatrix.int4GEMMTakes(count: count) ? int4GEMM ?? decode : decode
+    }
 
     /// The bf16 × bf16 prefill GEMM, or nil where bf16 weights are converted to f32 tiles for the f32 GEMM (the default:
     /// the bf16 GEMM rounds inputs to bf16, so it runs only after `useUnitGEMMs(bf16: true)`).
@@ -104,7 +117,7 @@ public enum KernelPath {
          ("bf16 GEMM", bf16GEMM.map { "\($0)\(through) (bf16 weights × bf16-rounded inputs)" }
              ?? tiles + (units.bf16 ? " (avx512bf16 with --bf16-gemm)" : "")),
          ("int4 GEMM", int4GEMM.map { "\($0) (int4 weights × inputs quantized per block of 32; larger batches on weights unpacked per call)" }
-             ?? (decode == "avx2" ? "avx2 (int4 weights × inputs quantized per block of 32)" : "\(decode) (exact f32 products)")),
+             ?? "\(decode) (exact f32 products)"),
          ("f16 GEMM", tiles),
          ("matvec decode", decode)]
     }

@@ -192,12 +192,13 @@ public struct WeightMatrix: @unchecked Sendable {
             // int4 prefill on the AVX2 kernel (inputs quantized per block of 32, integer multiply-adds): opt-125m
             // prefill of 512 tokens ran at 171–184 tokens/s against 162–164 with tiles converted to f32 for BLAS
             // (2 threads, shared machine). In blocks of inputs whose quantized copy stays in L2 while the rows pass;
-            // on AVX-512 VNNI in blocks as large as `int4VNNIInputBlock`, so that each tile of weights is unpacked
-            // once for many inputs (+8% at 512 inputs a call: 2,142–2,292 against 1,958–2,026 tokens/s in blocks of
-            // 64, opt-125m on 2 Zen 4 cores), of even sizes, so that no short last block goes to the AVX2 kernel.
+            // where a kernel that unpacks the weights takes the batch (AVX-512 VNNI's, AVX2's tiles), in blocks as
+            // large as `int4GEMMInputBlock`, so that each tile of weights is unpacked once for many inputs (+8% at 512
+            // inputs a call: 2,142–2,292 against 1,958–2,026 tokens/s in blocks of 64, opt-125m on 2 Zen 4 cores),
+            // of even sizes, so that no short last block goes to the row kernel.
             let block: Int
             if Self.int4GEMMTakes(count: count) {
-                let blocks = (count + Self.int4VNNIInputBlock - 1) / Self.int4VNNIInputBlock
+                let blocks = (count + Self.int4GEMMInputBlock - 1) / Self.int4GEMMInputBlock
                 block = (count + blocks - 1) / blocks
             } else {
                 block = Self.int4InputBlock
@@ -265,8 +266,8 @@ public struct WeightMatrix: @unchecked Sendable {
         }
     }
 
-    /// Whether the int4 kernel on AVX-512 VNNI that unpacks the weights (on with the int8 GEMM) multiplies `count`
-    /// inputs of int4 weights: from the batch size on where the unpacking pays off (`ck_q4_gemm_takes`).
+    /// Whether an int4 kernel that unpacks the weights (AVX-512 VNNI's, on with the int8 GEMM; AVX2's tiles) multiplies
+    /// `count` inputs of int4 weights: from the batch size on where the unpacking pays off (`ck_q4_gemm_takes`).
     public static func int4GEMMTakes(count: Int) -> Bool { ck_q4_gemm_takes(count) != 0 }
 
     /// Whether a product of `count` inputs goes through oneDNN (`KernelPath.oneDNN`): past the matrix-vector
@@ -282,9 +283,9 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Inputs per call of the AVX2 int4 kernel in prefill.
     static let int4InputBlock = 64
 
-    /// Inputs per call at most of the int4 kernel on AVX-512 VNNI: each thread quantizes a call's inputs into a buffer
-    /// of its own (a byte per input and column), which this bounds.
-    static let int4VNNIInputBlock = 512
+    /// Inputs per call at most of the int4 kernels that unpack the weights: each thread quantizes a call's inputs into
+    /// a buffer of its own (a byte per input and column), which this bounds.
+    static let int4GEMMInputBlock = 512
 
     /// Rows converted per GEMM tile when the weights are not f32.
     public static let tileRows = 256

@@ -48,6 +48,8 @@ struct GemmSpeed: ParsableCommand {
             let y = AlignedBuffer(byteCount: shape.m * shape.rows * 4)
             let scratch = AlignedBuffer(byteCount: pool.threads * WeightMatrix.tileRows * shape.cols * 4)
             let quantized = AlignedBuffer(byteCount: WeightMatrix.quantizedBytes(count: shape.m, cols: shape.cols))
+            // Switching the int8 GEMM off leaves AVX2's int4 kernels as they were: each kernel once.
+            var int4Kernels: Set<String> = []
             for format in [WeightFormat.f32, .bf16, .int8, .int4] {
                 let matrix = WeightConversion.matrix(weights, rows: shape.rows, cols: shape.cols, format: format)
                 let paths: [(unit: Bool, oneDNN: Bool)] = switch format {
@@ -78,8 +80,10 @@ struct GemmSpeed: ParsableCommand {
                     // Tiles of converted weights go through oneDNN's f32 product where it is on, else BLAS.
                     let library = oneDNN ? "oneDNN " + (KernelPath.oneDNNKernel(unit ? format : .f32, inputs: shape.m / pool.threads,
                                                                                  rows: shape.rows, cols: shape.cols) ?? "") : "BLAS"
-                    let path = unit && !oneDNN ? unitPath ?? "" : ownKernel ? KernelPath.decode :
-                        format == .f32 || unit ? library : "f32 tiles, " + library
+                    let path = format == .int4 && KernelPath.decode == "avx2" ? KernelPath.int4Kernel(count: shape.m)
+                        : unit && !oneDNN ? unitPath ?? "" : ownKernel ? KernelPath.decode
+                        : format == .f32 || unit ? library : "f32 tiles, " + library
+                    if format == .int4 && !int4Kernels.insert(path).inserted { continue }
                     let seconds = x.withUnsafeBufferPointer { input -> Double in
                         guard let input = input.baseAddress else { return .nan }
                         return median {

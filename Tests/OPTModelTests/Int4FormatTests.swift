@@ -46,10 +46,10 @@ extension WeightFormatTests {
         }
     }
 
-    /// More inputs than one call of the int4 kernel takes on AVX-512 VNNI (`int4VNNIInputBlock`) are cut into calls
-    /// of even sizes; every input's products are then its products alone (one input: the decode kernel, whose
-    /// quantized inputs make the same integer sums), within f32 rounding. Elsewhere the same holds through the
-    /// AVX2 kernel's blocks of 64, or f32 tiles.
+    /// More inputs than one call of an int4 kernel that unpacks the weights takes (AVX-512 VNNI's, AVX2's tiles:
+    /// `int4GEMMInputBlock`) are cut into calls of even sizes; every input's products are then its products alone
+    /// (one input: the decode kernel, whose quantized inputs make the same integer sums), within f32 rounding.
+    /// Elsewhere the same holds through f32 tiles.
     @Test("int4 products of 1,100 inputs at once: every input's own products")
     func int4ManyInputs() throws {
         let rows = 40, cols = 96, count = 1_100

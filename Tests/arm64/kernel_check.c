@@ -284,7 +284,7 @@ static void check_softmax(void) {
 
 static void check_kernels(int isa) {
     static const long shapes[][2] = {{9, 32}, {13, 100}, {6, 768}, {3, 16}, {5, 7}, {4, 96}};
-    static const long batches[] = {1, 2, 3, 4, 5, 7, 8, 16};
+    static const long batches[] = {1, 2, 3, 4, 5, 7, 8, 16, 33};
     ck_set_isa(isa);
     for (int format = F32; format < FORMATS; format++)
         for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
@@ -300,17 +300,23 @@ static void check_kernels(int isa) {
     check_softmax();
 }
 
-// The pool runs every item exactly once.
-static atomic_int visits[1000];
+// The pool runs every item exactly once, loop after loop, with the number of chunks changing from one loop to the next
+// (a worker still finishing one loop must not take a chunk of the next).
+enum { POOL_ITEMS = 1000, POOL_LOOPS = 20000 };
+static atomic_int visits[POOL_ITEMS];
 static void visit(void *context, long chunk, long begin, long end) {
     (void)context, (void)chunk;
-    for (long i = begin; i < end; i++) atomic_fetch_add(&visits[i], 1);
+    for (long i = begin; i < end; i++) atomic_fetch_add_explicit(&visits[i], 1, memory_order_relaxed);
 }
 static void check_pool(void) {
-    for (int round = 0; round < 50; round++) ck_pool_run(7, 1000, visit, NULL);
-    int ok = 1;
-    for (int i = 0; i < 1000; i++) ok &= visits[i] == 50;
-    check(ok, "the pool runs each item once per loop (50 loops of 1,000 items in 7 chunks)");
+    for (int loop = 0; loop < POOL_LOOPS; loop++) ck_pool_run(1 + loop % 4, POOL_ITEMS, visit, NULL);
+    long wrong = 0, first = -1;
+    for (int i = 0; i < POOL_ITEMS; i++)
+        if (visits[i] != POOL_LOOPS && wrong++ == 0) first = i;
+    char what[160];
+    snprintf(what, sizeof what, "the pool runs each item once per loop (%d loops of 1 to 4 chunks): %ld items off, "
+             "the first %ld", POOL_LOOPS, wrong, first);
+    check(wrong == 0, what);
 }
 
 // FNV-1a over the bytes of each promised-identical result.

@@ -141,7 +141,9 @@ int ck_attention_f32_enabled(long d);
 /// Prefill GEMM paths for compressed weights (ck_q8_gemm, ck_bf16_gemm). CK_GEMM_NONE: tiles of weights are
 /// converted to f32 for the f32 GEMM, oneDNN or BLAS (exact weights, f32 inputs). CK_GEMM_AVX2_ONEDNN: int8 weights × inputs quantized
 /// to 7 bits through oneDNN's AVX2 kernels, for processors without VNNI.
-enum { CK_GEMM_NONE = 0, CK_GEMM_AVX512VNNI = 1, CK_GEMM_AVX512BF16 = 2, CK_GEMM_AVX2_ONEDNN = 3 };
+/// CK_GEMM_AVX2 (int4 alone): int4 weights unpacked per call, 16 rows at a time, × inputs quantized per block of 32,
+/// maddubs into 16-bit sums.
+enum { CK_GEMM_NONE = 0, CK_GEMM_AVX512VNNI = 1, CK_GEMM_AVX512BF16 = 2, CK_GEMM_AVX2_ONEDNN = 3, CK_GEMM_AVX2 = 4 };
 /// The int8 GEMM in use: ck_default_q8_gemm unless ck_set_q8_gemm chose otherwise.
 int ck_q8_gemm(void);
 /// The best int8 GEMM this processor has: CK_GEMM_AVX512VNNI where it has AVX-512 F/BW/VNNI, else
@@ -158,7 +160,8 @@ int ck_bf16_gemm(void);
 /// As ck_set_q8_gemm for the bf16 GEMM (CK_GEMM_AVX512BF16 where the processor has AVX-512 F/BW/BF16).
 int ck_set_bf16_gemm(int path);
 /// The int4 kernel of ck_matmul_q4's larger batches: CK_GEMM_AVX512VNNI while the int8 GEMM is on it (ck_set_q8_gemm
-/// switches both) and the processor has F16C, else CK_GEMM_NONE (the instruction set's own kernel).
+/// switches both) and the processor has F16C, else CK_GEMM_AVX2 where the AVX2 table runs, else CK_GEMM_NONE (the
+/// instruction set's own kernel at every batch).
 int ck_q4_gemm(void);
 /// Whether ck_matmul_q4 runs m inputs on that kernel (enough of them for its unpacking of the weights to pay off).
 int ck_q4_gemm_takes(long m);
@@ -229,7 +232,7 @@ int ck_onednn_implementation(int type, long m, long n, long k, char *out, long c
 typedef void (*ck_pool_task)(void *context, long chunk, long begin, long end);
 /// Runs task over 0..<count cut into `chunks` contiguous chunks on the calling thread and pool workers
 /// (started on first use, then kept, spinning briefly between loops). Returns when every chunk is done.
-/// A call made while another is running runs its chunks on the calling thread.
+/// A call made while another is running, or of more than 65,535 chunks, runs its chunks on the calling thread.
 void ck_pool_run(long chunks, long count, ck_pool_task task, void *context);
 
 /// Instruction sets of the matrix-vector (decode) kernels. CK_ISA_NEON_DOTPROD is the NEON table with int8 decode on

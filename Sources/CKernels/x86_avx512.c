@@ -423,9 +423,7 @@ enum { Q4V_MIN_INPUTS = 12 };
 
 typedef struct {
     long cols, groups;
-    const int8_t *xq;        // [m][cols], the quantized inputs
-    const float *xs;         // [m][groups], their block scales
-    const int32_t *start;    // [m][groups], −8 · Σ of each block
+    ck_q4_inputs inputs;
     int32_t *tile;           // [cols / 4][Q4V_ROWS], four unpacked columns of a row each
     float *tile_scales;      // [groups][Q4V_ROWS]
 } q4_vnni;
@@ -472,13 +470,13 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) static inl
     for (int a = 0; a < M; a++) acc[a][0] = acc[a][1] = _mm512_setzero_ps();
     for (long g = 0; g < groups; g++) {
         __m512i sum[Q4V_INPUTS][2];
-        for (int a = 0; a < M; a++) sum[a][0] = sum[a][1] = _mm512_set1_epi32(p->start[(i0 + a) * groups + g]);
+        for (int a = 0; a < M; a++) sum[a][0] = sum[a][1] = _mm512_set1_epi32(p->inputs.start[(i0 + a) * groups + g]);
         const int32_t *line = p->tile + g * (CK_Q4_GROUP / 4) * Q4V_ROWS;
         for (int k = 0; k < CK_Q4_GROUP / 4; k++, line += Q4V_ROWS) {
             const __m512i w0 = _mm512_loadu_si512(line), w1 = _mm512_loadu_si512(line + 16);
             for (int a = 0; a < M; a++) {
                 int32_t four;
-                memcpy(&four, p->xq + (i0 + a) * cols + g * CK_Q4_GROUP + 4 * k, sizeof four);
+                memcpy(&four, p->inputs.xq + (i0 + a) * cols + g * CK_Q4_GROUP + 4 * k, sizeof four);
                 const __m512i x = _mm512_set1_epi32(four);
                 sum[a][0] = _mm512_dpbusd_epi32(sum[a][0], w0, x);
                 sum[a][1] = _mm512_dpbusd_epi32(sum[a][1], w1, x);
@@ -486,7 +484,7 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) static inl
         }
         const __m512 d0 = _mm512_loadu_ps(p->tile_scales + g * Q4V_ROWS), d1 = _mm512_loadu_ps(p->tile_scales + g * Q4V_ROWS + 16);
         for (int a = 0; a < M; a++) {
-            const __m512 s = _mm512_set1_ps(p->xs[(i0 + a) * groups + g]);
+            const __m512 s = _mm512_set1_ps(p->inputs.xs[(i0 + a) * groups + g]);
             acc[a][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[a][0]), _mm512_mul_ps(d0, s), acc[a][0]);
             acc[a][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[a][1]), _mm512_mul_ps(d1, s), acc[a][1]);
         }
@@ -524,29 +522,13 @@ int ck_matmul_q4_avx512vnni(const uint8_t *w, const uint16_t *scales, const floa
     if (!ck_q4_vnni_takes(m)) return -1;
     if (row_begin >= row_end) return 0;
     const long groups = cols / CK_Q4_GROUP;
-    // One allocation: the tile and its scales (64-byte aligned first), then the inputs' scales, sums and bytes.
-    const size_t tile_bytes = (size_t)(cols / 4 * Q4V_ROWS) * sizeof(int32_t) + (size_t)(groups * Q4V_ROWS) * sizeof(float);
-    const size_t input_bytes = (size_t)(m * groups) * (sizeof(float) + sizeof(int32_t)) + (size_t)(m * cols);
-    unsigned char *buffer = aligned_alloc(64, (tile_bytes + input_bytes + 63) / 64 * 64);
-    if (!buffer) return -1;
-    q4_vnni p = {.cols = cols, .groups = groups, .tile = (int32_t *)buffer};
-    p.tile_scales = (float *)(p.tile + cols / 4 * Q4V_ROWS);
-    float *xs = p.tile_scales + groups * Q4V_ROWS;
-    int32_t *start = (int32_t *)(xs + m * groups);
-    int8_t *xq = (int8_t *)(start + m * groups);
-    for (long i = 0; i < m; i++) {
-        ck_quantize_blocks_avx2(x + i * cols, xq + i * cols, xs + i * groups, groups);
-        for (long g = 0; g < groups; g++) {
-            int32_t sum = 0;
-            for (long j = 0; j < CK_Q4_GROUP; j++) sum += xq[i * cols + g * CK_Q4_GROUP + j];
-            start[i * groups + g] = -8 * sum;
-        }
-    }
-    p.xq = xq;
-    p.xs = xs;
-    p.start = start;
+    ck_q4_inputs inputs;
+    int32_t *tile = ck_q4_batch_scratch(x, m, cols, (size_t)(cols / 4 * Q4V_ROWS) * sizeof(int32_t)
+                                                        + (size_t)(groups * Q4V_ROWS) * sizeof(float), &inputs);
+    if (!tile) return -1;
+    const q4_vnni p = {.cols = cols, .groups = groups, .inputs = inputs, .tile = tile,
+                       .tile_scales = (float *)(tile + cols / 4 * Q4V_ROWS)};
     q4_vnni_rows(&p, w, scales, y, m, rows, row_begin, row_end);
-    free(buffer);
     return 0;
 }
 

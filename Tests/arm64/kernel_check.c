@@ -69,18 +69,11 @@ static stored store(const float *values, long rows, long cols, int format) {
         memcpy(s.data, values, bytes);
         memcpy(s.exact, values, bytes);
         break;
-    case F16: {
-        uint16_t *h = malloc(bytes);
-        ck_f32_to_f16(values, h, n);
-        for (long i = 0; i < n; i++) s.exact[i] = ck_f16_to_f32(h[i]);
-        memcpy(s.data, h, bytes);
-        free(h);
-        break;
-    }
+    case F16:
     case BF16: {
         uint16_t *h = malloc(bytes);
-        ck_f32_to_bf16(values, h, n);
-        for (long i = 0; i < n; i++) s.exact[i] = bf16_value(h[i]);
+        (format == F16 ? ck_f32_to_f16 : ck_f32_to_bf16)(values, h, n);
+        for (long i = 0; i < n; i++) s.exact[i] = format == F16 ? ck_f16_to_f32(h[i]) : bf16_value(h[i]);
         memcpy(s.data, h, bytes);
         free(h);
         break;

@@ -189,20 +189,13 @@ public struct WeightMatrix: @unchecked Sendable {
             return false
         }
         if format == .int4, count > Self.matvecLimit, Int(ck_isa()) == Int(CK_ISA_AVX2) {
-            // int4 prefill on the AVX2 kernel (inputs quantized per block of 32, integer multiply-adds): opt-125m
-            // prefill of 512 tokens ran at 171–184 tokens/s against 162–164 with tiles converted to f32 for BLAS
-            // (2 threads, shared machine). In blocks of inputs whose quantized copy stays in L2 while the rows pass;
-            // where a kernel that unpacks the weights takes the batch (AVX-512 VNNI's, AVX2's tiles), in blocks as
-            // large as `int4GEMMInputBlock`, so that each tile of weights is unpacked once for many inputs (+8% at 512
-            // inputs a call: 2,142–2,292 against 1,958–2,026 tokens/s in blocks of 64, opt-125m on 2 Zen 4 cores),
-            // of even sizes, so that no short last block goes to the row kernel.
-            let block: Int
-            if Self.int4GEMMTakes(count: count) {
-                let blocks = (count + Self.int4GEMMInputBlock - 1) / Self.int4GEMMInputBlock
-                block = (count + blocks - 1) / blocks
-            } else {
-                block = Self.int4InputBlock
-            }
+            // int4 prefill on the kernels that unpack the weights (AVX-512 VNNI's, else AVX2's tiles; inputs quantized per
+            // block of 32, integer multiply-adds), in blocks of at most `int4GEMMInputBlock` inputs, so that each tile of
+            // weights is unpacked once for many inputs (+8% at 512 inputs a call: 2,142–2,292 against 1,958–2,026
+            // tokens/s in blocks of 64, opt-125m on 2 Zen 4 cores), of even sizes, so that no short last block goes to
+            // the row kernel (both take every batch past `matvecLimit`).
+            let blocks = (count + Self.int4GEMMInputBlock - 1) / Self.int4GEMMInputBlock
+            let block = (count + blocks - 1) / blocks
             pool.forEachChunk(rows, minimumChunk: 64) { _, range in
                 var start = 0
                 while start < count {
@@ -279,9 +272,6 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// Shares of fewer inputs than this run oneDNN's kernels below their speed.
     static let oneDNNMinimumInputs = 16
-
-    /// Inputs per call of the AVX2 int4 kernel in prefill.
-    static let int4InputBlock = 64
 
     /// Inputs per call at most of the int4 kernels that unpack the weights: each thread quantizes a call's inputs into
     /// a buffer of its own (a byte per input and column), which this bounds.

@@ -97,6 +97,33 @@ float ck_dot_f32(const float *a, const float *b, long n) { return KERNEL(dot)(a,
 void ck_axpy_f32(float alpha, const float *x, float *y, long n) { KERNEL(axpy)(alpha, x, y, n); }
 float ck_softmax_f32(float *x, long n) { return KERNEL(softmax)(x, n); }
 
+// Prefill attention: AVX-512's kernel where it runs for heads of d values, else AVX2's.
+int ck_attention_f32_enabled(long d) {
+    if (ck_attention_f32_avx512_enabled(d)) return CK_ATTENTION_AVX512;
+#if defined(__x86_64__) || defined(_M_X64)
+    if (ck_attention_f32_avx2_enabled(d)) return CK_ATTENTION_AVX2;
+#endif
+    return 0;
+}
+
+long ck_attention_f32_scratch(long total, long d) {
+    if (ck_attention_f32_avx512_enabled(d)) return ck_attention_f32_avx512_scratch(total, d);
+#if defined(__x86_64__) || defined(_M_X64)
+    if (ck_attention_f32_avx2_enabled(d)) return ck_attention_f32_avx2_scratch(total, d);
+#endif
+    return 0;
+}
+
+int ck_attention_f32(const float *q, long ldq, const float *k, const float *v, long ldkv, float *out, long ldo, long steps,
+                     long past, long d, void *scratch) {
+    if (ck_attention_f32_avx512_enabled(d)) return ck_attention_f32_avx512(q, ldq, k, v, ldkv, out, ldo, steps, past, d, scratch);
+#if defined(__x86_64__) || defined(_M_X64)
+    return ck_attention_f32_avx2(q, ldq, k, v, ldkv, out, ldo, steps, past, d, scratch);
+#else
+    return -1;
+#endif
+}
+
 // The prefill GEMMs (several inputs past the matvec limit) for compressed weights. int8 is -1 until the
 // first call picks the best the processor has. bf16 starts off: rounding the inputs to bf16 moves the
 // logits of a stored bf16 checkpoint ~1e-1 from transformers' (which upcasts to f32), beyond the

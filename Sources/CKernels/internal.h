@@ -97,6 +97,20 @@ int ck_q4_vnni(void);
 /// Whether ck_matmul_q4_avx512vnni takes m inputs (enough of them for its unpacking of the weights to pay off).
 int ck_q4_vnni_takes(long m);
 
+/// ck_attention_f32 on AVX-512 F (x86_avx512.c), for OPT's head sizes 64, 80 and 128; -1 (nothing written) where it
+/// does not run (`enabled` 0). Its scratch per thread in bytes.
+int ck_attention_f32_avx512(const float *q, long ldq, const float *k, const float *v, long ldkv, float *out, long ldo,
+                            long steps, long past, long d, void *scratch);
+long ck_attention_f32_avx512_scratch(long total, long d);
+int ck_attention_f32_avx512_enabled(long d);
+#if defined(__x86_64__) || defined(_M_X64)
+/// ck_attention_f32 on AVX2 and FMA (x86_avx2.c), for heads of any multiple of 16 values, as above.
+int ck_attention_f32_avx2(const float *q, long ldq, const float *k, const float *v, long ldkv, float *out, long ldo,
+                          long steps, long past, long d, void *scratch);
+long ck_attention_f32_avx2_scratch(long total, long d);
+int ck_attention_f32_avx2_enabled(long d);
+#endif
+
 /// ck_dropout_f32's hash: the index multiplier, then the two of splitmix64's finalizer.
 static const uint64_t ck_dropout_multipliers[3] = {0xD1B54A32D192ED03ull, 0xBF58476D1CE4E5B9ull, 0x94D049BB133111EBull};
 

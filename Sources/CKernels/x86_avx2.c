@@ -710,6 +710,161 @@ AVX2 static float softmax(float *x, long n) {
     return maximum + logf(sum);
 }
 
+// ck_attention_f32 on AVX2: x86_avx512.c's kernel at half the width and with 16 registers. The head's keys are
+// transposed once per call (kt[c][j], in 8 × 8 blocks); scores go in tiles of 6 queries × 16 keys, 12 accumulators fed
+// by two loads and six broadcasts per dimension (ten or more in flight keep two FMA units busy, as Intel's cores have);
+// only the keys a block's last query sees are computed. The context goes in the same shape, 6 queries × 16 dimensions:
+// 12 accumulators fed by two loads of a value row as stored and six broadcasts of weights per key, so a block reads
+// the values once (2 queries × 32 dimensions read them three times, and that traffic from L2 bounded the loop). Each query's
+// weights stay unnormalized and its context is divided by their sum once.
+enum { AVX2_ATTENTION_QUERIES = 6, AVX2_ATTENTION_KEYS = 16 };
+
+static long avx2_attention_keys(long total) {
+    return (total + AVX2_ATTENTION_KEYS - 1) / AVX2_ATTENTION_KEYS * AVX2_ATTENTION_KEYS;
+}
+
+// Floats between rows of the transposed keys: one cache line past the keys, as x86_avx512.c's (rows a power of two
+// apart share few of L1's sets).
+static long avx2_transposed_stride(long keys) { return keys + 16; }
+
+long ck_attention_f32_avx2_scratch(long total, long d) {
+    const long keys = avx2_attention_keys(total);
+    return (d * avx2_transposed_stride(keys) + AVX2_ATTENTION_QUERIES * keys) * (long)sizeof(float);
+}
+
+int ck_attention_f32_avx2_enabled(long d) { return d > 0 && d % 16 == 0 && ck_isa() == CK_ISA_AVX2; }
+
+// The 8 × 8 block r[row][column] transposed in registers: pairs of rows interleaved, then pairs of pairs, then the
+// 128-bit halves exchanged.
+AVX2_INLINE void transpose8(__m256 r[8]) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    // u[4h + m]: column m of rows 4h…4h+3 in the lower 128 bits, column m + 4 in the upper.
+    for (int h = 0; h < 2; h++) {
+        u[4 * h] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int m = 0; m < 4; m++) {
+        r[m] = _mm256_permute2f128_ps(u[m], u[4 + m], 0x20);
+        r[4 + m] = _mm256_permute2f128_ps(u[m], u[4 + m], 0x31);
+    }
+}
+
+// kt[c · ldkt + j] = k[j][c] for the head's d dimensions (a multiple of 8) and `keys` key slots, zero from `total` on.
+AVX2 static void transpose_keys(const float *k, long ldkv, long total, long keys, long d, float *kt, long ldkt) {
+    for (long j = 0; j < keys; j += 8)
+        for (long c = 0; c < d; c += 8) {
+            __m256 a[8];
+            for (int r = 0; r < 8; r++) a[r] = j + r < total ? _mm256_loadu_ps(k + (j + r) * ldkv + c) : _mm256_setzero_ps();
+            transpose8(a);
+            for (int r = 0; r < 8; r++) _mm256_storeu_ps(kt + (c + r) * ldkt + j, a[r]);
+        }
+}
+
+// Scores of 6 queries × 8 keys (wide: 16) from key j on, stored for the first `rows` queries.
+AVX2_INLINE void attention_scores(const float *const query[AVX2_ATTENTION_QUERIES], const float *kt, long ldkt, long keys,
+                                  long j, long d, const int wide, float *scores, long rows) {
+    __m256 acc[AVX2_ATTENTION_QUERIES][2];
+    for (int a = 0; a < AVX2_ATTENTION_QUERIES; a++) acc[a][0] = acc[a][1] = _mm256_setzero_ps();
+    for (long c = 0; c < d; c++) {
+        const __m256 k0 = _mm256_loadu_ps(kt + c * ldkt + j), k1 = wide ? _mm256_loadu_ps(kt + c * ldkt + j + 8) : k0;
+        for (int a = 0; a < AVX2_ATTENTION_QUERIES; a++) {
+            const __m256 x = _mm256_broadcast_ss(query[a] + c);
+            acc[a][0] = _mm256_fmadd_ps(x, k0, acc[a][0]);
+            if (wide) acc[a][1] = _mm256_fmadd_ps(x, k1, acc[a][1]);
+        }
+    }
+    for (long a = 0; a < rows; a++) {
+        _mm256_storeu_ps(scores + a * keys + j, acc[a][0]);
+        if (wide) _mm256_storeu_ps(scores + a * keys + j + 8, acc[a][1]);
+    }
+}
+
+// A query's scores over the `visible` keys it sees become e^(s − max), zeros from there to `seen` rounded up to 8
+// (every score read was written by the block's tiles); returns 1 / Σ.
+AVX2_INLINE float attention_weights(float *scores, long visible, long seen) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256 minus_infinity = _mm256_set1_ps(-INFINITY);
+    __m256 vmax = minus_infinity;
+    for (long j = 0; j < visible; j += 8) {
+        const __m256 live = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)(visible - j)), lane));
+        vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(minus_infinity, _mm256_loadu_ps(scores + j), live));
+    }
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    const __m256 shift = _mm256_broadcastss_ps(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
+    __m256 vsum = _mm256_setzero_ps();
+    for (long j = 0; j < seen; j += 8) {
+        const long left = visible - j < 0 ? 0 : visible - j;
+        const __m256 live = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)(left < 8 ? left : 8)), lane));
+        const __m256 e = _mm256_and_ps(exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(scores + j), shift)), live);
+        _mm256_storeu_ps(scores + j, e);
+        vsum = _mm256_add_ps(vsum, e);
+    }
+    return 1 / hsum(vsum);
+}
+
+// The context of the block's 6 queries over 16 dimensions from the `seen` value rows and the queries' weights; the
+// first `rows` written to out[a], times inverse[a].
+AVX2_INLINE void attention_context(const float *const weights[AVX2_ATTENTION_QUERIES], const float *v, long ldkv, long seen,
+                                   const float inverse[AVX2_ATTENTION_QUERIES], float *const out[AVX2_ATTENTION_QUERIES],
+                                   long rows) {
+    __m256 acc[AVX2_ATTENTION_QUERIES][2];
+    for (int a = 0; a < AVX2_ATTENTION_QUERIES; a++) acc[a][0] = acc[a][1] = _mm256_setzero_ps();
+    for (long j = 0; j < seen; j++) {
+        const __m256 v0 = _mm256_loadu_ps(v + j * ldkv), v1 = _mm256_loadu_ps(v + j * ldkv + 8);
+        for (int a = 0; a < AVX2_ATTENTION_QUERIES; a++) {
+            const __m256 w = _mm256_broadcast_ss(weights[a] + j);
+            acc[a][0] = _mm256_fmadd_ps(w, v0, acc[a][0]);
+            acc[a][1] = _mm256_fmadd_ps(w, v1, acc[a][1]);
+        }
+    }
+    for (long a = 0; a < rows; a++) {
+        const __m256 normalize = _mm256_set1_ps(inverse[a]);
+        _mm256_storeu_ps(out[a], _mm256_mul_ps(acc[a][0], normalize));
+        _mm256_storeu_ps(out[a] + 8, _mm256_mul_ps(acc[a][1], normalize));
+    }
+}
+
+AVX2 static void attention_avx2(const float *q, long ldq, const float *k, const float *v, long ldkv, float *out, long ldo,
+                                long steps, long past, long d, float *scratch) {
+    const long total = past + steps, keys = avx2_attention_keys(total), ldkt = avx2_transposed_stride(keys);
+    float *kt = scratch, *scores = scratch + d * ldkt;
+    transpose_keys(k, ldkv, total, keys, d, kt, ldkt);
+    for (long i = 0; i < steps; i += AVX2_ATTENTION_QUERIES) {
+        const long rows = steps - i < AVX2_ATTENTION_QUERIES ? steps - i : AVX2_ATTENTION_QUERIES, seen = past + i + rows;
+        // Rows past the last query repeat it (computed, never stored).
+        const float *query[AVX2_ATTENTION_QUERIES], *weights[AVX2_ATTENTION_QUERIES];
+        for (long a = 0; a < AVX2_ATTENTION_QUERIES; a++) {
+            query[a] = q + (i + (a < rows ? a : rows - 1)) * ldq;
+            weights[a] = scores + (a < rows ? a : rows - 1) * keys;
+        }
+        for (long j = 0; j < seen; j += AVX2_ATTENTION_KEYS) {
+            if (seen - j > 8) attention_scores(query, kt, ldkt, keys, j, d, 1, scores, rows);
+            else attention_scores(query, kt, ldkt, keys, j, d, 0, scores, rows);
+        }
+        float inverse[AVX2_ATTENTION_QUERIES];
+        for (long a = 0; a < rows; a++) inverse[a] = attention_weights(scores + a * keys, past + i + a + 1, seen);
+        for (long c = 0; c < d; c += 16) {
+            float *slice[AVX2_ATTENTION_QUERIES];
+            for (long a = 0; a < AVX2_ATTENTION_QUERIES; a++) slice[a] = out + (i + (a < rows ? a : 0)) * ldo + c;
+            attention_context(weights, v + c, ldkv, seen, inverse, slice, rows);
+        }
+    }
+}
+
+int ck_attention_f32_avx2(const float *q, long ldq, const float *k, const float *v, long ldkv, float *out, long ldo,
+                          long steps, long past, long d, void *scratch) {
+    if (!ck_attention_f32_avx2_enabled(d) || steps <= 0) return -1;
+    attention_avx2(q, ldq, k, v, ldkv, out, ldo, steps, past, d, scratch);
+    return 0;
+}
+
 const ck_table ck_avx2_table = {
     CK_ISA_AVX2, matmul_f32, matmul_f16, matmul_bf16, matmul_q8, rows_f16, rows_bf16, rows_q8,
     to_f16, to_bf16, quantize_q8, dot, axpy, softmax, matmul_q4, rows_q4,

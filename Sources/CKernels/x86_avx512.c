@@ -251,7 +251,7 @@ static long attention_keys(long total) { return (total + ATTENTION_KEYS - 1) / A
 // (2 KB for 512 keys) share few of L1's sets (the transposition's share of a prefill's samples: 1.25% → 0.79%).
 static long transposed_stride(long keys) { return keys + 16; }
 
-long ck_attention_f32_scratch(long total, long d) {
+long ck_attention_f32_avx512_scratch(long total, long d) {
     return (d * transposed_stride(attention_keys(total)) + ATTENTION_QUERIES * attention_keys(total)) * (long)sizeof(float);
 }
 
@@ -392,13 +392,13 @@ ATTENTION_F32(64, 4)
 ATTENTION_F32(80, 3)
 ATTENTION_F32(128, 2)
 
-int ck_attention_f32_enabled(long d) {
+int ck_attention_f32_avx512_enabled(long d) {
     return (d == 64 || d == 80 || d == 128) && ck_isa() != CK_ISA_PORTABLE && ck_has(CK_FEATURE_AVX512F);
 }
 
-int ck_attention_f32(const float *q, long ldq, const float *k, const float *v, long ldkv, float *out, long ldo,
-                     long steps, long past, long d, void *scratch) {
-    if (!ck_attention_f32_enabled(d) || steps <= 0) return -1;
+int ck_attention_f32_avx512(const float *q, long ldq, const float *k, const float *v, long ldkv, float *out, long ldo,
+                            long steps, long past, long d, void *scratch) {
+    if (!ck_attention_f32_avx512_enabled(d) || steps <= 0) return -1;
     switch (d) {
     case 64: attention_f32_64(q, ldq, k, v, ldkv, out, ldo, steps, past, scratch); break;
     case 80: attention_f32_80(q, ldq, k, v, ldkv, out, ldo, steps, past, scratch); break;
@@ -558,13 +558,13 @@ void ck_gemm_bf16_convert_inputs(const float *x, uint16_t *xb, long m, long cols
 void ck_gemm_bf16(const uint16_t *xb, const uint16_t *w, float *y, long m, long rows, long cols, long row_begin, long row_end) {
     (void)xb; (void)w; (void)y; (void)m; (void)rows; (void)cols; (void)row_begin; (void)row_end;
 }
-int ck_attention_f32(const float *q, long ldq, const float *k, const float *v, long ldkv, float *out, long ldo,
-                     long steps, long past, long d, void *scratch) {
+int ck_attention_f32_avx512(const float *q, long ldq, const float *k, const float *v, long ldkv, float *out, long ldo,
+                            long steps, long past, long d, void *scratch) {
     (void)q; (void)ldq; (void)k; (void)v; (void)ldkv; (void)out; (void)ldo; (void)steps; (void)past; (void)d; (void)scratch;
     return -1;
 }
-long ck_attention_f32_scratch(long total, long d) { (void)total; (void)d; return 0; }
-int ck_attention_f32_enabled(long d) { (void)d; return 0; }
+long ck_attention_f32_avx512_scratch(long total, long d) { (void)total; (void)d; return 0; }
+int ck_attention_f32_avx512_enabled(long d) { (void)d; return 0; }
 int ck_q4_gemm(void) { return CK_GEMM_NONE; }
 int ck_q4_gemm_takes(long m) { (void)m; return 0; }
 int ck_matmul_q4_avx512vnni(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows, long cols,

@@ -3,11 +3,13 @@ import Foundation
 
 /// The instruction-set paths the matrix kernels run on, chosen once at run time for this processor.
 public enum KernelPath {
-    /// The matrix-vector (decode) path, then each prefill GEMM that runs on its own unit, joined by `+`
-    /// (`avx2+avx512vnni+int4-avx512vnni+avx512bf16`, `neon+dotprod`, `portable`): paths sum in different orders and some
-    /// quantize or round their inputs, so results computed on one are not taken for another's.
+    /// The matrix-vector (decode) path, then each prefill GEMM that runs on its own unit and the fused prefill attention,
+    /// joined by `+` (`avx2+avx512vnni+int4-avx512vnni+avx512bf16+attention-avx512`, `neon+dotprod`, `portable`): paths
+    /// sum in different orders and some quantize or round their inputs, so results computed on one are not taken for
+    /// another's. The attention kernel is the one of OPT's heads (64, 80 and 128 values take the same on every processor).
     public static var current: String {
-        ([decode] + [int8GEMM, int4GEMM, bf16GEMM, oneDNN.map { _ in "onednn" }].compactMap { $0 }).joined(separator: "+")
+        ([decode] + [int8GEMM, int4GEMM, bf16GEMM, oneDNN.map { _ in "onednn" }, attentionKernel(headSize: 64)].compactMap { $0 })
+            .joined(separator: "+")
     }
 
     /// oneDNN's version where the prefill GEMMs run through it (f32, and int8 and bf16 where their unit GEMMs are
@@ -119,7 +121,19 @@ public enum KernelPath {
          ("int4 GEMM", int4GEMM.map { "\($0) (int4 weights × inputs quantized per block of 32; larger batches on weights unpacked per call)" }
              ?? "\(decode) (exact f32 products)"),
          ("f16 GEMM", tiles),
+         ("prefill attention", attentionKernel(headSize: 64).map { "\($0) (one f32 kernel per head)" }
+             ?? "\(BLAS.implementation) products per block of 64 queries"),
          ("matvec decode", decode)]
+    }
+
+    /// The fused f32 kernel of prefill attention (more than one query; `ck_attention_f32`) for heads of `headSize`
+    /// values, or nil where two BLAS products and a softmax per block of queries take its place.
+    public static func attentionKernel(headSize: Int) -> String? {
+        switch Int(ck_attention_f32_enabled(headSize)) {
+        case Int(CK_ATTENTION_AVX512): "attention-avx512"
+        case Int(CK_ATTENTION_AVX2): "attention-avx2"
+        default: nil
+        }
     }
 
     /// What the environment's OPTIML_MAX_ISA does to the features, if it is set.

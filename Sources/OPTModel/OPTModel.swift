@@ -264,8 +264,8 @@ public final class OPTModel: Sendable {
         let total = cache.length, past = total - steps
         let q = ws.q.pointer + rowOffset * h, attended = ws.attended.pointer + rowOffset * h
         if ck_attention_f32_enabled(d) != 0 {
-            // AVX-512: each head in one call over only the keys each block of 8 queries sees, every thread with its
-            // own scratch in `scores` (sized for it by `Workspace.sizes`).
+            // AVX-512 or AVX2: each head in one call over only the keys each block of queries sees, every thread with
+            // its own scratch in `scores` (sized for it by `Workspace.sizes`).
             let scratchBytes = ck_attention_f32_scratch(total, d)
             pool.forEachChunk(heads) { chunk, range in
                 let scratch = UnsafeMutableRawPointer(ws.scores.pointer) + chunk * scratchBytes

@@ -125,7 +125,7 @@ void ck_relu_backward_f32(const float *x, float *dy, long n);
 /// (a probability × 2²⁴); x[i] is multiplied by 0 where dropped, else by `scale`.
 void ck_dropout_f32(float *x, long n, uint64_t base, uint64_t first, uint32_t threshold, float scale);
 
-/// Causal attention of one head in f32 on AVX-512: queries q[i] (i < steps, at positions past + i, already scaled)
+/// Causal attention of one head in f32 (on AVX-512 or AVX2): queries q[i] (i < steps, at positions past + i, already scaled)
 /// over keys k[j] and values v[j] (j < past + steps), rows at stride ldq or ldkv; out[i] (stride ldo) gets
 /// Σ_j softmax_j(q[i]·k[j]) v[j] over the keys j ≤ past + i. Each thread's `scratch` must hold
 /// ck_attention_f32_scratch(past + steps, d) bytes. Returns 0, or -1 (nothing written) unless
@@ -134,8 +134,10 @@ int ck_attention_f32(const float *q, long ldq, const float *k, const float *v, l
                      long steps, long past, long d, void *scratch);
 /// Bytes of scratch ck_attention_f32 needs for `total` positions of d values.
 long ck_attention_f32_scratch(long total, long d);
-/// Whether ck_attention_f32 runs for heads of d values: the processor has AVX-512 F and d is one of OPT's head
-/// sizes (64, 80, 128), and the instruction set is not forced to the portable one.
+/// Which kernel ck_attention_f32 runs for heads of d values, 0 where none does: with the instruction set not forced to
+/// the portable one, CK_ATTENTION_AVX512 where the processor has AVX-512 F and d is one of OPT's head sizes (64, 80,
+/// 128), else CK_ATTENTION_AVX2 where it has AVX2 and FMA and d is a multiple of 16.
+enum { CK_ATTENTION_AVX2 = 1, CK_ATTENTION_AVX512 = 2 };
 int ck_attention_f32_enabled(long d);
 
 /// Prefill GEMM paths for compressed weights (ck_q8_gemm, ck_bf16_gemm). CK_GEMM_NONE: tiles of weights are

@@ -214,7 +214,7 @@ public struct WeightMatrix: @unchecked Sendable {
             }
             return false
         }
-        if format == .f32, Self.throughOneDNN(count) {
+        if format == .f32, Self.throughOneDNN(count), Self.oneDNNF32TakesInputShares {
             let w = data.assumingMemoryBound(to: Float.self)
             pool.forEachChunk(count, minimumChunk: Self.oneDNNMinimumInputs) { _, share in
                 let xs = x + share.lowerBound * cols, ys = y + share.lowerBound * rows
@@ -227,7 +227,7 @@ public struct WeightMatrix: @unchecked Sendable {
         }
         pool.forEachChunk(rows, minimumChunk: 64) { chunk, range in
             if format == .f32 {
-                BLAS.sgemm(transposeA: false, transposeB: true, m: count, n: range.count, k: cols,
+                BLAS.sgemm(oneDNN: ck_onednn() != 0, transposeA: false, transposeB: true, m: count, n: range.count, k: cols,
                            a: x, lda: cols, b: data.assumingMemoryBound(to: Float.self) + range.lowerBound * cols, ldb: cols,
                            c: y + range.lowerBound, ldc: rows)
                 return
@@ -266,9 +266,17 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Whether a product of `count` inputs goes through oneDNN (`KernelPath.oneDNN`): past the matrix-vector
     /// limit, for the formats it multiplies as stored (f32; int8 on our VNNI GEMM's quantized inputs, whose
     /// exact int32 sums then give the same bits; bf16 when the bf16 GEMM was asked for). Each thread then takes
-    /// a share of the inputs (oneDNN's fast kernels want a dense output) and all the weights; a share oneDNN
-    /// refuses runs on the kernel the format has without it.
+    /// a share of the inputs (oneDNN's fast kernels want a dense output) and all the weights, except for f32 off
+    /// AVX-512 (`oneDNNF32TakesInputShares`); a share oneDNN refuses runs on the kernel the format has without it.
     private static func throughOneDNN(_ count: Int) -> Bool { count > Self.matvecLimit && ck_onednn() != 0 }
+
+    /// Whether each thread multiplies f32 weights through oneDNN on a share of the inputs (and all the weights) rather than
+    /// on a share of the weight rows (and all the inputs, its results a strided block of the output): on AVX-512, whose
+    /// brgemm wants a dense output. On AVX2 (`gemm:jit`) with shares of the inputs every thread read all the weights,
+    /// and shares of the rows were faster and steadier (AMD Zen 1, 2 threads, `optiml speed-gemm --repeat 5`, means of
+    /// five interleaved runs, GFLOP/s: fc1 71.8 against 53.3, lm_head 68.4 against 61.9, lm_head on 32 positions 47.0
+    /// against 35.1, the other shapes equal).
+    static let oneDNNF32TakesInputShares = ck_has(UInt32(CK_FEATURE_AVX512F)) != 0
 
     /// Shares of fewer inputs than this run oneDNN's kernels below their speed.
     static let oneDNNMinimumInputs = 16

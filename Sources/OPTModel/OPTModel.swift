@@ -263,10 +263,12 @@ public final class OPTModel: Sendable {
         let h = config.hiddenSize, d = config.headDim, heads = config.numAttentionHeads
         let total = cache.length, past = total - steps
         let q = ws.q.pointer + rowOffset * h, attended = ws.attended.pointer + rowOffset * h
-        if ck_attention_f32_enabled(d) != 0 {
+        let scratchBytes = ck_attention_f32_scratch(total, d)
+        // The scratch was sized when the workspace was reserved: a kernel switched on since (tests switch the instruction
+        // set for the whole process) takes the BLAS path below rather than write past it.
+        if ck_attention_f32_enabled(d) != 0, pool.threads * scratchBytes <= ws.scores.count * MemoryLayout<Float>.stride {
             // AVX-512 or AVX2: each head in one call over only the keys each block of queries sees, every thread with
             // its own scratch in `scores` (sized for it by `Workspace.sizes`).
-            let scratchBytes = ck_attention_f32_scratch(total, d)
             pool.forEachChunk(heads) { chunk, range in
                 let scratch = UnsafeMutableRawPointer(ws.scores.pointer) + chunk * scratchBytes
                 for head in range {

@@ -356,42 +356,79 @@ AVX2 static void q4_prepare(const float *x, long m, long cols, long padded, int8
 Q4_KERNEL(q4_rows_avx2, AVX2, Q4_PAIR_SUMS_AVX2)
 Q4_KERNEL(q4_rows_vnni, __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni"))), Q4_PAIR_SUMS_VNNI)
 
+// The 8 × 8 block r[row][column] transposed in registers: pairs of rows interleaved, then pairs of pairs, then the
+// 128-bit halves exchanged.
+AVX2_INLINE void transpose8(__m256 r[8]) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    // u[4h + m]: column m of rows 4h…4h+3 in the lower 128 bits, column m + 4 in the upper.
+    for (int h = 0; h < 2; h++) {
+        u[4 * h] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int m = 0; m < 4; m++) {
+        r[m] = _mm256_permute2f128_ps(u[m], u[4 + m], 0x20);
+        r[4 + m] = _mm256_permute2f128_ps(u[m], u[4 + m], 0x31);
+    }
+}
+
 // int4 batches (from Q4T_MIN_INPUTS inputs on, where VNNI's kernel does not run): 16 rows at a time are unpacked
-// once per call into the layout maddubs multiplies along, tile[k][row] (the stored nibbles u = q + 8 of one row's
-// columns 2k and 2k + 1, a 16-bit lane), so that one maddubs with an input's two bytes broadcast gives 16 rows'
-// products, and eight of them add up in 16 bits (u ≤ 15, |x| ≤ 127: each lane at most 8 · 3810 = 30,480 < 2^15)
-// before they widen to 32 bits: 32 products cost one maddubs and an eighth of a widening, where the row kernel
-// above takes a maddubs and half a madd, and on AMD Zen 1 both run on the one pipe that multiplies integers
-// (fc1 of opt-125m, one thread: 50.1 GOP/s at 512 inputs a call against 33.1 for the row kernel at its 64, and
-// 36.2 GFLOP/s for oneDNN's f32 GEMM). The inputs are quantized as the row kernel's and each group's sum starts
-// at −8 · Σ x over it, so the integer group sums are that kernel's; their scaling adds up in another order.
-// Six inputs a pass (fc1, 512 inputs, one thread: 45.8, 47.5, 46.5, 50.1, 47.6 GOP/s for 2, 3, 4, 6, 8); from 16
-// inputs a call on, where the unpacking pays off (the row kernel against this one, GOP/s: 8 inputs 33.3 / 26.0, 12
-// 36.3 / 35.5, 16 39.1 / 41.4, 32 33.3 / 41.3).
-enum { Q4T_ROWS = 16, Q4T_INPUTS = 6, Q4T_MIN_INPUTS = 16 };
+// once per call into the layout maddubs multiplies along: tile[g · 8 + k][row] holds, in one 32-bit lane, the stored
+// nibbles u = q + 8 of one row's columns 2k, 2k + 1 of group g's first half and 2k, 2k + 1 of its second half (16
+// columns on), and the inputs are reordered to match, so one maddubs with an input's four bytes broadcast gives 8
+// rows' products, each half's pair in its own 16-bit lane. A group's eight steps add up in 16 bits (u ≤ 15, |x| ≤
+// 127: each lane at most 8 · 3810 = 30,480 < 2^15), then one madd with ones adds each row's two halves into 32 bits:
+// 32 products cost one maddubs and an eighth of a madd, where the row kernel above takes a maddubs and half a madd,
+// and on AMD Zen 1 all run on the one pipe that multiplies integers (two cycles a 256-bit maddubs there). The inputs
+// are quantized as the row kernel's and each group's sum starts at −8 · Σ x over it, so the integer group sums are
+// that kernel's; their scaling adds up in another order. An earlier layout (tile[k][row], two columns a 16-bit lane,
+// each half of a group widened on its own: an extract, two sign extensions and two adds per 8 rows) spent a third
+// of its time widening: fc1 of opt-125m, 512 inputs, one Zen 1 core, best of rounds, 49.3 GOP/s against 54.6 for
+// this one (in a slower phase of the VM 29.0 against 37.9), 32.7 against 41.7 at 16 inputs; without any widening the
+// loop alone runs 71. Widening with shifts instead of the madd: 52.6. Three to six inputs a pass: 54.0–54.6.
+// From 16 inputs a call on, where the unpacking pays off (the row kernel against the earlier layout, GOP/s: 8 inputs
+// 33.3 / 26.0, 12 36.3 / 35.5, 16 39.1 / 41.4, 32 33.3 / 41.3).
+enum { Q4T_ROWS = 16, Q4T_INPUTS = 4, Q4T_MIN_INPUTS = 16 };
 
 typedef struct {
     long cols, groups;
-    ck_q4_inputs inputs;
-    uint16_t *tile;         // [cols / 2][Q4T_ROWS], two unpacked columns of a row each
+    ck_q4_inputs inputs;    // xq reordered as the tile: per group, columns 2k, 2k + 1, 16 + 2k, 17 + 2k for k = 0…7
+    uint32_t *tile;         // [cols / 4][Q4T_ROWS], four unpacked columns of a row each
     float *tile_scales;     // [groups][Q4T_ROWS]
 } q4_tiles;
 
-// Unpacks rows [r0, r0 + n) (n ≤ Q4T_ROWS) into the tile; rows past n get zero weights and scales.
+// A group's 32 values (bytes, columns 0…15 in `first`, 16…31 in `second`) as the tile's eight 32-bit lanes.
+AVX2_INLINE __m256i q4_tiles_lanes(__m128i first, __m128i second) {
+    return _mm256_set_m128i(_mm_unpackhi_epi16(first, second), _mm_unpacklo_epi16(first, second));
+}
+
+// Unpacks rows [r0, r0 + n) (n ≤ Q4T_ROWS) into the tile; rows past n get zero weights and scales. Eight rows'
+// lanes of a group, transposed, are eight tile lines.
 AVX2 static void q4_tiles_unpack(const q4_tiles *p, const uint8_t *w, const uint16_t *scales, long r0, long n) {
     const long cols = p->cols, groups = p->groups;
     const __m128i nibble = _mm_set1_epi8(15);
     for (long g = 0; g < groups; g++) {
-        // Each row's 32 values in column order (low nibbles: columns 0…15, high ones: 16…31), as 16 column pairs.
-        uint16_t pairs[Q4T_ROWS][CK_Q4_GROUP / 2] = {{0}};
-        for (long r = 0; r < n; r++) {
-            const __m128i packed = _mm_loadu_si128((const __m128i *)(w + (r0 + r) * (cols / 2) + g * (CK_Q4_GROUP / 2)));
-            _mm_storeu_si128((__m128i *)pairs[r], _mm_and_si128(packed, nibble));
-            _mm_storeu_si128((__m128i *)(pairs[r] + 8), _mm_and_si128(_mm_srli_epi16(packed, 4), nibble));
+        for (long block = 0; block < Q4T_ROWS / 8; block++) {
+            __m256 lanes[8];
+            for (long j = 0; j < 8; j++) {
+                const long r = block * 8 + j;
+                if (r >= n) {
+                    lanes[j] = _mm256_setzero_ps();
+                    continue;
+                }
+                // Low nibbles are the group's columns 0…15, high ones 16…31.
+                const __m128i packed = _mm_loadu_si128((const __m128i *)(w + (r0 + r) * (cols / 2) + g * (CK_Q4_GROUP / 2)));
+                lanes[j] = _mm256_castsi256_ps(q4_tiles_lanes(_mm_and_si128(packed, nibble),
+                                                              _mm_and_si128(_mm_srli_epi16(packed, 4), nibble)));
+            }
+            transpose8(lanes);
+            for (long k = 0; k < 8; k++) _mm256_storeu_ps((float *)(p->tile + (g * 8 + k) * Q4T_ROWS + block * 8), lanes[k]);
         }
-        uint16_t *lines = p->tile + g * (CK_Q4_GROUP / 2) * Q4T_ROWS;
-        for (long k = 0; k < CK_Q4_GROUP / 2; k++)
-            for (long r = 0; r < Q4T_ROWS; r++) lines[k * Q4T_ROWS + r] = pairs[r][k];
         for (long r = 0; r < Q4T_ROWS; r++) p->tile_scales[g * Q4T_ROWS + r] = r < n ? _cvtsh_ss(scales[(r0 + r) * groups + g]) : 0.0f;
     }
 }
@@ -399,36 +436,34 @@ AVX2 static void q4_tiles_unpack(const q4_tiles *p, const uint8_t *w, const uint
 // The tile's rows against inputs [i0, i0 + M) (M ≤ Q4T_INPUTS, a constant at every call): y[i][r0 + r] for r < n.
 AVX2_INLINE void q4_tiles_inputs(const q4_tiles *p, float *y, long rows, long r0, long n, long i0, const int M) {
     const long cols = p->cols, groups = p->groups;
+    const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[Q4T_INPUTS][2];
     for (int a = 0; a < M; a++) acc[a][0] = acc[a][1] = _mm256_setzero_ps();
     for (long g = 0; g < groups; g++) {
-        __m256i sum[Q4T_INPUTS][2];
-        for (int a = 0; a < M; a++) sum[a][0] = sum[a][1] = _mm256_set1_epi32(p->inputs.start[(i0 + a) * groups + g]);
-        for (int half = 0; half < 2; half++) {
-            __m256i pairs[Q4T_INPUTS];
-            for (int a = 0; a < M; a++) pairs[a] = _mm256_setzero_si256();
-            const long first = g * (CK_Q4_GROUP / 2) + half * (CK_Q4_GROUP / 4);
-            // Kept as a loop (one line, then each input's product with it): unrolled, the compiler held a group's
-            // sixteen lines in registers and spilled them (43.7 GOP/s against 46.5 for fc1 at 512 inputs, one thread).
+        __m256i pairs[Q4T_INPUTS][2];
+        for (int a = 0; a < M; a++) pairs[a][0] = pairs[a][1] = _mm256_setzero_si256();
+        const uint32_t *lines = p->tile + g * 8 * Q4T_ROWS;
+        const int8_t *xq = p->inputs.xq + i0 * cols + g * CK_Q4_GROUP;
 #pragma clang loop unroll(disable)
-            for (long k = first; k < first + CK_Q4_GROUP / 4; k++) {
-                const __m256i line = _mm256_loadu_si256((const __m256i *)(p->tile + k * Q4T_ROWS));
-                for (int a = 0; a < M; a++) {
-                    int16_t two;
-                    memcpy(&two, p->inputs.xq + (i0 + a) * cols + 2 * k, sizeof two);
-                    pairs[a] = _mm256_add_epi16(pairs[a], _mm256_maddubs_epi16(line, _mm256_set1_epi16(two)));
-                }
-            }
+        for (long k = 0; k < 8; k++) {
+            const __m256i line0 = _mm256_loadu_si256((const __m256i *)(lines + k * Q4T_ROWS));
+            const __m256i line1 = _mm256_loadu_si256((const __m256i *)(lines + k * Q4T_ROWS + 8));
             for (int a = 0; a < M; a++) {
-                sum[a][0] = _mm256_add_epi32(sum[a][0], _mm256_cvtepi16_epi32(_mm256_castsi256_si128(pairs[a])));
-                sum[a][1] = _mm256_add_epi32(sum[a][1], _mm256_cvtepi16_epi32(_mm256_extracti128_si256(pairs[a], 1)));
+                int32_t four;
+                memcpy(&four, xq + a * cols + 4 * k, sizeof four);
+                const __m256i x = _mm256_set1_epi32(four);
+                pairs[a][0] = _mm256_add_epi16(pairs[a][0], _mm256_maddubs_epi16(line0, x));
+                pairs[a][1] = _mm256_add_epi16(pairs[a][1], _mm256_maddubs_epi16(line1, x));
             }
         }
         const __m256 d0 = _mm256_loadu_ps(p->tile_scales + g * Q4T_ROWS), d1 = _mm256_loadu_ps(p->tile_scales + g * Q4T_ROWS + 8);
         for (int a = 0; a < M; a++) {
+            const __m256i start = _mm256_set1_epi32(p->inputs.start[(i0 + a) * groups + g]);
             const __m256 s = _mm256_set1_ps(p->inputs.xs[(i0 + a) * groups + g]);
-            acc[a][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum[a][0]), _mm256_mul_ps(d0, s), acc[a][0]);
-            acc[a][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum[a][1]), _mm256_mul_ps(d1, s), acc[a][1]);
+            const __m256i sum0 = _mm256_add_epi32(start, _mm256_madd_epi16(pairs[a][0], ones));
+            const __m256i sum1 = _mm256_add_epi32(start, _mm256_madd_epi16(pairs[a][1], ones));
+            acc[a][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum0), _mm256_mul_ps(d0, s), acc[a][0]);
+            acc[a][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum1), _mm256_mul_ps(d1, s), acc[a][1]);
         }
     }
     for (int a = 0; a < M; a++) {
@@ -447,8 +482,6 @@ AVX2 static void q4_tiles_rows(const q4_tiles *p, const uint8_t *w, const uint16
         long i = 0;
         for (; i + Q4T_INPUTS <= m; i += Q4T_INPUTS) q4_tiles_inputs(p, y, rows, r0, n, i, Q4T_INPUTS);
         switch (m - i) {
-        case 5: q4_tiles_inputs(p, y, rows, r0, n, i, 5); break;
-        case 4: q4_tiles_inputs(p, y, rows, r0, n, i, 4); break;
         case 3: q4_tiles_inputs(p, y, rows, r0, n, i, 3); break;
         case 2: q4_tiles_inputs(p, y, rows, r0, n, i, 2); break;
         case 1: q4_tiles_inputs(p, y, rows, r0, n, i, 1); break;
@@ -488,12 +521,19 @@ void *ck_q4_batch_scratch(const float *x, long m, long cols, size_t tile_bytes, 
 AVX2 static int q4_tiles_matmul(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows,
                                 long cols, long row_begin, long row_end) {
     const long groups = cols / CK_Q4_GROUP;
+    const size_t tile_bytes = (size_t)(cols / 4 * Q4T_ROWS) * sizeof(uint32_t), scale_bytes = (size_t)(groups * Q4T_ROWS) * sizeof(float);
     ck_q4_inputs inputs;
-    uint16_t *tile = ck_q4_batch_scratch(x, m, cols, (size_t)(cols / 2 * Q4T_ROWS) * sizeof(uint16_t)
-                                                         + (size_t)(groups * Q4T_ROWS) * sizeof(float), &inputs);
-    if (!tile) return -1;
-    const q4_tiles p = {.cols = cols, .groups = groups, .inputs = inputs, .tile = tile,
-                        .tile_scales = (float *)(tile + cols / 2 * Q4T_ROWS)};
+    unsigned char *scratch = ck_q4_batch_scratch(x, m, cols, tile_bytes + scale_bytes + (size_t)(m * cols), &inputs);
+    if (!scratch) return -1;
+    int8_t *ordered = (int8_t *)(scratch + tile_bytes + scale_bytes);
+    for (long g = 0; g < m * groups; g++) {
+        const int8_t *from = inputs.xq + g * CK_Q4_GROUP;
+        _mm256_storeu_si256((__m256i *)(ordered + g * CK_Q4_GROUP),
+                            q4_tiles_lanes(_mm_loadu_si128((const __m128i *)from), _mm_loadu_si128((const __m128i *)(from + 16))));
+    }
+    inputs.xq = ordered;
+    const q4_tiles p = {.cols = cols, .groups = groups, .inputs = inputs, .tile = (uint32_t *)scratch,
+                        .tile_scales = (float *)(scratch + tile_bytes)};
     q4_tiles_rows(&p, w, scales, y, m, rows, row_begin, row_end);
     return 0;
 }
@@ -734,27 +774,6 @@ long ck_attention_f32_avx2_scratch(long total, long d) {
 }
 
 int ck_attention_f32_avx2_enabled(long d) { return d > 0 && d % 16 == 0 && ck_isa() == CK_ISA_AVX2; }
-
-// The 8 × 8 block r[row][column] transposed in registers: pairs of rows interleaved, then pairs of pairs, then the
-// 128-bit halves exchanged.
-AVX2_INLINE void transpose8(__m256 r[8]) {
-    __m256 t[8], u[8];
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-    }
-    // u[4h + m]: column m of rows 4h…4h+3 in the lower 128 bits, column m + 4 in the upper.
-    for (int h = 0; h < 2; h++) {
-        u[4 * h] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        u[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        u[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        u[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int m = 0; m < 4; m++) {
-        r[m] = _mm256_permute2f128_ps(u[m], u[4 + m], 0x20);
-        r[4 + m] = _mm256_permute2f128_ps(u[m], u[4 + m], 0x31);
-    }
-}
 
 // kt[c · ldkt + j] = k[j][c] for the head's d dimensions (a multiple of 8) and `keys` key slots, zero from `total` on.
 AVX2 static void transpose_keys(const float *k, long ldkv, long total, long keys, long d, float *kt, long ldkt) {

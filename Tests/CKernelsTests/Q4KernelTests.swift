@@ -186,16 +186,16 @@ extension KernelTests {
         }
     }
 
-    /// Batches of 16 and more run on AVX2's tiles of 16 rows, six inputs a pass (16, 23 and 33 end on passes of 4, 5
-    /// and 3 inputs); fewer on the row kernel.
-    @Test("int4 matmul matches a double reference for every size, batch 1…9, 16, 23 and 33, and row range")
+    /// Batches of 16 and more run on AVX2's tiles of 16 rows, four inputs a pass (16, 18, 23 and 33 end on passes of
+    /// 4, 2, 3 and 1 inputs); fewer on the row kernel.
+    @Test("int4 matmul matches a double reference for every size, batch 1…9, 16, 18, 23 and 33, and row range")
     func int4MatmulMatchesReference() {
         // Group counts 1, 3, 7, 8, 9 and 24: partial and whole chunks of eight groups, odd pairs.
         let shapes = [(1, 32), (5, 96), (37, 224), (16, 256), (6, 288), (64, 768)]
         Self.forEachISA { isa in
             for (rows, cols) in shapes {
                 let stored = StoredQ4(Self.random(rows * cols, seed: UInt64(rows * cols)), rows: rows, cols: cols)
-                for m in Array(1...9) + [16, 23, 33] {
+                for m in Array(1...9) + [16, 18, 23, 33] {
                     let x = Self.random(m * cols, seed: UInt64(m + 100))
                     for range in [0..<rows, (rows / 3)..<rows] {
                         let y = stored.matmul(x, m: m, range)

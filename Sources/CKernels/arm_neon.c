@@ -420,6 +420,7 @@ static float softmax(float *x, long n) {
         isa, matmul_f32, matmul_f16, matmul_bf16, int8_kernel, rows_f16, rows_bf16, rows_q8, \
         to_f16, to_bf16, quantize_q8, dot, axpy, softmax,                                   \
         matmul_q4, 0, /* int4 rows for prefill: the portable conversion */                  \
+        0,            /* decode attention: dot, softmax and axpy in turn */                 \
     }
 const ck_table ck_neon_table = NEON_TABLE(CK_ISA_NEON, matmul_q8);
 const ck_table ck_neon_dotprod_table = NEON_TABLE(CK_ISA_NEON_DOTPROD, matmul_q8_dotprod);

@@ -97,6 +97,16 @@ float ck_dot_f32(const float *a, const float *b, long n) { return KERNEL(dot)(a,
 void ck_axpy_f32(float alpha, const float *x, float *y, long n) { KERNEL(axpy)(alpha, x, y, n); }
 float ck_softmax_f32(float *x, long n) { return KERNEL(softmax)(x, n); }
 
+void ck_attend_one_f32(const float *q, const float *k, const float *v, long ld, float *out, long total, long d, float *scores) {
+    const ck_table *t = kernels();
+    if (t->attend_one && t->attend_one(q, k, v, ld, out, total, d, scores) == 0) return;
+    for (long j = 0; j < total; j++) scores[j] = KERNEL(dot)(q, k + j * ld, d);
+    KERNEL(softmax)(scores, total);
+    for (long i = 0; i < d; i++) out[i] = 0;
+    for (long j = 0; j < total; j++)
+        if (scores[j] != 0) KERNEL(axpy)(scores[j], v + j * ld, out, d);
+}
+
 // Prefill attention: AVX-512's kernel where it runs for heads of d values, else AVX2's.
 int ck_attention_f32_enabled(long d) {
     if (ck_attention_f32_avx512_enabled(d)) return CK_ATTENTION_AVX512;

@@ -39,6 +39,8 @@ typedef struct {
     float (*softmax)(float *, long);
     void (*matmul_q4)(const uint8_t *, const uint16_t *, const float *, float *, long, long, long, long, long);
     void (*rows_q4)(const uint8_t *, const uint16_t *, float *, long, long, long);
+    // ck_attend_one_f32 in one pass of this table's dot, softmax and axpy; returns -1 for a d it leaves to those three.
+    int (*attend_one)(const float *, const float *, const float *, long, float *, long, long, float *);
 } ck_table;
 
 extern const ck_table ck_portable_table;

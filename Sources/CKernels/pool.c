@@ -31,6 +31,7 @@ static struct {
     atomic_long unfinished;
     atomic_int sleepers;
     long workers;
+    atomic_long helpers;  // workers that join the current loop: those numbered below it
     _Atomic(ck_pool_task) task;
     _Atomic(void *) context;
     atomic_long count;
@@ -40,8 +41,8 @@ static uint64_t generation_of(uint64_t ticket) { return ticket >> 32; }
 static long chunks_of(uint64_t ticket) { return (long)((ticket >> 16) & MAX_CHUNKS); }
 static long next_of(uint64_t ticket) { return (long)(ticket & MAX_CHUNKS); }
 
-// Claims and runs chunks of loop `generation` until none is left.
-static void run_chunks(uint64_t generation) {
+// Claims and runs chunks of loop `generation` until none is left, on the thread in `slot`.
+static void run_chunks(uint64_t generation, long slot) {
     uint64_t ticket = atomic_load(&pool.ticket);
     for (;;) {
         if (generation_of(ticket) != generation) return;
@@ -51,14 +52,15 @@ static void run_chunks(uint64_t generation) {
         // The loop cannot end, nor its parameters change, before this chunk is done.
         long count = atomic_load_explicit(&pool.count, memory_order_relaxed);
         ck_pool_task task = atomic_load_explicit(&pool.task, memory_order_relaxed);
-        task(atomic_load_explicit(&pool.context, memory_order_relaxed), chunk, count * chunk / chunks, count * (chunk + 1) / chunks);
+        task(atomic_load_explicit(&pool.context, memory_order_relaxed), slot, count * chunk / chunks, count * (chunk + 1) / chunks);
         atomic_fetch_sub(&pool.unfinished, 1);
         ticket = atomic_load(&pool.ticket);
     }
 }
 
-static void *worker(void *unused) {
-    (void)unused;
+// Worker `number` (0…) helps loops of more than number + 1 threads, in slot number + 1.
+static void *worker(void *number) {
+    const long index = (long)(intptr_t)number;
     uint64_t seen = generation_of(atomic_load(&pool.ticket));
     for (;;) {
         long spins = 0;
@@ -74,23 +76,25 @@ static void *worker(void *unused) {
             pthread_mutex_unlock(&pool.sleep_lock);
         }
         seen = generation_of(atomic_load(&pool.ticket));
-        run_chunks(seen);
+        // `helpers` was stored before the ticket that announced this loop.
+        if (index < atomic_load_explicit(&pool.helpers, memory_order_relaxed)) run_chunks(seen, index + 1);
     }
     return 0;
 }
 
-void ck_pool_run(long chunks, long count, ck_pool_task task, void *context) {
-    if (chunks <= 1 || chunks > MAX_CHUNKS || pthread_mutex_trylock(&pool.submit) != 0) {
-        for (long c = 0; c < chunks; c++) task(context, c, count * c / chunks, count * (c + 1) / chunks);
+void ck_pool_run(long threads, long chunks, long count, ck_pool_task task, void *context) {
+    if (threads <= 1 || chunks <= 1 || chunks > MAX_CHUNKS || pthread_mutex_trylock(&pool.submit) != 0) {
+        for (long c = 0; c < chunks; c++) task(context, 0, count * c / chunks, count * (c + 1) / chunks);
         return;
     }
-    // Workers are started on first need and kept; chunks beyond the workers are shared out.
-    while (pool.workers < chunks - 1 && pool.workers < MAX_WORKERS) {
+    // Workers are started on first need and kept.
+    while (pool.workers < threads - 1 && pool.workers < MAX_WORKERS) {
         pthread_t thread;
-        if (pthread_create(&thread, 0, worker, 0) != 0) break;
+        if (pthread_create(&thread, 0, worker, (void *)(intptr_t)pool.workers) != 0) break;
         pthread_detach(thread);
         pool.workers++;
     }
+    atomic_store_explicit(&pool.helpers, threads - 1, memory_order_relaxed);
     atomic_store_explicit(&pool.task, task, memory_order_relaxed);
     atomic_store_explicit(&pool.context, context, memory_order_relaxed);
     atomic_store_explicit(&pool.count, count, memory_order_relaxed);
@@ -102,7 +106,7 @@ void ck_pool_run(long chunks, long count, ck_pool_task task, void *context) {
         pthread_cond_broadcast(&pool.wake);
         pthread_mutex_unlock(&pool.sleep_lock);
     }
-    run_chunks(generation);
+    run_chunks(generation, 0);
     while (atomic_load(&pool.unfinished) > 0) CPU_RELAX();
     pthread_mutex_unlock(&pool.submit);
 }

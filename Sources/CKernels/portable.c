@@ -138,5 +138,5 @@ static float softmax(float *x, long n) {
 
 const ck_table ck_portable_table = {
     CK_ISA_PORTABLE, matmul_f32, matmul_f16, matmul_bf16, matmul_q8_generic, rows_f16, rows_bf16, rows_q8,
-    to_f16, to_bf16, quantize_q8, dot, axpy, softmax, matmul_q4, rows_q4,
+    to_f16, to_bf16, quantize_q8, dot, axpy, softmax, matmul_q4, rows_q4, 0,
 };

@@ -17,27 +17,34 @@ public struct ComputePool: Sendable {
         BLAS.setThreadCount(1)
     }
 
-    /// Runs `body(chunk, range)` over `0..<count` cut into at most `threads` contiguous chunks of
-    /// at least `minimumChunk` items, in parallel; `chunk` (below `threads`) indexes per-thread
-    /// scratch space. Small loops run on the calling thread.
-    public func forEachChunk(_ count: Int, minimumChunk: Int = 1, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
-        let chunks = min(threads, max(1, count / max(minimumChunk, 1)))
-        if chunks <= 1 {
+    /// Runs `body(slot, range)` over `0..<count` cut into at most `threads × piecesPerThread` contiguous pieces of at
+    /// least `minimumChunk` items, in parallel, each thread claiming the next piece as it finishes one; `slot` (below
+    /// `threads`, never the same for two pieces running at once) indexes per-thread scratch space. Small loops run on
+    /// the calling thread. Pieces beyond one per thread even out threads slowed unequally (by other work on their cores,
+    /// a late wake-up); loops whose pieces lose efficiency as they shrink (GEMMs) keep one per thread.
+    public func forEachChunk(_ count: Int, minimumChunk: Int = 1, piecesPerThread: Int = 1,
+                             _ body: (_ slot: Int, _ range: Range<Int>) -> Void) {
+        let chunks = min(threads * max(1, piecesPerThread), max(1, count / max(minimumChunk, 1)))
+        if chunks <= 1 || threads <= 1 {
             body(0, 0..<count)
             return
         }
-        // The chunks are disjoint and ck_pool_run returns only when all are done, so the caller's
+        // The pieces are disjoint and ck_pool_run returns only when all are done, so the caller's
         // buffers are never touched by two threads at once or after this call.
         withoutActuallyEscaping(body) { escapable in
             var task = escapable
             withUnsafeMutablePointer(to: &task) { pointer in
-                ck_pool_run(chunks, count, { context, chunk, begin, end in
+                ck_pool_run(threads, chunks, count, { context, slot, begin, end in
                     guard let context else { return }
-                    context.assumingMemoryBound(to: ((Int, Range<Int>) -> Void).self).pointee(chunk, begin..<end)
+                    context.assumingMemoryBound(to: ((Int, Range<Int>) -> Void).self).pointee(slot, begin..<end)
                 }, pointer)
             }
         }
     }
+
+    /// Pieces per thread of the decode loops (matrix-vector products, attention over the KV cache): memory-bound row
+    /// streams that lose nothing in pieces of a hundred rows, and the loops a token runs most of.
+    public static let decodePiecesPerThread = 4
 
     /// The most blocks `blocks(_:minimumBlock:)` cuts a loop into.
     public static let maximumBlocks = 64

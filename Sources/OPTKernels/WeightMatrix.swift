@@ -209,7 +209,7 @@ public struct WeightMatrix: @unchecked Sendable {
         }
         if count <= Self.matvecLimit {
             // Decode: each thread streams its share of the rows once for all `count` inputs.
-            pool.forEachChunk(rows, minimumChunk: 64) { _, range in
+            pool.forEachChunk(rows, minimumChunk: 64, piecesPerThread: ComputePool.decodePiecesPerThread) { _, range in
                 matmulRows(x, count: count, into: y, range)
             }
             return false
@@ -225,7 +225,7 @@ public struct WeightMatrix: @unchecked Sendable {
             }
             return false
         }
-        pool.forEachChunk(rows, minimumChunk: 64) { chunk, range in
+        pool.forEachChunk(rows, minimumChunk: 64) { slot, range in
             if format == .f32 {
                 BLAS.sgemm(oneDNN: ck_onednn() != 0, transposeA: false, transposeB: true, m: count, n: range.count, k: cols,
                            a: x, lda: cols, b: data.assumingMemoryBound(to: Float.self) + range.lowerBound * cols, ldb: cols,
@@ -236,7 +236,7 @@ public struct WeightMatrix: @unchecked Sendable {
             // OpenBLAS's Zen kernel prefetches into pages of its packing buffer that a tile's product never writes,
             // each prefetch a page walk to nothing, and ran 3× slower for it (opt-125m int8 prefill on one AMD Zen 1
             // core: 45 tokens/s through OpenBLAS, 128 through oneDNN).
-            let tile = scratch + chunk * Self.tileRows * cols
+            let tile = scratch + slot * Self.tileRows * cols
             var start = range.lowerBound
             while start < range.upperBound {
                 let end = min(range.upperBound, start + Self.tileRows)

@@ -106,11 +106,14 @@ public final class OPTModel: Sendable {
             let start = cache.offset(position: cache.length - shape.rows)
             return (cache.keys[layer].pointer + start, cache.values[layer].pointer + start)
         }
+        // Sequences at a decoding step (one new token) attend together, in one parallel loop over their heads.
+        let decoding = zip(sequences, offsets).filter { $0.0.tokens.count == 1 }.map { (cache: $0.0.cache, rowOffset: $0.1) }
         runLayers(rows: shape.rows, workspace: ws, keysValues: keysValues) { index in
             for (s, rowOffset) in zip(sequences, offsets) {
                 if single == nil { store(layer: index, steps: s.tokens.count, cache: s.cache, workspace: ws, rowOffset: rowOffset) }
-                attention(layer: index, steps: s.tokens.count, cache: s.cache, workspace: ws, rowOffset: rowOffset)
+                if s.tokens.count > 1 { attention(layer: index, steps: s.tokens.count, cache: s.cache, workspace: ws, rowOffset: rowOffset) }
             }
+            decodeAttention(layer: index, sequences: decoding, workspace: ws, capacity: shape.capacity)
         }
         let selected = zip(sequences, offsets).map { s, start in
             let n = s.logits.count(of: s.tokens.count)
@@ -256,10 +259,6 @@ public final class OPTModel: Sendable {
 
     /// Causal attention of this step's queries (rows from `rowOffset` on) over every cached position.
     private func attention(layer: Int, steps: Int, cache: KVCache, workspace ws: Workspace, rowOffset: Int) {
-        if steps == 1 {
-            decodeAttention(layer: layer, cache: cache, workspace: ws, rowOffset: rowOffset)
-            return
-        }
         let h = config.hiddenSize, d = config.headDim, heads = config.numAttentionHeads
         let total = cache.length, past = total - steps
         let q = ws.q.pointer + rowOffset * h, attended = ws.attended.pointer + rowOffset * h
@@ -269,8 +268,8 @@ public final class OPTModel: Sendable {
         if ck_attention_f32_enabled(d) != 0, pool.threads * scratchBytes <= ws.scores.count * MemoryLayout<Float>.stride {
             // AVX-512 or AVX2: each head in one call over only the keys each block of queries sees, every thread with
             // its own scratch in `scores` (sized for it by `Workspace.sizes`).
-            pool.forEachChunk(heads) { chunk, range in
-                let scratch = UnsafeMutableRawPointer(ws.scores.pointer) + chunk * scratchBytes
+            pool.forEachChunk(heads) { slot, range in
+                let scratch = UnsafeMutableRawPointer(ws.scores.pointer) + slot * scratchBytes
                 for head in range {
                     let offset = head * d
                     ck_attention_f32(q + offset, h, cache.keys[layer].pointer + offset, cache.values[layer].pointer + offset, h,
@@ -283,8 +282,8 @@ public final class OPTModel: Sendable {
         // attended, so a long prompt's prefill computes about half the scores a full square would.
         let block = 64
         // Heads in parallel, each thread with its own scores.
-        pool.forEachChunk(heads) { chunk, range in
-            let scores = ws.scores.pointer + chunk * steps * total
+        pool.forEachChunk(heads) { slot, range in
+            let scores = ws.scores.pointer + slot * steps * total
             for head in range {
                 let keys = cache.keys[layer].pointer + head * d
                 let values = cache.values[layer].pointer + head * d
@@ -306,23 +305,18 @@ public final class OPTModel: Sendable {
         }
     }
 
-    /// One new token: every head in parallel, dot products and axpys over the cache.
-    private func decodeAttention(layer: Int, cache: KVCache, workspace ws: Workspace, rowOffset: Int) {
-        let h = config.hiddenSize, d = config.headDim, heads = config.numAttentionHeads, total = cache.length
-        let q = ws.q.pointer + rowOffset * h, out = ws.attended.pointer + rowOffset * h, scores = ws.scores.pointer
-        let keys = cache.keys[layer].pointer, values = cache.values[layer].pointer
-        pool.forEachChunk(heads) { _, range in
-            for head in range {
-                let query = q + head * d
-                let score = scores + head * total
-                let base = head * d
-                for j in 0..<total { score[j] = ck_dot_f32(query, keys + base + j * h, d) }
-                ck_softmax_f32(score, total)
-                let output = out + head * d
-                output.update(repeating: 0, count: d)
-                for j in 0..<total where score[j] != 0 {
-                    ck_axpy_f32(score[j], values + base + j * h, output, d)
-                }
+    /// One new token of each of these sequences (its query in row `rowOffset` of the workspace) over its cache: every
+    /// (sequence, head) pair in parallel, each thread with `capacity` scores of its own in `ws.scores` (which `Workspace.sizes`
+    /// makes at least that for every thread or every pair).
+    private func decodeAttention(layer: Int, sequences: [(cache: KVCache, rowOffset: Int)], workspace ws: Workspace, capacity: Int) {
+        let h = config.hiddenSize, d = config.headDim, heads = config.numAttentionHeads
+        pool.forEachChunk(sequences.count * heads, piecesPerThread: ComputePool.decodePiecesPerThread) { slot, range in
+            let scores = ws.scores.pointer + slot * capacity
+            for pair in range {
+                let (cache, rowOffset) = sequences[pair / heads]
+                let offset = rowOffset * h + (pair % heads) * d, base = (pair % heads) * d
+                ck_attend_one_f32(ws.q.pointer + offset, cache.keys[layer].pointer + base, cache.values[layer].pointer + base, h,
+                                  ws.attended.pointer + offset, cache.length, d, scores)
             }
         }
     }

@@ -316,8 +316,8 @@ public final class TrainingGraph {
         let c = config, h = c.hiddenSize, d = c.headDim, heads = c.numAttentionHeads, length = batch.length
         let Q = q[l].pointer, K = k[l].pointer, V = v[l].pointer, out = context[l].pointer
         let segments = batch.segments, block = segmentCapacity * segmentCapacity, scratch = scores.pointer
-        pool.forEachChunk(batch.rows * heads) { chunk, pairs in
-            let S = scratch + chunk * 2 * block
+        pool.forEachChunk(batch.rows * heads) { slot, pairs in
+            let S = scratch + slot * 2 * block
             for pair in pairs {
                 let row = pair / heads, head = pair % heads
                 for segment in segments where segment.row == row {
@@ -359,8 +359,8 @@ public final class TrainingGraph {
         let Q = q[l].pointer, K = k[l].pointer, V = v[l].pointer
         let dQ = dq.pointer, dK = dk.pointer, dV = dv.pointer
         let segments = batch.segments, block = segmentCapacity * segmentCapacity, scratch = scores.pointer
-        pool.forEachChunk(batch.rows * heads) { chunk, pairs in
-            let P = scratch + chunk * 2 * block, dP = P + block
+        pool.forEachChunk(batch.rows * heads) { slot, pairs in
+            let P = scratch + slot * 2 * block, dP = P + block
             for pair in pairs {
                 let row = pair / heads, head = pair % heads
                 for segment in segments where segment.row == row {

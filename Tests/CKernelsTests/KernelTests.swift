@@ -756,6 +756,31 @@ struct KernelTests {
         }
     }
 
+    @Test("decode attention is dot, softmax and axpy in turn, bit for bit, on every instruction set")
+    func attendOneIsDotSoftmaxAxpy() {
+        Self.forEachISA { isa in
+            // OPT's head sizes, others a multiple of 8 (the AVX2 kernel's), and one it leaves to the three calls.
+            for d in [8, 16, 24, 64, 80, 128, 200, 12] {
+                for total in [1, 3, 4, 5, 9, 97] {
+                    // Two heads side by side, as in the cache's rows; the second one is computed.
+                    let ld = 2 * d
+                    let q = Self.random(d, seed: UInt64(d + total)).map { $0 * 3 }
+                    let k = Self.random(total * ld, seed: UInt64(d * total + 1)), v = Self.random(total * ld, seed: UInt64(d * total + 2))
+                    let keys = Array(k[d...]), values = Array(v[d...])
+                    var scores = [Float](repeating: .nan, count: total + 1)
+                    var out = [Float](repeating: .nan, count: d + 1)
+                    ck_attend_one_f32(q, keys, values, ld, &out, total, d, &scores)
+                    var expectedScores = (0..<total).map { j in ck_dot_f32(q, Array(keys[(j * ld)...]), d) }
+                    ck_softmax_f32(&expectedScores, total)
+                    var expected = [Float](repeating: 0, count: d)
+                    for j in 0..<total where expectedScores[j] != 0 { ck_axpy_f32(expectedScores[j], Array(values[(j * ld)...]), &expected, d) }
+                    #expect(out.prefix(d).map(\.bitPattern) == expected.map(\.bitPattern), "isa \(isa) d=\(d) total=\(total)")
+                    #expect(out[d].isNaN && scores[total].isNaN, "isa \(isa) d=\(d) total=\(total): wrote past the output or the scores")
+                }
+            }
+        }
+    }
+
     // On AVX-512 the head sizes 48 and 96 take AVX2's kernel, OPT's (64, 80, 128) AVX-512's.
     @Test("f32 attention matches a double reference for OPT's head sizes and others, partial blocks and cached keys",
           .enabled(if: ck_attention_f32_enabled(64) != 0, "needs AVX2 and FMA; elsewhere attention runs on BLAS"))

@@ -302,7 +302,7 @@ static void visit(void *context, long chunk, long begin, long end) {
     for (long i = begin; i < end; i++) atomic_fetch_add_explicit(&visits[i], 1, memory_order_relaxed);
 }
 static void check_pool(void) {
-    for (int loop = 0; loop < POOL_LOOPS; loop++) ck_pool_run(1 + loop % 4, POOL_ITEMS, visit, NULL);
+    for (int loop = 0; loop < POOL_LOOPS; loop++) ck_pool_run(1 + loop % 4, 1 + loop % 4, POOL_ITEMS, visit, NULL);
     long wrong = 0, first = -1;
     for (int i = 0; i < POOL_ITEMS; i++)
         if (visits[i] != POOL_LOOPS && wrong++ == 0) first = i;

@@ -88,6 +88,11 @@ void ck_axpy_f32(float alpha, const float *x, float *y, long n);
 /// Softmax of x[0..<n] in place; -infinity entries become 0, and a row of only -infinity becomes all zeros.
 /// Returns log Σ exp(x) of the row as it was (-infinity for a row of only -infinity).
 float ck_softmax_f32(float *x, long n);
+/// Attention of one query (a decoding step, already scaled) over `total` cached positions of one head: scores[j] =
+/// ck_dot_f32(q, k + j·ld, d), ck_softmax_f32 over them, then out = Σ_j scores[j] · v[j·ld…] added with ck_axpy_f32
+/// in order of j, positions of weight 0 skipped: the same bits as those calls in turn, in one pass where the
+/// instruction set has one. `scores` holds `total` floats.
+void ck_attend_one_f32(const float *q, const float *k, const float *v, long ld, float *out, long total, long d, float *scores);
 
 /// Each of `rows` rows of y ([rows, width]): y += bias (when given), then y *= scale, then ReLU when `relu`.
 void ck_bias_scale_relu_f32(float *y, long rows, long width, const float *bias, float scale, int relu);
@@ -230,12 +235,14 @@ uint16_t *ck_bf16_operand(int which, long count);
 /// into out; returns 0, or -1 where oneDNN is absent.
 int ck_onednn_implementation(int type, long m, long n, long k, char *out, long capacity);
 
-/// A parallel loop body: handles items [begin, end) as chunk number `chunk`.
-typedef void (*ck_pool_task)(void *context, long chunk, long begin, long end);
-/// Runs task over 0..<count cut into `chunks` contiguous chunks on the calling thread and pool workers
-/// (started on first use, then kept, spinning briefly between loops). Returns when every chunk is done.
-/// A call made while another is running, or of more than 65,535 chunks, runs its chunks on the calling thread.
-void ck_pool_run(long chunks, long count, ck_pool_task task, void *context);
+/// A parallel loop body: handles items [begin, end) on the thread in `slot` (0 the caller, 1… the workers helping it;
+/// below the loop's thread count, and no two chunks running at once share one, so it indexes per-thread scratch).
+typedef void (*ck_pool_task)(void *context, long slot, long begin, long end);
+/// Runs task over 0..<count cut into `chunks` contiguous chunks on the calling thread and up to threads − 1 pool workers
+/// (started on first use, then kept, spinning briefly between loops), each thread claiming the next chunk as it finishes
+/// one: more chunks than threads even out threads that run at unequal speeds. Returns when every chunk is done. A call
+/// made while another is running, or of more than 65,535 chunks, runs its chunks on the calling thread (slot 0).
+void ck_pool_run(long threads, long chunks, long count, ck_pool_task task, void *context);
 
 /// Instruction sets of the matrix-vector (decode) kernels. CK_ISA_NEON_DOTPROD is the NEON table with int8 decode on
 /// the dot-product instructions (its input quantized), where the processor reports them (AT_HWCAP, sysctl).

@@ -257,7 +257,8 @@ public final class OPTModel: Sendable {
         (cache.values[layer].pointer + destination).update(from: ws.v.pointer + source, count: steps * config.hiddenSize)
     }
 
-    /// Causal attention of this step's queries (rows from `rowOffset` on) over every cached position.
+    /// Causal attention of this step's queries (rows from `rowOffset` on, more than one: `decodeAttention` takes single
+    /// queries) over every cached position.
     private func attention(layer: Int, steps: Int, cache: KVCache, workspace ws: Workspace, rowOffset: Int) {
         let h = config.hiddenSize, d = config.headDim, heads = config.numAttentionHeads
         let total = cache.length, past = total - steps

@@ -315,7 +315,7 @@ public final class OPTModel: Sendable {
             let scores = ws.scores.pointer + slot * capacity
             for pair in range {
                 let (cache, rowOffset) = sequences[pair / heads]
-                let offset = rowOffset * h + (pair % heads) * d, base = (pair % heads) * d
+                let base = (pair % heads) * d, offset = rowOffset * h + base
                 ck_attend_one_f32(ws.q.pointer + offset, cache.keys[layer].pointer + base, cache.values[layer].pointer + base, h,
                                   ws.attended.pointer + offset, cache.length, d, scores)
             }

@@ -38,13 +38,13 @@ static uint16_t q4_half(float d) { return ck_f32_to_f16_one(fmaxf(-65504.0f, fmi
 static float q4_inverse(float d) { return d != 0 ? 1.0f / d : 0; }
 
 // Σ x² (x − d·level(x / d))² over the group: the error weighted by each weight's square, which the search
-// minimizes (large weights carry most of a row's product with its inputs).
-static float q4_error(const q4_vector x[Q4_VECTORS], float d) {
+// minimizes (large weights carry most of a row's product with its inputs). `squares` holds x².
+static float q4_error(const q4_vector x[Q4_VECTORS], const q4_vector squares[Q4_VECTORS], float d) {
     const float inverse = q4_inverse(d);
     q4_vector sum = {0};
     for (int v = 0; v < Q4_VECTORS; v++) {
         q4_vector r = x[v] - d * q4_levels(x[v], inverse);
-        sum += x[v] * x[v] * (r * r);
+        sum += squares[v] * (r * r);
     }
     return q4_sum(sum);
 }
@@ -58,19 +58,27 @@ static uint16_t q4_search(const float *group, const q4_vector x[Q4_VECTORS]) {
         if (fabsf(group[j]) > amax) amax = fabsf(group[j]), max = group[j];
     uint16_t best = q4_half(amax / 7.0f);
     if (amax == 0 || !isfinite(amax)) return best;
-    float best_error = q4_error(x, ck_f16_to_f32(best));
+    // x² and x³ (as (x·x)·x), the same for every candidate.
+    q4_vector squares[Q4_VECTORS], cubes[Q4_VECTORS];
+    for (int v = 0; v < Q4_VECTORS; v++) squares[v] = x[v] * x[v], cubes[v] = squares[v] * x[v];
+    float best_error = q4_error(x, squares, ck_f16_to_f32(best));
+    // A candidate whose f16 scale is the last one measured has its error, which did not beat the best then and
+    // cannot now: neighbouring inverse scales often give the same levels.
+    uint16_t last = best;
     for (int k = -Q4_STEPS; k <= Q4_STEPS; k++) {
         const float inverse = -(8.0f + Q4_STEP * (float)k) / max;
         q4_vector lx = {0}, ll = {0};
         for (int v = 0; v < Q4_VECTORS; v++) {
-            q4_vector l = q4_levels(x[v], inverse), w = x[v] * x[v];
-            lx += w * x[v] * l;
-            ll += w * l * l;
+            q4_vector l = q4_levels(x[v], inverse);
+            lx += cubes[v] * l;
+            ll += squares[v] * l * l;
         }
         const float sum_ll = q4_sum(ll);
         if (!(sum_ll > 0)) continue;
         const uint16_t half = q4_half(q4_sum(lx) / sum_ll);
-        const float error = q4_error(x, ck_f16_to_f32(half));
+        if (half == last) continue;
+        last = half;
+        const float error = q4_error(x, squares, ck_f16_to_f32(half));
         if (error < best_error) best = half, best_error = error;
     }
     return best;

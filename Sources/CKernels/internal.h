@@ -77,20 +77,20 @@ int ck_gemm_q8_scale_sums_avx512vnni(const float *xs, const int32_t *xz, const f
 /// The int8 inputs of the AVX2 kernels (x86_avx2.c): each block of 32 values x quantized to round(x · 127 / max|block|)
 /// with scale max|block| / 127 (llama.cpp's Q8_0).
 void ck_quantize_blocks_avx2(const float *x, int8_t *xq, float *xs, long blocks);
-/// The inputs of the int4 kernels that unpack the weights (AVX2's tiles, AVX-512 VNNI's): each of m rows of x quantized
-/// per block of 32 as above into xq [m][cols] with scales xs [m][cols / 32], and start [m][cols / 32] = −8 · Σ of each
-/// block, where a group's sum of the stored nibbles' products starts (Σ q·x = Σ (q + 8)·x − 8 · Σ x).
+/// The inputs of AVX-512 VNNI's int4 kernel for batches: each of m rows of x quantized per block of 32 as above into
+/// xq [m][cols] with scales xs [m][cols / 32], and start [m][cols / 32] = −8 · Σ of each block, where a group's sum of
+/// the stored nibbles' products starts (Σ q·x = Σ (q + 8)·x − 8 · Σ x).
 typedef struct {
     const int8_t *xq;
     const float *xs;
     const int32_t *start;
 } ck_q4_inputs;
-/// Those kernels' scratch, the calling thread's own, kept for its next call: tile_bytes for the unpacked weights (64-byte
+/// That kernel's scratch, the calling thread's own, kept for its next call: tile_bytes for the unpacked weights (64-byte
 /// aligned, returned), then the inputs, prepared from x [m][cols] into `inputs`; NULL where memory ran out.
 void *ck_q4_batch_scratch(const float *x, long m, long cols, size_t tile_bytes, ck_q4_inputs *inputs);
 #endif
 
-/// ck_matmul_q4 on AVX-512 VNNI (x86_avx512.c), inputs quantized as the AVX2 kernel's (the same integer sums per
+/// ck_matmul_q4 on AVX-512 VNNI (x86_avx512.c), inputs quantized as the AVX2 row kernel's (the same integer sums per
 /// group); -1 where it does not run (ck_q4_vnni_takes(m) false, or no memory).
 int ck_matmul_q4_avx512vnni(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows, long cols,
                             long row_begin, long row_end);

@@ -161,26 +161,37 @@ AVX2 static void matmul_bf16(const uint16_t *w, const float *x, float *y, long m
 // an outlier feature from costing the precision of the whole input.
 enum { Q8_BLOCK = 32, Q8_STACK_COLS = 16384 };
 
-AVX2 void ck_quantize_blocks_avx2(const float *x, int8_t *xq, float *xs, long blocks) {
+// max |x| over 32 values.
+AVX2_INLINE float block_max(const float *block) {
     const __m256 sign_mask = _mm256_set1_ps(-0.0f);
+    __m256 amax = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign_mask, _mm256_loadu_ps(block)),
+                                              _mm256_andnot_ps(sign_mask, _mm256_loadu_ps(block + 8))),
+                                _mm256_max_ps(_mm256_andnot_ps(sign_mask, _mm256_loadu_ps(block + 16)),
+                                              _mm256_andnot_ps(sign_mask, _mm256_loadu_ps(block + 24))));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    return _mm_cvtss_f32(m4);
+}
+
+// 32 values as round(x · 127 / maximum), maximum ≥ max |x| (0 where it is 0).
+AVX2_INLINE void quantize_block(const float *block, float maximum, int8_t *out) {
+    const __m256 inverse = _mm256_set1_ps(maximum > 0 ? 127.0f / maximum : 0.0f);
+    __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(block), inverse));
+    __m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(block + 8), inverse));
+    __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(block + 16), inverse));
+    __m256i i3 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(block + 24), inverse));
+    // Pack 32-bit → 16-bit → 8-bit; the packs interleave lanes, the permute puts them back in order.
+    __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
+    packed = _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256((__m256i *)out, packed);
+}
+
+AVX2 void ck_quantize_blocks_avx2(const float *x, int8_t *xq, float *xs, long blocks) {
     for (long b = 0; b < blocks; b++) {
-        const float *block = x + b * Q8_BLOCK;
-        __m256 v0 = _mm256_loadu_ps(block), v1 = _mm256_loadu_ps(block + 8);
-        __m256 v2 = _mm256_loadu_ps(block + 16), v3 = _mm256_loadu_ps(block + 24);
-        __m256 amax = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign_mask, v0), _mm256_andnot_ps(sign_mask, v1)),
-                                    _mm256_max_ps(_mm256_andnot_ps(sign_mask, v2), _mm256_andnot_ps(sign_mask, v3)));
-        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
-        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-        float maximum = _mm_cvtss_f32(m4);
+        const float maximum = block_max(x + b * Q8_BLOCK);
         xs[b] = maximum / 127.0f;
-        __m256 inverse = _mm256_set1_ps(maximum > 0 ? 127.0f / maximum : 0.0f);
-        __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, inverse)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, inverse));
-        __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, inverse)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, inverse));
-        // Pack 32-bit → 16-bit → 8-bit; the packs interleave lanes, the permute puts them back in order.
-        __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
-        packed = _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-        _mm256_storeu_si256((__m256i *)(xq + b * Q8_BLOCK), packed);
+        quantize_block(x + b * Q8_BLOCK, maximum, xq + b * Q8_BLOCK);
     }
 }
 
@@ -381,25 +392,42 @@ AVX2_INLINE void transpose8(__m256 r[8]) {
 // once per call into the layout maddubs multiplies along: tile[g · 8 + k][row] holds, in one 32-bit lane, the stored
 // nibbles u = q + 8 of one row's columns 2k, 2k + 1 of group g's first half and 2k, 2k + 1 of its second half (16
 // columns on), and the inputs are reordered to match, so one maddubs with an input's four bytes broadcast gives 8
-// rows' products, each half's pair in its own 16-bit lane. A group's eight steps add up in 16 bits (u ≤ 15, |x| ≤
-// 127: each lane at most 8 · 3810 = 30,480 < 2^15), then one madd with ones adds each row's two halves into 32 bits:
-// 32 products cost one maddubs and an eighth of a madd, where the row kernel above takes a maddubs and half a madd,
-// and on AMD Zen 1 all run on the one pipe that multiplies integers (two cycles a 256-bit maddubs there). The inputs
-// are quantized as the row kernel's and each group's sum starts at −8 · Σ x over it, so the integer group sums are
-// that kernel's; their scaling adds up in another order. An earlier layout (tile[k][row], two columns a 16-bit lane,
-// each half of a group widened on its own: an extract, two sign extensions and two adds per 8 rows) spent a third
-// of its time widening: fc1 of opt-125m, 512 inputs, one Zen 1 core, best of rounds, 49.3 GOP/s against 54.6 for
-// this one (in a slower phase of the VM 29.0 against 37.9), 32.7 against 41.7 at 16 inputs; without any widening the
-// loop alone runs 71. Widening with shifts instead of the madd: 52.6. Three to six inputs a pass: 54.0–54.6.
-// From 16 inputs a call on, where the unpacking pays off (the row kernel against the earlier layout, GOP/s: 8 inputs
-// 33.3 / 26.0, 12 36.3 / 35.5, 16 39.1 / 41.4, 32 33.3 / 41.3).
-enum { Q4T_ROWS = 16, Q4T_INPUTS = 4, Q4T_MIN_INPUTS = 16 };
+// rows' products, each half's pair in its own 16-bit lane. A half's lane starts at −8 · Σ x over the half and adds
+// its eight steps' products in 16 bits: Σ (u − 8)·x over the half is then its value, and every partial sum on the
+// way is a sum of 16 terms (u − 8)·x or −8·x, so |·| ≤ 16 · 8 · 127 = 16,256 < 2^15 (u ≤ 15, |x| ≤ 127).
+//
+// The groups' scales are taken as integers, as llama.cpp's k-quants do: per row and superblock of Q4T_SUPER groups
+// (256 columns) an f32 scale D = max |d| / Q4T_SUB_MAX and per group k = round(d / D), |k| ≤ Q4T_SUB_MAX (d the group's
+// f16 scale; k is within 0.5 of d / D, which for the superblock's largest groups is finer than f16's 11 bits). One
+// madd by k adds a row's two halves into 32 bits scaled by its group (|·| ≤ 32,512 · 8,191 < 2^28, eight groups
+// < 2^31), and only each superblock's sum is converted to f32 and scaled by D times the input's scale. So the inputs
+// are quantized per superblock too (one scale per 256 columns, where the row kernel has one per 32). On AMD Zen 1,
+// where one pipe multiplies integers (two cycles a 256-bit maddubs), that spares the pipe's neighbours a conversion,
+// a multiply and an FMA per group: fc1 and fc2 of opt-125m, 512 inputs, one core, 53.8–59.0 against 51.2–53.4 GOP/s
+// with one f32 scaling per group (timed before the change, with the loop alone); with the inputs' quantization and
+// the unpacking, fc1 58.5–59.1 against 54.3–55.4, at 4 inputs a pass. Three a pass, which leaves the 16-bit halves and
+// the 32-bit sums of a group in registers, ran 61.1–61.4 (two 56.5, four 58.9–59.1, five 59.0–59.2; fc1, the same
+// run); on opt-1.3b's 2048², 8192 × 2048 and 2048 × 8192, 58.3–59.3 against 54.0–55.7 before. The cost on accuracy, measured with
+// `tools/int4_reference.py`'s inputs quantized per 256 columns against per 32 on nano's own text (4,096 positions):
+// top-1 98.27% against 98.29%, cosine 0.999475 against 0.999482.
+//
+// An earlier layout (tile[k][row], two columns a 16-bit lane, each half of a group widened on its own: an extract,
+// two sign extensions and two adds per 8 rows) spent a third of its time widening: fc1 of opt-125m, 512 inputs, one
+// Zen 1 core, best of rounds, 49.3 GOP/s against 54.6 for one madd a group (in a slower phase of the VM 29.0 against
+// 37.9), 32.7 against 41.7 at 16 inputs; without any widening the loop alone runs 71. Widening with shifts instead
+// of the madd: 52.6. From 16 inputs a call on, where the unpacking pays off
+// (the row kernel against the earlier layout, GOP/s: 8 inputs 33.3 / 26.0, 12 36.3 / 35.5, 16 39.1 / 41.4, 32 33.3 /
+// 41.3).
+enum { Q4T_ROWS = 16, Q4T_INPUTS = 3, Q4T_MIN_INPUTS = 16, Q4T_SUPER = 8, Q4T_SUB_MAX = 8191 };
 
 typedef struct {
-    long cols, groups;
-    ck_q4_inputs inputs;    // xq reordered as the tile: per group, columns 2k, 2k + 1, 16 + 2k, 17 + 2k for k = 0…7
-    uint32_t *tile;         // [cols / 4][Q4T_ROWS], four unpacked columns of a row each
-    float *tile_scales;     // [groups][Q4T_ROWS]
+    long cols, groups, supers;
+    const int8_t *xq;        // [m][cols], reordered as the tile: per group, columns 2k, 2k + 1, 16 + 2k, 17 + 2k, k = 0…7
+    const float *xs;         // [m][supers]: each input's scale per superblock
+    const int32_t *start;    // [m][groups]: −8 · Σ x over the group's first half (low 16 bits) and second half (high)
+    uint32_t *tile;          // [cols / 4][Q4T_ROWS], four unpacked columns of a row each
+    int32_t *tile_subscales; // [groups][Q4T_ROWS]: k of each row in both 16-bit halves
+    float *tile_scales;      // [supers][Q4T_ROWS]: D of each row
 } q4_tiles;
 
 // A group's 32 values (bytes, columns 0…15 in `first`, 16…31 in `second`) as the tile's eight 32-bit lanes.
@@ -407,12 +435,34 @@ AVX2_INLINE __m256i q4_tiles_lanes(__m128i first, __m128i second) {
     return _mm256_set_m128i(_mm_unpackhi_epi16(first, second), _mm_unpacklo_epi16(first, second));
 }
 
+// Row r's group scales d over superblock s as D and the groups' k (zeros past the tile's n rows). A NaN or infinite
+// d makes D NaN, so its products are NaN, as they are on the other kernels.
+AVX2 static void q4_tiles_scales(const q4_tiles *p, const uint16_t *scales, long r0, long n) {
+    const long groups = p->groups;
+    for (long r = 0; r < Q4T_ROWS; r++)
+        for (long s = 0; s < p->supers; s++) {
+            const long first = s * Q4T_SUPER, end = first + Q4T_SUPER < groups ? first + Q4T_SUPER : groups;
+            float largest = 0;
+            for (long g = first; g < end && r < n; g++) {
+                const float d = fabsf(_cvtsh_ss(scales[(r0 + r) * groups + g]));
+                largest = d > largest || !isfinite(d) ? d : largest;
+            }
+            p->tile_scales[s * Q4T_ROWS + r] = isfinite(largest) ? largest / Q4T_SUB_MAX : NAN;
+            const float inverse = largest > 0 && isfinite(largest) ? Q4T_SUB_MAX / largest : 0;
+            for (long g = first; g < end; g++) {
+                const long k = r < n ? lrintf(_cvtsh_ss(scales[(r0 + r) * groups + g]) * inverse) : 0;
+                const uint16_t clamped = (uint16_t)(k > Q4T_SUB_MAX ? Q4T_SUB_MAX : k < -Q4T_SUB_MAX ? -Q4T_SUB_MAX : k);
+                p->tile_subscales[g * Q4T_ROWS + r] = (int32_t)((uint32_t)clamped * 0x10001u);
+            }
+        }
+}
+
 // Unpacks rows [r0, r0 + n) (n ≤ Q4T_ROWS) into the tile; rows past n get zero weights and scales. Eight rows'
 // lanes of a group, transposed, are eight tile lines.
 AVX2 static void q4_tiles_unpack(const q4_tiles *p, const uint8_t *w, const uint16_t *scales, long r0, long n) {
     const long cols = p->cols, groups = p->groups;
     const __m128i nibble = _mm_set1_epi8(15);
-    for (long g = 0; g < groups; g++) {
+    for (long g = 0; g < groups; g++)
         for (long block = 0; block < Q4T_ROWS / 8; block++) {
             __m256 lanes[8];
             for (long j = 0; j < 8; j++) {
@@ -429,41 +479,47 @@ AVX2 static void q4_tiles_unpack(const q4_tiles *p, const uint8_t *w, const uint
             transpose8(lanes);
             for (long k = 0; k < 8; k++) _mm256_storeu_ps((float *)(p->tile + (g * 8 + k) * Q4T_ROWS + block * 8), lanes[k]);
         }
-        for (long r = 0; r < Q4T_ROWS; r++) p->tile_scales[g * Q4T_ROWS + r] = r < n ? _cvtsh_ss(scales[(r0 + r) * groups + g]) : 0.0f;
-    }
+    q4_tiles_scales(p, scales, r0, n);
 }
 
 // The tile's rows against inputs [i0, i0 + M) (M ≤ Q4T_INPUTS, a constant at every call): y[i][r0 + r] for r < n.
 AVX2_INLINE void q4_tiles_inputs(const q4_tiles *p, float *y, long rows, long r0, long n, long i0, const int M) {
-    const long cols = p->cols, groups = p->groups;
-    const __m256i ones = _mm256_set1_epi16(1);
+    const long cols = p->cols, groups = p->groups, supers = p->supers;
     __m256 acc[Q4T_INPUTS][2];
     for (int a = 0; a < M; a++) acc[a][0] = acc[a][1] = _mm256_setzero_ps();
-    for (long g = 0; g < groups; g++) {
-        __m256i pairs[Q4T_INPUTS][2];
-        for (int a = 0; a < M; a++) pairs[a][0] = pairs[a][1] = _mm256_setzero_si256();
-        const uint32_t *lines = p->tile + g * 8 * Q4T_ROWS;
-        const int8_t *xq = p->inputs.xq + i0 * cols + g * CK_Q4_GROUP;
+    for (long s = 0; s < supers; s++) {
+        __m256i scaled[Q4T_INPUTS][2];
+        for (int a = 0; a < M; a++) scaled[a][0] = scaled[a][1] = _mm256_setzero_si256();
+        const long end = (s + 1) * Q4T_SUPER < groups ? (s + 1) * Q4T_SUPER : groups;
+        for (long g = s * Q4T_SUPER; g < end; g++) {
+            __m256i halves[Q4T_INPUTS][2];
+            for (int a = 0; a < M; a++) halves[a][0] = halves[a][1] = _mm256_set1_epi32(p->start[(i0 + a) * groups + g]);
+            const uint32_t *lines = p->tile + g * 8 * Q4T_ROWS;
+            const int8_t *xq = p->xq + i0 * cols + g * CK_Q4_GROUP;
 #pragma clang loop unroll(disable)
-        for (long k = 0; k < 8; k++) {
-            const __m256i line0 = _mm256_loadu_si256((const __m256i *)(lines + k * Q4T_ROWS));
-            const __m256i line1 = _mm256_loadu_si256((const __m256i *)(lines + k * Q4T_ROWS + 8));
+            for (long k = 0; k < 8; k++) {
+                const __m256i line0 = _mm256_loadu_si256((const __m256i *)(lines + k * Q4T_ROWS));
+                const __m256i line1 = _mm256_loadu_si256((const __m256i *)(lines + k * Q4T_ROWS + 8));
+                for (int a = 0; a < M; a++) {
+                    int32_t four;
+                    memcpy(&four, xq + a * cols + 4 * k, sizeof four);
+                    const __m256i x = _mm256_set1_epi32(four);
+                    halves[a][0] = _mm256_add_epi16(halves[a][0], _mm256_maddubs_epi16(line0, x));
+                    halves[a][1] = _mm256_add_epi16(halves[a][1], _mm256_maddubs_epi16(line1, x));
+                }
+            }
+            const __m256i k0 = _mm256_loadu_si256((const __m256i *)(p->tile_subscales + g * Q4T_ROWS));
+            const __m256i k1 = _mm256_loadu_si256((const __m256i *)(p->tile_subscales + g * Q4T_ROWS + 8));
             for (int a = 0; a < M; a++) {
-                int32_t four;
-                memcpy(&four, xq + a * cols + 4 * k, sizeof four);
-                const __m256i x = _mm256_set1_epi32(four);
-                pairs[a][0] = _mm256_add_epi16(pairs[a][0], _mm256_maddubs_epi16(line0, x));
-                pairs[a][1] = _mm256_add_epi16(pairs[a][1], _mm256_maddubs_epi16(line1, x));
+                scaled[a][0] = _mm256_add_epi32(scaled[a][0], _mm256_madd_epi16(halves[a][0], k0));
+                scaled[a][1] = _mm256_add_epi32(scaled[a][1], _mm256_madd_epi16(halves[a][1], k1));
             }
         }
-        const __m256 d0 = _mm256_loadu_ps(p->tile_scales + g * Q4T_ROWS), d1 = _mm256_loadu_ps(p->tile_scales + g * Q4T_ROWS + 8);
+        const __m256 d0 = _mm256_loadu_ps(p->tile_scales + s * Q4T_ROWS), d1 = _mm256_loadu_ps(p->tile_scales + s * Q4T_ROWS + 8);
         for (int a = 0; a < M; a++) {
-            const __m256i start = _mm256_set1_epi32(p->inputs.start[(i0 + a) * groups + g]);
-            const __m256 s = _mm256_set1_ps(p->inputs.xs[(i0 + a) * groups + g]);
-            const __m256i sum0 = _mm256_add_epi32(start, _mm256_madd_epi16(pairs[a][0], ones));
-            const __m256i sum1 = _mm256_add_epi32(start, _mm256_madd_epi16(pairs[a][1], ones));
-            acc[a][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum0), _mm256_mul_ps(d0, s), acc[a][0]);
-            acc[a][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum1), _mm256_mul_ps(d1, s), acc[a][1]);
+            const __m256 xs = _mm256_set1_ps(p->xs[(i0 + a) * supers + s]);
+            acc[a][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaled[a][0]), _mm256_mul_ps(d0, xs), acc[a][0]);
+            acc[a][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaled[a][1]), _mm256_mul_ps(d1, xs), acc[a][1]);
         }
     }
     for (int a = 0; a < M; a++) {
@@ -482,26 +538,30 @@ AVX2 static void q4_tiles_rows(const q4_tiles *p, const uint8_t *w, const uint16
         long i = 0;
         for (; i + Q4T_INPUTS <= m; i += Q4T_INPUTS) q4_tiles_inputs(p, y, rows, r0, n, i, Q4T_INPUTS);
         switch (m - i) {
-        case 3: q4_tiles_inputs(p, y, rows, r0, n, i, 3); break;
         case 2: q4_tiles_inputs(p, y, rows, r0, n, i, 2); break;
         case 1: q4_tiles_inputs(p, y, rows, r0, n, i, 1); break;
         }
     }
 }
 
-void *ck_q4_batch_scratch(const float *x, long m, long cols, size_t tile_bytes, ck_q4_inputs *inputs) {
-    const long groups = cols / CK_Q4_GROUP;
-    const size_t tile = (tile_bytes + 63) / 64 * 64;
-    const size_t bytes = tile + (size_t)(m * groups) * (sizeof(float) + sizeof(int32_t)) + (size_t)(m * cols);
-    // Kept per thread for its next call: fresh pages, faulted in at every call, cost AVX2's tiles 4–7% (fc1, one
-    // thread: 46.1–46.7 against 43.8–44.3 GOP/s at 64 inputs a call, 50.5–52.1 against 48.6 at 512).
+// A buffer of at least `bytes`, 64-byte aligned, kept per thread for its next call; NULL where memory ran out. Fresh
+// pages, faulted in at every call, cost AVX2's tiles 4–7% (fc1, one thread: 46.1–46.7 against 43.8–44.3 GOP/s at 64
+// inputs a call, 50.5–52.1 against 48.6 at 512).
+static void *q4_thread_scratch(size_t bytes) {
     static _Thread_local unsigned char *buffer;
     static _Thread_local size_t capacity;
     if (bytes > capacity) {
         free(buffer);
         capacity = (buffer = aligned_alloc(64, (bytes + 63) / 64 * 64)) ? bytes : 0;
-        if (!buffer) return NULL;
     }
+    return buffer;
+}
+
+void *ck_q4_batch_scratch(const float *x, long m, long cols, size_t tile_bytes, ck_q4_inputs *inputs) {
+    const long groups = cols / CK_Q4_GROUP;
+    const size_t tile = (tile_bytes + 63) / 64 * 64;
+    unsigned char *buffer = q4_thread_scratch(tile + (size_t)(m * groups) * (sizeof(float) + sizeof(int32_t)) + (size_t)(m * cols));
+    if (!buffer) return NULL;
     float *xs = (float *)(buffer + tile);
     int32_t *start = (int32_t *)(xs + m * groups);
     int8_t *xq = (int8_t *)(start + m * groups);
@@ -517,23 +577,44 @@ void *ck_q4_batch_scratch(const float *x, long m, long cols, size_t tile_bytes, 
     return buffer;
 }
 
+// One input row for the tiles: quantized per superblock into xq (reordered as the tile), xs and start.
+AVX2 static void q4_tiles_quantize(const float *x, long cols, int8_t *xq, float *xs, int32_t *start) {
+    const long groups = cols / CK_Q4_GROUP;
+    for (long first = 0, s = 0; first < groups; first += Q4T_SUPER, s++) {
+        const long end = first + Q4T_SUPER < groups ? first + Q4T_SUPER : groups;
+        float maximum = 0;
+        for (long g = first; g < end; g++) maximum = fmaxf(maximum, block_max(x + g * CK_Q4_GROUP));
+        xs[s] = maximum / 127.0f;
+        for (long g = first; g < end; g++) {
+            int8_t *q = xq + g * CK_Q4_GROUP;
+            quantize_block(x + g * CK_Q4_GROUP, maximum, q);
+            int32_t half[2] = {0, 0};
+            for (long j = 0; j < CK_Q4_GROUP; j++) half[j / 16] += q[j];
+            start[g] = (int32_t)(((uint32_t)(uint16_t)(-8 * half[1]) << 16) | (uint16_t)(-8 * half[0]));
+            _mm256_storeu_si256((__m256i *)q, q4_tiles_lanes(_mm_loadu_si128((const __m128i *)q),
+                                                             _mm_loadu_si128((const __m128i *)(q + 16))));
+        }
+    }
+}
+
 // ck_matmul_q4 on the tiles; -1 (nothing written) where memory ran out.
 AVX2 static int q4_tiles_matmul(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows,
                                 long cols, long row_begin, long row_end) {
-    const long groups = cols / CK_Q4_GROUP;
-    const size_t tile_bytes = (size_t)(cols / 4 * Q4T_ROWS) * sizeof(uint32_t), scale_bytes = (size_t)(groups * Q4T_ROWS) * sizeof(float);
-    ck_q4_inputs inputs;
-    unsigned char *scratch = ck_q4_batch_scratch(x, m, cols, tile_bytes + scale_bytes + (size_t)(m * cols), &inputs);
+    const long groups = cols / CK_Q4_GROUP, supers = (groups + Q4T_SUPER - 1) / Q4T_SUPER;
+    const size_t tile_bytes = (size_t)(cols / 4 * Q4T_ROWS) * sizeof(uint32_t);
+    const size_t subscale_bytes = (size_t)(groups * Q4T_ROWS) * sizeof(int32_t), scale_bytes = (size_t)(supers * Q4T_ROWS) * sizeof(float);
+    const size_t xs_bytes = (size_t)(m * supers) * sizeof(float), start_bytes = (size_t)(m * groups) * sizeof(int32_t);
+    unsigned char *scratch = q4_thread_scratch(tile_bytes + subscale_bytes + scale_bytes + xs_bytes + start_bytes + (size_t)(m * cols));
     if (!scratch) return -1;
-    int8_t *ordered = (int8_t *)(scratch + tile_bytes + scale_bytes);
-    for (long g = 0; g < m * groups; g++) {
-        const int8_t *from = inputs.xq + g * CK_Q4_GROUP;
-        _mm256_storeu_si256((__m256i *)(ordered + g * CK_Q4_GROUP),
-                            q4_tiles_lanes(_mm_loadu_si128((const __m128i *)from), _mm_loadu_si128((const __m128i *)(from + 16))));
-    }
-    inputs.xq = ordered;
-    const q4_tiles p = {.cols = cols, .groups = groups, .inputs = inputs, .tile = (uint32_t *)scratch,
-                        .tile_scales = (float *)(scratch + tile_bytes)};
+    q4_tiles p = {.cols = cols, .groups = groups, .supers = supers, .tile = (uint32_t *)scratch,
+                  .tile_subscales = (int32_t *)(scratch + tile_bytes), .tile_scales = (float *)(scratch + tile_bytes + subscale_bytes)};
+    float *xs = (float *)(scratch + tile_bytes + subscale_bytes + scale_bytes);
+    int32_t *start = (int32_t *)((unsigned char *)xs + xs_bytes);
+    int8_t *xq = (int8_t *)((unsigned char *)start + start_bytes);
+    for (long i = 0; i < m; i++) q4_tiles_quantize(x + i * cols, cols, xq + i * cols, xs + i * supers, start + i * groups);
+    p.xq = xq;
+    p.xs = xs;
+    p.start = start;
     q4_tiles_rows(&p, w, scales, y, m, rows, row_begin, row_end);
     return 0;
 }

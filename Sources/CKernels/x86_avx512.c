@@ -411,8 +411,8 @@ int ck_attention_f32_avx512(const float *q, long ldq, const float *k, const floa
 // must be summed across lanes before its scale applies. Here 32 rows at a time are unpacked once per call into the
 // layout `vpdpbusd` sums along, tile[k / 4][row] (the four stored nibbles u = q + 8 of one row and four columns a
 // lane), so that after a group's eight instructions each lane holds one row's whole group sum, with no reduction,
-// and an input's four bytes are one broadcast. The inputs are quantized per block of 32 as the AVX2 kernel's, and a
-// group's sums start at −8 · Σ x over it, so they are Σ q·x exactly, as that kernel's; one conversion and one FMA
+// and an input's four bytes are one broadcast. The inputs are quantized per block of 32 as the AVX2 row kernel's, and
+// a group's sums start at −8 · Σ x over it, so they are Σ q·x exactly, as that kernel's; one conversion and one FMA
 // with the rows' scales times the input's block scale add them up (in another order than the AVX2 kernel's).
 enum { Q4V_ROWS = 32, Q4V_INPUTS = 4 };
 // Batches from this many inputs on, where the unpacking pays off. opt-125m on 2 Zen 4 cores, tokens/s on the AVX2

@@ -148,46 +148,68 @@ extension KernelTests {
         }
     }
 
+    /// How a path takes its inputs: exact in f32 (portable, NEON), quantized to int8 per block of 32 (AVX2's row
+    /// kernel, AVX-512 VNNI's batches), or per block of 256 with the groups' scales as integers (AVX2's tiles).
+    enum Q4Inputs {
+        case exact, blocksOf32, tiles
+
+        /// The path ck_matmul_q4 takes for m inputs on instruction set `isa`.
+        static func of(isa: Int32, m: Int) -> Q4Inputs {
+            guard isa == Int32(CK_ISA_AVX2) else { return .exact }
+            return ck_q4_gemm() == Int32(CK_GEMM_AVX2) && ck_q4_gemm_takes(m) != 0 ? .tiles : .blocksOf32
+        }
+    }
+
     /// Each path against a double-precision sum over the dequantized weights. Tolerance: 1e-5 · Σ|W·x| for
-    /// f32 rounding (as the other formats' tests); on AVX2 also Σ_c |W[r,c]| · max|x in c's block| / 254 for
-    /// the inputs' int8 quantization, and 1e-6 · Σ_g scale_g · 8 · Σ_{c in g} |x_c| for the f32 rounding of the
-    /// "Σ u·x − 8·Σ x" split, whose two terms can be far larger than the result.
-    static func expectQ4Matches(_ y: [Float], _ stored: StoredQ4, _ x: [Float], m: Int, _ range: Range<Int>, quantizesInputs: Bool,
+    /// f32 rounding (as the other formats' tests); where the inputs are quantized also Σ_c |W[r,c]| · max|x in c's
+    /// block| / 254 for their int8 rounding and 1e-6 · Σ_g scale_g · 8 · Σ_{c in g} |x_c| for the f32 rounding of
+    /// the "Σ u·x − 8·Σ x" split, whose two terms can be far larger than the result; on the tiles also
+    /// Σ_c 8 · max|scale over c's block| / 16382 · |x_c| for the groups' scales rounded to integers.
+    static func expectQ4Matches(_ y: [Float], _ stored: StoredQ4, _ x: [Float], m: Int, _ range: Range<Int>, inputs: Q4Inputs,
                                 _ label: String) {
-        forEachQ4Output(stored, x, m: m) { i, r, terms in
+        forEachQ4Output(stored, x, m: m, inputs: inputs) { i, r, terms in
             let value = y[i * stored.rows + r]
             guard range.contains(r) else {
                 #expect(value.isNaN, "\(label): row \(r) outside the range was written")
                 return
             }
-            let bound = 1e-5 * terms.magnitude + 1e-6 + (quantizesInputs ? terms.inputBound + 1e-6 * terms.splitBound : 0)
+            let quantized = inputs == .exact ? 0 : terms.inputBound + 1e-6 * terms.splitBound + terms.scaleBound
+            let bound = 1e-5 * terms.magnitude + 1e-6 + quantized
             #expect(abs(Double(value) - terms.reference) <= bound, "\(label): i=\(i) r=\(r) got \(value) want \(terms.reference)")
         }
     }
 
-    /// For each input i and row r: the double reference and the bounds `expectQ4Matches` describes.
-    static func forEachQ4Output(_ stored: StoredQ4, _ x: [Float], m: Int,
-                                _ body: (Int, Int, (reference: Double, magnitude: Double, inputBound: Double, splitBound: Double)) -> Void) {
+    /// For each input i and row r: the double reference and the bounds `expectQ4Matches` describes, for `inputs`
+    /// (an exact path gets the bounds of blocks of 32).
+    static func forEachQ4Output(_ stored: StoredQ4, _ x: [Float], m: Int, inputs: Q4Inputs = .blocksOf32,
+                                _ body: (Int, Int, (reference: Double, magnitude: Double, inputBound: Double, splitBound: Double,
+                                                    scaleBound: Double)) -> Void) {
         let rows = stored.rows, cols = stored.cols, group = Int(CK_Q4_GROUP)
+        let block = inputs == .tiles ? 8 * group : group
+        let scale = { (r: Int, c: Int) in Double(ck_f16_to_f32(stored.scales[r * (cols / group) + c / group])) }
         for i in 0..<m {
             let xi = Array(x[(i * cols)..<((i + 1) * cols)])
-            let blockMax = (0..<(cols / group)).map { g in xi[(g * group)..<((g + 1) * group)].map(abs).max() ?? 0 }
+            let blockMax = stride(from: 0, to: cols, by: block).map { xi[$0..<min($0 + block, cols)].map(abs).max() ?? 0 }
             for r in 0..<rows {
-                var reference = 0.0, magnitude = 0.0, inputBound = 0.0, splitBound = 0.0
+                let scaleMax = stride(from: 0, to: cols, by: block).map { start in
+                    stride(from: start, to: min(start + block, cols), by: group).map { abs(scale(r, $0)) }.max() ?? 0
+                }
+                var reference = 0.0, magnitude = 0.0, inputBound = 0.0, splitBound = 0.0, scaleBound = 0.0
                 for c in 0..<cols {
                     let w = Double(stored.exact[r * cols + c]), xc = Double(xi[c])
                     reference += w * xc
                     magnitude += abs(w * xc)
-                    inputBound += abs(w) * Double(blockMax[c / group]) / 254
-                    splitBound += Double(ck_f16_to_f32(stored.scales[r * (cols / group) + c / group])) * 8 * abs(xc)
+                    inputBound += abs(w) * Double(blockMax[c / block]) / 254
+                    splitBound += scale(r, c) * 8 * abs(xc)
+                    if inputs == .tiles { scaleBound += 8 * scaleMax[c / block] / 16382 * abs(xc) }
                 }
-                body(i, r, (reference, magnitude, inputBound, splitBound))
+                body(i, r, (reference, magnitude, inputBound, splitBound, scaleBound))
             }
         }
     }
 
-    /// Batches of 16 and more run on AVX2's tiles of 16 rows, four inputs a pass (16, 18, 23 and 33 end on passes of
-    /// 4, 2, 3 and 1 inputs); fewer on the row kernel.
+    /// Batches of 16 and more run on AVX2's tiles of 16 rows, three inputs a pass (16, 23 and 33 end on passes of
+    /// 1, 2 and 3 inputs); fewer on the row kernel.
     @Test("int4 matmul matches a double reference for every size, batch 1…9, 16, 18, 23 and 33, and row range")
     func int4MatmulMatchesReference() {
         // Group counts 1, 3, 7, 8, 9 and 24: partial and whole chunks of eight groups, odd pairs.
@@ -199,7 +221,7 @@ extension KernelTests {
                     let x = Self.random(m * cols, seed: UInt64(m + 100))
                     for range in [0..<rows, (rows / 3)..<rows] {
                         let y = stored.matmul(x, m: m, range)
-                        Self.expectQ4Matches(y, stored, x, m: m, range, quantizesInputs: isa == Int32(CK_ISA_AVX2),
+                        Self.expectQ4Matches(y, stored, x, m: m, range, inputs: .of(isa: isa, m: m),
                                              "isa \(isa) \(rows)×\(cols) m=\(m) rows \(range)")
                     }
                 }
@@ -210,12 +232,12 @@ extension KernelTests {
     /// Whether batches of int4 weights can run on AVX-512 VNNI here.
     static let hasQ4VNNI = ck_has(UInt32(CK_FEATURE_AVX512F | CK_FEATURE_AVX512BW | CK_FEATURE_AVX512VNNI | CK_FEATURE_F16C)) != 0
 
-    /// The VNNI kernel takes the AVX2 kernels' inputs and so makes the same integer sums per group; only the f32 sums
-    /// of the scaled groups differ in order, so the two agree within f32 rounding (no input-quantization term), and
-    /// each matches the reference as the AVX2 kernels do. Batches of 12…15 inputs (the VNNI kernel's tails of 0…3
-    /// after tiles of 4; AVX2's row kernel) and 37 (AVX2's tiles), tiles of 32 rows cut by the row range, odd group
-    /// counts (the last 64 columns half full).
-    @Test("int4 batches on AVX-512 VNNI: the AVX2 kernel's integer sums, added in another order",
+    /// The VNNI kernel takes the inputs of AVX2's row kernel and so makes the same integer sums per group; only the
+    /// f32 sums of the scaled groups differ in order, so the two agree within f32 rounding (no input-quantization
+    /// term) on batches of 12…15 inputs (the VNNI kernel's tails of 0…3 after tiles of 4; AVX2's row kernel). At 37
+    /// inputs AVX2 runs its tiles (inputs per block of 256), so there each matches the reference with its own
+    /// inputs' bound. Tiles of 32 rows cut by the row range, odd group counts (the last 64 columns half full).
+    @Test("int4 batches on AVX-512 VNNI: the AVX2 row kernel's integer sums, added in another order",
           .enabled(if: hasQ4VNNI, "this processor has no AVX-512 VNNI: int4 batches run on the AVX2 kernel"))
     func int4VNNIMatchesAVX2() {
         ck_set_isa(Self.isas[0])
@@ -229,9 +251,14 @@ extension KernelTests {
                     let vnni = stored.matmul(x, m: m, range)
                     ck_set_q8_gemm(Int32(CK_GEMM_NONE))
                     #expect(ck_q4_gemm() == Int32(CK_GEMM_AVX2))
+                    let avx2Inputs = Q4Inputs.of(isa: Self.isas[0], m: m)
                     let avx2 = stored.matmul(x, m: m, range)
                     let label = "\(rows)×\(cols) m=\(m) rows \(range)"
-                    Self.expectQ4Matches(vnni, stored, x, m: m, range, quantizesInputs: true, "VNNI \(label)")
+                    Self.expectQ4Matches(vnni, stored, x, m: m, range, inputs: .blocksOf32, "VNNI \(label)")
+                    guard avx2Inputs == .blocksOf32 else {
+                        Self.expectQ4Matches(avx2, stored, x, m: m, range, inputs: avx2Inputs, "AVX2 \(label)")
+                        continue
+                    }
                     Self.forEachQ4Output(stored, x, m: m) { i, r, terms in
                         guard range.contains(r) else { return }
                         let a = vnni[i * rows + r], b = avx2[i * rows + r]
@@ -272,7 +299,7 @@ extension KernelTests {
         let x = Self.random(m * cols, seed: 14)
         Self.forEachISA { isa in
             Self.expectQ4Matches(stored.matmul(x, m: m, 0..<rows), stored, x, m: m, 0..<rows,
-                                 quantizesInputs: isa == Int32(CK_ISA_AVX2), "isa \(isa) wide")
+                                 inputs: .of(isa: isa, m: m), "isa \(isa) wide")
             let untouched = stored.matmul(x, m: m, 2..<2).allSatisfy { $0.isNaN }
             #expect(untouched, "isa \(isa)")
         }

@@ -26,8 +26,8 @@ extension WeightFormatTests {
     }
 
     /// int4 computed by our paths against f32 computed on the very weights int4 stands for (its checkpoint
-    /// loaded as f32). On AVX2 the int4 kernel runs decode and prefill alike and quantizes its inputs to int8
-    /// per block of 32 (cosine ≥ 0.999); elsewhere prefill converts int4 tiles to those f32 values exactly for
+    /// loaded as f32). On AVX2 the int4 kernels quantize their inputs to int8, in decode per block of 32 and in
+    /// prefill (the tiles) per block of 256 (cosine ≥ 0.999); elsewhere prefill converts int4 tiles to those f32 values exactly for
     /// BLAS, so only the summation order differs (1e-4), and decode is exact in f32 too.
     @Test("int4 logits are those of its dequantized weights, in prefill and decode")
     func int4MatchesDequantizedWeights() throws {
@@ -47,8 +47,8 @@ extension WeightFormatTests {
     }
 
     /// More inputs than one call of an int4 kernel that unpacks the weights takes (AVX-512 VNNI's, AVX2's tiles:
-    /// `int4GEMMInputBlock`) are cut into calls of even sizes; every input's products are then its products alone
-    /// (one input: the decode kernel, whose quantized inputs make the same integer sums), within f32 rounding.
+    /// `int4GEMMInputBlock`) are cut into calls of even sizes; every input's products are then its products in a
+    /// call of 16 inputs (the smallest those kernels take, so its inputs are quantized alike), within f32 rounding.
     /// Elsewhere the same holds through f32 tiles.
     @Test("int4 products of 1,100 inputs at once: every input's own products")
     func int4ManyInputs() throws {
@@ -63,18 +63,19 @@ extension WeightFormatTests {
         let pool = ComputePool(threads: 2)
         let scratch = AlignedBuffer(byteCount: pool.threads * WeightMatrix.tileRows * cols * 4)
         let quantized = AlignedBuffer(byteCount: WeightMatrix.quantizedBytes(count: count, cols: cols))
-        var all = [Float](repeating: .nan, count: count * rows), one = [Float](repeating: .nan, count: rows)
+        let few = 16
+        var all = [Float](repeating: .nan, count: count * rows), some = [Float](repeating: .nan, count: few * rows)
         x.withUnsafeBufferPointer { input in
             all.withUnsafeMutableBufferPointer { y in
                 matrix.multiply(input.baseAddress!, count: count, into: y.baseAddress!, pool: pool,
                                 scratch: scratch.pointer.assumingMemoryBound(to: Float.self), quantized: quantized.pointer)
             }
-            for i in stride(from: 0, to: count, by: 109) {
-                one.withUnsafeMutableBufferPointer { y in
-                    matrix.multiply(input.baseAddress! + i * cols, count: 1, into: y.baseAddress!, pool: pool,
+            for i in stride(from: 0, to: count - few, by: 109) {
+                some.withUnsafeMutableBufferPointer { y in
+                    matrix.multiply(input.baseAddress! + i * cols, count: few, into: y.baseAddress!, pool: pool,
                                     scratch: scratch.pointer.assumingMemoryBound(to: Float.self), quantized: quantized.pointer)
                 }
-                let largest = one.map(abs).max() ?? 0
+                let one = some[0..<rows], largest = one.map(abs).max() ?? 0
                 let gap = zip(all[(i * rows)..<((i + 1) * rows)], one).map { abs($0 - $1) }.max() ?? .infinity
                 #expect(gap <= 1e-4 * max(largest, 1), "input \(i): products differ by \(gap)")
             }

@@ -36,8 +36,11 @@ enum { CK_Q4_GROUP = 32 };
 /// q in -8…7. Row r's groups are cols/32 runs of 16 bytes at w + r*cols/2; byte j of group g holds
 /// q[r, 32g+j] + 8 in its low nibble and q[r, 32g+16+j] + 8 in its high nibble (llama.cpp's Q4_0 order),
 /// so one 16-byte load, a mask and a shift give the group's 32 values in column order.
-/// On AVX2 the inputs are quantized to int8 per block of 32 as for int8 at batch 1 (every m), which adds
-/// at most Σ_c |W[r,c]| · max|x in c's block| / 254; the portable and NEON kernels are exact in f32.
+/// On AVX2 the inputs are quantized to int8, which adds at most Σ_c |W[r,c]| · max|x in c's block| / 254: below
+/// 16 inputs per block of 32 as for int8 at batch 1; from 16 on (the tiles) per block of 256 (8 groups, the last
+/// block of a row shorter), with each group's scale taken as an integer k ≤ 8191 times one f32 scale per row and
+/// block (which adds at most Σ_c 8 · max|d over c's block| / 16382 · |x[c]|); the portable and NEON kernels are
+/// exact in f32.
 void ck_matmul_q4(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows, long cols,
                   long row_begin, long row_end);
 
@@ -148,8 +151,8 @@ int ck_attention_f32_enabled(long d);
 /// Prefill GEMM paths for compressed weights (ck_q8_gemm, ck_bf16_gemm). CK_GEMM_NONE: tiles of weights are
 /// converted to f32 for the f32 GEMM, oneDNN or BLAS (exact weights, f32 inputs). CK_GEMM_AVX2_ONEDNN: int8 weights × inputs quantized
 /// to 7 bits through oneDNN's AVX2 kernels, for processors without VNNI.
-/// CK_GEMM_AVX2 (int4 alone): int4 weights unpacked per call, 16 rows at a time, × inputs quantized per block of 32,
-/// maddubs into 16-bit sums.
+/// CK_GEMM_AVX2 (int4 alone): int4 weights unpacked per call, 16 rows at a time, × inputs quantized per block of 256,
+/// maddubs into 16-bit sums, the groups' scales as integers (llama.cpp's k-quants).
 enum { CK_GEMM_NONE = 0, CK_GEMM_AVX512VNNI = 1, CK_GEMM_AVX512BF16 = 2, CK_GEMM_AVX2_ONEDNN = 3, CK_GEMM_AVX2 = 4 };
 /// The int8 GEMM in use: ck_default_q8_gemm unless ck_set_q8_gemm chose otherwise.
 int ck_q8_gemm(void);

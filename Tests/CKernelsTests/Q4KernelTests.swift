@@ -292,6 +292,32 @@ extension KernelTests {
         }
     }
 
+    /// AVX2's tiles take each group's scale as an integer k ≤ 8191 under the largest of its 256 columns: groups
+    /// whose scales span six orders of magnitude (down to k = 0) and an all-zero group stay within the bound for that
+    /// rounding, at the 16 to 33 inputs the tiles run. The inputs are integers with 127 in every block of 256, so
+    /// their quantization is exact and the scales' rounding is all that is left beside f32's.
+    @Test("int4 tiles: groups whose scales span six orders of magnitude in a block of 256 columns")
+    func int4TilesWideScaleSpread() {
+        let rows = 19, cols = 800, block = 8 * Int(CK_Q4_GROUP)
+        let values = Self.random(rows * cols, seed: 15).enumerated().map { i, v in
+            let g = (i % cols) / Int(CK_Q4_GROUP)
+            return g == 3 ? 0 : v * Float(pow(10.0, -Double((g + i / cols) % 7)))
+        }
+        let stored = StoredQ4(values, rows: rows, cols: cols)
+        ck_set_isa(Self.isas[0])
+        for m in [16, 33] {
+            let x = Self.random(m * cols, seed: UInt64(m + 400)).enumerated().map { i, v in
+                i % cols % block == 0 ? 127 : (v * 127).rounded()
+            }
+            let y = stored.matmul(x, m: m, 0..<rows)
+            let inputs = Q4Inputs.of(isa: Self.isas[0], m: m)
+            Self.forEachQ4Output(stored, x, m: m, inputs: inputs) { i, r, terms in
+                let bound = 1e-5 * terms.magnitude + 1e-6 * terms.splitBound + terms.scaleBound + 1e-6
+                #expect(abs(Double(y[i * rows + r]) - terms.reference) <= bound, "\(inputs) m=\(m) i=\(i) r=\(r)")
+            }
+        }
+    }
+
     @Test("int4 matmul: wide inputs (heap-held on AVX2) and an empty row range")
     func int4WideAndEmpty() {
         let rows = 3, cols = 4096, m = 9

@@ -123,13 +123,16 @@ static void matmul(const stored *s, const float *x, float *y, long m, long b, lo
     }
 }
 
-// Whether the kernel in use quantizes its inputs per block of 32 (ckernels.h: int8 at batch 1 on AVX2 and on
-// NEON with dot products, int4 at every batch on AVX2), which adds at most Σ_c |W[r,c]| · max|x in c's block| / 254.
-static int quantizes_inputs(int format, long m, long cols) {
+// The columns that share one input scale where the kernel in use quantizes its inputs, 0 where it does not (ckernels.h):
+// 32 for int8 at batch 1 on AVX2 and on NEON with dot products and for int4 on AVX2, 256 on AVX2's int4 tiles (16 inputs
+// and more). That adds at most Σ_c |W[r,c]| · max|x in c's block| / 254, and on the tiles, whose groups' scales are
+// integers under the largest of the block's, Σ_c 8 · max|scale in c's block| / 16382 · |x[c]|.
+static long input_block(int format, long m, long cols) {
     const int isa = ck_isa();
     if (cols % 32) return 0;
-    if (format == Q8) return m == 1 && (isa == CK_ISA_AVX2 || isa == CK_ISA_NEON_DOTPROD);
-    return format == Q4 && isa == CK_ISA_AVX2;
+    if (format == Q8) return m == 1 && (isa == CK_ISA_AVX2 || isa == CK_ISA_NEON_DOTPROD) ? 32 : 0;
+    if (format != Q4 || isa != CK_ISA_AVX2) return 0;
+    return ck_q4_gemm() == CK_GEMM_AVX2 && ck_q4_gemm_takes(m) ? 256 : 32;
 }
 
 static void check_matmul(int format, long rows, long cols, long m, long b, long e) {
@@ -154,15 +157,18 @@ static void check_matmul(int format, long rows, long cols, long m, long b, long 
                 exact += w * v;
                 magnitude += fabs(w * v);
             }
-            if (quantizes_inputs(format, m, cols))
-                for (long c0 = 0; c0 < cols; c0 += 32) {
-                    double block = 0, weights = 0;
-                    for (long c = c0; c < c0 + 32; c++) {
-                        block = fmax(block, fabs(x[i * cols + c]));
-                        weights += fabs(s.exact[r * cols + c]);
-                    }
-                    quantization += weights * block / 254;
+            const long width = input_block(format, m, cols);
+            for (long c0 = 0; width && c0 < cols; c0 += width) {
+                const long end = c0 + width < cols ? c0 + width : cols;
+                double block = 0, weights = 0, inputs = 0, scale = 0;
+                for (long c = c0; c < end; c++) {
+                    block = fmax(block, fabs(x[i * cols + c]));
+                    weights += fabs(s.exact[r * cols + c]);
+                    inputs += fabs(x[i * cols + c]);
+                    if (format == Q4) scale = fmax(scale, fabs(ck_f16_to_f32(s.group[r * (cols / CK_Q4_GROUP) + c / CK_Q4_GROUP])));
                 }
+                quantization += weights * block / 254 + (width == 256 ? 8 * scale / 16382 * inputs : 0);
+            }
             ok = fabs(got - exact) <= 1e-5 * magnitude + quantization + 1e-30;
         }
     char what[160];

@@ -407,17 +407,16 @@ AVX2_INLINE void transpose8(__m256 r[8]) {
 // with one f32 scaling per group (timed before the change, with the loop alone); with the inputs' quantization and
 // the unpacking, fc1 58.5–59.1 against 54.3–55.4, at 4 inputs a pass. Three a pass, which leaves the 16-bit halves and
 // the 32-bit sums of a group in registers, ran 61.1–61.4 (two 56.5, four 58.9–59.1, five 59.0–59.2; fc1, the same
-// run); on opt-1.3b's 2048², 8192 × 2048 and 2048 × 8192, 58.3–59.3 against 54.0–55.7 before. The cost on accuracy, measured with
-// `tools/int4_reference.py`'s inputs quantized per 256 columns against per 32 on nano's own text (4,096 positions):
-// top-1 98.27% against 98.29%, cosine 0.999475 against 0.999482.
+// run); on opt-1.3b's 2048², 8192 × 2048 and 2048 × 8192, 58.3–59.3 against 54.0–55.7 before. The cost on accuracy,
+// measured with `tools/int4_reference.py`'s inputs quantized per 256 columns against per 32 on nano's own text (4,096
+// positions): top-1 98.27% against 98.29%, cosine 0.999475 against 0.999482.
 //
 // An earlier layout (tile[k][row], two columns a 16-bit lane, each half of a group widened on its own: an extract,
 // two sign extensions and two adds per 8 rows) spent a third of its time widening: fc1 of opt-125m, 512 inputs, one
 // Zen 1 core, best of rounds, 49.3 GOP/s against 54.6 for one madd a group (in a slower phase of the VM 29.0 against
 // 37.9), 32.7 against 41.7 at 16 inputs; without any widening the loop alone runs 71. Widening with shifts instead
-// of the madd: 52.6. From 16 inputs a call on, where the unpacking pays off
-// (the row kernel against the earlier layout, GOP/s: 8 inputs 33.3 / 26.0, 12 36.3 / 35.5, 16 39.1 / 41.4, 32 33.3 /
-// 41.3).
+// of the madd: 52.6. From 16 inputs a call on, where the unpacking pays off (the row kernel against the earlier
+// layout, GOP/s: 8 inputs 33.3 / 26.0, 12 36.3 / 35.5, 16 39.1 / 41.4, 32 33.3 / 41.3).
 enum { Q4T_ROWS = 16, Q4T_INPUTS = 3, Q4T_MIN_INPUTS = 16, Q4T_SUPER = 8, Q4T_SUB_MAX = 8191 };
 
 typedef struct {

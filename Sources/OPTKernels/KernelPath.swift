@@ -70,7 +70,7 @@ public enum KernelPath {
 
     /// The columns that share one input scale in the int4 GEMM `path`: AVX2's tiles take the groups' scales as integers
     /// under one per 256 columns, so their inputs are quantized per 256; the other kernels per group of 32.
-    static func int4GEMMInputBlock(_ path: String) -> String { path == "int4-avx2-tiles" ? "32, 256 from 16 inputs on" : "32" }
+    static func int4InputScaleColumns(_ path: String) -> String { path == "int4-avx2-tiles" ? "32, 256 from 16 inputs on" : "32" }
 
     /// The int4 kernel that multiplies `count` inputs on AVX2 and AVX-512: the larger batches' where it takes them
     /// (VNNI's takes every batch size), else AVX2's own.
@@ -122,7 +122,7 @@ public enum KernelPath {
              ?? tiles + (units.int8 && Int(ck_default_q8_gemm()) == Int(CK_GEMM_NONE) ? " (the int8 GEMM is no faster on narrow-avx)" : "")),
          ("bf16 GEMM", bf16GEMM.map { "\($0)\(through) (bf16 weights × bf16-rounded inputs)" }
              ?? tiles + (units.bf16 ? " (avx512bf16 with --bf16-gemm)" : "")),
-         ("int4 GEMM", int4GEMM.map { "\($0) (int4 weights × inputs quantized per block of \(int4GEMMInputBlock($0)); larger batches on weights unpacked per call)" }
+         ("int4 GEMM", int4GEMM.map { "\($0) (int4 weights × inputs quantized per block of \(int4InputScaleColumns($0)); larger batches on weights unpacked per call)" }
              ?? "\(decode) (exact f32 products)"),
          ("f16 GEMM", tiles),
          ("prefill attention", attentionKernel(headSize: 64).map { "\($0) (one f32 kernel per head)" }

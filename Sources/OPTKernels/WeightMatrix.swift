@@ -190,8 +190,8 @@ public struct WeightMatrix: @unchecked Sendable {
         }
         if format == .int4, count > Self.matvecLimit, Int(ck_isa()) == Int(CK_ISA_AVX2) {
             // int4 prefill on the kernels that unpack the weights (AVX-512 VNNI's, inputs quantized per block of 32, else
-            // AVX2's tiles, per block of 256; integer multiply-adds), in blocks of at most `int4GEMMInputBlock` inputs, so that each tile of
-            // weights is unpacked once for many inputs (+8% at 512 inputs a call: 2,142–2,292 against 1,958–2,026
+            // AVX2's tiles, per block of 256; integer multiply-adds), in blocks of at most `int4GEMMInputBlock` inputs, so
+            // that each tile of weights is unpacked once for many inputs (+8% at 512 inputs a call: 2,142–2,292 against 1,958–2,026
             // tokens/s in blocks of 64, opt-125m on 2 Zen 4 cores), of even sizes, so that no short last block goes to
             // the row kernel (both take every batch past `matvecLimit`).
             let blocks = (count + Self.int4GEMMInputBlock - 1) / Self.int4GEMMInputBlock

@@ -187,13 +187,16 @@ extension KernelTests {
         let rows = stored.rows, cols = stored.cols, group = Int(CK_Q4_GROUP)
         let block = inputs == .tiles ? 8 * group : group
         let scale = { (r: Int, c: Int) in Double(ck_f16_to_f32(stored.scales[r * (cols / group) + c / group])) }
+        // Per row, the largest |scale| of each block.
+        let scaleMax = (0..<rows).map { r in
+            stride(from: 0, to: cols, by: block).map { start in
+                stride(from: start, to: min(start + block, cols), by: group).map { abs(scale(r, $0)) }.max() ?? 0
+            }
+        }
         for i in 0..<m {
             let xi = Array(x[(i * cols)..<((i + 1) * cols)])
             let blockMax = stride(from: 0, to: cols, by: block).map { xi[$0..<min($0 + block, cols)].map(abs).max() ?? 0 }
             for r in 0..<rows {
-                let scaleMax = stride(from: 0, to: cols, by: block).map { start in
-                    stride(from: start, to: min(start + block, cols), by: group).map { abs(scale(r, $0)) }.max() ?? 0
-                }
                 var reference = 0.0, magnitude = 0.0, inputBound = 0.0, splitBound = 0.0, scaleBound = 0.0
                 for c in 0..<cols {
                     let w = Double(stored.exact[r * cols + c]), xc = Double(xi[c])
@@ -201,7 +204,7 @@ extension KernelTests {
                     magnitude += abs(w * xc)
                     inputBound += abs(w) * Double(blockMax[c / block]) / 254
                     splitBound += scale(r, c) * 8 * abs(xc)
-                    if inputs == .tiles { scaleBound += 8 * scaleMax[c / block] / 16382 * abs(xc) }
+                    if inputs == .tiles { scaleBound += 8 * scaleMax[r][c / block] / 16382 * abs(xc) }
                 }
                 body(i, r, (reference, magnitude, inputBound, splitBound, scaleBound))
             }

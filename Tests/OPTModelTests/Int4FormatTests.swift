@@ -27,8 +27,8 @@ extension WeightFormatTests {
 
     /// int4 computed by our paths against f32 computed on the very weights int4 stands for (its checkpoint
     /// loaded as f32). On AVX2 the int4 kernels quantize their inputs to int8, in decode per block of 32 and in
-    /// prefill (the tiles) per block of 256 (cosine ≥ 0.999); elsewhere prefill converts int4 tiles to those f32 values exactly for
-    /// BLAS, so only the summation order differs (1e-4), and decode is exact in f32 too.
+    /// prefill (the tiles) per block of 256 (cosine ≥ 0.999); elsewhere prefill converts int4 tiles to those f32
+    /// values exactly for BLAS, so only the summation order differs (1e-4), and decode is exact in f32 too.
     @Test("int4 logits are those of its dequantized weights, in prefill and decode")
     func int4MatchesDequantizedWeights() throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("optiml-int4-\(UUID().uuidString)")

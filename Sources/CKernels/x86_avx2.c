@@ -174,8 +174,8 @@ AVX2_INLINE float block_max(const float *block) {
     return _mm_cvtss_f32(m4);
 }
 
-// 32 values as round(x · 127 / maximum), maximum ≥ max |x| (0 where it is 0).
-AVX2_INLINE void quantize_block(const float *block, float maximum, int8_t *out) {
+// 32 values as round(x · 127 / maximum), maximum ≥ max |x| (0 where it is 0), in column order.
+AVX2_INLINE __m256i quantized_block(const float *block, float maximum) {
     const __m256 inverse = _mm256_set1_ps(maximum > 0 ? 127.0f / maximum : 0.0f);
     __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(block), inverse));
     __m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(block + 8), inverse));
@@ -183,15 +183,14 @@ AVX2_INLINE void quantize_block(const float *block, float maximum, int8_t *out) 
     __m256i i3 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(block + 24), inverse));
     // Pack 32-bit → 16-bit → 8-bit; the packs interleave lanes, the permute puts them back in order.
     __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
-    packed = _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-    _mm256_storeu_si256((__m256i *)out, packed);
+    return _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
 AVX2 void ck_quantize_blocks_avx2(const float *x, int8_t *xq, float *xs, long blocks) {
     for (long b = 0; b < blocks; b++) {
         const float maximum = block_max(x + b * Q8_BLOCK);
         xs[b] = maximum / 127.0f;
-        quantize_block(x + b * Q8_BLOCK, maximum, xq + b * Q8_BLOCK);
+        _mm256_storeu_si256((__m256i *)(xq + b * Q8_BLOCK), quantized_block(x + b * Q8_BLOCK, maximum));
     }
 }
 
@@ -585,36 +584,87 @@ AVX2 static void q4_tiles_quantize(const float *x, long cols, int8_t *xq, float 
         for (long g = first; g < end; g++) maximum = fmaxf(maximum, block_max(x + g * CK_Q4_GROUP));
         xs[s] = maximum / 127.0f;
         for (long g = first; g < end; g++) {
-            int8_t *q = xq + g * CK_Q4_GROUP;
-            quantize_block(x + g * CK_Q4_GROUP, maximum, q);
-            int32_t half[2] = {0, 0};
-            for (long j = 0; j < CK_Q4_GROUP; j++) half[j / 16] += q[j];
-            start[g] = (int32_t)(((uint32_t)(uint16_t)(-8 * half[1]) << 16) | (uint16_t)(-8 * half[0]));
-            _mm256_storeu_si256((__m256i *)q, q4_tiles_lanes(_mm_loadu_si128((const __m128i *)q),
-                                                             _mm_loadu_si128((const __m128i *)(q + 16))));
+            const __m256i q = quantized_block(x + g * CK_Q4_GROUP, maximum);
+            // Each half's sum: bytes to pairs, pairs to fours, then the four fours of each 128-bit half.
+            __m256i sums = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), q), _mm256_set1_epi16(1));
+            sums = _mm256_hadd_epi32(sums, sums);
+            sums = _mm256_hadd_epi32(sums, sums);
+            const int32_t first_half = _mm256_extract_epi32(sums, 0), second_half = _mm256_extract_epi32(sums, 4);
+            start[g] = (int32_t)(((uint32_t)(uint16_t)(-8 * second_half) << 16) | (uint16_t)(-8 * first_half));
+            _mm256_storeu_si256((__m256i *)(xq + g * CK_Q4_GROUP),
+                                q4_tiles_lanes(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)));
         }
     }
 }
 
-// ck_matmul_q4 on the tiles; -1 (nothing written) where memory ran out.
-AVX2 static int q4_tiles_matmul(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows,
-                                long cols, long row_begin, long row_end) {
+// The tiles' prepared inputs (ck_q4_prepare_inputs): xs [m][supers], then start [m][groups], then xq [m][cols].
+static size_t q4_tiles_input_bytes(long m, long cols) {
+    const long groups = cols / CK_Q4_GROUP, supers = (groups + Q4T_SUPER - 1) / Q4T_SUPER;
+    return (size_t)m * ((size_t)(supers + groups) * sizeof(int32_t) + (size_t)cols);
+}
+
+// Points p's inputs at input `first` of the m prepared at `prepared`.
+static void q4_tiles_point(q4_tiles *p, const void *prepared, long m, long first) {
+    const float *xs = prepared;
+    const int32_t *start = (const int32_t *)(xs + m * p->supers);
+    p->xs = xs + first * p->supers;
+    p->start = start + first * p->groups;
+    p->xq = (const int8_t *)(start + m * p->groups) + first * p->cols;
+}
+
+// The tiles' products of inputs [first, first + count) of the m prepared, rows [row_begin, row_end), with the tile
+// in `scratch`.
+AVX2 static void q4_tiles_prepared(const uint8_t *w, const uint16_t *scales, const void *prepared, float *y, long m,
+                                   long rows, long cols, long first, long count, long row_begin, long row_end,
+                                   unsigned char *scratch) {
     const long groups = cols / CK_Q4_GROUP, supers = (groups + Q4T_SUPER - 1) / Q4T_SUPER;
     const size_t tile_bytes = (size_t)(cols / 4 * Q4T_ROWS) * sizeof(uint32_t);
-    const size_t subscale_bytes = (size_t)(groups * Q4T_ROWS) * sizeof(int32_t), scale_bytes = (size_t)(supers * Q4T_ROWS) * sizeof(float);
-    const size_t xs_bytes = (size_t)(m * supers) * sizeof(float), start_bytes = (size_t)(m * groups) * sizeof(int32_t);
-    unsigned char *scratch = q4_thread_scratch(tile_bytes + subscale_bytes + scale_bytes + xs_bytes + start_bytes + (size_t)(m * cols));
-    if (!scratch) return -1;
+    const size_t subscale_bytes = (size_t)(groups * Q4T_ROWS) * sizeof(int32_t);
     q4_tiles p = {.cols = cols, .groups = groups, .supers = supers, .tile = (uint32_t *)scratch,
                   .tile_subscales = (int32_t *)(scratch + tile_bytes), .tile_scales = (float *)(scratch + tile_bytes + subscale_bytes)};
-    float *xs = (float *)(scratch + tile_bytes + subscale_bytes + scale_bytes);
-    int32_t *start = (int32_t *)((unsigned char *)xs + xs_bytes);
-    int8_t *xq = (int8_t *)((unsigned char *)start + start_bytes);
-    for (long i = 0; i < m; i++) q4_tiles_quantize(x + i * cols, cols, xq + i * cols, xs + i * supers, start + i * groups);
-    p.xq = xq;
-    p.xs = xs;
-    p.start = start;
-    q4_tiles_rows(&p, w, scales, y, m, rows, row_begin, row_end);
+    q4_tiles_point(&p, prepared, m, first);
+    q4_tiles_rows(&p, w, scales, y + first * rows, count, rows, row_begin, row_end);
+}
+
+static size_t q4_tiles_scratch_bytes(long cols) {
+    const long groups = cols / CK_Q4_GROUP, supers = (groups + Q4T_SUPER - 1) / Q4T_SUPER;
+    return (size_t)(cols / 4 * Q4T_ROWS) * sizeof(uint32_t) + (size_t)((groups + supers) * Q4T_ROWS) * sizeof(int32_t);
+}
+
+AVX2 static void q4_tiles_prepare(const float *x, long m, long cols, void *prepared, long begin, long end) {
+    const long groups = cols / CK_Q4_GROUP, supers = (groups + Q4T_SUPER - 1) / Q4T_SUPER;
+    float *xs = prepared;
+    int32_t *start = (int32_t *)(xs + m * supers);
+    int8_t *xq = (int8_t *)(start + m * groups);
+    for (long i = begin; i < end; i++) q4_tiles_quantize(x + i * cols, cols, xq + i * cols, xs + i * supers, start + i * groups);
+}
+
+// ck_matmul_q4 on the tiles, the inputs prepared in the thread's scratch; -1 (nothing written) where memory ran out.
+AVX2 static int q4_tiles_matmul(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows,
+                                long cols, long row_begin, long row_end) {
+    const size_t tile_bytes = (q4_tiles_scratch_bytes(cols) + 63) / 64 * 64;
+    unsigned char *scratch = q4_thread_scratch(tile_bytes + q4_tiles_input_bytes(m, cols));
+    if (!scratch) return -1;
+    q4_tiles_prepare(x, m, cols, scratch + tile_bytes, 0, m);
+    q4_tiles_prepared(w, scales, scratch + tile_bytes, y, m, rows, cols, 0, m, row_begin, row_end, scratch);
+    return 0;
+}
+
+size_t ck_q4_prepared_bytes(long m, long cols) {
+    return ck_q4_gemm() == CK_GEMM_AVX2 && m >= Q4T_MIN_INPUTS ? q4_tiles_input_bytes(m, cols) : 0;
+}
+
+// Where ck_q4_prepared_bytes is 0 there is nothing to prepare (and perhaps no AVX2 to run the tiles on).
+void ck_q4_prepare_inputs(const float *x, long m, long cols, void *prepared, long begin, long end) {
+    if (ck_q4_prepared_bytes(m, cols) > 0) q4_tiles_prepare(x, m, cols, prepared, begin, end);
+}
+
+int ck_matmul_q4_prepared(const uint8_t *w, const uint16_t *scales, const void *prepared, float *y, long m, long rows,
+                          long cols, long first, long count, long row_begin, long row_end) {
+    if (ck_q4_prepared_bytes(m, cols) == 0) return -1;
+    unsigned char *scratch = q4_thread_scratch(q4_tiles_scratch_bytes(cols));
+    if (!scratch) return -1;
+    q4_tiles_prepared(w, scales, prepared, y, m, rows, cols, first, count, row_begin, row_end, scratch);
     return 0;
 }
 

@@ -567,6 +567,15 @@ long ck_attention_f32_avx512_scratch(long total, long d) { (void)total; (void)d;
 int ck_attention_f32_avx512_enabled(long d) { (void)d; return 0; }
 int ck_q4_gemm(void) { return CK_GEMM_NONE; }
 int ck_q4_gemm_takes(long m) { (void)m; return 0; }
+size_t ck_q4_prepared_bytes(long m, long cols) { (void)m; (void)cols; return 0; }
+void ck_q4_prepare_inputs(const float *x, long m, long cols, void *prepared, long begin, long end) {
+    (void)x; (void)m; (void)cols; (void)prepared; (void)begin; (void)end;
+}
+int ck_matmul_q4_prepared(const uint8_t *w, const uint16_t *scales, const void *prepared, float *y, long m, long rows,
+                          long cols, long first, long count, long row_begin, long row_end) {
+    (void)w; (void)scales; (void)prepared; (void)y; (void)m; (void)rows; (void)cols; (void)first; (void)count; (void)row_begin; (void)row_end;
+    return -1;
+}
 int ck_matmul_q4_avx512vnni(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows, long cols,
                             long row_begin, long row_end) {
     (void)w; (void)scales; (void)x; (void)y; (void)m; (void)rows; (void)cols; (void)row_begin; (void)row_end;

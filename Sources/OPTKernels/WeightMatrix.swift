@@ -107,7 +107,7 @@ public struct WeightMatrix: @unchecked Sendable {
     ///
     /// `scratch` must hold `pool.threads × tileRows × cols` floats: where each thread converts
     /// its tiles of non-f32 weights for GEMM. `quantized` must hold `quantizedBytes(count:cols:)`:
-    /// where the int8 and bf16 GEMMs put their converted inputs.
+    /// where the int8 and bf16 GEMMs and AVX2's int4 tiles put their converted inputs.
     ///
     /// Each thread takes a share of the output rows (through oneDNN: of the inputs) and runs single-threaded
     /// kernels, BLAS or oneDNN on it, so neither library spins threads of its own beside the pool's.
@@ -196,12 +196,26 @@ public struct WeightMatrix: @unchecked Sendable {
             // the row kernel (both take every batch past `matvecLimit`).
             let blocks = (count + Self.int4GEMMInputBlock - 1) / Self.int4GEMMInputBlock
             let block = (count + blocks - 1) / blocks
+            let w = data.assumingMemoryBound(to: UInt8.self)
+            // AVX2's tiles take the inputs prepared once into `quantized` for all threads (where each thread prepared
+            // all of them for itself, the preparation took 7% of opt-125m's int4 prefill, AMD Zen 1); VNNI's kernel
+            // prepares its own.
+            let preparedBytes = ck_q4_prepared_bytes(count, cols)
+            if preparedBytes > 0 {
+                precondition(preparedBytes <= Self.quantizedBytes(count: count, cols: cols))
+                pool.forEachChunk(count, minimumChunk: Self.matvecLimit) { _, share in
+                    ck_q4_prepare_inputs(x, count, cols, quantized, share.lowerBound, share.upperBound)
+                }
+            }
             pool.forEachChunk(rows, minimumChunk: 64) { _, range in
                 var start = 0
                 while start < count {
                     let n = min(block, count - start)
-                    ck_matmul_q4(data.assumingMemoryBound(to: UInt8.self), groupScales, x + start * cols, y + start * rows,
-                                 n, rows, cols, range.lowerBound, range.upperBound)
+                    if preparedBytes == 0 || ck_matmul_q4_prepared(w, groupScales, quantized, y, count, rows, cols, start, n,
+                                                                   range.lowerBound, range.upperBound) != 0 {
+                        ck_matmul_q4(w, groupScales, x + start * cols, y + start * rows, n, rows, cols,
+                                     range.lowerBound, range.upperBound)
+                    }
                     start += n
                 }
             }
@@ -281,8 +295,8 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Shares of fewer inputs than this run oneDNN's kernels below their speed.
     static let oneDNNMinimumInputs = 16
 
-    /// Inputs per call at most of the int4 kernels that unpack the weights: each thread quantizes a call's inputs into
-    /// a buffer of its own (a byte per input and column), which this bounds.
+    /// Inputs per call at most of the int4 kernels that unpack the weights: AVX-512 VNNI's quantizes a call's inputs
+    /// into a buffer of each thread's own (a byte per input and column), which this bounds.
     static let int4GEMMInputBlock = 512
 
     /// Rows converted per GEMM tile when the weights are not f32.

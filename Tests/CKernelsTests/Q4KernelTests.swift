@@ -321,6 +321,43 @@ extension KernelTests {
         }
     }
 
+    /// The two-step batch API (threads sharing one preparation of the inputs): inputs prepared in two parts, then
+    /// any run of them multiplied over any row range, give the bits of ck_matmul_q4 of that run alone, and leave the
+    /// other inputs' results untouched. Where the batch kernel prepares its own inputs (VNNI, or no AVX2), there is
+    /// nothing to prepare.
+    @Test("int4 inputs prepared once: the same bits as ck_matmul_q4 of each run of them")
+    func int4PreparedInputs() {
+        Self.forEachISA { isa in
+            for (rows, cols) in [(37, 224), (20, 800)] {
+                let stored = StoredQ4(Self.random(rows * cols, seed: UInt64(rows + 2 * cols)), rows: rows, cols: cols)
+                let m = 70
+                let bytes = ck_q4_prepared_bytes(m, cols)
+                guard Q4Inputs.of(isa: isa, m: m) == .tiles else {
+                    #expect(bytes == 0, "isa \(isa): nothing to prepare")
+                    continue
+                }
+                #expect(ck_q4_prepared_bytes(15, cols) == 0, "15 inputs run on the row kernel")
+                let x = Self.random(m * cols, seed: UInt64(cols + 9))
+                let prepared = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+                defer { prepared.deallocate() }
+                ck_q4_prepare_inputs(x, m, cols, prepared, 0, 33)
+                ck_q4_prepare_inputs(x, m, cols, prepared, 33, m)
+                for (first, count) in [(0, m), (5, 16), (40, 30)] {
+                    for range in [0..<rows, (rows / 3)..<(rows - 2)] {
+                        var y = [Float](repeating: .nan, count: m * rows)
+                        #expect(ck_matmul_q4_prepared(stored.data, stored.scales, prepared, &y, m, rows, cols, first, count,
+                                                      range.lowerBound, range.upperBound) == 0)
+                        let alone = stored.matmul(Array(x[(first * cols)..<((first + count) * cols)]), m: count, range)
+                        let label = "\(rows)×\(cols) inputs \(first)..<\(first + count) rows \(range)"
+                        #expect(Array(y[(first * rows)..<((first + count) * rows)]).map(\.bitPattern) == alone.map(\.bitPattern), "\(label)")
+                        let others = y[..<(first * rows)].allSatisfy(\.isNaN) && y[((first + count) * rows)...].allSatisfy(\.isNaN)
+                        #expect(others, "\(label): another input's results were written")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("int4 matmul: wide inputs (heap-held on AVX2) and an empty row range")
     func int4WideAndEmpty() {
         let rows = 3, cols = 4096, m = 9

@@ -16,6 +16,7 @@
 /// the exact result). int8 with one input on AVX2 (and on NEON with dot-product instructions) also
 /// quantizes x to int8 per block of 32 columns (one scale per block, when cols is a multiple of 32),
 /// which adds at most Σ_c |W[r,c]| · max|x in c's block| / 254.
+#include <stddef.h>
 #include <stdint.h>
 
 /// y[i*rows + r] = Σ_c W[r,c] · x[i*cols + c] for i < m and r in [row_begin, row_end).
@@ -175,6 +176,16 @@ int ck_set_bf16_gemm(int path);
 int ck_q4_gemm(void);
 /// Whether ck_matmul_q4 runs m inputs on that kernel (enough of them for its unpacking of the weights to pay off).
 int ck_q4_gemm_takes(long m);
+/// ck_matmul_q4's batch kernel in two steps, so that threads share one quantization of the inputs: the bytes of m
+/// prepared inputs of cols values, 0 where that kernel does not take them (then ck_matmul_q4, which prepares its own).
+size_t ck_q4_prepared_bytes(long m, long cols);
+/// Prepares inputs [begin, end) of x [m][cols] into `prepared` (ck_q4_prepared_bytes(m, cols) bytes).
+void ck_q4_prepare_inputs(const float *x, long m, long cols, void *prepared, long begin, long end);
+/// ck_matmul_q4 of prepared inputs [first, first + count) of m into y (whose rows are those of the m inputs): the same
+/// bits as ck_matmul_q4 of those inputs; -1 (nothing written) where ck_q4_prepared_bytes(m, cols) is 0 or memory for
+/// the unpacked weights ran out.
+int ck_matmul_q4_prepared(const uint8_t *w, const uint16_t *scales, const void *prepared, float *y, long m, long rows,
+                          long cols, long first, long count, long row_begin, long row_end);
 
 /// Inputs for ck_gemm_q8, each row i on the unsigned range 0…L with a zero point: with [lo, hi] its range widened
 /// to hold 0, xs[i] = (hi − lo) / L, xz[i] = round(−lo / xs[i]) and xu[i,c] = clamp(round(x[i,c] / xs[i]) + xz[i], 0, L).

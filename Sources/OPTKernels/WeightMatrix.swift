@@ -197,9 +197,9 @@ public struct WeightMatrix: @unchecked Sendable {
             let blocks = (count + Self.int4GEMMInputBlock - 1) / Self.int4GEMMInputBlock
             let block = (count + blocks - 1) / blocks
             let w = data.assumingMemoryBound(to: UInt8.self)
-            // AVX2's tiles take the inputs prepared once into `quantized` for all threads (where each thread prepared
-            // all of them for itself, the preparation took 7% of opt-125m's int4 prefill, AMD Zen 1); VNNI's kernel
-            // prepares its own.
+            // AVX2's tiles take the inputs prepared once into `quantized` for all threads, where each thread had prepared
+            // all of them for itself (opt-125m's int4 prefill on 2 AMD Zen 1 cores, interleaved: 341.6–355.1 against
+            // 324.4–336.4 tokens/s); VNNI's kernel prepares its own.
             let preparedBytes = ck_q4_prepared_bytes(count, cols)
             if preparedBytes > 0 {
                 precondition(preparedBytes <= Self.quantizedBytes(count: count, cols: cols))

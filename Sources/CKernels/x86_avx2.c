@@ -597,19 +597,30 @@ AVX2 static void q4_tiles_quantize(const float *x, long cols, int8_t *xq, float 
     }
 }
 
-// The tiles' prepared inputs (ck_q4_prepare_inputs): xs [m][supers], then start [m][groups], then xq [m][cols].
-static size_t q4_tiles_input_bytes(long m, long cols) {
-    const long groups = cols / CK_Q4_GROUP, supers = (groups + Q4T_SUPER - 1) / Q4T_SUPER;
-    return (size_t)m * ((size_t)(supers + groups) * sizeof(int32_t) + (size_t)cols);
+// The tiles' shape for rows of `cols` columns (their inputs and scratch not yet pointed at).
+static q4_tiles q4_tiles_shape(long cols) {
+    const long groups = cols / CK_Q4_GROUP;
+    return (q4_tiles){.cols = cols, .groups = groups, .supers = (groups + Q4T_SUPER - 1) / Q4T_SUPER};
 }
 
-// Points p's inputs at input `first` of the m prepared at `prepared`.
-static void q4_tiles_point(q4_tiles *p, const void *prepared, long m, long first) {
-    const float *xs = prepared;
-    const int32_t *start = (const int32_t *)(xs + m * p->supers);
-    p->xs = xs + first * p->supers;
-    p->start = start + first * p->groups;
-    p->xq = (const int8_t *)(start + m * p->groups) + first * p->cols;
+// The tiles' prepared inputs (ck_q4_prepare_inputs): xs [m][supers], then start [m][groups], then xq [m][cols].
+static size_t q4_tiles_input_bytes(long m, long cols) {
+    const q4_tiles p = q4_tiles_shape(cols);
+    return (size_t)m * ((size_t)(p.supers + p.groups) * sizeof(int32_t) + (size_t)cols);
+}
+
+// Input `first` of the m prepared at `prepared`, in each of the three arrays.
+typedef struct {
+    float *xs;
+    int32_t *start;
+    int8_t *xq;
+} q4_tiles_input;
+
+static q4_tiles_input q4_tiles_input_at(const q4_tiles *p, void *prepared, long m, long first) {
+    float *xs = prepared;
+    int32_t *start = (int32_t *)(xs + m * p->supers);
+    int8_t *xq = (int8_t *)(start + m * p->groups);
+    return (q4_tiles_input){.xs = xs + first * p->supers, .start = start + first * p->groups, .xq = xq + first * p->cols};
 }
 
 // The tiles' products of inputs [first, first + count) of the m prepared, rows [row_begin, row_end), with the tile
@@ -617,26 +628,31 @@ static void q4_tiles_point(q4_tiles *p, const void *prepared, long m, long first
 AVX2 static void q4_tiles_prepared(const uint8_t *w, const uint16_t *scales, const void *prepared, float *y, long m,
                                    long rows, long cols, long first, long count, long row_begin, long row_end,
                                    unsigned char *scratch) {
-    const long groups = cols / CK_Q4_GROUP, supers = (groups + Q4T_SUPER - 1) / Q4T_SUPER;
+    q4_tiles p = q4_tiles_shape(cols);
     const size_t tile_bytes = (size_t)(cols / 4 * Q4T_ROWS) * sizeof(uint32_t);
-    const size_t subscale_bytes = (size_t)(groups * Q4T_ROWS) * sizeof(int32_t);
-    q4_tiles p = {.cols = cols, .groups = groups, .supers = supers, .tile = (uint32_t *)scratch,
-                  .tile_subscales = (int32_t *)(scratch + tile_bytes), .tile_scales = (float *)(scratch + tile_bytes + subscale_bytes)};
-    q4_tiles_point(&p, prepared, m, first);
+    const size_t subscale_bytes = (size_t)(p.groups * Q4T_ROWS) * sizeof(int32_t);
+    p.tile = (uint32_t *)scratch;
+    p.tile_subscales = (int32_t *)(scratch + tile_bytes);
+    p.tile_scales = (float *)(scratch + tile_bytes + subscale_bytes);
+    // Only read through: the arrays are the caller's const prepared inputs.
+    const q4_tiles_input in = q4_tiles_input_at(&p, (void *)prepared, m, first);
+    p.xs = in.xs;
+    p.start = in.start;
+    p.xq = in.xq;
     q4_tiles_rows(&p, w, scales, y + first * rows, count, rows, row_begin, row_end);
 }
 
 static size_t q4_tiles_scratch_bytes(long cols) {
-    const long groups = cols / CK_Q4_GROUP, supers = (groups + Q4T_SUPER - 1) / Q4T_SUPER;
-    return (size_t)(cols / 4 * Q4T_ROWS) * sizeof(uint32_t) + (size_t)((groups + supers) * Q4T_ROWS) * sizeof(int32_t);
+    const q4_tiles p = q4_tiles_shape(cols);
+    return (size_t)(cols / 4 * Q4T_ROWS) * sizeof(uint32_t) + (size_t)((p.groups + p.supers) * Q4T_ROWS) * sizeof(int32_t);
 }
 
 AVX2 static void q4_tiles_prepare(const float *x, long m, long cols, void *prepared, long begin, long end) {
-    const long groups = cols / CK_Q4_GROUP, supers = (groups + Q4T_SUPER - 1) / Q4T_SUPER;
-    float *xs = prepared;
-    int32_t *start = (int32_t *)(xs + m * supers);
-    int8_t *xq = (int8_t *)(start + m * groups);
-    for (long i = begin; i < end; i++) q4_tiles_quantize(x + i * cols, cols, xq + i * cols, xs + i * supers, start + i * groups);
+    const q4_tiles p = q4_tiles_shape(cols);
+    const q4_tiles_input in = q4_tiles_input_at(&p, prepared, m, 0);
+    for (long i = begin; i < end; i++) {
+        q4_tiles_quantize(x + i * cols, cols, in.xq + i * cols, in.xs + i * p.supers, in.start + i * p.groups);
+    }
 }
 
 // ck_matmul_q4 on the tiles, the inputs prepared in the thread's scratch; -1 (nothing written) where memory ran out.

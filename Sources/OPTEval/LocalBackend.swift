@@ -31,8 +31,9 @@ public struct LocalBackend: EvalBackend {
 
     /// The engine for the checkpoint in `directory` (weights converted to `format` if given, `threads` kernel
     /// threads, every core by default), with the identity its answers are cached under.
-    public static func load(directory: URL, format: WeightFormat? = nil, threads: Int? = nil, batchSize: Int = 8) throws -> LocalBackend {
-        let generator = Generator(model: try OPTModel(directory: directory, format: format, threads: threads),
+    public static func load(directory: URL, format: WeightFormat? = nil, headFormat: WeightFormat? = nil, threads: Int? = nil,
+                            batchSize: Int = 8) throws -> LocalBackend {
+        let generator = Generator(model: try OPTModel(directory: directory, format: format, headFormat: headFormat, threads: threads),
                                   tokenizer: try BPETokenizer.load(directory: directory))
         return try LocalBackend(generator: generator, identity: try identity(directory: directory, model: generator.model), batchSize: batchSize)
     }
@@ -52,8 +53,13 @@ public struct LocalBackend: EvalBackend {
         var listing = ""
         for file in read { listing += "\(file.lastPathComponent)\u{0}\(try ContentHash.sha256(file: file))\n" }
         let formats = Set(model.weights.namedMatrices.map(\.matrix.format.rawValue)).sorted()
-        return ModelIdentity(["weights_sha256": ContentHash.sha256(Data(listing.utf8)), "format": formats.joined(separator: ","),
-                              "kernels": KernelPath.current, "blas": BLAS.implementation])
+        var facts = ["weights_sha256": ContentHash.sha256(Data(listing.utf8)), "format": formats.joined(separator: ","),
+                     "kernels": KernelPath.current, "blas": BLAS.implementation]
+        // The set of formats does not say which matrix is in which (int4 with its head in int8 or in int4 both hold
+        // the two); the head's is named where it is not the embedding's. Only then, so earlier identities stand.
+        let weights = model.weights
+        if weights.lmHead.format != weights.embedTokens.format { facts["lm_head_format"] = weights.lmHead.format.rawValue }
+        return ModelIdentity(facts)
     }
 
     public func answer(_ requests: [EvalRequest]) throws -> [EvalResponse] {

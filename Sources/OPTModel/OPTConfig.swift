@@ -193,7 +193,7 @@ extension OPTConfig {
         case .int4:
             object["quantization_config"] = [
                 "quant_method": "optiml_int4", "bits": 4, "group_size": WeightFormat.int4GroupSize,
-                "scheme": "symmetric, one f16 scale per group of columns; the token embedding, lm_head and first layer in int8, one scale per row",
+                "scheme": "symmetric, one f16 scale per group of columns; the token embedding and first layer in int8 (one scale per row), the lm_head too unless stored apart in int4",
             ] as [String: Any]
         default: break
         }

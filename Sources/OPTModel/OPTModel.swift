@@ -22,11 +22,14 @@ public final class OPTModel: Sendable {
     /// Loads `config.json` and the weights (safetensors or pytorch_model.bin, sharded or not) of `directory`.
     ///
     /// `format` nil keeps the stored precision; otherwise matrices are converted (or quantized) at load.
-    public convenience init(directory: URL, format: WeightFormat? = nil, threads: Int? = nil) throws {
-        let config = try OPTConfig.load(from: directory.appendingPathComponent("config.json"))
+    /// `headFormat` sets the lm_head's apart (`OPTWeights`); the config then unties it, as the weights do.
+    public convenience init(directory: URL, format: WeightFormat? = nil, headFormat: WeightFormat? = nil,
+                            threads: Int? = nil) throws {
+        var config = try OPTConfig.load(from: directory.appendingPathComponent("config.json"))
         let checkpoint = try Checkpoint(directory: directory)
         let weights = try OPTWeights(checkpoint: checkpoint, config: config, directory: directory.path, format: format,
-                                     threads: threads)
+                                     headFormat: headFormat, threads: threads)
+        config.tieWordEmbeddings = weights.layout.tiedHead
         self.init(config: config, weights: weights, threads: threads)
     }
 

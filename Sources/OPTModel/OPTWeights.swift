@@ -52,14 +52,24 @@ public struct OPTWeights: Sendable {
     /// checkpoints); a missing `lm_head.weight` means the head is tied to the token embedding.
     /// `format` nil keeps each matrix as stored; weights already in the wanted format are used in
     /// place in the memory map, without a copy. Quantizing to int4 runs on `threads` threads (default: every core).
+    ///
+    /// `headFormat` sets the lm_head's format apart from the token embedding's (as llama.cpp's
+    /// `--output-tensor-type`): int4's head in int4 runs the every-position logits of prefill and scoring on the
+    /// int4 kernels, for some accuracy. A head tied to the embedding is then held twice, the layout untied
+    /// (`lm_head.weight` its own tensor), so that it saves and reloads as it runs.
     public init(checkpoint: Checkpoint, config: OPTConfig, directory: String, format: WeightFormat? = nil,
-                threads: Int? = nil) throws {
+                headFormat: WeightFormat? = nil, threads: Int? = nil) throws {
         let pool = ComputePool(threads: threads)
         let reader = TensorReader(checkpoint: checkpoint, directory: directory, format: format, pool: pool)
         let sensitive = TensorReader(checkpoint: checkpoint, directory: directory, format: format?.sensitiveMatrixFormat, pool: pool)
-        let layout = ParameterLayout(config: config)
+        let head = headFormat.map { TensorReader(checkpoint: checkpoint, directory: directory, format: $0, pool: pool) } ?? sensitive
+        let fileLayout = ParameterLayout(config: config)
+        embedTokens = try sensitive.matrix(fileLayout.embedTokens)
+        let heldApart = fileLayout.tiedHead && headFormat != nil && headFormat != embedTokens.format
+        var untied = config
+        untied.tieWordEmbeddings = false
+        let layout = heldApart ? ParameterLayout(config: untied) : fileLayout
         self.layout = layout
-        embedTokens = try sensitive.matrix(layout.embedTokens)
         embedPositions = try reader.floats(layout.embedPositions)
         projectIn = try layout.projectIn.map(reader.linear)
         projectOut = try layout.projectOut.map(reader.linear)
@@ -72,8 +82,11 @@ public struct OPTWeights: Sendable {
                 fc1: try reader.linear(l.fc1), fc2: try reader.linear(l.fc2), finalLayerNorm: try reader.layerNorm(l.finalNorm))
         }
         // transformers ties the head whenever tie_word_embeddings is set, whatever the file holds.
-        if !layout.tiedHead, reader.contains(layout.lmHead.name) {
-            lmHead = try sensitive.matrix(layout.lmHead)
+        if heldApart {
+            lmHead = try head.matrix(fileLayout.embedTokens)
+            tiedHead = false
+        } else if !layout.tiedHead, reader.contains(layout.lmHead.name) {
+            lmHead = try head.matrix(layout.lmHead)
             tiedHead = false
         } else {
             lmHead = embedTokens

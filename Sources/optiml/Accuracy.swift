@@ -20,7 +20,8 @@ struct Accuracy: ParsableCommand {
         """)
 
     @Option(help: "Checkpoint directory.") var model: String
-    @Option(help: "Comma-separated formats to compare with f32 (f16, bf16, bf16-gemm, int8, int4).") var dtype = "f16,bf16,bf16-gemm,int8,int4"
+    @Option(help: "Comma-separated formats to compare with f32 (f16, bf16, bf16-gemm, int8, int4, int4-head4).")
+    var dtype = "f16,bf16,bf16-gemm,int8,int4"
     @Option(help: "A text file to run (real text); without it, pseudo-random tokens.") var text: String?
     @Option(help: "Positions to compare (sequences of --sequence-length tokens).") var positions = 1024
     @Option(help: "Tokens per sequence.") var sequenceLength = 256
@@ -29,11 +30,11 @@ struct Accuracy: ParsableCommand {
     @Flag(help: "One JSON object per format and line.") var json = false
     @Flag(help: "Exit with an error when a format misses its gate.") var gates = false
 
-    var variants: [AccuracyVariant?] { dtype.split(separator: ",").map { AccuracyVariant(rawValue: String($0)) } }
+    var variants: [AccuracyVariant?] { dtype.split(separator: ",").map { AccuracyVariant(name: String($0)) } }
 
     func validate() throws {
         guard variants.allSatisfy({ $0 != nil }) else {
-            throw ValidationError("--dtype: expected f16, bf16, bf16-gemm, int8 or int4, comma-separated")
+            throw ValidationError("--dtype: expected f16, bf16, bf16-gemm, int8, int4 or int4-head4, comma-separated")
         }
         guard positions >= 1, sequenceLength >= 2 else { throw ValidationError("--positions must be ≥ 1 and --sequence-length ≥ 2") }
         if let text, !FileManager.default.isReadableFile(atPath: text) { throw ValidationError("--text \(text): no such file") }
@@ -49,20 +50,21 @@ struct Accuracy: ParsableCommand {
             let expected = try sequences.map { try logits(reference, $0) }
             if !json { print(KernelPath.report + "\ndtype  positions  max |Δlogit|  mean cosine  top-1 agreement  near-ties  misses at near-ties  gate") }
             for variant in variants.compactMap({ $0 }) {
-                KernelPath.useUnitGEMMs(bf16: variant == .bf16GEMM)
+                KernelPath.useUnitGEMMs(bf16: variant.bf16GEMM)
                 defer { KernelPath.useUnitGEMMs() }
-                let candidate = try OPTModel(directory: directory, format: variant.format, threads: threads)
+                let candidate = try OPTModel(directory: directory, format: variant.weights.format,
+                                             headFormat: variant.weights.headFormat, threads: threads)
                 var comparison = LogitComparison(vocabulary: reference.config.vocabSize)
                 for (sequence, reference) in zip(sequences, expected) {
                     comparison.add(reference, try logits(candidate, sequence))
                 }
-                let row = comparison.summary(dtype: variant.rawValue, gate: variant.gate)
+                let row = comparison.summary(dtype: variant.name, gate: variant.gate)
                 let passed = row.gatePassed
-                if !passed { missed.append(variant.rawValue) }
+                if !passed { missed.append(variant.name) }
                 if json {
                     try printJSON(row)
                 } else {
-                    print(String(format: "%@  %d  %.5f  %.6f  %.4f  %.4f  %.4f  %@ %@", variant.rawValue as NSString, row.positions, row.maxAbsDiff,
+                    print(String(format: "%@  %d  %.5f  %.6f  %.4f  %.4f  %.4f  %@ %@", variant.name as NSString, row.positions, row.maxAbsDiff,
                                  row.meanCosine, row.top1Agreement, row.nearTies, row.missesAtNearTies, variant.gate.description as NSString,
                                  (passed ? "pass" : "MISSED") as NSString))
                 }
@@ -104,22 +106,32 @@ struct Accuracy: ParsableCommand {
 }
 
 /// A weight format as `optiml accuracy` runs it, with the gate it must pass against f32.
-enum AccuracyVariant: String {
-    case f16, bf16, int8, int4
+struct AccuracyVariant {
+    let weights: WeightChoice
     /// bf16 weights with the AVX512-BF16 prefill GEMM (inputs rounded to bf16).
-    case bf16GEMM = "bf16-gemm"
+    let bf16GEMM: Bool
 
-    var format: WeightFormat {
-        switch self {
-        case .f16: .f16
-        case .bf16, .bf16GEMM: .bf16
-        case .int8: .int8
-        case .int4: .int4
+    static let bf16GEMMName = "bf16-gemm"
+
+    init?(name: String) {
+        if name == Self.bf16GEMMName {
+            weights = WeightChoice(.bf16)
+            bf16GEMM = true
+        } else if let choice = WeightChoice(name: name), choice.format != .f32 {
+            weights = choice
+            bf16GEMM = false
+        } else {
+            return nil
         }
     }
 
-    /// Issue 16's gates: int8 (W8A8) and bf16 top-1 ≥ 99% and cosine ≥ 0.995; int4 top-1 ≥ 97%; f16 as bf16.
-    var gate: AccuracyGate { self == .int4 ? AccuracyGate(top1: 0.97, cosine: nil) : AccuracyGate(top1: 0.99, cosine: 0.995) }
+    var name: String { bf16GEMM ? Self.bf16GEMMName : weights.name }
+
+    /// Issue 16's gates: int8 (W8A8) and bf16 top-1 ≥ 99% and cosine ≥ 0.995; int4 (either head) top-1 ≥ 97%; f16
+    /// as bf16.
+    var gate: AccuracyGate {
+        weights.format == .int4 ? AccuracyGate(top1: 0.97, cosine: nil) : AccuracyGate(top1: 0.99, cosine: 0.995)
+    }
 }
 
 /// Minimum top-1 agreement and (where set) mean cosine with f32 logits.

@@ -121,7 +121,8 @@ struct EvalRun: AsyncParsableCommand {
                                           concurrency: concurrency, timeout: timeout, retries: retries)
             } else {
                 KernelPath.useUnitGEMMs(bf16: modelOptions.bf16Gemm)
-                let local = try LocalBackend.load(directory: modelOptions.directory, format: modelOptions.dtype, threads: modelOptions.threads,
+                let local = try LocalBackend.load(directory: modelOptions.directory, format: modelOptions.dtype,
+                                                  headFormat: modelOptions.headDtype, threads: modelOptions.threads,
                                                   batchSize: batchSize)
                 tokenizer = local.generator.tokenizer
                 answering = local

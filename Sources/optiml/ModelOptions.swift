@@ -12,6 +12,11 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Weight format at run time (default: as stored; others convert at load).")
     var dtype: WeightFormat?
 
+    @Option(help: ArgumentHelp(
+        "The lm_head's format, apart from the token embedding's (default: as --dtype has it).",
+        discussion: "int4 keeps the head in int8 for accuracy; --head-dtype int4 runs prefill's and scoring's logits on the int4 kernels (see `optiml accuracy --dtype int4-head4`)."))
+    var headDtype: WeightFormat?
+
     @Option(help: "Threads for the kernels (default: every core).")
     var threads: Int?
 
@@ -30,7 +35,7 @@ struct ModelOptions: ParsableArguments {
 
     func loadModel() throws -> OPTModel {
         KernelPath.useUnitGEMMs(bf16: bf16Gemm)
-        do { return try OPTModel(directory: directory, format: dtype, threads: threads) } catch { throw CLIError(error) }
+        do { return try OPTModel(directory: directory, format: dtype, headFormat: headDtype, threads: threads) } catch { throw CLIError(error) }
     }
 
     func loadGenerator() throws -> Generator {
@@ -59,3 +64,32 @@ func writeNow(_ text: String) {
 }
 
 extension WeightFormat: ExpressibleByArgument {}
+
+/// A weight format as `speed` and `accuracy` name one in their lists: a `WeightFormat`, or `int4-head4`, int4 with
+/// the lm_head in int4 too (`--head-dtype int4`).
+struct WeightChoice: Equatable {
+    let format: WeightFormat
+    /// The lm_head's format where it differs from what `format` gives it.
+    let headFormat: WeightFormat?
+
+    static let int4Head4 = "int4-head4"
+    /// The names, for help and errors.
+    static let names = WeightFormat.allCases.map(\.rawValue).joined(separator: ", ") + " or \(int4Head4)"
+
+    init(_ format: WeightFormat, headFormat: WeightFormat? = nil) {
+        self.format = format
+        self.headFormat = headFormat
+    }
+
+    init?(name: String) {
+        if name == Self.int4Head4 {
+            self.init(.int4, headFormat: .int4)
+        } else if let format = WeightFormat(rawValue: name) {
+            self.init(format)
+        } else {
+            return nil
+        }
+    }
+
+    var name: String { headFormat == .int4 && format == .int4 ? Self.int4Head4 : format.rawValue }
+}

@@ -18,14 +18,16 @@ struct Quantize: ParsableCommand {
 
     func run() throws {
         guard let format = modelOptions.dtype else { return }
-        try Self.write(model: modelOptions.directory, format: format, threads: modelOptions.threads, out: out)
+        try Self.write(model: modelOptions.directory, format: format, headFormat: modelOptions.headDtype,
+                       threads: modelOptions.threads, out: out)
     }
 
     /// Loads the checkpoint in `directory` as `format` and writes it, with its config and tokenizer files, into
     /// `out`; prints it (`optiml nano`'s last stage too).
-    static func write(model directory: URL, format: WeightFormat, threads: Int?, out: String) throws {
+    static func write(model directory: URL, format: WeightFormat, headFormat: WeightFormat? = nil, threads: Int?,
+                      out: String) throws {
         do {
-            let model = try OPTModel(directory: directory, format: format, threads: threads)
+            let model = try OPTModel(directory: directory, format: format, headFormat: headFormat, threads: threads)
             try CheckpointExport.write(model, companionsFrom: directory, to: URL(fileURLWithPath: out, isDirectory: true))
         } catch { throw CLIError(error) }
         print("wrote \(format.rawValue) checkpoint to \(out)")

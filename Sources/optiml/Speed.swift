@@ -23,7 +23,7 @@ struct Speed: ParsableCommand {
     static let promptTokensDefault = 32, newTokensDefault = 64, prefillTokensDefault = 512
 
     @Option(help: "Checkpoint directory.") var model: String
-    @Option(help: "Comma-separated weight formats to measure.") var dtype = "f32,f16,bf16,int8"
+    @Option(help: "Comma-separated weight formats to measure (\(WeightChoice.names)).") var dtype = "f32,f16,bf16,int8"
     @Option(help: "Threads (default: every core).") var threads: Int?
     @Option(name: .customLong("repeat"), help: "Timed runs per measurement (median reported).") var repeats = 3
     @Option(help: "Prompt tokens before decoding.") var promptTokens = promptTokensDefault
@@ -36,8 +36,8 @@ struct Speed: ParsableCommand {
     var formats: [String] { dtype.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
     func validate() throws {
-        for format in formats where WeightFormat(rawValue: format) == nil {
-            throw ValidationError("--dtype \(format): expected f32, f16, bf16, int8 or int4")
+        for format in formats where WeightChoice(name: format) == nil {
+            throw ValidationError("--dtype \(format): expected \(WeightChoice.names)")
         }
         if repeats < 1 || promptTokens < 1 || newTokens < 1 || prefillTokens < 1 || batch < 1 {
             throw ValidationError("--repeat, --prompt-tokens, --new-tokens, --prefill-tokens and --batch must be at least 1")
@@ -46,7 +46,7 @@ struct Speed: ParsableCommand {
 
     func run() throws {
         KernelPath.useUnitGEMMs(bf16: bf16Gemm)
-        if formats.count == 1, let format = WeightFormat(rawValue: formats[0]) {
+        if formats.count == 1, let format = WeightChoice(name: formats[0]) {
             let row = try measure(format)
             print(json ? row.json : KernelPath.report + "\n" + SpeedRow.header + "\n" + row.line)
             return
@@ -78,11 +78,13 @@ struct Speed: ParsableCommand {
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    private func measure(_ format: WeightFormat) throws -> SpeedRow {
+    private func measure(_ choice: WeightChoice) throws -> SpeedRow {
         let directory = URL(fileURLWithPath: model, isDirectory: true)
         let loadStart = Date()
         let loaded: OPTModel
-        do { loaded = try OPTModel(directory: directory, format: format, threads: threads) } catch { throw CLIError(error) }
+        do {
+            loaded = try OPTModel(directory: directory, format: choice.format, headFormat: choice.headFormat, threads: threads)
+        } catch { throw CLIError(error) }
         let loadSeconds = Date().timeIntervalSince(loadStart)
 
         let generator: Generator
@@ -108,7 +110,7 @@ struct Speed: ParsableCommand {
             let caches = max(KVCache.bytes(config: loaded.config, capacity: prefillTokens),
                              batch * KVCache.bytes(config: loaded.config, capacity: promptTokens + newTokens))
             return SpeedRow(
-                dtype: format.rawValue, loadSeconds: loadSeconds,
+                dtype: choice.name, loadSeconds: loadSeconds,
                 decodeB1: Double(newTokens) / decode1, decodeB8: Double(batch * newTokens) / decode8,
                 prefill: Double(prefillTokens) / prefillSeconds, peakRSSMB: peakRSSMegabytes(),
                 weightsMB: megabytes(loaded.weights.residentBytes), workspaceMB: megabytes(generator.workspaces.workBytes + caches))

@@ -78,8 +78,9 @@ struct EvalRunnerTests {
         settings.limit = 2
         settings.maxNewTokens = 3
         let store = try ResultsStore(path: folder.appendingPathComponent("results.sqlite"))
-        func run(_ directory: URL, _ format: WeightFormat?) async throws -> (EvalOutcome, ModelIdentity) {
-            let generator = Generator(model: try OPTModel(directory: directory, format: format), tokenizer: try BPETokenizer.load(directory: directory))
+        func run(_ directory: URL, _ format: WeightFormat?, head: WeightFormat? = nil) async throws -> (EvalOutcome, ModelIdentity) {
+            let generator = Generator(model: try OPTModel(directory: directory, format: format, headFormat: head),
+                                      tokenizer: try BPETokenizer.load(directory: directory))
             let backend = try LocalBackend(generator: generator, identity: try LocalBackend.identity(directory: directory, model: generator.model))
             return (try await EvalRunner(bench: bench, backend: backend, store: store, settings: settings, tokenizer: generator.tokenizer)
                 .run(modelName: directory.lastPathComponent), backend.identity)
@@ -90,6 +91,12 @@ struct EvalRunnerTests {
         #expect(f32Identity.facts["format"] == "f32" && int8Identity.facts["format"] == "int8")
         #expect(f32Identity.facts["weights_sha256"] == int8Identity.facts["weights_sha256"])
         #expect(f32Identity.facts["kernels"] == KernelPath.current)
+        // int4 holds int4 and int8 matrices whichever format its head is in: the head's format tells them apart.
+        let (int4, int4Identity) = try await run(Self.model, .int4)
+        let (head4, head4Identity) = try await run(Self.model, .int4, head: .int4)
+        #expect(int4.cached == 0 && head4.cached == 0 && head4.computed == f32.computed, "the int4 head's answers are its own")
+        #expect(int4Identity.facts["format"] == "int4,int8" && head4Identity.facts["format"] == "int4,int8")
+        #expect(int4Identity.facts["lm_head_format"] == nil && head4Identity.facts["lm_head_format"] == "int4")
 
         // The same bytes under another folder name share the cache; one changed byte (same size) does not.
         let copy = folder.appendingPathComponent("renamed-copy")

@@ -130,6 +130,47 @@ extension WeightFormatTests {
         #expect(reloaded.weights.residentBytes == stored + rowSums)
     }
 
+    /// `--head-dtype int4`: the tied head held apart in int4, quantized from the stored f32 embedding (not from the
+    /// int8 one the lookups use), saved as `lm_head.weight` of an untied checkpoint that reloads in place, as it ran.
+    @Test("an int4 head held apart from the tied int8 embedding: quantized from f32, used for the logits, saved and reloaded as it ran")
+    func int4HeadHeldApart() throws {
+        let model = try OPTModel(directory: Self.directory, format: .int4, headFormat: .int4)
+        let weights = model.weights
+        #expect(weights.embedTokens.format == .int8 && weights.lmHead.format == .int4)
+        #expect(!weights.tiedHead && !weights.layout.tiedHead && !model.config.tieWordEmbeddings)
+        #expect(weights.namedMatrices.filter { $0.slot == weights.layout.lmHead }.count == 1)
+        let f32 = try OPTModel(directory: Self.directory, format: .f32).weights.embedTokens
+        let direct = f32.data.withMemoryRebound(to: Float.self, capacity: f32.rows * f32.cols) {
+            WeightConversion.matrix(Array(UnsafeBufferPointer(start: $0, count: f32.rows * f32.cols)), rows: f32.rows,
+                                    cols: f32.cols, format: .int4)
+        }
+        let head = weights.lmHead, groups = head.rows * head.cols / WeightFormat.int4GroupSize
+        #expect(memcmp(head.data, direct.data, head.rows * head.cols / 2) == 0)
+        #expect(memcmp(try #require(head.groupScales), try #require(direct.groupScales), groups * 2) == 0)
+        // Only the head moved: the same as int4 with its head in int8 up to the last layer, other logits after it.
+        let plain = try OPTModel(directory: Self.directory, format: .int4)
+        #expect(plain.weights.lmHead.format == .int8 && plain.weights.tiedHead)
+        #expect(try promptLogits(plain, oneAtATime: false) != promptLogits(model, oneAtATime: false))
+
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("optiml-int4-head-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        try CheckpointExport.write(model, companionsFrom: Self.directory, to: out)
+        let checkpoint = try Checkpoint(directory: out)
+        #expect(try #require(checkpoint.info("lm_head.weight")).dtype == .u8)
+        #expect(try #require(checkpoint.info(weights.layout.embedTokens.name)).dtype == .i8)
+        let reloaded = try OPTModel(directory: out)
+        #expect(reloaded.weights.lmHead.format == .int4 && reloaded.weights.lmHead.owner is Checkpoint)
+        #expect(!reloaded.config.tieWordEmbeddings)
+        for oneAtATime in [false, true] {
+            #expect(try promptLogits(model, oneAtATime: oneAtATime) == promptLogits(reloaded, oneAtATime: oneAtATime))
+        }
+        // Its f32 reading is the dequantized head: the logits are those of the head's int4 values.
+        let dequantized = try OPTModel(directory: out, format: .f32)
+        let (cosine, _) = agreement(try promptLogits(dequantized, oneAtATime: true), try promptLogits(model, oneAtATime: true),
+                                    vocab: model.config.vocabSize)
+        #expect(cosine >= 0.999, "cosine \(cosine)")
+    }
+
     @Test("int4 refuses a matrix whose columns are not a multiple of 32, naming it")
     func int4RefusesNarrowColumns() throws {
         // The token embedding (16 wide here) is int8 in an int4 model; the first int4 matrix too narrow is project_in.

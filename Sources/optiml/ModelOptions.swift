@@ -67,7 +67,7 @@ extension WeightFormat: ExpressibleByArgument {}
 
 /// A weight format as `speed` and `accuracy` name one in their lists: a `WeightFormat`, or `int4-head4`, int4 with
 /// the lm_head in int4 too (`--head-dtype int4`).
-struct WeightChoice: Equatable {
+struct WeightChoice {
     let format: WeightFormat
     /// The lm_head's format where it differs from what `format` gives it.
     let headFormat: WeightFormat?
@@ -91,5 +91,6 @@ struct WeightChoice: Equatable {
         }
     }
 
-    var name: String { headFormat == .int4 && format == .int4 ? Self.int4Head4 : format.rawValue }
+    /// Its name in the lists (`int4-head4` is the one choice with a head format of its own).
+    var name: String { headFormat == nil ? format.rawValue : Self.int4Head4 }
 }

@@ -11,7 +11,8 @@ Engines:
                 int8_bfloat16 (intra_threads=N); the checkpoint is converted
                 with ctranslate2.converters.TransformersConverter once per quantization, in its own process,
                 and kept under --cache-dir (keyed by the checkpoint's path, file sizes and times)
-  optiml        `optiml speed --json --threads N` for each format in --optiml-dtypes; if the binary or
+  optiml        `optiml speed --json --threads N` for each format in --optiml-dtypes (f32, f16, bf16, int8, int4,
+                int4-head4 (int4 with its lm_head in int4 too) and bf16-gemm); if the binary or
                 the subcommand is missing, a note says so and the peers are shown alone
 Every engine/dtype runs in its own process, so peak RSS (ru_maxrss of that process: libraries, weights,
 activations) is its own. Workloads, the same for all; weight values do not matter to speed, so random-weight

@@ -147,7 +147,7 @@ extension WeightFormatTests {
         let head = weights.lmHead, groups = head.rows * head.cols / WeightFormat.int4GroupSize
         #expect(memcmp(head.data, direct.data, head.rows * head.cols / 2) == 0)
         #expect(memcmp(try #require(head.groupScales), try #require(direct.groupScales), groups * 2) == 0)
-        // Only the head moved: the same as int4 with its head in int8 up to the last layer, other logits after it.
+        // The logits come from the int4 head: they are not those of int4 with its int8 head.
         let plain = try OPTModel(directory: Self.directory, format: .int4)
         #expect(plain.weights.lmHead.format == .int8 && plain.weights.tiedHead)
         #expect(try promptLogits(plain, oneAtATime: false) != promptLogits(model, oneAtATime: false))

@@ -110,13 +110,15 @@ int ck_narrow_avx_signature(const char *vendor, unsigned leaf1_eax) {
     return strcmp(vendor, "HygonGenuine") == 0 && family == 0x18;
 }
 
-// What OPTIML_MAX_ISA keeps of the features: "avx2" AVX2, FMA and F16C (a processor without AVX-512, VNNI or AMX,
-// such as AMD Zen 3), "portable" none, unset all. Returns 0 for any other value (which then keeps all).
-static int max_isa_mask(unsigned *mask) {
-    const char *cap = getenv("OPTIML_MAX_ISA");
+// What a cap keeps of the features: "avx2" AVX2, FMA and F16C (a processor without AVX-512, VNNI or AMX, such as AMD
+// Zen 3), "avx2-vnni" those and AVX-VNNI (Intel's cores without AVX-512: Alder Lake, Sierra Forest), "portable" none,
+// null all. Returns 0 for any other value (which then keeps all).
+static int max_isa_mask(const char *cap, unsigned *mask) {
+    const unsigned avx2 = CK_FEATURE_AVX2 | CK_FEATURE_FMA | CK_FEATURE_F16C | CK_FEATURE_NARROW_AVX;
     *mask = ~0u;
     if (!cap) return 1;
-    if (strcmp(cap, "avx2") == 0) *mask = CK_FEATURE_AVX2 | CK_FEATURE_FMA | CK_FEATURE_F16C | CK_FEATURE_NARROW_AVX;
+    if (strcmp(cap, "avx2") == 0) *mask = avx2;
+    else if (strcmp(cap, "avx2-vnni") == 0) *mask = avx2 | CK_FEATURE_AVXVNNI;
     else if (strcmp(cap, "portable") == 0) *mask = 0;
     else return 0;
     return 1;
@@ -124,21 +126,30 @@ static int max_isa_mask(unsigned *mask) {
 
 int ck_max_isa_understood(void) {
     unsigned mask;
-    return max_isa_mask(&mask);
+    return max_isa_mask(getenv("OPTIML_MAX_ISA"), &mask);
 }
 
 // Detection is idempotent, so two threads racing to fill the cache store the same value.
 static _Atomic unsigned cached;
 static _Atomic int detected;
 
+static void store_features(const char *cap) {
+    unsigned mask;
+    max_isa_mask(cap, &mask);
+    atomic_store_explicit(&cached, detect() & mask, memory_order_relaxed);
+    atomic_store_explicit(&detected, 1, memory_order_release);
+}
+
 unsigned ck_cpu_features(void) {
-    if (!atomic_load_explicit(&detected, memory_order_acquire)) {
-        unsigned mask;
-        max_isa_mask(&mask);
-        atomic_store_explicit(&cached, detect() & mask, memory_order_relaxed);
-        atomic_store_explicit(&detected, 1, memory_order_release);
-    }
+    if (!atomic_load_explicit(&detected, memory_order_acquire)) store_features(getenv("OPTIML_MAX_ISA"));
     return atomic_load_explicit(&cached, memory_order_relaxed);
+}
+
+int ck_set_max_isa(const char *cap) {
+    unsigned mask;
+    if (!max_isa_mask(cap, &mask)) return 0;
+    store_features(cap);
+    return 1;
 }
 
 int ck_has(unsigned features) { return (ck_cpu_features() & features) == features; }

@@ -107,6 +107,12 @@ void ck_attend_one_f32(const float *q, const float *k, const float *v, long ld, 
         if (scores[j] != 0) KERNEL(axpy)(scores[j], v + j * ld, out, d);
 }
 
+int ck_dot_flavour(void) {
+    if (ck_isa() != CK_ISA_AVX2) return CK_DOT_NONE;
+    if (ck_has(CK_FEATURE_AVX512VL | CK_FEATURE_AVX512VNNI)) return CK_DOT_AVX512VNNI;
+    return ck_has(CK_FEATURE_AVXVNNI) ? CK_DOT_AVXVNNI : CK_DOT_NONE;
+}
+
 // Prefill attention: AVX-512's kernel where it runs for heads of d values, else AVX2's.
 int ck_attention_f32_enabled(long d) {
     if (ck_attention_f32_avx512_enabled(d)) return CK_ATTENTION_AVX512;
@@ -143,6 +149,7 @@ static _Atomic int q8_gemm = -1, bf16_gemm = CK_GEMM_NONE;
 static int q8_gemm_for(int path) {
     if (path == CK_GEMM_AVX512VNNI && ck_has(CK_FEATURE_AVX512F | CK_FEATURE_AVX512BW | CK_FEATURE_AVX512VNNI))
         return CK_GEMM_AVX512VNNI;
+    if (path == CK_GEMM_AVXVNNI && ck_has(CK_FEATURE_AVX2 | CK_FEATURE_FMA | CK_FEATURE_AVXVNNI)) return CK_GEMM_AVXVNNI;
     // oneDNN's int8 kernels without VNNI: 2.2× its f32 rate on AVX2 (Zen 4 capped to AVX2, 256 × 768 × 3072),
     // 0.96–0.99× on a narrow-AVX core (Zen 1, one thread; see ck_default_q8_gemm).
     if (path == CK_GEMM_AVX2_ONEDNN && ck_has(CK_FEATURE_AVX2 | CK_FEATURE_FMA) && ck_onednn_version() != NULL)
@@ -151,8 +158,10 @@ static int q8_gemm_for(int path) {
 }
 
 int ck_best_q8_gemm(void) {
-    const int vnni = q8_gemm_for(CK_GEMM_AVX512VNNI);
-    return vnni != CK_GEMM_NONE ? vnni : q8_gemm_for(CK_GEMM_AVX2_ONEDNN);
+    const int best_first[] = {CK_GEMM_AVX512VNNI, CK_GEMM_AVXVNNI, CK_GEMM_AVX2_ONEDNN};
+    for (size_t i = 0; i < sizeof best_first / sizeof *best_first; i++)
+        if (q8_gemm_for(best_first[i]) != CK_GEMM_NONE) return best_first[i];
+    return CK_GEMM_NONE;
 }
 
 static int bf16_gemm_for(int path) {

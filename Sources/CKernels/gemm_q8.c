@@ -7,10 +7,14 @@
 
 #pragma STDC FP_CONTRACT OFF
 
-// The largest quantized input: 255 where products add in 32 bits (VNNI, and oneDNN there); 127 on oneDNN's AVX2
-// kernels, which add pairs of u8 × s8 products in 16 bits with saturation (2 · 127 · 128 fits, 2 · 255 · 128
-// does not).
-int ck_gemm_q8_input_levels(void) { return ck_q8_gemm() == CK_GEMM_AVX2_ONEDNN ? 127 : 255; }
+// The largest quantized input: 255 where products add in 32 bits (AVX-512 VNNI, and oneDNN there); 127 where oneDNN's
+// AVX2 kernels take the larger batches, which may add pairs of u8 × s8 products in 16 bits with saturation
+// (2 · 127 · 128 fits, 2 · 255 · 128 does not): CK_GEMM_AVX2_ONEDNN and CK_GEMM_AVXVNNI, whose batches of every size
+// so get the same inputs.
+int ck_gemm_q8_input_levels(void) {
+    const int path = ck_q8_gemm();
+    return path == CK_GEMM_AVX2_ONEDNN || path == CK_GEMM_AVXVNNI ? 127 : 255;
+}
 
 // Per row: the range [min, max] with 0 in it onto 0…levels, 0 itself exactly on the zero point. The range in
 // 16 lanes of minima and maxima, so that the loop vectorizes.
@@ -78,6 +82,7 @@ void ck_gemm_q8_scale_sums(const float *xs, const int32_t *xz, const float *scal
 void ck_gemm_q8(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *scales, const int32_t *row_sums,
                 float *y, long m, long rows, long cols, long row_begin, long row_end) {
     if (ck_gemm_q8_avx512vnni(xu, xs, xz, w, scales, row_sums, y, m, rows, cols, row_begin, row_end) == 0) return;
+    if (ck_gemm_q8_avxvnni(xu, xs, xz, w, scales, row_sums, y, m, rows, cols, row_begin, row_end) == 0) return;
     for (long i = 0; i < m; i++)
         for (long r = row_begin; r < row_end; r++) {
             int32_t dot = 0;

@@ -68,6 +68,10 @@ static const float ck_exp_polynomial[CK_EXP_TERMS] = {1.9875691500e-4f, 1.398199
 /// same bits as gemm_q8.c's plain C; -1 where the processor lacks it.
 int ck_gemm_q8_avx512vnni(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *scales,
                           const int32_t *row_sums, float *y, long m, long rows, long cols, long row_begin, long row_end);
+/// ck_gemm_q8 on AVX-VNNI (x86_avx2.c): exact sums, so the same bits; -1 where the processor (or the instruction set in
+/// use) lacks it.
+int ck_gemm_q8_avxvnni(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *scales,
+                       const int32_t *row_sums, float *y, long m, long rows, long cols, long row_begin, long row_end);
 int ck_gemm_q8_quantize_inputs_avx512vnni(const float *x, uint8_t *xu, float *xs, int32_t *xz, long m, long cols);
 int ck_gemm_q8_scale_sums_avx512vnni(const float *xs, const int32_t *xz, const float *scales, const int32_t *row_sums,
                                      const int32_t *sums, long ld_sums, float *y, long ld_y, long m, long n,
@@ -81,19 +85,30 @@ void ck_quantize_blocks_avx2(const float *x, int8_t *xq, float *xs, long blocks)
 /// xq [m][cols] with scales xs [m][cols / 32], and start [m][cols / 32] = −8 · Σ of each block, where a group's sum of
 /// the stored nibbles' products starts (Σ q·x = Σ (q + 8)·x − 8 · Σ x).
 typedef struct {
-    const int8_t *xq;
-    const float *xs;
-    const int32_t *start;
+    int8_t *xq;
+    float *xs;
+    int32_t *start;
 } ck_q4_inputs;
-/// That kernel's scratch, the calling thread's own, kept for its next call: tile_bytes for the unpacked weights (64-byte
-/// aligned, returned), then the inputs, prepared from x [m][cols] into `inputs`; NULL where memory ran out.
-void *ck_q4_batch_scratch(const float *x, long m, long cols, size_t tile_bytes, ck_q4_inputs *inputs);
+/// A buffer of at least `bytes` (64-byte aligned), the calling thread's own, kept for its next call; NULL where memory
+/// ran out.
+void *ck_q4_thread_scratch(size_t bytes);
+/// The bytes of m such inputs of cols values, laid out as xs, then start, then xq.
+size_t ck_q4_blocks_bytes(long m, long cols);
+/// Input `first` of the m prepared at `prepared`, in each of the three arrays.
+ck_q4_inputs ck_q4_blocks_at(void *prepared, long m, long cols, long first);
+/// Prepares inputs [begin, end) of x [m][cols] into `prepared` (ck_q4_blocks_bytes(m, cols) bytes).
+void ck_q4_blocks_prepare(const float *x, long m, long cols, void *prepared, long begin, long end);
 #endif
 
 /// ck_matmul_q4 on AVX-512 VNNI (x86_avx512.c), inputs quantized as the AVX2 row kernel's (the same integer sums per
 /// group); -1 where it does not run (ck_q4_vnni_takes(m) false, or no memory).
 int ck_matmul_q4_avx512vnni(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows, long cols,
                             long row_begin, long row_end);
+/// ck_matmul_q4_prepared on AVX-512 VNNI, of inputs prepared by ck_q4_blocks_prepare: the same bits as
+/// ck_matmul_q4_avx512vnni of inputs [first, first + count); -1 where it does not run (ck_q4_vnni_takes(count) false, or
+/// no memory).
+int ck_matmul_q4_avx512vnni_prepared(const uint8_t *w, const uint16_t *scales, const void *prepared, float *y, long m,
+                                     long rows, long cols, long first, long count, long row_begin, long row_end);
 /// Whether int4 runs on AVX-512 VNNI: while the int8 GEMM is on it and the processor has F16C.
 int ck_q4_vnni(void);
 /// Whether ck_matmul_q4_avx512vnni takes m inputs (enough of them for its unpacking of the weights to pay off).

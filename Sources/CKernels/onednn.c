@@ -45,7 +45,7 @@ static void load(void) {
     setenv("OMP_NUM_THREADS", "1", 1);
     // Where OPTIML_MAX_ISA caps the kernels here below AVX-512 (see ck_cpu_features), oneDNN keeps to the same.
     if (getenv("OPTIML_MAX_ISA") && !ck_has(CK_FEATURE_AVX512F))
-        setenv("ONEDNN_MAX_CPU_ISA", ck_has(CK_FEATURE_AVX2) ? "AVX2" : "SSE41", 0);
+        setenv("ONEDNN_MAX_CPU_ISA", ck_has(CK_FEATURE_AVXVNNI) ? "AVX2_VNNI" : ck_has(CK_FEATURE_AVX2) ? "AVX2" : "SSE41", 0);
     void *library = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
     if (!library) return;
 #define RESOLVE(name) if (!(dnnl.name = (__typeof__(name) *)dlsym(library, #name))) return;

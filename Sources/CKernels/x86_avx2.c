@@ -194,32 +194,101 @@ AVX2 void ck_quantize_blocks_avx2(const float *x, int8_t *xq, float *xs, long bl
     }
 }
 
-// Σ over one block of 32: |w| · (x · sign(w)) pairs summed to 16 then 32 bits (|w| ≤ 128 and
-// |x| ≤ 127, so the pairs stay below 2^15 and nothing saturates).
-AVX2_INLINE __m256 block_dot(const int8_t *w, const int8_t *x, const float *scale, __m256 acc) {
-    __m256i wv = _mm256_loadu_si256((const __m256i *)w), xv = _mm256_loadu_si256((const __m256i *)x);
-    __m256i products = _mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(xv, wv));
-    __m256i sums = _mm256_madd_epi16(products, _mm256_set1_epi16(1));
-    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_broadcast_ss(scale), acc);
+// The integer products of the int8 and int4 kernels below take vpdpbusd where the processor has it, in its EVEX encoding
+// (AVX-512 VNNI with VL) or its VEX one (AVX-VNNI: Intel's cores without AVX-512, such as Alder Lake and Sierra Forest,
+// and AMD Zen 5), else maddubs and madd (ck_dot_flavour). vpdpbusd sums four byte products into a 32-bit lane exactly, as maddubs's
+// pairs and madd's pairs of pairs do wherever maddubs cannot saturate (so below), so every flavour gives the same bits.
+#define VNNI512 __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
+#define AVXVNNI __attribute__((target("avx2,fma,f16c,avxvnni")))
+#define DOT_AVX2(acc, u, s) _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)))
+#define DOT_VNNI512(acc, u, s) _mm256_dpbusd_epi32(acc, u, s)
+#define DOT_AVXVNNI(acc, u, s) _mm256_dpbusd_avx_epi32(acc, u, s)
+
+// Σ over one block of 32: |w| · (x · sign(w)) (|w| ≤ 128 and |x| ≤ 127, so maddubs's pairs stay below 2^15 and nothing
+// saturates). Each row is read start to end as one stream, with four accumulators.
+#define Q8_MATVEC(NAME, TARGET, DOT)                                                                                    \
+    TARGET static inline __attribute__((always_inline)) __m256 NAME##_block(const int8_t *w, const int8_t *x,          \
+                                                                             const float *scale, __m256 acc) {         \
+        __m256i wv = _mm256_loadu_si256((const __m256i *)w), xv = _mm256_loadu_si256((const __m256i *)x);              \
+        __m256i sums = DOT(_mm256_setzero_si256(), _mm256_sign_epi8(wv, wv), _mm256_sign_epi8(xv, wv));                \
+        return _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_broadcast_ss(scale), acc);                              \
+    }                                                                                                                  \
+    TARGET static void NAME(const int8_t *w, const float *scales, const int8_t *xq, const float *xs, float *y,          \
+                            long cols, long row_begin, long row_end) {                                                 \
+        const long blocks = cols / Q8_BLOCK;                                                                           \
+        for (long r = row_begin; r < row_end; r++) {                                                                   \
+            const int8_t *wr = w + r * cols;                                                                           \
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                                \
+            long b = 0;                                                                                                \
+            for (; b + 4 <= blocks; b += 4) {                                                                          \
+                const long c = b * Q8_BLOCK;                                                                           \
+                a0 = NAME##_block(wr + c, xq + c, xs + b, a0);                                                         \
+                a1 = NAME##_block(wr + c + 32, xq + c + 32, xs + b + 1, a1);                                           \
+                a2 = NAME##_block(wr + c + 64, xq + c + 64, xs + b + 2, a2);                                           \
+                a3 = NAME##_block(wr + c + 96, xq + c + 96, xs + b + 3, a3);                                           \
+            }                                                                                                          \
+            for (; b < blocks; b++) a0 = NAME##_block(wr + b * Q8_BLOCK, xq + b * Q8_BLOCK, xs + b, a0);               \
+            y[r] = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3))) * scales[r];                      \
+        }                                                                                                              \
+    }
+
+Q8_MATVEC(matvec_q8_avx2, AVX2, DOT_AVX2)
+Q8_MATVEC(matvec_q8_vnni512, VNNI512, DOT_VNNI512)
+Q8_MATVEC(matvec_q8_avxvnni, AVXVNNI, DOT_AVXVNNI)
+
+// ck_gemm_q8 on AVX-VNNI: x86_avx512.c's kernel at half the width and with 16 registers, a tile of 4 inputs × 2 rows
+// (8 accumulators, 4 input vectors and 2 weight vectors), the columns past the last 32 added one at a time. Batched
+// decode of opt-125m's fc1 (8 × 3072 × 768) on 2 AMD Zen 5 cores capped to AVX2 and AVX-VNNI, GOP/s: f32 tiles of
+// the weights (the path without it) 212–214.
+enum { Q8V_INPUTS = 4, Q8V_ROWS = 2 };
+
+// The four sums of four accumulators at once (a transpose-and-add tree instead of four reductions).
+AVXVNNI static inline __m128i reduce4_epi32(__m256i a0, __m256i a1, __m256i a2, __m256i a3) {
+    const __m256i s01 = _mm256_add_epi32(_mm256_unpacklo_epi32(a0, a1), _mm256_unpackhi_epi32(a0, a1));
+    const __m256i s23 = _mm256_add_epi32(_mm256_unpacklo_epi32(a2, a3), _mm256_unpackhi_epi32(a2, a3));
+    const __m256i s = _mm256_add_epi32(_mm256_unpacklo_epi64(s01, s23), _mm256_unpackhi_epi64(s01, s23));
+    return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
 }
 
-AVX2 static void matvec_q8_blocks(const int8_t *w, const float *scales, const int8_t *xq, const float *xs, float *y,
-                                  long cols, long row_begin, long row_end) {
-    const long blocks = cols / Q8_BLOCK;
-    for (long r = row_begin; r < row_end; r++) {
-        const int8_t *wr = w + r * cols;
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        long b = 0;
-        for (; b + 4 <= blocks; b += 4) {
-            const long c = b * Q8_BLOCK;
-            a0 = block_dot(wr + c, xq + c, xs + b, a0);
-            a1 = block_dot(wr + c + 32, xq + c + 32, xs + b + 1, a1);
-            a2 = block_dot(wr + c + 64, xq + c + 64, xs + b + 2, a2);
-            a3 = block_dot(wr + c + 96, xq + c + 96, xs + b + 3, a3);
+AVXVNNI static void gemm_q8_avxvnni(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *ws,
+                                    const int32_t *wsums, float *y, long m, long rows, long cols, long row_begin,
+                                    long row_end) {
+    const long body = cols / 32 * 32;
+    for (long r = row_begin; r < row_end; r += Q8V_ROWS) {
+        const long nr = row_end - r < Q8V_ROWS ? row_end - r : Q8V_ROWS;
+        for (long i = 0; i < m; i += Q8V_INPUTS) {
+            const long mr = m - i < Q8V_INPUTS ? m - i : Q8V_INPUTS;
+            __m256i acc[Q8V_INPUTS][Q8V_ROWS];
+            for (long a = 0; a < Q8V_INPUTS; a++)
+                for (long b = 0; b < Q8V_ROWS; b++) acc[a][b] = _mm256_setzero_si256();
+            for (long k = 0; k < body; k += 32) {
+                __m256i xv[Q8V_INPUTS], wv[Q8V_ROWS];
+                for (long a = 0; a < Q8V_INPUTS; a++)
+                    xv[a] = _mm256_loadu_si256((const __m256i *)(xu + (i + (a < mr ? a : 0)) * cols + k));
+                for (long b = 0; b < Q8V_ROWS; b++)
+                    wv[b] = _mm256_loadu_si256((const __m256i *)(w + (r + (b < nr ? b : 0)) * cols + k));
+                for (long a = 0; a < Q8V_INPUTS; a++)
+                    for (long b = 0; b < Q8V_ROWS; b++) acc[a][b] = _mm256_dpbusd_avx_epi32(acc[a][b], xv[a], wv[b]);
+            }
+            // dots[a][b]: input a, row b.
+            int32_t dots[Q8V_INPUTS][Q8V_ROWS];
+            _mm_storeu_si128((__m128i *)dots[0], reduce4_epi32(acc[0][0], acc[0][1], acc[1][0], acc[1][1]));
+            _mm_storeu_si128((__m128i *)dots[2], reduce4_epi32(acc[2][0], acc[2][1], acc[3][0], acc[3][1]));
+            for (long a = 0; a < mr; a++)
+                for (long b = 0; b < nr; b++) {
+                    int32_t dot = dots[a][b];
+                    for (long c = body; c < cols; c++) dot += (int32_t)xu[(i + a) * cols + c] * (int32_t)w[(r + b) * cols + c];
+                    y[(i + a) * rows + r + b] = xs[i + a] * ws[r + b] * (float)(dot - xz[i + a] * wsums[r + b]);
+                }
         }
-        for (; b < blocks; b++) a0 = block_dot(wr + b * Q8_BLOCK, xq + b * Q8_BLOCK, xs + b, a0);
-        y[r] = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3))) * scales[r];
     }
+}
+
+int ck_gemm_q8_avxvnni(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *scales,
+                       const int32_t *row_sums, float *y, long m, long rows, long cols, long row_begin, long row_end) {
+    if (ck_isa() != CK_ISA_AVX2 || !ck_has(CK_FEATURE_AVXVNNI)) return -1;
+    gemm_q8_avxvnni(xu, xs, xz, w, scales, row_sums, y, m, rows, cols, row_begin, row_end);
+    return 0;
 }
 
 AVX2 static void matmul_q8(const int8_t *w, const float *scales, const float *x, float *y, long m, long rows, long cols,
@@ -244,7 +313,11 @@ AVX2 static void matmul_q8(const int8_t *w, const float *scales, const float *x,
         xq = (int8_t *)(xs + cols / Q8_BLOCK);
     }
     ck_quantize_blocks_avx2(x, xq, xs, cols / Q8_BLOCK);
-    matvec_q8_blocks(w, scales, xq, xs, y, cols, row_begin, row_end);
+    switch (ck_dot_flavour()) {
+    case CK_DOT_AVX512VNNI: matvec_q8_vnni512(w, scales, xq, xs, y, cols, row_begin, row_end); break;
+    case CK_DOT_AVXVNNI: matvec_q8_avxvnni(w, scales, xq, xs, y, cols, row_begin, row_end); break;
+    default: matvec_q8_avx2(w, scales, xq, xs, y, cols, row_begin, row_end);
+    }
     free(heap);
 }
 
@@ -295,13 +368,12 @@ AVX2 static void q4_prepare(const float *x, long m, long cols, long padded, int8
 }
 
 // A pair of groups' products: lanes 0…3 group 2p's partial sums, 4…7 group 2p + 1's, from the stored nibbles (low:
-// columns 0…15, high: 16…31) and the inputs as q4_prepare orders them. On AVX2 two maddubs (u ≤ 15 and |x| ≤ 127:
-// each pair at most 3810, two of them 7620, below 2^15) and a madd; with VNNI (AVX512-VL) two vpdpbusd make the
-// same integer in every lane, so both kernels give the same bits, VNNI's in fewer instructions.
+// columns 0…15, high: 16…31) and the inputs as q4_prepare orders them (u ≤ 15 and |x| ≤ 127: maddubs's pairs at most
+// 3810, and the AVX2 flavour adds two of them in 16 bits, 7620, before its madd: the same integers again).
 #define Q4_PAIR_SUMS_AVX2(low, high, x0, x1) \
     _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(low, x0), _mm256_maddubs_epi16(high, x1)), _mm256_set1_epi16(1))
-#define Q4_PAIR_SUMS_VNNI(low, high, x0, x1) \
-    _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), low, x0), high, x1)
+#define Q4_PAIR_SUMS_VNNI512(low, high, x0, x1) DOT_VNNI512(DOT_VNNI512(_mm256_setzero_si256(), low, x0), high, x1)
+#define Q4_PAIR_SUMS_AVXVNNI(low, high, x0, x1) DOT_AVXVNNI(DOT_AVXVNNI(_mm256_setzero_si256(), low, x0), high, x1)
 
 // NAME_tile: row r against inputs [i0, i0 + M), M a constant at every call, so the arrays live in registers;
 // NAME: rows [row_begin, row_end) against all m inputs, in tiles of Q4_TILE_INPUTS.
@@ -364,7 +436,8 @@ AVX2 static void q4_prepare(const float *x, long m, long cols, long padded, int8
     }
 
 Q4_KERNEL(q4_rows_avx2, AVX2, Q4_PAIR_SUMS_AVX2)
-Q4_KERNEL(q4_rows_vnni, __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni"))), Q4_PAIR_SUMS_VNNI)
+Q4_KERNEL(q4_rows_vnni512, VNNI512, Q4_PAIR_SUMS_VNNI512)
+Q4_KERNEL(q4_rows_avxvnni, AVXVNNI, Q4_PAIR_SUMS_AVXVNNI)
 
 // The 8 × 8 block r[row][column] transposed in registers: pairs of rows interleaved, then pairs of pairs, then the
 // 128-bit halves exchanged.
@@ -480,72 +553,89 @@ AVX2 static void q4_tiles_unpack(const q4_tiles *p, const uint8_t *w, const uint
     q4_tiles_scales(p, scales, r0, n);
 }
 
-// The tile's rows against inputs [i0, i0 + M) (M ≤ Q4T_INPUTS, a constant at every call): y[i][r0 + r] for r < n.
-AVX2_INLINE void q4_tiles_inputs(const q4_tiles *p, float *y, long rows, long r0, long n, long i0, const int M) {
-    const long cols = p->cols, groups = p->groups, supers = p->supers;
-    __m256 acc[Q4T_INPUTS][2];
-    for (int a = 0; a < M; a++) acc[a][0] = acc[a][1] = _mm256_setzero_ps();
-    for (long s = 0; s < supers; s++) {
-        __m256i scaled[Q4T_INPUTS][2];
-        for (int a = 0; a < M; a++) scaled[a][0] = scaled[a][1] = _mm256_setzero_si256();
-        const long end = (s + 1) * Q4T_SUPER < groups ? (s + 1) * Q4T_SUPER : groups;
-        for (long g = s * Q4T_SUPER; g < end; g++) {
-            __m256i halves[Q4T_INPUTS][2];
-            for (int a = 0; a < M; a++) halves[a][0] = halves[a][1] = _mm256_set1_epi32(p->start[(i0 + a) * groups + g]);
-            const uint32_t *lines = p->tile + g * 8 * Q4T_ROWS;
-            const int8_t *xq = p->xq + i0 * cols + g * CK_Q4_GROUP;
-#pragma clang loop unroll(disable)
-            for (long k = 0; k < 8; k++) {
-                const __m256i line0 = _mm256_loadu_si256((const __m256i *)(lines + k * Q4T_ROWS));
-                const __m256i line1 = _mm256_loadu_si256((const __m256i *)(lines + k * Q4T_ROWS + 8));
-                for (int a = 0; a < M; a++) {
-                    int32_t four;
-                    memcpy(&four, xq + a * cols + 4 * k, sizeof four);
-                    const __m256i x = _mm256_set1_epi32(four);
-                    halves[a][0] = _mm256_add_epi16(halves[a][0], _mm256_maddubs_epi16(line0, x));
-                    halves[a][1] = _mm256_add_epi16(halves[a][1], _mm256_maddubs_epi16(line1, x));
-                }
-            }
-            const __m256i k0 = _mm256_loadu_si256((const __m256i *)(p->tile_subscales + g * Q4T_ROWS));
-            const __m256i k1 = _mm256_loadu_si256((const __m256i *)(p->tile_subscales + g * Q4T_ROWS + 8));
-            for (int a = 0; a < M; a++) {
-                scaled[a][0] = _mm256_add_epi32(scaled[a][0], _mm256_madd_epi16(halves[a][0], k0));
-                scaled[a][1] = _mm256_add_epi32(scaled[a][1], _mm256_madd_epi16(halves[a][1], k1));
-            }
-        }
-        const __m256 d0 = _mm256_loadu_ps(p->tile_scales + s * Q4T_ROWS), d1 = _mm256_loadu_ps(p->tile_scales + s * Q4T_ROWS + 8);
-        for (int a = 0; a < M; a++) {
-            const __m256 xs = _mm256_set1_ps(p->xs[(i0 + a) * supers + s]);
-            acc[a][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaled[a][0]), _mm256_mul_ps(d0, xs), acc[a][0]);
-            acc[a][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaled[a][1]), _mm256_mul_ps(d1, xs), acc[a][1]);
-        }
-    }
-    for (int a = 0; a < M; a++) {
-        float out[Q4T_ROWS];
-        _mm256_storeu_ps(out, acc[a][0]);
-        _mm256_storeu_ps(out + 8, acc[a][1]);
-        memcpy(y + (i0 + a) * rows + r0, out, (size_t)n * sizeof(float));
-    }
-}
+// A group's sums of one input and eight rows: AVX2's in two 16-bit halves (each half's pairs from maddubs, within 2^15 as
+// above), taken times the halves' k (k in both 16-bit halves of the subscale lane) by madd; VNNI's in one 32-bit lane from
+// vpdpbusd (four byte products at once), which ends at Σ q·x over the group, |·| ≤ 32 · 8 · 127 < 2^15, so madd with k in
+// the low half alone takes it times k. Both make half₁ · k + half₂ · k = (half₁ + half₂) · k: the same bits.
+#define Q4T_START_AVX2(start) _mm256_set1_epi32(start)
+#define Q4T_STEP_AVX2(sum, line, x) _mm256_add_epi16(sum, _mm256_maddubs_epi16(line, x))
+#define Q4T_SCALE_AVX2(sum, k) _mm256_madd_epi16(sum, k)
+#define Q4T_START_VNNI(start) _mm256_set1_epi32((int16_t)(start) + (int16_t)((uint32_t)(start) >> 16))
+#define Q4T_SCALE_VNNI(sum, k) _mm256_madd_epi16(sum, _mm256_and_si256(k, _mm256_set1_epi32(0xFFFF)))
 
-AVX2 static void q4_tiles_rows(const q4_tiles *p, const uint8_t *w, const uint16_t *scales, float *y, long m, long rows,
-                               long row_begin, long row_end) {
-    for (long r0 = row_begin; r0 < row_end; r0 += Q4T_ROWS) {
-        const long n = row_end - r0 < Q4T_ROWS ? row_end - r0 : Q4T_ROWS;
-        q4_tiles_unpack(p, w, scales, r0, n);
-        long i = 0;
-        for (; i + Q4T_INPUTS <= m; i += Q4T_INPUTS) q4_tiles_inputs(p, y, rows, r0, n, i, Q4T_INPUTS);
-        switch (m - i) {
-        case 2: q4_tiles_inputs(p, y, rows, r0, n, i, 2); break;
-        case 1: q4_tiles_inputs(p, y, rows, r0, n, i, 1); break;
-        }
+// NAME_inputs: the tile's rows against inputs [i0, i0 + M) (M ≤ Q4T_INPUTS, a constant at every call): y[i][r0 + r] for
+// r < n. NAME: rows [row_begin, row_end) against all m inputs, unpacking Q4T_ROWS of them at a time.
+#define Q4_TILES(NAME, TARGET, START, STEP, SCALE)                                                                      \
+    TARGET static inline __attribute__((always_inline)) void NAME##_inputs(const q4_tiles *p, float *y, long rows,     \
+                                                                            long r0, long n, long i0, const int M) {   \
+        const long cols = p->cols, groups = p->groups, supers = p->supers;                                             \
+        __m256 acc[Q4T_INPUTS][2];                                                                                     \
+        for (int a = 0; a < M; a++) acc[a][0] = acc[a][1] = _mm256_setzero_ps();                                       \
+        for (long s = 0; s < supers; s++) {                                                                            \
+            __m256i scaled[Q4T_INPUTS][2];                                                                             \
+            for (int a = 0; a < M; a++) scaled[a][0] = scaled[a][1] = _mm256_setzero_si256();                          \
+            const long end = (s + 1) * Q4T_SUPER < groups ? (s + 1) * Q4T_SUPER : groups;                              \
+            for (long g = s * Q4T_SUPER; g < end; g++) {                                                               \
+                __m256i sums[Q4T_INPUTS][2];                                                                           \
+                for (int a = 0; a < M; a++) sums[a][0] = sums[a][1] = START(p->start[(i0 + a) * groups + g]);          \
+                const uint32_t *lines = p->tile + g * 8 * Q4T_ROWS;                                                    \
+                const int8_t *xq = p->xq + i0 * cols + g * CK_Q4_GROUP;                                                \
+                _Pragma("clang loop unroll(disable)")                                                                  \
+                for (long k = 0; k < 8; k++) {                                                                         \
+                    const __m256i line0 = _mm256_loadu_si256((const __m256i *)(lines + k * Q4T_ROWS));                 \
+                    const __m256i line1 = _mm256_loadu_si256((const __m256i *)(lines + k * Q4T_ROWS + 8));             \
+                    for (int a = 0; a < M; a++) {                                                                      \
+                        int32_t four;                                                                                  \
+                        memcpy(&four, xq + a * cols + 4 * k, sizeof four);                                             \
+                        const __m256i x = _mm256_set1_epi32(four);                                                     \
+                        sums[a][0] = STEP(sums[a][0], line0, x);                                                       \
+                        sums[a][1] = STEP(sums[a][1], line1, x);                                                       \
+                    }                                                                                                  \
+                }                                                                                                      \
+                const __m256i k0 = _mm256_loadu_si256((const __m256i *)(p->tile_subscales + g * Q4T_ROWS));            \
+                const __m256i k1 = _mm256_loadu_si256((const __m256i *)(p->tile_subscales + g * Q4T_ROWS + 8));        \
+                for (int a = 0; a < M; a++) {                                                                          \
+                    scaled[a][0] = _mm256_add_epi32(scaled[a][0], SCALE(sums[a][0], k0));                              \
+                    scaled[a][1] = _mm256_add_epi32(scaled[a][1], SCALE(sums[a][1], k1));                              \
+                }                                                                                                      \
+            }                                                                                                          \
+            const __m256 d0 = _mm256_loadu_ps(p->tile_scales + s * Q4T_ROWS);                                          \
+            const __m256 d1 = _mm256_loadu_ps(p->tile_scales + s * Q4T_ROWS + 8);                                      \
+            for (int a = 0; a < M; a++) {                                                                              \
+                const __m256 xs = _mm256_set1_ps(p->xs[(i0 + a) * supers + s]);                                        \
+                acc[a][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaled[a][0]), _mm256_mul_ps(d0, xs), acc[a][0]);       \
+                acc[a][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaled[a][1]), _mm256_mul_ps(d1, xs), acc[a][1]);       \
+            }                                                                                                          \
+        }                                                                                                              \
+        for (int a = 0; a < M; a++) {                                                                                  \
+            float out[Q4T_ROWS];                                                                                       \
+            _mm256_storeu_ps(out, acc[a][0]);                                                                          \
+            _mm256_storeu_ps(out + 8, acc[a][1]);                                                                      \
+            memcpy(y + (i0 + a) * rows + r0, out, (size_t)n * sizeof(float));                                         \
+        }                                                                                                              \
+    }                                                                                                                  \
+    TARGET static void NAME(const q4_tiles *p, const uint8_t *w, const uint16_t *scales, float *y, long m, long rows,   \
+                            long row_begin, long row_end) {                                                            \
+        for (long r0 = row_begin; r0 < row_end; r0 += Q4T_ROWS) {                                                      \
+            const long n = row_end - r0 < Q4T_ROWS ? row_end - r0 : Q4T_ROWS;                                          \
+            q4_tiles_unpack(p, w, scales, r0, n);                                                                      \
+            long i = 0;                                                                                                \
+            for (; i + Q4T_INPUTS <= m; i += Q4T_INPUTS) NAME##_inputs(p, y, rows, r0, n, i, Q4T_INPUTS);              \
+            switch (m - i) {                                                                                           \
+            case 2: NAME##_inputs(p, y, rows, r0, n, i, 2); break;                                                     \
+            case 1: NAME##_inputs(p, y, rows, r0, n, i, 1); break;                                                     \
+            }                                                                                                          \
+        }                                                                                                              \
     }
-}
+
+Q4_TILES(q4_tiles_rows_avx2, AVX2, Q4T_START_AVX2, Q4T_STEP_AVX2, Q4T_SCALE_AVX2)
+Q4_TILES(q4_tiles_rows_vnni512, VNNI512, Q4T_START_VNNI, DOT_VNNI512, Q4T_SCALE_VNNI)
+Q4_TILES(q4_tiles_rows_avxvnni, AVXVNNI, Q4T_START_VNNI, DOT_AVXVNNI, Q4T_SCALE_VNNI)
 
 // A buffer of at least `bytes`, 64-byte aligned, kept per thread for its next call; NULL where memory ran out. Fresh
 // pages, faulted in at every call, cost AVX2's tiles 4–7% (fc1, one thread: 46.1–46.7 against 43.8–44.3 GOP/s at 64
 // inputs a call, 50.5–52.1 against 48.6 at 512).
-static void *q4_thread_scratch(size_t bytes) {
+void *ck_q4_thread_scratch(size_t bytes) {
     static _Thread_local unsigned char *buffer;
     static _Thread_local size_t capacity;
     if (bytes > capacity) {
@@ -555,24 +645,42 @@ static void *q4_thread_scratch(size_t bytes) {
     return buffer;
 }
 
-void *ck_q4_batch_scratch(const float *x, long m, long cols, size_t tile_bytes, ck_q4_inputs *inputs) {
+// The sums of 32 int8 values' two halves (columns 0…15, 16…31): bytes to pairs, pairs to fours, then the four fours of
+// each 128-bit half.
+AVX2_INLINE void block_half_sums(__m256i q, int32_t *first_half, int32_t *second_half) {
+    __m256i sums = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), q), _mm256_set1_epi16(1));
+    sums = _mm256_hadd_epi32(sums, sums);
+    sums = _mm256_hadd_epi32(sums, sums);
+    *first_half = _mm256_extract_epi32(sums, 0);
+    *second_half = _mm256_extract_epi32(sums, 4);
+}
+
+size_t ck_q4_blocks_bytes(long m, long cols) {
+    return (size_t)(m * (cols / CK_Q4_GROUP)) * (sizeof(float) + sizeof(int32_t)) + (size_t)(m * cols);
+}
+
+ck_q4_inputs ck_q4_blocks_at(void *prepared, long m, long cols, long first) {
     const long groups = cols / CK_Q4_GROUP;
-    const size_t tile = (tile_bytes + 63) / 64 * 64;
-    unsigned char *buffer = q4_thread_scratch(tile + (size_t)(m * groups) * (sizeof(float) + sizeof(int32_t)) + (size_t)(m * cols));
-    if (!buffer) return NULL;
-    float *xs = (float *)(buffer + tile);
+    float *xs = prepared;
     int32_t *start = (int32_t *)(xs + m * groups);
     int8_t *xq = (int8_t *)(start + m * groups);
-    for (long i = 0; i < m; i++) {
-        ck_quantize_blocks_avx2(x + i * cols, xq + i * cols, xs + i * groups, groups);
+    return (ck_q4_inputs){.xq = xq + first * cols, .xs = xs + first * groups, .start = start + first * groups};
+}
+
+AVX2 void ck_q4_blocks_prepare(const float *x, long m, long cols, void *prepared, long begin, long end) {
+    const long groups = cols / CK_Q4_GROUP;
+    const ck_q4_inputs in = ck_q4_blocks_at(prepared, m, cols, 0);
+    for (long i = begin; i < end; i++)
         for (long g = 0; g < groups; g++) {
-            int32_t sum = 0;
-            for (long j = 0; j < CK_Q4_GROUP; j++) sum += xq[i * cols + g * CK_Q4_GROUP + j];
-            start[i * groups + g] = -8 * sum;
+            const float *block = x + i * cols + g * CK_Q4_GROUP;
+            const float maximum = block_max(block);
+            const __m256i q = quantized_block(block, maximum);
+            int32_t first_half, second_half;
+            block_half_sums(q, &first_half, &second_half);
+            in.xs[i * groups + g] = maximum / 127.0f;
+            in.start[i * groups + g] = -8 * (first_half + second_half);
+            _mm256_storeu_si256((__m256i *)(in.xq + i * cols + g * CK_Q4_GROUP), q);
         }
-    }
-    *inputs = (ck_q4_inputs){.xq = xq, .xs = xs, .start = start};
-    return buffer;
 }
 
 // One input row for the tiles: quantized per superblock into xq (reordered as the tile), xs and start.
@@ -585,11 +693,8 @@ AVX2 static void q4_tiles_quantize(const float *x, long cols, int8_t *xq, float 
         xs[s] = maximum / 127.0f;
         for (long g = first; g < end; g++) {
             const __m256i q = quantized_block(x + g * CK_Q4_GROUP, maximum);
-            // Each half's sum: bytes to pairs, pairs to fours, then the four fours of each 128-bit half.
-            __m256i sums = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), q), _mm256_set1_epi16(1));
-            sums = _mm256_hadd_epi32(sums, sums);
-            sums = _mm256_hadd_epi32(sums, sums);
-            const int32_t first_half = _mm256_extract_epi32(sums, 0), second_half = _mm256_extract_epi32(sums, 4);
+            int32_t first_half, second_half;
+            block_half_sums(q, &first_half, &second_half);
             start[g] = (int32_t)(((uint32_t)(uint16_t)(-8 * second_half) << 16) | (uint16_t)(-8 * first_half));
             _mm256_storeu_si256((__m256i *)(xq + g * CK_Q4_GROUP),
                                 q4_tiles_lanes(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)));
@@ -639,7 +744,11 @@ AVX2 static void q4_tiles_prepared(const uint8_t *w, const uint16_t *scales, con
     p.xs = in.xs;
     p.start = in.start;
     p.xq = in.xq;
-    q4_tiles_rows(&p, w, scales, y + first * rows, count, rows, row_begin, row_end);
+    switch (ck_dot_flavour()) {
+    case CK_DOT_AVX512VNNI: q4_tiles_rows_vnni512(&p, w, scales, y + first * rows, count, rows, row_begin, row_end); break;
+    case CK_DOT_AVXVNNI: q4_tiles_rows_avxvnni(&p, w, scales, y + first * rows, count, rows, row_begin, row_end); break;
+    default: q4_tiles_rows_avx2(&p, w, scales, y + first * rows, count, rows, row_begin, row_end);
+    }
 }
 
 static size_t q4_tiles_scratch_bytes(long cols) {
@@ -659,7 +768,7 @@ AVX2 static void q4_tiles_prepare(const float *x, long m, long cols, void *prepa
 AVX2 static int q4_tiles_matmul(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows,
                                 long cols, long row_begin, long row_end) {
     const size_t tile_bytes = (q4_tiles_scratch_bytes(cols) + 63) / 64 * 64;
-    unsigned char *scratch = q4_thread_scratch(tile_bytes + q4_tiles_input_bytes(m, cols));
+    unsigned char *scratch = ck_q4_thread_scratch(tile_bytes + q4_tiles_input_bytes(m, cols));
     if (!scratch) return -1;
     q4_tiles_prepare(x, m, cols, scratch + tile_bytes, 0, m);
     q4_tiles_prepared(w, scales, scratch + tile_bytes, y, m, rows, cols, 0, m, row_begin, row_end, scratch);
@@ -667,18 +776,28 @@ AVX2 static int q4_tiles_matmul(const uint8_t *w, const uint16_t *scales, const 
 }
 
 size_t ck_q4_prepared_bytes(long m, long cols) {
-    return ck_q4_gemm() == CK_GEMM_AVX2 && m >= Q4T_MIN_INPUTS ? q4_tiles_input_bytes(m, cols) : 0;
+    switch (ck_q4_gemm()) {
+    case CK_GEMM_AVX512VNNI: return ck_q4_vnni_takes(m) ? ck_q4_blocks_bytes(m, cols) : 0;
+    case CK_GEMM_AVX2: return m >= Q4T_MIN_INPUTS ? q4_tiles_input_bytes(m, cols) : 0;
+    default: return 0;
+    }
 }
 
-// Where ck_q4_prepared_bytes is 0 there is nothing to prepare (and perhaps no AVX2 to run the tiles on).
+// Where ck_q4_prepared_bytes is 0 there is nothing to prepare (and perhaps no AVX2 to run the kernels on).
 void ck_q4_prepare_inputs(const float *x, long m, long cols, void *prepared, long begin, long end) {
-    if (ck_q4_prepared_bytes(m, cols) > 0) q4_tiles_prepare(x, m, cols, prepared, begin, end);
+    if (ck_q4_prepared_bytes(m, cols) == 0) return;
+    if (ck_q4_gemm() == CK_GEMM_AVX512VNNI)
+        ck_q4_blocks_prepare(x, m, cols, prepared, begin, end);
+    else
+        q4_tiles_prepare(x, m, cols, prepared, begin, end);
 }
 
 int ck_matmul_q4_prepared(const uint8_t *w, const uint16_t *scales, const void *prepared, float *y, long m, long rows,
                           long cols, long first, long count, long row_begin, long row_end) {
     if (ck_q4_prepared_bytes(m, cols) == 0) return -1;
-    unsigned char *scratch = q4_thread_scratch(q4_tiles_scratch_bytes(cols));
+    if (ck_q4_gemm() == CK_GEMM_AVX512VNNI)
+        return ck_matmul_q4_avx512vnni_prepared(w, scales, prepared, y, m, rows, cols, first, count, row_begin, row_end);
+    unsigned char *scratch = ck_q4_thread_scratch(q4_tiles_scratch_bytes(cols));
     if (!scratch) return -1;
     q4_tiles_prepared(w, scales, prepared, y, m, rows, cols, first, count, row_begin, row_end, scratch);
     return 0;
@@ -704,11 +823,11 @@ AVX2 static void matmul_q4(const uint8_t *w, const uint16_t *scales, const float
     float *xs = (float *)buffer, *xc = xs + m * padded;
     int8_t *xq = (int8_t *)(xc + m * padded);
     q4_prepare(x, m, cols, padded, xq, xs, xc);
-    // VNNI (with AVX512-VL) where the int4 GEMM is on: the same bits in fewer instructions.
-    if (ck_q4_vnni() && ck_has(CK_FEATURE_AVX512VL))
-        q4_rows_vnni(w, scales, xq, xs, xc, y, m, rows, cols, padded, row_begin, row_end);
-    else
-        q4_rows_avx2(w, scales, xq, xs, xc, y, m, rows, cols, padded, row_begin, row_end);
+    switch (ck_dot_flavour()) {
+    case CK_DOT_AVX512VNNI: q4_rows_vnni512(w, scales, xq, xs, xc, y, m, rows, cols, padded, row_begin, row_end); break;
+    case CK_DOT_AVXVNNI: q4_rows_avxvnni(w, scales, xq, xs, xc, y, m, rows, cols, padded, row_begin, row_end); break;
+    default: q4_rows_avx2(w, scales, xq, xs, xc, y, m, rows, cols, padded, row_begin, row_end);
+    }
     free(heap);
 }
 
@@ -1086,4 +1205,12 @@ const ck_table ck_avx2_table = {
     CK_ISA_AVX2, matmul_f32, matmul_f16, matmul_bf16, matmul_q8, rows_f16, rows_bf16, rows_q8,
     to_f16, to_bf16, quantize_q8, dot, axpy, softmax, matmul_q4, rows_q4, attend_one,
 };
+#else
+#include "internal.h"
+// No AVX-VNNI here: ck_gemm_q8 takes its plain-C sums.
+int ck_gemm_q8_avxvnni(const uint8_t *xu, const float *xs, const int32_t *xz, const int8_t *w, const float *scales,
+                       const int32_t *row_sums, float *y, long m, long rows, long cols, long row_begin, long row_end) {
+    (void)xu; (void)xs; (void)xz; (void)w; (void)scales; (void)row_sums; (void)y; (void)m; (void)rows; (void)cols; (void)row_begin; (void)row_end;
+    return -1;
+}
 #endif

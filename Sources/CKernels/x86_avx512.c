@@ -517,18 +517,39 @@ int ck_q4_vnni(void) { return ck_q8_gemm() == CK_GEMM_AVX512VNNI && has_vnni() &
 
 int ck_q4_vnni_takes(long m) { return m >= Q4V_MIN_INPUTS && ck_q4_vnni(); }
 
+static size_t q4_vnni_tile_bytes(long cols) {
+    return (size_t)(cols / 4 * Q4V_ROWS) * sizeof(int32_t) + (size_t)(cols / CK_Q4_GROUP * Q4V_ROWS) * sizeof(float);
+}
+
+// Inputs [first, first + count) of the m prepared at `prepared` against rows [row_begin, row_end), the tile in `scratch`.
+static void q4_vnni_prepared(const uint8_t *w, const uint16_t *scales, const void *prepared, float *y, long m, long rows,
+                             long cols, long first, long count, long row_begin, long row_end, void *scratch) {
+    int32_t *tile = scratch;
+    // Only read through: the arrays are the caller's const prepared inputs.
+    const q4_vnni p = {.cols = cols, .groups = cols / CK_Q4_GROUP, .inputs = ck_q4_blocks_at((void *)prepared, m, cols, first),
+                       .tile = tile, .tile_scales = (float *)(tile + cols / 4 * Q4V_ROWS)};
+    q4_vnni_rows(&p, w, scales, y + first * rows, count, rows, row_begin, row_end);
+}
+
 int ck_matmul_q4_avx512vnni(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows, long cols,
                             long row_begin, long row_end) {
     if (!ck_q4_vnni_takes(m)) return -1;
     if (row_begin >= row_end) return 0;
-    const long groups = cols / CK_Q4_GROUP;
-    ck_q4_inputs inputs;
-    int32_t *tile = ck_q4_batch_scratch(x, m, cols, (size_t)(cols / 4 * Q4V_ROWS) * sizeof(int32_t)
-                                                        + (size_t)(groups * Q4V_ROWS) * sizeof(float), &inputs);
-    if (!tile) return -1;
-    const q4_vnni p = {.cols = cols, .groups = groups, .inputs = inputs, .tile = tile,
-                       .tile_scales = (float *)(tile + cols / 4 * Q4V_ROWS)};
-    q4_vnni_rows(&p, w, scales, y, m, rows, row_begin, row_end);
+    const size_t tile_bytes = (q4_vnni_tile_bytes(cols) + 63) / 64 * 64;
+    unsigned char *scratch = ck_q4_thread_scratch(tile_bytes + ck_q4_blocks_bytes(m, cols));
+    if (!scratch) return -1;
+    ck_q4_blocks_prepare(x, m, cols, scratch + tile_bytes, 0, m);
+    q4_vnni_prepared(w, scales, scratch + tile_bytes, y, m, rows, cols, 0, m, row_begin, row_end, scratch);
+    return 0;
+}
+
+int ck_matmul_q4_avx512vnni_prepared(const uint8_t *w, const uint16_t *scales, const void *prepared, float *y, long m,
+                                     long rows, long cols, long first, long count, long row_begin, long row_end) {
+    if (!ck_q4_vnni_takes(count)) return -1;
+    if (row_begin >= row_end) return 0;
+    void *scratch = ck_q4_thread_scratch(q4_vnni_tile_bytes(cols));
+    if (!scratch) return -1;
+    q4_vnni_prepared(w, scales, prepared, y, m, rows, cols, first, count, row_begin, row_end, scratch);
     return 0;
 }
 

@@ -47,11 +47,23 @@ public enum KernelPath {
         }
     }
 
-    /// The int8 × int8 prefill GEMM, or nil where int8 weights are converted to f32 tiles for the f32 GEMM (AVX2's
-    /// runs only through oneDNN).
+    /// How the AVX2 table multiplies int8 and int4 bytes (decode, and the int4 batches that the larger kernels do not
+    /// take): `vpdpbusd` in AVX-512 VNNI's or AVX-VNNI's encoding, or nil where maddubs does (or another instruction set
+    /// runs). Every flavour gives the same bits, so it is not part of `current`.
+    public static var dotProducts: String? {
+        switch Int(ck_dot_flavour()) {
+        case Int(CK_DOT_AVX512VNNI): "vpdpbusd (avx512vnni)"
+        case Int(CK_DOT_AVXVNNI): "vpdpbusd (avxvnni)"
+        default: nil
+        }
+    }
+
+    /// The int8 × int8 GEMM of prefill and batched decode, or nil where int8 weights are converted to f32 tiles for the f32
+    /// GEMM (AVX2's runs only through oneDNN, and only past the decode kernels' batches).
     public static var int8GEMM: String? {
         switch Int(ck_q8_gemm()) {
         case Int(CK_GEMM_AVX512VNNI): "avx512vnni"
+        case Int(CK_GEMM_AVXVNNI): "avxvnni-u7"
         case Int(CK_GEMM_AVX2_ONEDNN): ck_onednn() != 0 ? "avx2-u7" : nil
         default: nil
         }
@@ -82,7 +94,7 @@ public enum KernelPath {
     /// the bf16 GEMM rounds inputs to bf16, so it runs only after `useUnitGEMMs(bf16: true)`).
     public static var bf16GEMM: String? { Int(ck_bf16_gemm()) == Int(CK_GEMM_AVX512BF16) ? "avx512bf16" : nil }
 
-    /// Which int8 and bf16 GEMMs the processor has (whether or not they are in use): int8 on AVX-512 VNNI, or on
+    /// Which int8 and bf16 GEMMs the processor has (whether or not they are in use): int8 on AVX-512 VNNI, AVX-VNNI, or
     /// AVX2 through oneDNN; bf16 on AVX512-BF16.
     public static var units: (int8: Bool, bf16: Bool) {
         (Int(ck_best_q8_gemm()) != Int(CK_GEMM_NONE),
@@ -127,7 +139,7 @@ public enum KernelPath {
          ("f16 GEMM", tiles),
          ("prefill attention", attentionKernel(headSize: 64).map { "\($0) (one f32 kernel per head)" }
              ?? "\(BLAS.implementation) products per block of 64 queries"),
-         ("matvec decode", decode)]
+         ("matvec decode", decode + (dotProducts.map { " (int8 and int4 bytes by \($0))" } ?? ""))]
     }
 
     /// The fused f32 kernel of prefill attention (more than one query; `ck_attention_f32`) for heads of `headSize`
@@ -144,7 +156,7 @@ public enum KernelPath {
     private static var featureCap: String {
         guard let cap = ProcessInfo.processInfo.environment["OPTIML_MAX_ISA"] else { return "" }
         return ck_max_isa_understood() != 0 ? " (capped by OPTIML_MAX_ISA=\(cap))"
-            : " (OPTIML_MAX_ISA=\(cap) not understood, so not applied: avx2 or portable)"
+            : " (OPTIML_MAX_ISA=\(cap) not understood, so not applied: avx2, avx2-vnni or portable)"
     }
 
     /// The features and the families' paths, one per line.

@@ -197,9 +197,9 @@ public struct WeightMatrix: @unchecked Sendable {
             let blocks = (count + Self.int4GEMMInputBlock - 1) / Self.int4GEMMInputBlock
             let block = (count + blocks - 1) / blocks
             let w = data.assumingMemoryBound(to: UInt8.self)
-            // AVX2's tiles take the inputs prepared once into `quantized` for all threads, where each thread had prepared
-            // all of them for itself (opt-125m's int4 prefill on 2 AMD Zen 1 cores, interleaved: 341.6–355.1 against
-            // 324.4–336.4 tokens/s); VNNI's kernel prepares its own.
+            // Both kernels take the inputs prepared once into `quantized` for all threads, where each thread had prepared
+            // all of them for itself (opt-125m's int4 prefill, interleaved runs, tokens/s: AVX2's tiles on 2 AMD Zen 1
+            // cores 341.6–355.1 against 324.4–336.4; VNNI's kernel on 2 Zen 5 cores 4,488–4,726 against 4,352–4,442).
             let preparedBytes = ck_q4_prepared_bytes(count, cols)
             if preparedBytes > 0 {
                 precondition(preparedBytes <= Self.quantizedBytes(count: count, cols: cols))
@@ -263,11 +263,11 @@ public struct WeightMatrix: @unchecked Sendable {
         return false
     }
 
-    /// Whether the int8 GEMM multiplies `count` inputs of int8 weights: on AVX-512 VNNI from two inputs on, batched
-    /// decode included (it beats the f32 tiles there); on AVX2 only through oneDNN, past the decode kernels' limit.
+    /// Whether the int8 GEMM multiplies `count` inputs of int8 weights: on AVX-512 VNNI and AVX-VNNI from two inputs on,
+    /// batched decode included (it beats the f32 tiles there); on AVX2 only through oneDNN, past the decode kernels' limit.
     public static func int8GEMMTakes(count: Int) -> Bool {
         switch Int(ck_q8_gemm()) {
-        case Int(CK_GEMM_AVX512VNNI): count > 1
+        case Int(CK_GEMM_AVX512VNNI), Int(CK_GEMM_AVXVNNI): count > 1
         case Int(CK_GEMM_AVX2_ONEDNN): throughOneDNN(count)
         default: false
         }

@@ -22,6 +22,8 @@ struct KernelTests {
             let chosen = ck_set_isa(isa)
             if !found.contains(chosen) { found.append(chosen) }
         }
+        // Back on the best, so that the conditions of the tests (evaluated after this) see the paths that run.
+        ck_set_isa(found[0])
         return found
     }()
 
@@ -382,10 +384,13 @@ struct KernelTests {
         #expect(ck_has(0) == 1, "the empty set of features is always there")
     }
 
-    /// The int8 GEMM paths this machine has: AVX-512 VNNI, and oneDNN's AVX2 kernels (7-bit inputs).
+    static let hasAVXVNNI = ck_has(UInt32(CK_FEATURE_AVXVNNI)) != 0
+
+    /// The int8 GEMM paths this machine has: AVX-512 VNNI, AVX-VNNI and oneDNN's AVX2 kernels (both 7-bit inputs).
     static let q8Paths: [Int32] = {
         let avx2 = ck_has(UInt32(CK_FEATURE_AVX2 | CK_FEATURE_FMA)) != 0
-        return (hasVNNIGemm ? [Int32(CK_GEMM_AVX512VNNI)] : []) + (avx2 && hasOneDNN ? [Int32(CK_GEMM_AVX2_ONEDNN)] : [])
+        return (hasVNNIGemm ? [Int32(CK_GEMM_AVX512VNNI)] : []) + (avx2 && hasAVXVNNI ? [Int32(CK_GEMM_AVXVNNI)] : [])
+            + (avx2 && hasOneDNN ? [Int32(CK_GEMM_AVX2_ONEDNN)] : [])
     }()
 
     @Test("processors with 128-bit vector units are told apart by CPUID vendor and signature", arguments: [
@@ -413,6 +418,7 @@ struct KernelTests {
         #expect(ck_set_q8_gemm(Int32(CK_GEMM_AVX512BF16)) == Int32(CK_GEMM_NONE))
         #expect(ck_set_bf16_gemm(Int32(CK_GEMM_AVX512VNNI)) == Int32(CK_GEMM_NONE))
         #expect((ck_set_q8_gemm(Int32(CK_GEMM_AVX512VNNI)) == Int32(CK_GEMM_AVX512VNNI)) == Self.hasVNNIGemm)
+        #expect((ck_set_q8_gemm(Int32(CK_GEMM_AVXVNNI)) == Int32(CK_GEMM_AVXVNNI)) == Self.q8Paths.contains(Int32(CK_GEMM_AVXVNNI)))
         #expect((ck_set_q8_gemm(Int32(CK_GEMM_AVX2_ONEDNN)) == Int32(CK_GEMM_AVX2_ONEDNN)) == Self.q8Paths.contains(Int32(CK_GEMM_AVX2_ONEDNN)))
         #expect((ck_set_bf16_gemm(Int32(CK_GEMM_AVX512BF16)) == Int32(CK_GEMM_AVX512BF16)) == Self.hasBF16Gemm)
         ck_set_bf16_gemm(Int32(CK_GEMM_NONE))
@@ -427,9 +433,9 @@ struct KernelTests {
     func int8Gemm() {
         for path in Self.q8Paths {
             #expect(ck_set_q8_gemm(path) == path)
-            // oneDNN's AVX2 kernels add pairs of products in 16 bits, so their path keeps inputs to 7 bits.
+            // oneDNN's AVX2 kernels may add pairs of products in 16 bits, so the paths that take them keep inputs to 7 bits.
             let levels = Int(ck_gemm_q8_input_levels())
-            #expect(levels == (path == Int32(CK_GEMM_AVX2_ONEDNN) ? 127 : 255))
+            #expect(levels == ([Int32(CK_GEMM_AVX2_ONEDNN), Int32(CK_GEMM_AVXVNNI)].contains(path) ? 127 : 255))
             checkInt8Gemm(levels: levels)
         }
         ck_set_q8_gemm(ck_default_q8_gemm())
@@ -523,7 +529,29 @@ struct KernelTests {
     @Test(.enabled(if: hasVNNIGemm, "this processor has no AVX-512 VNNI"))
     func int8GemmInPlainCHasTheVNNIBits() {
         #expect(ck_set_q8_gemm(Int32(CK_GEMM_AVX512VNNI)) == Int32(CK_GEMM_AVX512VNNI))
-        for (m, rows, cols) in Self.gemmShapes + [(40, 70, 300)] {
+        expectInt8GemmInPlainC()
+        ck_set_q8_gemm(ck_default_q8_gemm())
+    }
+
+    /// The same for the AVX-VNNI kernel, with the features capped as on a processor that has AVX-VNNI but no AVX-512
+    /// (where the AVX-512 kernel would take the products first): batched decode's shapes beside the others.
+    @Test(.enabled(if: hasAVXVNNI && isas[0] == Int32(CK_ISA_AVX2), "this processor has no AVX-VNNI"))
+    func int8GemmInPlainCHasTheAVXVNNIBits() {
+        let isa = Self.isas[0]
+        #expect(ck_set_max_isa("avx2-vnni") == 1)
+        defer {
+            ck_set_max_isa(ProcessInfo.processInfo.environment["OPTIML_MAX_ISA"])
+            ck_set_q8_gemm(ck_default_q8_gemm())
+            ck_set_isa(isa)
+        }
+        #expect(ck_set_q8_gemm(Int32(CK_GEMM_AVXVNNI)) == Int32(CK_GEMM_AVXVNNI) && ck_gemm_q8_input_levels() == 127)
+        expectInt8GemmInPlainC(extraShapes: [(8, 96, 768), (3, 31, 800)])
+    }
+
+    /// ck_gemm_q8's quantization, product and scaling of sums on the int8 GEMM in use, against the portable instruction
+    /// set's plain C, bit for bit.
+    func expectInt8GemmInPlainC(extraShapes: [(Int, Int, Int)] = []) {
+        for (m, rows, cols) in Self.gemmShapes + [(40, 70, 300)] + extraShapes {
             let stored = Stored(Self.random(rows * cols, seed: UInt64(cols) + 9), rows: rows, cols: cols, format: .int8)
             let q = Array(UnsafeBufferPointer(start: stored.data.assumingMemoryBound(to: Int8.self), count: rows * cols))
             let sums = (0..<rows).map { r in q[(r * cols)..<((r + 1) * cols)].reduce(Int32(0)) { $0 + Int32($1) } }
@@ -554,7 +582,6 @@ struct KernelTests {
             #expect(plain.y.map(\.bitPattern) == vnni.y.map(\.bitPattern), "\(m)×\(rows)×\(cols) product")
             #expect(plain.scaled.map(\.bitPattern) == vnni.scaled.map(\.bitPattern), "\(m)×\(rows) scaling")
         }
-        ck_set_q8_gemm(ck_default_q8_gemm())
     }
 
     @Test("oneDNN's int8 product gives the int8 GEMM's bits on each int8 path",

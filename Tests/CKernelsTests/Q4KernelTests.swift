@@ -273,34 +273,76 @@ extension KernelTests {
         }
     }
 
-    /// Below a dozen inputs the VNNI path keeps the AVX2 kernel's layout and order, only its pairs of groups take
-    /// two `vpdpbusd` instead of two `maddubs` and a `madd`: the same integers, so the same bits.
-    @Test("int4 batches under a dozen on AVX-512 VNNI: the AVX2 kernel's bits",
-          .enabled(if: hasQ4VNNI && ck_has(UInt32(CK_FEATURE_AVX512VL)) != 0,
-                   "this processor has no AVX-512 VNNI with VL: int4 batches run on the AVX2 kernel"))
-    func int4SmallBatchesOnVNNI() {
-        ck_set_isa(Self.isas[0])
-        defer { ck_set_q8_gemm(ck_default_q8_gemm()) }
-        for (rows, cols) in [(1, 32), (5, 96), (37, 224), (6, 288), (9, 4096)] {
-            let stored = StoredQ4(Self.random(rows * cols, seed: UInt64(rows * 3 + cols)), rows: rows, cols: cols)
-            for m in 1...11 {
-                #expect(ck_q4_gemm_takes(m) == 0)
-                let x = Self.random(m * cols, seed: UInt64(m + 300))
-                ck_set_q8_gemm(Int32(CK_GEMM_AVX512VNNI))
-                let vnni = stored.matmul(x, m: m, (rows / 3)..<rows)
-                ck_set_q8_gemm(Int32(CK_GEMM_NONE))
-                let avx2 = stored.matmul(x, m: m, (rows / 3)..<rows)
-                #expect(vnni.map(\.bitPattern) == avx2.map(\.bitPattern), "\(rows)×\(cols) m=\(m)")
-            }
+    /// The `vpdpbusd` flavours this processor has (AVX-512 VNNI's encoding uncapped, AVX-VNNI's under the
+    /// `avx2-vnni` cap), each with the cap that selects it; maddubs under the `avx2` cap.
+    static let dotFlavours: [(cap: String?, flavour: Int32)] = {
+        defer { ck_set_max_isa(ProcessInfo.processInfo.environment["OPTIML_MAX_ISA"]) }
+        return [nil, "avx2-vnni"].compactMap { (cap: String?) -> (String?, Int32)? in
+            ck_set_max_isa(cap)
+            let flavour = ck_dot_flavour()
+            return flavour == Int32(CK_DOT_NONE) ? nil : (cap, flavour)
         }
+    }()
+
+    /// The AVX2 table's byte products by `vpdpbusd` (AVX-512 VNNI or AVX-VNNI) make the integers that maddubs and madd
+    /// make, in the same layout and order: int8 decode, int4 batches on the row kernel (under a dozen inputs) and on
+    /// AVX2's tiles (16 inputs on, with AVX-512 VNNI's int4 kernel off) give the maddubs flavour's bits.
+    @Test("int8 decode and int4 row and tile kernels: the same bits from vpdpbusd (each encoding here) as from maddubs",
+          .enabled(if: isas[0] == Int32(CK_ISA_AVX2) && !dotFlavours.isEmpty,
+                   "this processor has neither AVX-512 VNNI with VL nor AVX-VNNI: only maddubs runs"))
+    func dotFlavoursGiveTheSameBits() {
+        ck_set_isa(Self.isas[0])
+        ck_set_q8_gemm(Int32(CK_GEMM_NONE))
+        defer {
+            ck_set_max_isa(ProcessInfo.processInfo.environment["OPTIML_MAX_ISA"])
+            ck_set_q8_gemm(ck_default_q8_gemm())
+        }
+        func products(cap: String?) -> [[UInt32]] {
+            #expect(ck_set_max_isa(cap) == 1)
+            var out: [[UInt32]] = []
+            for (rows, cols) in [(1, 32), (5, 96), (37, 224), (6, 288), (9, 4096)] {
+                let int8 = Stored(Self.random(rows * cols, seed: UInt64(rows * 5 + cols)), rows: rows, cols: cols, format: .int8)
+                out.append(int8.matmul(Self.random(cols, seed: UInt64(cols + 1)), m: 1, (rows / 3)..<rows).map(\.bitPattern))
+                let int4 = StoredQ4(Self.random(rows * cols, seed: UInt64(rows * 3 + cols)), rows: rows, cols: cols)
+                for m in Array(1...11) + [16, 23, 33] {
+                    #expect((ck_q4_gemm_takes(m) != 0) == (m >= 16) && ck_q4_gemm() == Int32(CK_GEMM_AVX2))
+                    out.append(int4.matmul(Self.random(m * cols, seed: UInt64(m + 300)), m: m, (rows / 3)..<rows).map(\.bitPattern))
+                }
+            }
+            return out
+        }
+        let maddubs = products(cap: "avx2")
+        #expect(ck_dot_flavour() == Int32(CK_DOT_NONE))
+        for (cap, flavour) in Self.dotFlavours {
+            let vnni = products(cap: cap)
+            #expect(ck_dot_flavour() == flavour)
+            #expect(vnni == maddubs, "flavour \(flavour) (cap \(cap ?? "none")) against maddubs")
+        }
+    }
+
+    @Test("OPTIML_MAX_ISA's caps: avx2-vnni keeps AVX-VNNI and drops AVX-512; other values change nothing")
+    func featureCaps() {
+        defer { ck_set_max_isa(ProcessInfo.processInfo.environment["OPTIML_MAX_ISA"]) }
+        #expect(ck_set_max_isa(nil) == 1)
+        let all = ck_cpu_features()
+        #expect(ck_set_max_isa("avx512") == 0 && ck_cpu_features() == all, "a value not understood caps nothing")
+        #expect(ck_set_max_isa("avx2-vnni") == 1)
+        let avx2 = UInt32(CK_FEATURE_AVX2 | CK_FEATURE_FMA | CK_FEATURE_F16C | CK_FEATURE_NARROW_AVX)
+        #expect(ck_cpu_features() == all & (avx2 | UInt32(CK_FEATURE_AVXVNNI)))
+        #expect(ck_set_max_isa("avx2") == 1 && ck_cpu_features() == all & avx2)
+        #expect(ck_set_max_isa("portable") == 1 && ck_cpu_features() == 0)
     }
 
     /// AVX2's tiles take each group's scale as an integer k ≤ 8191 under the largest of its 256 columns: groups
     /// whose scales span six orders of magnitude (down to k = 0) and an all-zero group stay within the bound for that
-    /// rounding, at the 16 to 33 inputs the tiles run. The inputs are integers with 127 in every block of 256, so
-    /// their quantization is exact and the scales' rounding is all that is left beside f32's.
-    @Test("int4 tiles: groups whose scales span six orders of magnitude in a block of 256 columns")
+    /// rounding, at the 16 to 33 inputs the tiles run (AVX-512 VNNI's int4 kernel, which would take them, off). The
+    /// inputs are integers with 127 in every block of 256, so their quantization is exact and the scales' rounding is all
+    /// that is left beside f32's.
+    @Test("int4 tiles: groups whose scales span six orders of magnitude in a block of 256 columns",
+          .enabled(if: isas[0] == Int32(CK_ISA_AVX2), "AVX2's tiles need AVX2"))
     func int4TilesWideScaleSpread() {
+        ck_set_q8_gemm(Int32(CK_GEMM_NONE))
+        defer { ck_set_q8_gemm(ck_default_q8_gemm()) }
         let rows = 19, cols = 800, block = 8 * Int(CK_Q4_GROUP)
         let values = Self.random(rows * cols, seed: 15).enumerated().map { i, v in
             let g = (i % cols) / Int(CK_Q4_GROUP)
@@ -314,6 +356,7 @@ extension KernelTests {
             }
             let y = stored.matmul(x, m: m, 0..<rows)
             let inputs = Q4Inputs.of(isa: Self.isas[0], m: m)
+            #expect(inputs == .tiles)
             Self.forEachQ4Output(stored, x, m: m, inputs: inputs) { i, r, terms in
                 let bound = 1e-5 * terms.magnitude + 1e-6 * terms.splitBound + terms.scaleBound + 1e-6
                 #expect(abs(Double(y[i * rows + r]) - terms.reference) <= bound, "\(inputs) m=\(m) i=\(i) r=\(r)")
@@ -323,35 +366,42 @@ extension KernelTests {
 
     /// The two-step batch API (threads sharing one preparation of the inputs): inputs prepared in two parts, then
     /// any run of them multiplied over any row range, give the bits of ck_matmul_q4 of that run alone, and leave the
-    /// other inputs' results untouched. Where the batch kernel prepares its own inputs (VNNI, or no AVX2), there is
-    /// nothing to prepare.
+    /// other inputs' results untouched; on AVX2's tiles and, where the processor has it, on AVX-512 VNNI's kernel. Where
+    /// no batch kernel runs (no AVX2), there is nothing to prepare.
     @Test("int4 inputs prepared once: the same bits as ck_matmul_q4 of each run of them")
     func int4PreparedInputs() {
+        defer { ck_set_q8_gemm(ck_default_q8_gemm()) }
+        let batchKernels = [Int32(CK_GEMM_NONE)] + (Self.hasQ4VNNI ? [Int32(CK_GEMM_AVX512VNNI)] : [])
         Self.forEachISA { isa in
-            for (rows, cols) in [(37, 224), (20, 800)] {
-                let stored = StoredQ4(Self.random(rows * cols, seed: UInt64(rows + 2 * cols)), rows: rows, cols: cols)
-                let m = 70
-                let bytes = ck_q4_prepared_bytes(m, cols)
-                guard Q4Inputs.of(isa: isa, m: m) == .tiles else {
-                    #expect(bytes == 0, "isa \(isa): nothing to prepare")
-                    continue
-                }
-                #expect(ck_q4_prepared_bytes(15, cols) == 0, "15 inputs run on the row kernel")
-                let x = Self.random(m * cols, seed: UInt64(cols + 9))
-                let prepared = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-                defer { prepared.deallocate() }
-                ck_q4_prepare_inputs(x, m, cols, prepared, 0, 33)
-                ck_q4_prepare_inputs(x, m, cols, prepared, 33, m)
-                for (first, count) in [(0, m), (5, 16), (40, 30)] {
-                    for range in [0..<rows, (rows / 3)..<(rows - 2)] {
-                        var y = [Float](repeating: .nan, count: m * rows)
-                        #expect(ck_matmul_q4_prepared(stored.data, stored.scales, prepared, &y, m, rows, cols, first, count,
-                                                      range.lowerBound, range.upperBound) == 0)
-                        let alone = stored.matmul(Array(x[(first * cols)..<((first + count) * cols)]), m: count, range)
-                        let label = "\(rows)×\(cols) inputs \(first)..<\(first + count) rows \(range)"
-                        #expect(Array(y[(first * rows)..<((first + count) * rows)]).map(\.bitPattern) == alone.map(\.bitPattern), "\(label)")
-                        let others = y[..<(first * rows)].allSatisfy(\.isNaN) && y[((first + count) * rows)...].allSatisfy(\.isNaN)
-                        #expect(others, "\(label): another input's results were written")
+            for batchKernel in batchKernels {
+                ck_set_q8_gemm(batchKernel)
+                for (rows, cols) in [(37, 224), (20, 800)] {
+                    let stored = StoredQ4(Self.random(rows * cols, seed: UInt64(rows + 2 * cols)), rows: rows, cols: cols)
+                    let m = 70
+                    let bytes = ck_q4_prepared_bytes(m, cols)
+                    let path = "isa \(isa) int4 GEMM \(ck_q4_gemm())"
+                    guard ck_q4_gemm_takes(m) != 0 else {
+                        #expect(bytes == 0, "\(path): nothing to prepare")
+                        continue
+                    }
+                    #expect(ck_q4_prepared_bytes(11, cols) == 0, "\(path): 11 inputs run on the row kernel")
+                    let x = Self.random(m * cols, seed: UInt64(cols + 9))
+                    let prepared = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+                    defer { prepared.deallocate() }
+                    ck_q4_prepare_inputs(x, m, cols, prepared, 0, 33)
+                    ck_q4_prepare_inputs(x, m, cols, prepared, 33, m)
+                    for (first, count) in [(0, m), (5, 16), (40, 30)] {
+                        for range in [0..<rows, (rows / 3)..<(rows - 2)] {
+                            var y = [Float](repeating: .nan, count: m * rows)
+                            #expect(ck_matmul_q4_prepared(stored.data, stored.scales, prepared, &y, m, rows, cols, first, count,
+                                                          range.lowerBound, range.upperBound) == 0)
+                            let alone = stored.matmul(Array(x[(first * cols)..<((first + count) * cols)]), m: count, range)
+                            let label = "\(path) \(rows)×\(cols) inputs \(first)..<\(first + count) rows \(range)"
+                            #expect(Array(y[(first * rows)..<((first + count) * rows)]).map(\.bitPattern) == alone.map(\.bitPattern),
+                                    "\(label)")
+                            let others = y[..<(first * rows)].allSatisfy(\.isNaN) && y[((first + count) * rows)...].allSatisfy(\.isNaN)
+                            #expect(others, "\(label): another input's results were written")
+                        }
                     }
                 }
             }

@@ -153,12 +153,20 @@ int ck_attention_f32_enabled(long d);
 /// converted to f32 for the f32 GEMM, oneDNN or BLAS (exact weights, f32 inputs). CK_GEMM_AVX2_ONEDNN: int8 weights × inputs quantized
 /// to 7 bits through oneDNN's AVX2 kernels, for processors without VNNI.
 /// CK_GEMM_AVX2 (int4 alone): int4 weights unpacked per call, 16 rows at a time, × inputs quantized per block of 256,
-/// maddubs into 16-bit sums, the groups' scales as integers (llama.cpp's k-quants).
-enum { CK_GEMM_NONE = 0, CK_GEMM_AVX512VNNI = 1, CK_GEMM_AVX512BF16 = 2, CK_GEMM_AVX2_ONEDNN = 3, CK_GEMM_AVX2 = 4 };
+/// maddubs into 16-bit sums, the groups' scales as integers (llama.cpp's k-quants). CK_GEMM_AVXVNNI: int8 weights ×
+/// inputs quantized to 7 bits as CK_GEMM_AVX2_ONEDNN's (oneDNN multiplies the larger batches where it loaded), the
+/// smaller batches (and every batch without oneDNN) on 256-bit `vpdpbusd`, for processors with AVX-VNNI but no AVX-512.
+enum { CK_GEMM_NONE = 0, CK_GEMM_AVX512VNNI = 1, CK_GEMM_AVX512BF16 = 2, CK_GEMM_AVX2_ONEDNN = 3, CK_GEMM_AVX2 = 4,
+       CK_GEMM_AVXVNNI = 5 };
+/// The byte products of the AVX2 table's int8 and int4 kernels (decode, and int4 batches on the row kernel):
+/// CK_DOT_AVX512VNNI (vpdpbusd, EVEX: AVX-512 VNNI with VL), CK_DOT_AVXVNNI (vpdpbusd, VEX: AVX-VNNI), else CK_DOT_NONE
+/// (maddubs and madd on AVX2, the instruction set's own elsewhere). Every flavour makes the same integers, so the same bits.
+enum { CK_DOT_NONE = 0, CK_DOT_AVX512VNNI = 1, CK_DOT_AVXVNNI = 2 };
+int ck_dot_flavour(void);
 /// The int8 GEMM in use: ck_default_q8_gemm unless ck_set_q8_gemm chose otherwise.
 int ck_q8_gemm(void);
-/// The best int8 GEMM this processor has: CK_GEMM_AVX512VNNI where it has AVX-512 F/BW/VNNI, else
-/// CK_GEMM_AVX2_ONEDNN where it has AVX2 and FMA and oneDNN loaded, else CK_GEMM_NONE.
+/// The best int8 GEMM this processor has: CK_GEMM_AVX512VNNI where it has AVX-512 F/BW/VNNI, else CK_GEMM_AVXVNNI where
+/// it has AVX2, FMA and AVX-VNNI, else CK_GEMM_AVX2_ONEDNN where it has AVX2 and FMA and oneDNN loaded, else CK_GEMM_NONE.
 int ck_best_q8_gemm(void);
 /// What ck_q8_gemm starts as: ck_best_q8_gemm, except CK_GEMM_NONE where that is oneDNN's AVX2 kernels on a
 /// processor with CK_FEATURE_NARROW_AVX (no faster than the f32 tiles there, whose inputs stay exact).
@@ -190,9 +198,9 @@ int ck_matmul_q4_prepared(const uint8_t *w, const uint16_t *scales, const void *
 /// Inputs for ck_gemm_q8, each row i on the unsigned range 0…L with a zero point: with [lo, hi] its range widened
 /// to hold 0, xs[i] = (hi − lo) / L, xz[i] = round(−lo / xs[i]) and xu[i,c] = clamp(round(x[i,c] / xs[i]) + xz[i], 0, L).
 /// L is 255 (a non-negative row after ReLU gets all 256 levels, twice a symmetric scale's resolution), or 127 on
-/// CK_GEMM_AVX2_ONEDNN, whose kernels add pairs of products in 16 bits.
+/// CK_GEMM_AVX2_ONEDNN and CK_GEMM_AVXVNNI, where oneDNN's AVX2 kernels may add pairs of products in 16 bits.
 void ck_gemm_q8_quantize_inputs(const float *x, uint8_t *xu, float *xs, int32_t *xz, long m, long cols);
-/// L for the int8 GEMM in use: 255, or 127 on CK_GEMM_AVX2_ONEDNN.
+/// L for the int8 GEMM in use: 255, or 127 on CK_GEMM_AVX2_ONEDNN and CK_GEMM_AVXVNNI.
 int ck_gemm_q8_input_levels(void);
 /// y[i*rows + r] ≈ Σ_c x[i,c] · scales[r] · w[r,c] for r in [row_begin, row_end), with the inputs quantized
 /// by ck_gemm_q8_quantize_inputs and row_sums[r] = Σ_c w[r,c]. Adds at most Σ_c |W[r,c]| · xs[i] (half a step of
@@ -276,8 +284,13 @@ enum {
 };
 /// The CK_FEATURE_ bits this processor has, less those the environment's OPTIML_MAX_ISA caps ("avx2": AVX2, FMA
 /// and F16C only, as on a processor without AVX-512, and CK_FEATURE_NARROW_AVX where the processor has it;
-/// "portable": none), to run a lesser processor's paths.
+/// "avx2-vnni": those and AVX-VNNI, as on Intel's cores without AVX-512; "portable": none), to run a lesser
+/// processor's paths.
 unsigned ck_cpu_features(void);
+/// Caps the features as OPTIML_MAX_ISA does, from now on (null: none capped), so that tests run a lesser processor's
+/// paths in one process; returns 0 (and changes nothing) for a value not understood. The kernel table stays the one in
+/// use (ck_set_isa picks it), and so do the GEMM paths chosen (ck_set_q8_gemm, ck_set_bf16_gemm).
+int ck_set_max_isa(const char *cap);
 /// Whether a processor of this CPUID vendor string (leaf 0) and signature (leaf 1's EAX) has CK_FEATURE_NARROW_AVX.
 int ck_narrow_avx_signature(const char *vendor, unsigned leaf1_eax);
 /// Whether OPTIML_MAX_ISA is unset or one of the values above (anything else caps nothing).

@@ -98,6 +98,19 @@ size_t ck_q4_blocks_bytes(long m, long cols);
 ck_q4_inputs ck_q4_blocks_at(void *prepared, long m, long cols, long first);
 /// Prepares inputs [begin, end) of x [m][cols] into `prepared` (ck_q4_blocks_bytes(m, cols) bytes).
 void ck_q4_blocks_prepare(const float *x, long m, long cols, void *prepared, long begin, long end);
+/// An int4 batch kernel in its two steps (AVX-512 VNNI's, AVX2's tiles) for one product: the bytes of its unpacked
+/// weights and of the prepared inputs, and the functions that prepare the inputs and multiply inputs [first, first +
+/// count) of them over rows [row_begin, row_end) with the unpacked weights in `scratch`.
+typedef struct {
+    size_t tile_bytes, input_bytes;
+    void (*prepare)(const float *x, long m, long cols, void *prepared, long begin, long end);
+    void (*run)(const uint8_t *w, const uint16_t *scales, const void *prepared, float *y, long m, long rows, long cols,
+                long first, long count, long row_begin, long row_end, void *scratch);
+} ck_q4_batch_kernel;
+/// ck_matmul_q4 on such a kernel, its inputs prepared into the calling thread's scratch after its tile; -1 (nothing
+/// written) where memory ran out.
+int ck_q4_batch_matmul(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows, long cols,
+                       long row_begin, long row_end, const ck_q4_batch_kernel *kernel);
 #endif
 
 /// ck_matmul_q4 on AVX-512 VNNI (x86_avx512.c), inputs quantized as the AVX2 row kernel's (the same integer sums per

@@ -733,13 +733,13 @@ static q4_tiles_input q4_tiles_input_at(const q4_tiles *p, void *prepared, long 
 // in `scratch`.
 AVX2 static void q4_tiles_prepared(const uint8_t *w, const uint16_t *scales, const void *prepared, float *y, long m,
                                    long rows, long cols, long first, long count, long row_begin, long row_end,
-                                   unsigned char *scratch) {
+                                   void *scratch) {
     q4_tiles p = q4_tiles_shape(cols);
     const size_t tile_bytes = (size_t)(cols / 4 * Q4T_ROWS) * sizeof(uint32_t);
     const size_t subscale_bytes = (size_t)(p.groups * Q4T_ROWS) * sizeof(int32_t);
-    p.tile = (uint32_t *)scratch;
-    p.tile_subscales = (int32_t *)(scratch + tile_bytes);
-    p.tile_scales = (float *)(scratch + tile_bytes + subscale_bytes);
+    p.tile = scratch;
+    p.tile_subscales = (int32_t *)((unsigned char *)scratch + tile_bytes);
+    p.tile_scales = (float *)((unsigned char *)scratch + tile_bytes + subscale_bytes);
     // Only read through: the arrays are the caller's const prepared inputs.
     const q4_tiles_input in = q4_tiles_input_at(&p, (void *)prepared, m, first);
     p.xs = in.xs;
@@ -765,15 +765,22 @@ AVX2 static void q4_tiles_prepare(const float *x, long m, long cols, void *prepa
     }
 }
 
-// ck_matmul_q4 on the tiles, the inputs prepared in the thread's scratch; -1 (nothing written) where memory ran out.
-AVX2 static int q4_tiles_matmul(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows,
-                                long cols, long row_begin, long row_end) {
-    const size_t tile_bytes = (q4_tiles_scratch_bytes(cols) + 63) / 64 * 64;
-    unsigned char *scratch = ck_q4_thread_scratch(tile_bytes + q4_tiles_input_bytes(m, cols));
+int ck_q4_batch_matmul(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows, long cols,
+                       long row_begin, long row_end, const ck_q4_batch_kernel *kernel) {
+    const size_t tile_bytes = (kernel->tile_bytes + 63) / 64 * 64;
+    unsigned char *scratch = ck_q4_thread_scratch(tile_bytes + kernel->input_bytes);
     if (!scratch) return -1;
-    q4_tiles_prepare(x, m, cols, scratch + tile_bytes, 0, m);
-    q4_tiles_prepared(w, scales, scratch + tile_bytes, y, m, rows, cols, 0, m, row_begin, row_end, scratch);
+    kernel->prepare(x, m, cols, scratch + tile_bytes, 0, m);
+    kernel->run(w, scales, scratch + tile_bytes, y, m, rows, cols, 0, m, row_begin, row_end, scratch);
     return 0;
+}
+
+// ck_matmul_q4 on the tiles, the inputs prepared in the thread's scratch; -1 (nothing written) where memory ran out.
+static int q4_tiles_matmul(const uint8_t *w, const uint16_t *scales, const float *x, float *y, long m, long rows,
+                           long cols, long row_begin, long row_end) {
+    const ck_q4_batch_kernel tiles = {.tile_bytes = q4_tiles_scratch_bytes(cols), .input_bytes = q4_tiles_input_bytes(m, cols),
+                                      .prepare = q4_tiles_prepare, .run = q4_tiles_prepared};
+    return ck_q4_batch_matmul(w, scales, x, y, m, rows, cols, row_begin, row_end, &tiles);
 }
 
 size_t ck_q4_prepared_bytes(long m, long cols) {

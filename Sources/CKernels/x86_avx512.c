@@ -535,12 +535,9 @@ int ck_matmul_q4_avx512vnni(const uint8_t *w, const uint16_t *scales, const floa
                             long row_begin, long row_end) {
     if (!ck_q4_vnni_takes(m)) return -1;
     if (row_begin >= row_end) return 0;
-    const size_t tile_bytes = (q4_vnni_tile_bytes(cols) + 63) / 64 * 64;
-    unsigned char *scratch = ck_q4_thread_scratch(tile_bytes + ck_q4_blocks_bytes(m, cols));
-    if (!scratch) return -1;
-    ck_q4_blocks_prepare(x, m, cols, scratch + tile_bytes, 0, m);
-    q4_vnni_prepared(w, scales, scratch + tile_bytes, y, m, rows, cols, 0, m, row_begin, row_end, scratch);
-    return 0;
+    const ck_q4_batch_kernel vnni = {.tile_bytes = q4_vnni_tile_bytes(cols), .input_bytes = ck_q4_blocks_bytes(m, cols),
+                                     .prepare = ck_q4_blocks_prepare, .run = q4_vnni_prepared};
+    return ck_q4_batch_matmul(w, scales, x, y, m, rows, cols, row_begin, row_end, &vnni);
 }
 
 int ck_matmul_q4_avx512vnni_prepared(const uint8_t *w, const uint16_t *scales, const void *prepared, float *y, long m,

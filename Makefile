@@ -36,8 +36,17 @@ demo-quick: build
 nano: build
 	$(OPTIML) nano --out Models/nano
 
+# Then the kernel tests again with the features capped as on lesser x86-64 processors (AVX2 alone, as AMD Zen 3; AVX2
+# with AVX-VNNI, as Intel's cores without AVX-512), in processes of their own since oneDNN takes the cap as it loads, so
+# that a machine with more checks the paths those processors take, oneDNN's kernels included.
 test: setup test-arm64
 	swift test --no-parallel
+	@if [ "$$(uname -m)" = x86_64 ]; then \
+		for cap in avx2 avx2-vnni; do \
+			echo "kernel tests under OPTIML_MAX_ISA=$$cap"; \
+			OPTIML_MAX_ISA=$$cap swift test --no-parallel --skip-build --filter KernelTests || exit 1; \
+		done; \
+	fi
 
 # The C kernels built for arm64 and run under qemu-aarch64 on an x86-64 Linux machine, on which `swift test` never
 # reaches them: Linux's default target (armv8-a) on a processor with the dot-product instructions (QEMU's `max`,

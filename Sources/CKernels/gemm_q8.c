@@ -7,14 +7,11 @@
 
 #pragma STDC FP_CONTRACT OFF
 
-// The largest quantized input: 255 where products add in 32 bits (AVX-512 VNNI, and oneDNN there); 127 where oneDNN's
-// AVX2 kernels take the larger batches, which may add pairs of u8 × s8 products in 16 bits with saturation
-// (2 · 127 · 128 fits, 2 · 255 · 128 does not): CK_GEMM_AVX2_ONEDNN and CK_GEMM_AVXVNNI, whose batches of every size
-// so get the same inputs.
-int ck_gemm_q8_input_levels(void) {
-    const int path = ck_q8_gemm();
-    return path == CK_GEMM_AVX2_ONEDNN || path == CK_GEMM_AVXVNNI ? 127 : 255;
-}
+// The largest quantized input: 255 where products add in 32 bits (AVX-512 VNNI and AVX-VNNI, and oneDNN's kernels for
+// them: exact with 8-bit inputs, tested under OPTIML_MAX_ISA=avx2-vnni, which caps oneDNN to `avx2_vnni`); 127 on
+// CK_GEMM_AVX2_ONEDNN, whose kernels add pairs of u8 × s8 products in 16 bits with saturation (2 · 127 · 128 fits,
+// 2 · 255 · 128 does not).
+int ck_gemm_q8_input_levels(void) { return ck_q8_gemm() == CK_GEMM_AVX2_ONEDNN ? 127 : 255; }
 
 // Per row: the range [min, max] with 0 in it onto 0…levels, 0 itself exactly on the zero point. The range in
 // 16 lanes of minima and maxima, so that the loop vectorizes.

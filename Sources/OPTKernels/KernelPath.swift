@@ -63,7 +63,7 @@ public enum KernelPath {
     public static var int8GEMM: String? {
         switch Int(ck_q8_gemm()) {
         case Int(CK_GEMM_AVX512VNNI): "avx512vnni"
-        case Int(CK_GEMM_AVXVNNI): "avxvnni-u7"
+        case Int(CK_GEMM_AVXVNNI): "avxvnni"
         case Int(CK_GEMM_AVX2_ONEDNN): ck_onednn() != 0 ? "avx2-u7" : nil
         default: nil
         }

@@ -154,8 +154,8 @@ int ck_attention_f32_enabled(long d);
 /// to 7 bits through oneDNN's AVX2 kernels, for processors without VNNI.
 /// CK_GEMM_AVX2 (int4 alone): int4 weights unpacked per call, 16 rows at a time, × inputs quantized per block of 256,
 /// maddubs into 16-bit sums, the groups' scales as integers (llama.cpp's k-quants). CK_GEMM_AVXVNNI: int8 weights ×
-/// inputs quantized to 7 bits as CK_GEMM_AVX2_ONEDNN's (oneDNN multiplies the larger batches where it loaded), the
-/// smaller batches (and every batch without oneDNN) on 256-bit `vpdpbusd`, for processors with AVX-VNNI but no AVX-512.
+/// int8 inputs as CK_GEMM_AVX512VNNI's (oneDNN multiplies the larger batches where it loaded), the smaller batches (and
+/// every batch without oneDNN) on 256-bit `vpdpbusd`, for processors with AVX-VNNI but no AVX-512.
 enum { CK_GEMM_NONE = 0, CK_GEMM_AVX512VNNI = 1, CK_GEMM_AVX512BF16 = 2, CK_GEMM_AVX2_ONEDNN = 3, CK_GEMM_AVX2 = 4,
        CK_GEMM_AVXVNNI = 5 };
 /// The byte products of the AVX2 table's int8 and int4 kernels (decode, and int4 batches on the row kernel):
@@ -198,9 +198,9 @@ int ck_matmul_q4_prepared(const uint8_t *w, const uint16_t *scales, const void *
 /// Inputs for ck_gemm_q8, each row i on the unsigned range 0…L with a zero point: with [lo, hi] its range widened
 /// to hold 0, xs[i] = (hi − lo) / L, xz[i] = round(−lo / xs[i]) and xu[i,c] = clamp(round(x[i,c] / xs[i]) + xz[i], 0, L).
 /// L is 255 (a non-negative row after ReLU gets all 256 levels, twice a symmetric scale's resolution), or 127 on
-/// CK_GEMM_AVX2_ONEDNN and CK_GEMM_AVXVNNI, where oneDNN's AVX2 kernels may add pairs of products in 16 bits.
+/// CK_GEMM_AVX2_ONEDNN, whose kernels add pairs of products in 16 bits.
 void ck_gemm_q8_quantize_inputs(const float *x, uint8_t *xu, float *xs, int32_t *xz, long m, long cols);
-/// L for the int8 GEMM in use: 255, or 127 on CK_GEMM_AVX2_ONEDNN and CK_GEMM_AVXVNNI.
+/// L for the int8 GEMM in use: 255, or 127 on CK_GEMM_AVX2_ONEDNN.
 int ck_gemm_q8_input_levels(void);
 /// y[i*rows + r] ≈ Σ_c x[i,c] · scales[r] · w[r,c] for r in [row_begin, row_end), with the inputs quantized
 /// by ck_gemm_q8_quantize_inputs and row_sums[r] = Σ_c w[r,c]. Adds at most Σ_c |W[r,c]| · xs[i] (half a step of

@@ -196,8 +196,9 @@ AVX2 void ck_quantize_blocks_avx2(const float *x, int8_t *xq, float *xs, long bl
 
 // The integer products of the int8 and int4 kernels below take vpdpbusd where the processor has it, in its EVEX encoding
 // (AVX-512 VNNI with VL) or its VEX one (AVX-VNNI: Intel's cores without AVX-512, such as Alder Lake and Sierra Forest,
-// and AMD Zen 5), else maddubs and madd (ck_dot_flavour). vpdpbusd sums four byte products into a 32-bit lane exactly, as maddubs's
-// pairs and madd's pairs of pairs do wherever maddubs cannot saturate (so below), so every flavour gives the same bits.
+// and AMD Zen 5), else maddubs and madd (ck_dot_flavour). vpdpbusd sums four byte products into a 32-bit lane exactly,
+// as maddubs's pairs and madd's pairs of pairs do wherever maddubs cannot saturate (so below): every flavour gives the
+// same bits.
 #define VNNI512 __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
 #define AVXVNNI __attribute__((target("avx2,fma,f16c,avxvnni")))
 #define DOT_AVX2(acc, u, s) _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)))

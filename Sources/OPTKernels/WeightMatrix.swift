@@ -295,8 +295,9 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Shares of fewer inputs than this run oneDNN's kernels below their speed.
     static let oneDNNMinimumInputs = 16
 
-    /// Inputs per call at most of the int4 kernels that unpack the weights: AVX-512 VNNI's quantizes a call's inputs
-    /// into a buffer of each thread's own (a byte per input and column), which this bounds.
+    /// Inputs per call at most of the int4 kernels that unpack the weights: where one prepares a call's inputs itself
+    /// (`ck_matmul_q4`, when the shared preparation does not apply), it does so into a buffer of each thread's own (a
+    /// byte per input and column), which this bounds.
     static let int4GEMMInputBlock = 512
 
     /// Rows converted per GEMM tile when the weights are not f32.

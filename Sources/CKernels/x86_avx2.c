@@ -672,17 +672,15 @@ ck_q4_inputs ck_q4_blocks_at(void *prepared, long m, long cols, long first) {
 AVX2 void ck_q4_blocks_prepare(const float *x, long m, long cols, void *prepared, long begin, long end) {
     const long groups = cols / CK_Q4_GROUP;
     const ck_q4_inputs in = ck_q4_blocks_at(prepared, m, cols, 0);
-    for (long i = begin; i < end; i++)
+    for (long i = begin; i < end; i++) {
+        int8_t *xq = in.xq + i * cols;
+        ck_quantize_blocks_avx2(x + i * cols, xq, in.xs + i * groups, groups);
         for (long g = 0; g < groups; g++) {
-            const float *block = x + i * cols + g * CK_Q4_GROUP;
-            const float maximum = block_max(block);
-            const __m256i q = quantized_block(block, maximum);
             int32_t first_half, second_half;
-            block_half_sums(q, &first_half, &second_half);
-            in.xs[i * groups + g] = maximum / 127.0f;
+            block_half_sums(_mm256_loadu_si256((const __m256i *)(xq + g * CK_Q4_GROUP)), &first_half, &second_half);
             in.start[i * groups + g] = -8 * (first_half + second_half);
-            _mm256_storeu_si256((__m256i *)(in.xq + i * cols + g * CK_Q4_GROUP), q);
         }
+    }
 }
 
 // One input row for the tiles: quantized per superblock into xq (reordered as the tile), xs and start.

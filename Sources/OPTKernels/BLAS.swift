@@ -28,6 +28,11 @@ public enum BLAS {
             beta, c, blasInt(ldc))
     }
 
+    /// C[n×n] += Aᵀ · A for A [k×n]: only C's upper triangle is written (the rest is left as it was).
+    public static func accumulateGram(_ a: UnsafePointer<Float>, rows k: Int, cols n: Int, into c: UnsafeMutablePointer<Float>) {
+        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, blasInt(n), blasInt(k), 1, a, blasInt(n), 1, c, blasInt(n))
+    }
+
     /// Sets how many threads BLAS may use (no-op where the library offers no such control).
     public static func setThreadCount(_ count: Int) {
         #if !canImport(Accelerate)

@@ -23,12 +23,13 @@ public final class OPTModel: Sendable {
     ///
     /// `format` nil keeps the stored precision; otherwise matrices are converted (or quantized) at load.
     /// `headFormat` sets the lm_head's apart (`OPTWeights`); the config then unties it, as the weights do.
+    /// `calibration` rounds the matrices converted to int4 by GPTQ (`OPTWeights`).
     public convenience init(directory: URL, format: WeightFormat? = nil, headFormat: WeightFormat? = nil,
-                            threads: Int? = nil) throws {
+                            threads: Int? = nil, calibration: CalibrationStatistics? = nil) throws {
         var config = try OPTConfig.load(from: directory.appendingPathComponent("config.json"))
         let checkpoint = try Checkpoint(directory: directory)
         let weights = try OPTWeights(checkpoint: checkpoint, config: config, directory: directory.path, format: format,
-                                     headFormat: headFormat, threads: threads)
+                                     headFormat: headFormat, threads: threads, calibration: calibration)
         config.tieWordEmbeddings = weights.layout.tiedHead
         self.init(config: config, weights: weights, threads: threads)
     }
@@ -156,15 +157,17 @@ public final class OPTModel: Sendable {
         let x = ws.x.pointer, normed = ws.normed.pointer, projected = ws.projected.pointer
         // transformers scales the projected queries (bias included) before the dot products.
         let scaling = 1 / Float(c.headDim).squareRoot()
-        for (index, layer) in weights.layers.enumerated() {
+        for (index, (layer, slots)) in zip(weights.layers, weights.layout.layers).enumerated() {
             // Self-attention block (pre-LN normalises its input; post-LN its output, after the residual).
             let attnInput = c.doLayerNormBefore ? normed : x
             if c.doLayerNormBefore { residual(nil, norm: layer.selfAttnLayerNorm, rows: rows, ws, into: normed) }
+            ws.inputObserver?([slots.q.weight, slots.k.weight, slots.v.weight], attnInput, rows)
             linear(layer.qProj, attnInput, rows: rows, into: ws.q.pointer, ws, scale: scaling)
             let destination = keysValues(index)
             linear(layer.kProj, attnInput, rows: rows, into: destination.keys, ws)
             linear(layer.vProj, attnInput, rows: rows, into: destination.values, ws)
             attend(index)
+            ws.inputObserver?([slots.out.weight], ws.attended.pointer, rows)
             linear(layer.outProj, ws.attended.pointer, rows: rows, into: projected, ws)
             if c.doLayerNormBefore {
                 residual(projected, norm: layer.finalLayerNorm, rows: rows, ws, into: normed)
@@ -174,7 +177,9 @@ public final class OPTModel: Sendable {
 
             // Feed-forward block.
             let ffnInput = c.doLayerNormBefore ? normed : x
+            ws.inputObserver?([slots.fc1.weight], ffnInput, rows)
             linear(layer.fc1, ffnInput, rows: rows, into: ws.hidden.pointer, ws, activation: activation)
+            ws.inputObserver?([slots.fc2.weight], ws.hidden.pointer, rows)
             linear(layer.fc2, ws.hidden.pointer, rows: rows, into: projected, ws)
             residual(projected, norm: c.doLayerNormBefore ? nil : layer.finalLayerNorm, rows: rows, ws, into: x)
         }
@@ -196,10 +201,12 @@ public final class OPTModel: Sendable {
             }
             selected = ws.normed.pointer
         }
-        if let projectOut = weights.projectOut {
+        if let projectOut = weights.projectOut, let slot = weights.layout.projectOut {
+            ws.inputObserver?([slot.weight], selected, total)
             linear(projectOut, selected, rows: total, into: ws.projected.pointer, ws)
             selected = ws.projected.pointer
         }
+        ws.inputObserver?([weights.layout.lmHead], selected, total)
         weights.lmHead.multiply(selected, count: total, into: ws.logits.pointer, pool: pool,
                                 scratch: ws.tile.pointer, quantized: UnsafeMutableRawPointer(ws.quantized.pointer))
         return ws.logits.pointer
@@ -212,7 +219,10 @@ public final class OPTModel: Sendable {
         pool.forEachChunk(rows, minimumChunk: Self.rowsPerChunk) { _, range in
             for r in range { weights.embedTokens.toFloat(rows: tokens[r]..<(tokens[r] + 1), into: tokenEmbeddings + r * e) }
         }
-        if let projectIn = weights.projectIn { linear(projectIn, tokenEmbeddings, rows: rows, into: ws.x.pointer, ws) }
+        if let projectIn = weights.projectIn, let slot = weights.layout.projectIn {
+            ws.inputObserver?([slot.weight], tokenEmbeddings, rows)
+            linear(projectIn, tokenEmbeddings, rows: rows, into: ws.x.pointer, ws)
+        }
         pool.forEachChunk(rows, minimumChunk: Self.rowsPerChunk) { _, range in
             for r in range {
                 ck_add_f32(ws.x.pointer + r * h, weights.embedPositions.pointer + (positions[r] + OPTConfig.positionOffset) * h, h)

@@ -57,12 +57,17 @@ public struct OPTWeights: Sendable {
     /// `--output-tensor-type`): int4's head in int4 runs the every-position logits of prefill and scoring on the
     /// int4 kernels, for some accuracy. A head tied to the embedding is then held twice, the layout untied
     /// (`lm_head.weight` its own tensor), so that it saves and reloads as it runs.
+    ///
+    /// `calibration` rounds the matrices converted to int4 by GPTQ over the inputs it saw (`CalibrationStatistics`).
     public init(checkpoint: Checkpoint, config: OPTConfig, directory: String, format: WeightFormat? = nil,
-                headFormat: WeightFormat? = nil, threads: Int? = nil) throws {
+                headFormat: WeightFormat? = nil, threads: Int? = nil, calibration: CalibrationStatistics? = nil) throws {
         let pool = ComputePool(threads: threads)
-        let reader = TensorReader(checkpoint: checkpoint, directory: directory, format: format, pool: pool)
-        let sensitive = TensorReader(checkpoint: checkpoint, directory: directory, format: format?.sensitiveMatrixFormat, pool: pool)
-        let head = headFormat.map { TensorReader(checkpoint: checkpoint, directory: directory, format: $0, pool: pool) } ?? sensitive
+        let reader = TensorReader(checkpoint: checkpoint, directory: directory, format: format, pool: pool, calibration: calibration)
+        let sensitive = TensorReader(checkpoint: checkpoint, directory: directory, format: format?.sensitiveMatrixFormat, pool: pool,
+                                     calibration: calibration)
+        let head = headFormat.map {
+            TensorReader(checkpoint: checkpoint, directory: directory, format: $0, pool: pool, calibration: calibration)
+        } ?? sensitive
         let fileLayout = ParameterLayout(config: config)
         embedTokens = try sensitive.matrix(fileLayout.embedTokens)
         let heldApart = fileLayout.tiedHead && headFormat != nil && headFormat != embedTokens.format
@@ -142,6 +147,8 @@ private struct TensorReader {
     let format: WeightFormat?
     /// The threads conversions at load run on.
     let pool: ComputePool
+    /// Inputs by which matrices converted to int4 are rounded (GPTQ); nil: each weight to its nearest level.
+    let calibration: CalibrationStatistics?
 
     /// Suffix of the per-row scales stored beside an int8 matrix (`<name>_scale`).
     static let scaleSuffix = "_scale"
@@ -224,6 +231,7 @@ private struct TensorReader {
             return WeightMatrix(format: target, rows: rows, cols: cols, data: base, scales: scales, groupScales: groupScales,
                                 owner: checkpoint)
         }
+        let gptqFactor = target == .int4 && storedFormat != .int4 ? try calibration?.inverseFactor(of: slot.name) : nil
         defer {
             // The source's pages leave resident memory once converted, so that a checkpoint converted at load
             // peaks near its converted size rather than that plus the file.
@@ -232,7 +240,8 @@ private struct TensorReader {
         if storedFormat == .f32, let raw = try checkpoint.mappedBytes(stored), Int(bitPattern: raw.baseAddress) % 4 == 0 {
             // Converted straight from the map, each block's pages released as it is done: no f32 copy of the
             // tensor on the way, and at most a block of its source resident beside the converted weights.
-            return WeightConversion.matrix(raw.bindMemory(to: Float.self), rows: rows, cols: cols, format: target, pool: pool) { done in
+            return WeightConversion.matrix(raw.bindMemory(to: Float.self), rows: rows, cols: cols, format: target, pool: pool,
+                                           gptqFactor: gptqFactor) { done in
                 try? checkpoint.releasePages(of: stored, bytes: (done.lowerBound * cols * 4) ..< (done.upperBound * cols * 4))
             }
         }
@@ -254,7 +263,7 @@ private struct TensorReader {
         } else {
             values = try checkpoint.floats(stored)
         }
-        return WeightConversion.matrix(values, rows: rows, cols: cols, format: target, pool: pool)
+        return WeightConversion.matrix(values, rows: rows, cols: cols, format: target, pool: pool, gptqFactor: gptqFactor)
     }
 
     func linear(_ slots: ParameterLayout.Linear) throws -> LinearWeights {

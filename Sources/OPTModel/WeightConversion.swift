@@ -6,8 +6,8 @@ public enum WeightConversion {
     /// `values` (`rows × cols`, row-major) stored as `format`, the way checkpoints are converted at load.
     /// int4 needs `cols` to be a multiple of `WeightFormat.int4GroupSize` (callers check it and throw).
     public static func matrix(_ values: [Float], rows: Int, cols: Int, format: WeightFormat,
-                              pool: ComputePool = ComputePool()) -> WeightMatrix {
-        values.withUnsafeBufferPointer { matrix($0, rows: rows, cols: cols, format: format, pool: pool) }
+                              pool: ComputePool = ComputePool(), gptqFactor: [Float]? = nil) -> WeightMatrix {
+        values.withUnsafeBufferPointer { matrix($0, rows: rows, cols: cols, format: format, pool: pool, gptqFactor: gptqFactor) }
     }
 
     /// As `matrix(_:rows:cols:format:)`, from values in place (a checkpoint's memory map), a block of rows at a
@@ -15,10 +15,14 @@ public enum WeightConversion {
     /// caller can let go of its source while the rest converts. int4's scale search, about 30 times the
     /// work of the other conversions, splits each block's rows across `pool` (rows quantize independently, so
     /// the result does not depend on the thread count).
+    ///
+    /// int4 with `gptqFactor` (`CalibrationStatistics.inverseFactor`, `cols × cols`) rounds by GPTQ, which spreads
+    /// each column's rounding error over the columns after it (`ck_gptq_q4`); rows are still independent.
     public static func matrix(
         _ values: UnsafeBufferPointer<Float>, rows: Int, cols: Int, format: WeightFormat, pool: ComputePool = ComputePool(),
-        converted: (_ rows: Range<Int>) -> Void = { _ in }
+        gptqFactor: [Float]? = nil, converted: (_ rows: Range<Int>) -> Void = { _ in }
     ) -> WeightMatrix {
+        precondition(gptqFactor.map { $0.count == cols * cols } ?? true, "a GPTQ factor of \(cols) × \(cols) values")
         precondition(values.count == rows * cols, "\(values.count) values for a \(rows) × \(cols) matrix")
         precondition(format != .int4 || cols % WeightFormat.int4GroupSize == 0, "int4 columns must be a multiple of the group size")
         let count = rows * cols
@@ -48,8 +52,14 @@ public enum WeightConversion {
                     let scales = storage.pointer.assumingMemoryBound(to: UInt16.self) + first * groups
                     // At least 8 groups a chunk, so that a pool's start-up is small beside the work.
                     pool.forEachChunk(n, minimumChunk: max(1, 8 / groups)) { _, part in
-                        ck_quantize_rows_q4(src + part.lowerBound * cols, q + part.lowerBound * cols / 2,
-                                            scales + part.lowerBound * groups, part.count, cols)
+                        let first = part.lowerBound
+                        guard let gptqFactor else {
+                            ck_quantize_rows_q4(src + first * cols, q + first * cols / 2, scales + first * groups, part.count, cols)
+                            return
+                        }
+                        // GPTQ rounds a copy, which it spreads the errors into.
+                        var rounded = Array(UnsafeBufferPointer(start: src + first * cols, count: part.count * cols))
+                        ck_gptq_q4(&rounded, gptqFactor, q + first * cols / 2, scales + first * groups, part.count, cols)
                     }
                 }
                 converted(first ..< first + n)

@@ -19,6 +19,8 @@ final class Workspace {
     var logits = FloatBuffer(count: 0)
     /// Inputs converted for the int8 and bf16 GEMMs (`WeightMatrix.quantizedBytes`, counted here in floats).
     var quantized = FloatBuffer(count: 0)
+    /// Shown each matrix product's inputs (calibration); nil in ordinary passes.
+    var inputObserver: MatrixInputObserver?
 
     private static var buffers: [ReferenceWritableKeyPath<Workspace, FloatBuffer>] {
         [\.x, \.normed, \.q, \.k, \.v, \.attended, \.projected, \.hidden, \.embedded, \.scores, \.tile, \.logits, \.quantized]
@@ -69,11 +71,19 @@ final class Workspace {
     }
 }
 
+/// What a forward pass shows of a matrix product's inputs: the weight slots that take them (q, k and v share theirs)
+/// and `count` rows of their input width, valid during the call.
+public typealias MatrixInputObserver = (_ weights: [ParameterLayout.Slot], _ rows: UnsafePointer<Float>, _ count: Int) -> Void
+
 /// Scratch space of `OPTModel.forward(sequences:workspace:)`: one per decoding loop (a generation, a
 /// scoring call, the server's engine), reused step after step.
 public final class SequenceWorkspace {
     let workspace = Workspace()
-    public init() {}
+
+    /// A workspace whose passes show `inputObserver` every matrix product's inputs (nil: none are shown).
+    public init(inputObserver: MatrixInputObserver? = nil) {
+        workspace.inputObserver = inputObserver
+    }
 
     /// Bytes its buffers hold now.
     public var bytes: Int { workspace.bytes }

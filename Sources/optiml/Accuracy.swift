@@ -29,6 +29,7 @@ struct Accuracy: ParsableCommand {
     @Flag(help: "Feed each sequence one token at a time (decode kernels) instead of one prefill.") var decode = false
     @Flag(help: "One JSON object per format and line.") var json = false
     @Flag(help: "Exit with an error when a format misses its gate.") var gates = false
+    @OptionGroup var calibrationOptions: CalibrationOptions
 
     var variants: [AccuracyVariant?] { dtype.split(separator: ",").map { AccuracyVariant(name: String($0)) } }
 
@@ -48,12 +49,13 @@ struct Accuracy: ParsableCommand {
             let reference = try OPTModel(directory: directory, format: .f32, threads: threads)
             let sequences = try inputs(reference.config, directory: directory)
             let expected = try sequences.map { try logits(reference, $0) }
+            let calibration = try calibrationOptions.statistics(of: reference, directory: directory)
             if !json { print(KernelPath.report + "\ndtype  positions  max |Δlogit|  mean cosine  top-1 agreement  near-ties  misses at near-ties  gate") }
             for variant in variants.compactMap({ $0 }) {
                 KernelPath.useUnitGEMMs(bf16: variant.bf16GEMM)
                 defer { KernelPath.useUnitGEMMs() }
                 let candidate = try OPTModel(directory: directory, format: variant.weights.format,
-                                             headFormat: variant.weights.headFormat, threads: threads)
+                                             headFormat: variant.weights.headFormat, threads: threads, calibration: calibration)
                 var comparison = LogitComparison(vocabulary: reference.config.vocabSize)
                 for (sequence, reference) in zip(sequences, expected) {
                     comparison.add(reference, try logits(candidate, sequence))
@@ -81,19 +83,7 @@ struct Accuracy: ParsableCommand {
                 PseudoRandomTokens.ids(count: length, vocabulary: config.vocabSize, seed: UInt64($0))
             }
         }
-        let tokenizer = try BPETokenizer.load(directory: directory)
-        let ids = tokenizer.encode(try String(contentsOfFile: text, encoding: .utf8), addBOS: false)
-        var sequences: [[Int]] = [], covered = 0, start = 0
-        while covered < positions, start < ids.count {
-            let body = Array(ids[start..<min(ids.count, start + length - 1)])
-            sequences.append([config.bosTokenId] + body)
-            covered += body.count + 1
-            start += body.count
-        }
-        guard covered >= positions else {
-            throw ModelError.invalidArgument("--text \(text): \(covered) positions, fewer than --positions \(positions)")
-        }
-        return sequences
+        return try textSequences(text, model: directory, config: config, length: length, positions: positions)
     }
 
     private func logits(_ model: OPTModel, _ ids: [Int]) throws -> [Float] {

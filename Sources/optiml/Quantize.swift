@@ -11,6 +11,7 @@ struct Quantize: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "Output directory.") var out: String
+    @OptionGroup var calibrationOptions: CalibrationOptions
 
     func validate() throws {
         guard modelOptions.dtype != nil else { throw ValidationError("--dtype is required: f32, f16, bf16, int8 or int4") }
@@ -18,16 +19,23 @@ struct Quantize: ParsableCommand {
 
     func run() throws {
         guard let format = modelOptions.dtype else { return }
-        try Self.write(model: modelOptions.directory, format: format, headFormat: modelOptions.headDtype,
-                       threads: modelOptions.threads, out: out)
+        let directory = modelOptions.directory, threads = modelOptions.threads
+        let calibration: CalibrationStatistics?
+        do {
+            calibration = calibrationOptions.calibration == nil ? nil
+                : try calibrationOptions.statistics(of: OPTModel(directory: directory, format: .f32, threads: threads), directory: directory)
+        } catch { throw CLIError(error) }
+        try Self.write(model: directory, format: format, headFormat: modelOptions.headDtype, threads: threads,
+                       calibration: calibration, out: out)
     }
 
     /// Loads the checkpoint in `directory` as `format` and writes it, with its config and tokenizer files, into
     /// `out`; prints it (`optiml nano`'s last stage too).
     static func write(model directory: URL, format: WeightFormat, headFormat: WeightFormat? = nil, threads: Int?,
-                      out: String) throws {
+                      calibration: CalibrationStatistics? = nil, out: String) throws {
         do {
-            let model = try OPTModel(directory: directory, format: format, headFormat: headFormat, threads: threads)
+            let model = try OPTModel(directory: directory, format: format, headFormat: headFormat, threads: threads,
+                                     calibration: calibration)
             try CheckpointExport.write(model, companionsFrom: directory, to: URL(fileURLWithPath: out, isDirectory: true))
         } catch { throw CLIError(error) }
         print("wrote \(format.rawValue) checkpoint to \(out)")

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import OPTModel
+import OPTTokenizer
+
+/// Token sequences cut from a text file: the file tokenized with the model's tokenizer, then sequences of at most
+/// `length` tokens, each BOS and the next tokens of the text, until `positions` positions are covered.
+func textSequences(_ path: String, model directory: URL, config: OPTConfig, length: Int, positions: Int) throws -> [[Int]] {
+    let length = min(length, config.maxPositionEmbeddings)
+    let tokenizer = try BPETokenizer.load(directory: directory)
+    let ids = tokenizer.encode(try String(contentsOfFile: path, encoding: .utf8), addBOS: false)
+    var sequences: [[Int]] = [], covered = 0, start = 0
+    while covered < positions, start < ids.count {
+        let body = Array(ids[start..<min(ids.count, start + length - 1)])
+        sequences.append([config.bosTokenId] + body)
+        covered += body.count + 1
+        start += body.count
+    }
+    guard covered >= positions else {
+        throw ModelError.invalidArgument("\(path): \(covered) positions, fewer than the \(positions) asked for")
+    }
+    return sequences
+}
+
+/// `--calibration`: text by which int4 conversions round their weights (GPTQ).
+struct CalibrationOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "A text file whose inputs int4's rounding follows (GPTQ; default: each weight to its nearest level).",
+        discussion: "Run through the f32 model first; each int4 matrix is then rounded column by column, each error carried into the columns not yet rounded as the inputs' second moments say (Frantar et al., 2022). Use text like the model's work, apart from any text it is evaluated on."))
+    var calibration: String?
+
+    @Option(help: "Token positions of --calibration to run (sequences of up to 512 tokens).")
+    var calibrationPositions = 16_384
+
+    func validate() throws {
+        if let calibration, !FileManager.default.isReadableFile(atPath: calibration) {
+            throw ValidationError("--calibration \(calibration): no such file")
+        }
+        guard calibrationPositions >= 1 else { throw ValidationError("--calibration-positions must be at least 1") }
+    }
+
+    /// The statistics of the calibration text through `model` (f32, loaded from `directory`), nil without
+    /// --calibration; says on standard error what it ran.
+    func statistics(of model: OPTModel, directory: URL) throws -> CalibrationStatistics? {
+        guard let calibration else { return nil }
+        let start = Date()
+        let sequences = try textSequences(calibration, model: directory, config: model.config, length: 512,
+                                          positions: calibrationPositions)
+        let statistics = try CalibrationStatistics(model: model, sequences: sequences)
+        FileHandle.standardError.write(Data(String(format: "calibration: %d positions of %@ in %.1f s\n", statistics.positions,
+                                                   calibration, Date().timeIntervalSince(start)).utf8))
+        return statistics
+    }
+}

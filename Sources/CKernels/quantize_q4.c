@@ -3,7 +3,6 @@
 // (SSE2 or NEON registers) with no contraction into fused multiply-adds, makes every
 // instruction set's weights bit-identical.
 #include <math.h>
-#include <stdlib.h>
 #include "internal.h"
 
 #pragma STDC FP_CONTRACT OFF
@@ -110,69 +109,8 @@ void ck_quantize_rows_q4(const float *w, uint8_t *q, uint16_t *scales, long rows
 
 // GPTQ (Frantar et al., 2022): each column rounded in turn, its rounding error spread over the columns not yet
 // rounded through the inverse factor U of the inputs' second moments, so that the layer's outputs on those inputs
-// move least. The same plain, fixed-order float operations as above, so every instruction set gives the same bits.
-
-typedef float gptq_vector __attribute__((vector_size(32)));
-
-// Σ a[j] b[j] in a fixed order: eight lanes, then their halves, then the tail.
-static float gptq_dot(const float *a, const float *b, long n) {
-    gptq_vector sum = {0};
-    long j = 0;
-    for (; j + 8 <= n; j += 8) {
-        gptq_vector x, y;
-        memcpy(&x, a + j, sizeof x);
-        memcpy(&y, b + j, sizeof y);
-        sum += x * y;
-    }
-    float total = ((sum[0] + sum[4]) + (sum[1] + sum[5])) + ((sum[2] + sum[6]) + (sum[3] + sum[7]));
-    for (; j < n; j++) total += a[j] * b[j];
-    return total;
-}
-
-// y[j] += a · x[j]
-static void gptq_axpy(float *y, float a, const float *x, long n) {
-    for (long j = 0; j < n; j++) y[j] += a * x[j];
-}
-
-long ck_gptq_inverse_factor(const float *h, float *u, long n) {
-    // Turning a matrix half a turn (reversing its elements) reverses its rows and columns: A = P H P, whose lower
-    // triangle holds H's upper one. If A = R Rᵀ (R lower), H⁻¹ = (P R⁻¹ P)ᵀ (P R⁻¹ P), and P R⁻¹ P is upper: U is
-    // R⁻¹ turned back.
-    const long count = n * n;
-    for (long k = 0; k < count; k++) u[k] = h[count - 1 - k];
-    // R, row by row (Cholesky–Crout), over A's lower triangle.
-    for (long i = 0; i < n; i++) {
-        float *row = u + i * n;
-        for (long j = 0; j < i; j++) row[j] = (row[j] - gptq_dot(row, u + j * n, j)) / u[j * n + j];
-        const float pivot = row[i] - gptq_dot(row, row, i);
-        if (!(pivot > 0) || !isfinite(pivot)) return n - i;
-        row[i] = sqrtf(pivot);
-    }
-    // R⁻¹ in place, row by row: row i of R R⁻¹ = I gives R⁻¹[i][j] = -(Σ_{j≤k<i} R[i][k] R⁻¹[k][j]) / R[i][i] for
-    // j < i, where the rows above i already hold R⁻¹ (zero right of their diagonal).
-    float *sums = malloc((size_t)n * sizeof(float));
-    if (!sums) return -1;
-    for (long i = 0; i < n; i++) {
-        float *row = u + i * n;
-        memset(sums, 0, (size_t)i * sizeof(float));
-        for (long k = 0; k < i; k++) gptq_axpy(sums, row[k], u + k * n, k + 1);
-        const float inverse = 1.0f / row[i];
-        for (long j = 0; j < i; j++) row[j] = -sums[j] * inverse;
-        row[i] = inverse;
-        memset(row + i + 1, 0, (size_t)(n - 1 - i) * sizeof(float));
-    }
-    free(sums);
-    for (long k = 0; k < count / 2; k++) {
-        const float t = u[k];
-        u[k] = u[count - 1 - k];
-        u[count - 1 - k] = t;
-    }
-    return 0;
-}
-
-// Rows rounded together (each row's rounding is independent of the others'; a tile shares the reads of U's rows),
-// and columns whose errors reach the columns after them at once, at the end of the block (GPTQ's lazy batches).
-enum { GPTQ_TILE = 16, GPTQ_BLOCK = 4 * CK_Q4_GROUP };
+// move least. Within a block of columns here, in the plain float operations above; the caller carries the block's
+// errors into the columns after it in one product.
 
 // q4_levels of one value.
 static inline float q4_level(float x, float inverse) {
@@ -181,45 +119,35 @@ static inline float q4_level(float x, float inverse) {
     return fmaxf(fminf((t + magic) - magic, 7), -8);
 }
 
-void ck_gptq_q4(float *w, const float *u, uint8_t *q, uint16_t *scales, long rows, long cols) {
-    const long groups = cols / CK_Q4_GROUP;
-    for (long k = 0; k < rows * cols; k++)
-        if (w[k] != w[k]) w[k] = 0;  // NaN becomes 0
-    for (long r0 = 0; r0 < rows; r0 += GPTQ_TILE) {
-        const long tile = rows - r0 < GPTQ_TILE ? rows - r0 : GPTQ_TILE;
-        for (long b0 = 0; b0 < cols; b0 += GPTQ_BLOCK) {
-            const long b1 = cols - b0 < GPTQ_BLOCK ? cols : b0 + GPTQ_BLOCK;
-            float errors[GPTQ_BLOCK][GPTQ_TILE];
-            for (long g0 = b0; g0 < b1; g0 += CK_Q4_GROUP) {
-                // The group's scales from its columns as the errors before it left them.
-                float d[GPTQ_TILE], inverse[GPTQ_TILE];
-                for (long t = 0; t < tile; t++) {
-                    const float *group = w + (r0 + t) * cols + g0;
-                    q4_vector x[Q4_VECTORS];
-                    memcpy(x, group, sizeof x);
-                    const uint16_t half = q4_search(group, x);
-                    scales[(r0 + t) * groups + g0 / CK_Q4_GROUP] = half;
-                    d[t] = ck_f16_to_f32(half);
-                    inverse[t] = q4_inverse(d[t]);
-                }
-                for (long i = g0; i < g0 + CK_Q4_GROUP; i++) {
-                    const float *ui = u + i * cols;
-                    const long at = i - g0;
-                    for (long t = 0; t < tile; t++) {
-                        float *row = w + (r0 + t) * cols;
-                        const float level = q4_level(row[i], inverse[t]);
-                        const float error = (row[i] - d[t] * level) / ui[i];
-                        errors[i - b0][t] = error;
-                        gptq_axpy(row + i + 1, -error, ui + i + 1, b1 - i - 1);
-                        // ck_matmul_q4's layout: byte j of a group holds level j (low half) and level j + 16.
-                        uint8_t *byte = q + (r0 + t) * (cols / 2) + g0 / 2 + at % (CK_Q4_GROUP / 2);
-                        const uint8_t nibble = (uint8_t)((int)level + 8);
-                        *byte = at < CK_Q4_GROUP / 2 ? nibble : (uint8_t)(*byte | nibble << 4);
-                    }
-                }
+// y[j] += a · x[j]
+static void gptq_axpy(float *y, float a, const float *x, long n) {
+    for (long j = 0; j < n; j++) y[j] += a * x[j];
+}
+
+void ck_gptq_q4_columns(float *w, long cols, const float *u, uint8_t *q, uint16_t *scales, float *errors, long rows,
+                        long begin, long end) {
+    const long groups = cols / CK_Q4_GROUP, width = end - begin;
+    for (long r = 0; r < rows; r++) {
+        float *row = w + r * cols;
+        for (long g0 = begin; g0 < end; g0 += CK_Q4_GROUP) {
+            // The group's scale from its weights as the errors before it left them.
+            q4_vector x[Q4_VECTORS];
+            memcpy(x, row + g0, sizeof x);
+            const uint16_t half = q4_search(row + g0, x);
+            scales[r * groups + g0 / CK_Q4_GROUP] = half;
+            const float d = ck_f16_to_f32(half), inverse = q4_inverse(d);
+            for (long i = g0; i < g0 + CK_Q4_GROUP; i++) {
+                const float *ui = u + i * cols;
+                const float level = q4_level(row[i], inverse);
+                const float error = (row[i] - d * level) / ui[i];
+                errors[r * width + i - begin] = error;
+                gptq_axpy(row + i + 1, -error, ui + i + 1, end - i - 1);
+                // ck_matmul_q4's layout: byte j of a group holds level j (low half) and level j + 16.
+                const long at = i - g0;
+                uint8_t *byte = q + r * (cols / 2) + g0 / 2 + at % (CK_Q4_GROUP / 2);
+                const uint8_t nibble = (uint8_t)((int)level + 8);
+                *byte = at < CK_Q4_GROUP / 2 ? nibble : (uint8_t)(*byte | nibble << 4);
             }
-            for (long k = b0; k < b1; k++)
-                for (long t = 0; t < tile; t++) gptq_axpy(w + (r0 + t) * cols + b1, -errors[k - b0][t], u + k * cols + b1, cols - b1);
         }
     }
 }

@@ -28,9 +28,25 @@ public enum BLAS {
             beta, c, blasInt(ldc))
     }
 
-    /// C[n×n] += Aᵀ · A for A [k×n]: only C's upper triangle is written (the rest is left as it was).
-    public static func accumulateGram(_ a: UnsafePointer<Float>, rows k: Int, cols n: Int, into c: UnsafeMutablePointer<Float>) {
-        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, blasInt(n), blasInt(k), 1, a, blasInt(n), 1, c, blasInt(n))
+    /// C[n×n] = alpha · op(A) · op(A)ᵀ + beta · C, on C's upper or lower triangle only (the other is left as it
+    /// was), where op(A) is A [n×k], or Aᵀ for A [k×n] when `transposeA`.
+    @inlinable
+    public static func ssyrk(
+        upper: Bool, transposeA: Bool, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int, beta: Float = 1, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        cblas_ssyrk(CblasRowMajor, upper ? CblasUpper : CblasLower, transposeA ? CblasTrans : CblasNoTrans,
+                    blasInt(n), blasInt(k), alpha, a, blasInt(lda), beta, c, blasInt(ldc))
+    }
+
+    /// B[m×n] = op(L)⁻¹ · B (`fromLeft`) or B · op(L)⁻¹ for L lower triangular (m × m or n × n), where op(L) is L or Lᵀ.
+    @inlinable
+    public static func solveLowerTriangular(
+        fromLeft: Bool, transposeL: Bool, m: Int, n: Int,
+        l: UnsafePointer<Float>, ldl: Int, b: UnsafeMutablePointer<Float>, ldb: Int
+    ) {
+        cblas_strsm(CblasRowMajor, fromLeft ? CblasLeft : CblasRight, CblasLower, transposeL ? CblasTrans : CblasNoTrans,
+                    CblasNonUnit, blasInt(m), blasInt(n), 1, l, blasInt(ldl), b, blasInt(ldb))
     }
 
     /// Sets how many threads BLAS may use (no-op where the library offers no such control).

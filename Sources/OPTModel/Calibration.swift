@@ -35,7 +35,8 @@ public final class CalibrationStatistics: @unchecked Sendable {
             let moments = inputs[slots[0].name] ?? Moments(width: slots[0].shape[1])
             for slot in slots { inputs[slot.name] = moments }
             moments.sums.withUnsafeMutableBufferPointer { sums in
-                BLAS.accumulateGram(rows, rows: count, cols: moments.width, into: sums.baseAddress!)
+                BLAS.ssyrk(upper: true, transposeA: true, n: moments.width, k: count, a: rows, lda: moments.width,
+                           c: sums.baseAddress!, ldc: moments.width)
             }
         }
         for ids in sequences {
@@ -56,31 +57,70 @@ public final class CalibrationStatistics: @unchecked Sendable {
     /// takes 1%; a factorization that fails (moments not positive definite in f32) is tried again with ten times as much.
     static let dampings: [Float] = [0.01, 0.1, 1]
 
-    /// `ck_gptq_inverse_factor` of the damped moments of the weight slot `name`'s inputs (`width × width`), nil where
-    /// none were seen. Throws where no damping makes them positive definite (non-finite inputs).
+    /// The inverse factor of the damped moments of the weight slot `name`'s inputs (`width × width`, for
+    /// `ck_gptq_q4`), nil where none were seen. Throws where no damping makes them positive definite (inputs not finite).
     func inverseFactor(of name: String) throws -> [Float]? {
         guard let moments = inputs[name] else { return nil }
         lock.lock()
         defer { lock.unlock() }
         if let last = lastFactor, last.input == ObjectIdentifier(moments) { return last.factor }
         let n = moments.width
-        let diagonal = (0..<n).map { moments.sums[$0 * n + $0] }
-        let mean = diagonal.reduce(0, +) / Float(n)
-        var failed = 0
+        let mean = (0..<n).map { moments.sums[$0 * n + $0] }.reduce(0, +) / Float(n)
         for damping in Self.dampings {
             var damped = moments.sums
             // Inputs that were all zero still get a factor: the identity's.
             let added = mean > 0 ? damping * mean : 1
             for i in 0..<n { damped[i * n + i] += added }
-            var factor = [Float](repeating: 0, count: n * n)
-            failed = ck_gptq_inverse_factor(damped, &factor, n)
-            if failed == 0 {
+            if let factor = Self.inverseFactor(damped, n: n) {
                 lastFactor = (ObjectIdentifier(moments), factor)
                 return factor
             }
-            if failed < 0 { break }
         }
-        let reason = failed < 0 ? "out of memory" : "not positive definite at column \(failed - 1) (inputs not finite?)"
-        throw ModelError.invalidArgument("calibration inputs of \(name): their second moments cannot be factored: \(reason)")
+        throw ModelError.invalidArgument("calibration inputs of \(name): their second moments are not positive definite (inputs not finite?)")
+    }
+
+    /// Columns of the factorization's blocks: the diagonal blocks are factored one element at a time, the rest by BLAS.
+    static let factorBlock = 128
+
+    /// U, upper triangular with a positive diagonal, such that H⁻¹ = Uᵀ U (the Cholesky factor of H⁻¹, GPTQ's),
+    /// for H [n×n] symmetric (only its upper triangle is read); nil where H is not positive definite.
+    ///
+    /// Turning a matrix half a turn (reversing its elements) reverses its rows and columns: A = P H P, whose lower
+    /// triangle holds H's upper one. If A = L Lᵀ (L lower), H⁻¹ = (P L⁻¹ P)ᵀ (P L⁻¹ P), and P L⁻¹ P is upper: U is
+    /// L⁻¹ turned back. So one Cholesky factorization (blocked, right-looking) and one triangular solve, both BLAS's.
+    static func inverseFactor(_ h: [Float], n: Int) -> [Float]? {
+        var a = [Float](h.reversed())
+        let factored = a.withUnsafeMutableBufferPointer { buffer -> Bool in
+            let a = buffer.baseAddress!
+            for k0 in stride(from: 0, to: n, by: factorBlock) {
+                let k1 = min(n, k0 + factorBlock)
+                // The diagonal block, which the blocks before it have already updated.
+                for i in k0..<k1 {
+                    let row = a + i * n
+                    for j in k0...i {
+                        var sum = row[j]
+                        for m in k0..<j { sum -= row[m] * a[j * n + m] }
+                        if j < i {
+                            row[j] = sum / a[j * n + j]
+                        } else {
+                            guard sum > 0, sum.isFinite else { return false }
+                            row[i] = sum.squareRoot()
+                        }
+                    }
+                }
+                guard k1 < n else { break }
+                // The columns below it: P ← P · L_kk⁻ᵀ; then the rows after it lose P Pᵀ.
+                BLAS.solveLowerTriangular(fromLeft: false, transposeL: true, m: n - k1, n: k1 - k0,
+                                          l: a + k0 * n + k0, ldl: n, b: a + k1 * n + k0, ldb: n)
+                BLAS.ssyrk(upper: false, transposeA: false, n: n - k1, k: k1 - k0, alpha: -1,
+                           a: a + k1 * n + k0, lda: n, c: a + k1 * n + k1, ldc: n)
+            }
+            return true
+        }
+        guard factored else { return nil }
+        var inverse = [Float](repeating: 0, count: n * n)
+        for i in 0..<n { inverse[i * n + i] = 1 }
+        BLAS.solveLowerTriangular(fromLeft: true, transposeL: false, m: n, n: n, l: a, ldl: n, b: &inverse, ldb: n)
+        return inverse.reversed()
     }
 }

@@ -17,7 +17,7 @@ public enum WeightConversion {
     /// the result does not depend on the thread count).
     ///
     /// int4 with `gptqFactor` (`CalibrationStatistics.inverseFactor`, `cols × cols`) rounds by GPTQ, which spreads
-    /// each column's rounding error over the columns after it (`ck_gptq_q4`); rows are still independent.
+    /// each column's rounding error over the columns after it (`gptqInt4`), the whole matrix at once.
     public static func matrix(
         _ values: UnsafeBufferPointer<Float>, rows: Int, cols: Int, format: WeightFormat, pool: ComputePool = ComputePool(),
         gptqFactor: [Float]? = nil, converted: (_ rows: Range<Int>) -> Void = { _ in }
@@ -36,7 +36,11 @@ public enum WeightConversion {
         let data = storage.pointer + scaleBytes
         // About 4 MB of f32 source per block.
         let block = max(1, (1 << 20) / max(cols, 1))
-        if let base = values.baseAddress {
+        if format == .int4, let gptqFactor {
+            gptqInt4(values, rows: rows, cols: cols, factor: gptqFactor, q: data.assumingMemoryBound(to: UInt8.self),
+                     scales: storage.pointer.assumingMemoryBound(to: UInt16.self), pool: pool)
+            converted(0..<rows)
+        } else if let base = values.baseAddress {
             for first in stride(from: 0, to: rows, by: block) {
                 let n = min(block, rows - first), elements = n * cols, src = base + first * cols
                 switch format {
@@ -52,14 +56,8 @@ public enum WeightConversion {
                     let scales = storage.pointer.assumingMemoryBound(to: UInt16.self) + first * groups
                     // At least 8 groups a chunk, so that a pool's start-up is small beside the work.
                     pool.forEachChunk(n, minimumChunk: max(1, 8 / groups)) { _, part in
-                        let first = part.lowerBound
-                        guard let gptqFactor else {
-                            ck_quantize_rows_q4(src + first * cols, q + first * cols / 2, scales + first * groups, part.count, cols)
-                            return
-                        }
-                        // GPTQ rounds a copy, which it spreads the errors into.
-                        var rounded = Array(UnsafeBufferPointer(start: src + first * cols, count: part.count * cols))
-                        ck_gptq_q4(&rounded, gptqFactor, q + first * cols / 2, scales + first * groups, part.count, cols)
+                        ck_quantize_rows_q4(src + part.lowerBound * cols, q + part.lowerBound * cols / 2,
+                                            scales + part.lowerBound * groups, part.count, cols)
                     }
                 }
                 converted(first ..< first + n)
@@ -69,5 +67,44 @@ public enum WeightConversion {
         let groupScales = format == .int4 ? UnsafePointer(storage.pointer.assumingMemoryBound(to: UInt16.self)) : nil
         return WeightMatrix(format: format, rows: rows, cols: cols, data: UnsafeRawPointer(data), scales: scales,
                             groupScales: groupScales, owner: storage)
+    }
+
+    /// Columns GPTQ rounds before it carries their errors into the columns after them in one product (its lazy batches).
+    static let gptqBlock = 128
+
+    /// int4 by GPTQ: a copy of the values (NaN as 0) rounded a block of columns at a time (`ck_gptq_q4_columns`, its
+    /// rows split over `pool`), each block's errors then taken from the later columns by BLAS, as GPTQ's reference
+    /// does. Errors are not finite where a weight is infinite, so such a matrix is rounded to the nearest levels.
+    private static func gptqInt4(_ values: UnsafeBufferPointer<Float>, rows: Int, cols: Int, factor: [Float],
+                                 q: UnsafeMutablePointer<UInt8>, scales: UnsafeMutablePointer<UInt16>, pool: ComputePool) {
+        let groups = cols / WeightFormat.int4GroupSize
+        guard !values.contains(where: \.isInfinite) else {
+            pool.forEachChunk(rows, minimumChunk: max(1, 8 / groups)) { _, part in
+                ck_quantize_rows_q4(values.baseAddress.map { $0 + part.lowerBound * cols }, q + part.lowerBound * cols / 2,
+                                    scales + part.lowerBound * groups, part.count, cols)
+            }
+            return
+        }
+        var w = values.map { $0.isNaN ? 0 : $0 }
+        var errors = [Float](repeating: 0, count: rows * gptqBlock)
+        w.withUnsafeMutableBufferPointer { w in
+            errors.withUnsafeMutableBufferPointer { errors in
+                let w = w.baseAddress!, errors = errors.baseAddress!
+                factor.withUnsafeBufferPointer { factor in
+                    let u = factor.baseAddress!
+                    for begin in stride(from: 0, to: cols, by: gptqBlock) {
+                        let end = min(cols, begin + gptqBlock), width = end - begin
+                        pool.forEachChunk(rows, minimumChunk: 8) { _, part in
+                            let first = part.lowerBound
+                            ck_gptq_q4_columns(w + first * cols, cols, u, q + first * cols / 2, scales + first * groups,
+                                               errors + first * width, part.count, begin, end)
+                        }
+                        guard end < cols else { break }
+                        BLAS.sgemm(transposeA: false, transposeB: false, m: rows, n: cols - end, k: width, alpha: -1,
+                                   a: errors, lda: width, b: u + begin * cols + end, ldb: cols, beta: 1, c: w + end, ldc: cols)
+                    }
+                }
+            }
+        }
     }
 }

@@ -74,17 +74,15 @@ void ck_rows_to_f32_q4(const uint8_t *w, const uint16_t *scales, float *out, lon
 /// One implementation for every instruction set (bit-identical weights); rows are independent, so callers
 /// may quantize blocks of rows in parallel.
 void ck_quantize_rows_q4(const float *w, uint8_t *q, uint16_t *scales, long rows, long cols);
-/// GPTQ's factor of the inputs' second moments H [n][n] (symmetric positive definite, damped by the caller; only its
-/// upper triangle is read): u [n][n] = U, upper triangular with a positive diagonal, such that H⁻¹ = Uᵀ U (the
-/// Cholesky factor of H⁻¹, from one factorization of H and one triangular inverse). Returns 0; 1 + the column whose
-/// pivot was not positive (H not positive definite, or not finite); or -1 where memory ran out.
-long ck_gptq_inverse_factor(const float *h, float *u, long n);
-/// int4 by GPTQ in ck_quantize_rows_q4's format: the columns of w [rows][cols] (overwritten: NaN become 0, then the
-/// rounding errors are spread into them) rounded in order, each group's scale searched as ck_quantize_rows_q4 does
-/// when its first column comes, each column's error carried into the later ones by u [cols][cols]
-/// (ck_gptq_inverse_factor's). With u the identity, the same bits as ck_quantize_rows_q4. Rows are independent,
-/// so callers may run blocks of rows in parallel.
-void ck_gptq_q4(float *w, const float *u, uint8_t *q, uint16_t *scales, long rows, long cols);
+/// GPTQ's int4 rounding of columns [begin, end) (whole groups) of w [rows][cols], in ck_quantize_rows_q4's format:
+/// the columns rounded in order, each group's scale searched as ck_quantize_rows_q4 does when its first column comes,
+/// each column's error (w − d·q) / U[i][i] written to errors [rows][end − begin] and carried into the block's later
+/// columns by U's row i. U [cols][cols] is the upper Cholesky factor of the inverse of the inputs' second moments
+/// (H⁻¹ = Uᵀ U, `CalibrationStatistics`); the caller then takes errors · U[begin..<end][end...] from the columns
+/// after the block. w (without NaN) has its block's columns overwritten. With U the identity, the same bits as
+/// ck_quantize_rows_q4. Rows are independent, so callers may run blocks of rows in parallel.
+void ck_gptq_q4_columns(float *w, long cols, const float *u, uint8_t *q, uint16_t *scales, float *errors, long rows,
+                        long begin, long end);
 /// Symmetric per-row int8: scales[r] = max|W[r,:]| / 127, q = round-half-even(W · (127 / max|W[r,:]|))
 /// clamped to ±127. An all-zero row gets scale 0 and zeros (so it dequantizes to exactly 0); NaN
 /// weights become 0. Every instruction set gives bit-identical results.

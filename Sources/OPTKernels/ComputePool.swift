@@ -17,6 +17,14 @@ public struct ComputePool: Sendable {
         BLAS.setThreadCount(1)
     }
 
+    /// Runs `body` with BLAS on this pool's threads, for large BLAS calls made outside the pool's loops (calibration's
+    /// products, GPTQ's factorizations), which would otherwise run on one thread.
+    public func withBLASThreads<T>(_ body: () throws -> T) rethrows -> T {
+        BLAS.setThreadCount(threads)
+        defer { BLAS.setThreadCount(1) }
+        return try body()
+    }
+
     /// Runs `body(slot, range)` over `0..<count` cut into at most `threads × piecesPerThread` contiguous pieces of at
     /// least `minimumChunk` items, in parallel, each thread claiming the next piece as it finishes one; `slot` (below
     /// `threads`, never the same for two pieces running at once) indexes per-thread scratch space. Small loops run on

@@ -231,7 +231,7 @@ private struct TensorReader {
             return WeightMatrix(format: target, rows: rows, cols: cols, data: base, scales: scales, groupScales: groupScales,
                                 owner: checkpoint)
         }
-        let gptqFactor = target == .int4 && storedFormat != .int4 ? try calibration?.inverseFactor(of: slot.name) : nil
+        let gptqFactor = target == .int4 && storedFormat != .int4 ? try calibration?.inverseFactor(of: slot.name, pool: pool) : nil
         defer {
             // The source's pages leave resident memory once converted, so that a checkpoint converted at load
             // peaks near its converted size rather than that plus the file.

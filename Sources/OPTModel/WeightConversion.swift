@@ -100,8 +100,10 @@ public enum WeightConversion {
                                                errors + first * width, part.count, begin, end)
                         }
                         guard end < cols else { break }
-                        BLAS.sgemm(transposeA: false, transposeB: false, m: rows, n: cols - end, k: width, alpha: -1,
-                                   a: errors, lda: width, b: u + begin * cols + end, ldb: cols, beta: 1, c: w + end, ldc: cols)
+                        pool.withBLASThreads {
+                            BLAS.sgemm(transposeA: false, transposeB: false, m: rows, n: cols - end, k: width, alpha: -1,
+                                       a: errors, lda: width, b: u + begin * cols + end, ldb: cols, beta: 1, c: w + end, ldc: cols)
+                        }
                     }
                 }
             }

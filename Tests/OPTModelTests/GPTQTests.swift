@@ -4,7 +4,7 @@ import Testing
 @testable import OPTModel
 
 /// GPTQ's int4 rounding: the inverse factor of the inputs' second moments, and the rounding it steers
-/// (`ck_gptq_q4`, one implementation for every instruction set, so these need not switch paths).
+/// (`ck_gptq_q4_columns`, one implementation for every instruction set, so these need not switch paths).
 @Suite("GPTQ")
 struct GPTQTests {
     /// Uniform values in [-1, 1) from a fixed seed.

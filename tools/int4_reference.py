@@ -1,6 +1,7 @@
 """The int4 scheme of `optiml quantize --dtype int4` in NumPy, to check `optiml accuracy`'s int4 row.
 
 Usage: python tools/int4_reference.py MODEL_DIR TEXT_FILE [--positions 1024] [--scheme search|absmax]
+       [--calibration FILE [--calibration-positions 16384]]
 
 Quantizes every weight matrix but the position embeddings as optiml does: the token embedding (the tied lm_head)
 and the first decoder layer's matrices in int8 (one scale per row, max|row| / 127, levels round-half-even(w / s)
@@ -15,6 +16,14 @@ whose two largest f32 logits are within 0.05 and 0.2 (near-ties, where any pertu
 the figures `optiml accuracy --text TEXT_FILE` prints for int4 (its prefill quantizes the inputs too, so they
 agree to about 1e-3 in cosine and top-1). Written from the scheme's description, not from the C code, so
 that the two check each other.
+
+`--calibration` rounds the int4 matrices by GPTQ (Frantar et al., 2022), as `optiml accuracy --calibration` does:
+the calibration text (sequences of up to 512 tokens, BOS first) runs through the f32 model once, each Linear's
+inputs summed into H = Σ xᵀx; each int4 matrix then gets U = the upper Cholesky factor of (H + 1% of its mean
+diagonal)⁻¹, computed as GPTQ's reference computes it (torch.linalg.cholesky, cholesky_inverse), and its columns
+are rounded in order, each group's scale chosen by `--scheme` from the group's weights when its first column
+comes, each column's error (w − d·q) / U[i, i] taken from the later columns times U's row i (one column at a time,
+without the lazy batches, which change only the order of the sums).
 """
 import argparse
 
@@ -69,6 +78,40 @@ def quantize_int4(w: torch.Tensor, scheme: str) -> torch.Tensor:
     return torch.from_numpy((levels(groups, d) * d).reshape(rows, cols))
 
 
+def gptq_int4(w: torch.Tensor, h: torch.Tensor, scheme: str) -> torch.Tensor:
+    """w rounded by GPTQ over inputs of second moments h, dequantized."""
+    w = torch.nan_to_num(w.detach().float(), nan=0.0).clone()
+    rows, cols = w.shape
+    mean = h.diagonal().mean()
+    h = h + (0.01 * mean if mean > 0 else 1) * torch.eye(cols)
+    u = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(h)), upper=True)
+    q = torch.zeros_like(w)
+    for g in range(0, cols, 32):
+        d = scales_int4(w[:, g:g + 32].numpy()[:, None, :], scheme)[:, 0, :]
+        for i in range(g, g + 32):
+            q[:, i] = torch.from_numpy((levels(w[:, i:i + 1].numpy(), d) * d)[:, 0])
+            error = (w[:, i] - q[:, i]) / u[i, i]
+            w[:, i + 1:] -= error[:, None] * u[i, i + 1:][None, :]
+    return q
+
+
+def second_moments(model: OPTForCausalLM, sequences: list) -> dict:
+    """Σ xᵀx of each Linear's inputs over the sequences, by the Linear's weight name."""
+    moments, names = {}, {module: name + ".weight" for name, module in model.named_modules()}
+
+    def gather(module, inputs, output):
+        x = inputs[0].reshape(-1, inputs[0].shape[-1]).float()
+        moments[names[module]] = moments.get(names[module], 0) + x.T @ x
+
+    handles = [m.register_forward_hook(gather) for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    with torch.no_grad():
+        for s in sequences:
+            model(torch.tensor([s]))
+    for handle in handles:
+        handle.remove()
+    return moments
+
+
 def quantize_int8(w: torch.Tensor) -> torch.Tensor:
     """Symmetric int8 with one f32 scale per row (max|row| / 127), dequantized."""
     a = np.nan_to_num(w.detach().float().numpy(), nan=0.0)
@@ -85,15 +128,24 @@ def main() -> None:
     parser.add_argument("--positions", type=int, default=1024)
     parser.add_argument("--scheme", choices=["search", "absmax"], default="search")
     parser.add_argument("--all-int4", action="store_true", help="the token embedding and the first layer in int4 too")
+    parser.add_argument("--calibration", help="text whose inputs GPTQ rounds the int4 matrices by")
+    parser.add_argument("--calibration-positions", type=int, default=16384)
     args = parser.parse_args()
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     model = OPTForCausalLM.from_pretrained(args.model, torch_dtype=torch.float32).eval()
-    ids = tokenizer(open(args.text, encoding="utf-8").read(), add_special_tokens=False)["input_ids"]
-    sequences, start = [], 0
-    while sum(len(s) for s in sequences) < args.positions and start < len(ids):
-        body = ids[start:start + 255]
-        sequences.append([model.config.bos_token_id] + body)
-        start += len(body)
+
+    def cut(path: str, positions: int, length: int) -> list:
+        """Sequences of BOS and the next length - 1 tokens of the text, until `positions` are covered."""
+        ids = tokenizer(open(path, encoding="utf-8").read(), add_special_tokens=False)["input_ids"]
+        sequences, start = [], 0
+        while sum(len(s) for s in sequences) < positions and start < len(ids):
+            body = ids[start:start + length - 1]
+            sequences.append([model.config.bos_token_id] + body)
+            start += len(body)
+        return sequences
+
+    sequences = cut(args.text, args.positions, 256)
+    moments = second_moments(model, cut(args.calibration, args.calibration_positions, 512)) if args.calibration else {}
 
     def logits() -> torch.Tensor:
         with torch.no_grad():
@@ -104,7 +156,12 @@ def main() -> None:
         for name, parameter in model.named_parameters():
             if parameter.dim() == 2 and "embed_positions" not in name:
                 sensitive = "embed_tokens" in name or "lm_head" in name or ".layers.0." in name
-                parameter.copy_(quantize_int8(parameter) if sensitive and not args.all_int4 else quantize_int4(parameter, args.scheme))
+                if sensitive and not args.all_int4:
+                    parameter.copy_(quantize_int8(parameter))
+                elif name in moments:
+                    parameter.copy_(gptq_int4(parameter, moments[name], args.scheme))
+                else:
+                    parameter.copy_(quantize_int4(parameter, args.scheme))
     quantized = logits()
     cosine = torch.nn.functional.cosine_similarity(reference, quantized, dim=-1).mean().item()
     top1 = (reference.argmax(-1) == quantized.argmax(-1)).float().mean().item()
@@ -112,7 +169,7 @@ def main() -> None:
     margin = top2[:, 0] - top2[:, 1]
     ties = "  ".join(f"{(margin < m).float().mean().item():.4f}" for m in (0.05, 0.2))
     print("dtype  positions  max |Δlogit|  mean cosine  top-1 agreement  near-ties (<0.05, <0.2)")
-    print(f"int4-{args.scheme}  {reference.shape[0]}  {(reference - quantized).abs().max().item():.5f}  {cosine:.6f}  {top1:.4f}  {ties}")
+    print(f"int4-{args.scheme}{'-gptq' if moments else ''}  {reference.shape[0]}  {(reference - quantized).abs().max().item():.5f}  {cosine:.6f}  {top1:.4f}  {ties}")
 
 
 if __name__ == "__main__":

@@ -114,9 +114,7 @@ void ck_quantize_rows_q4(const float *w, uint8_t *q, uint16_t *scales, long rows
 
 // q4_levels of one value.
 static inline float q4_level(float x, float inverse) {
-    const float magic = 12582912.0f;
-    const float t = fmaxf(fminf(x * inverse, 16), -16);
-    return fmaxf(fminf((t + magic) - magic, 7), -8);
+    return q4_levels((q4_vector){0} + x, inverse)[0];
 }
 
 // y[j] += a · x[j]

@@ -17,7 +17,8 @@ public enum WeightConversion {
     /// the result does not depend on the thread count).
     ///
     /// int4 with `gptqFactor` (`CalibrationStatistics.inverseFactor`, `cols × cols`) rounds by GPTQ, which spreads
-    /// each column's rounding error over the columns after it (`gptqInt4`), the whole matrix at once.
+    /// each column's rounding error over the columns after it (`gptqInt4`), the whole matrix at once (but for a
+    /// matrix with an infinite weight, whose errors would not be finite).
     public static func matrix(
         _ values: UnsafeBufferPointer<Float>, rows: Int, cols: Int, format: WeightFormat, pool: ComputePool = ComputePool(),
         gptqFactor: [Float]? = nil, converted: (_ rows: Range<Int>) -> Void = { _ in }
@@ -36,7 +37,8 @@ public enum WeightConversion {
         let data = storage.pointer + scaleBytes
         // About 4 MB of f32 source per block.
         let block = max(1, (1 << 20) / max(cols, 1))
-        if format == .int4, let gptqFactor {
+        // An infinite weight's error is not finite: such a matrix is rounded to the nearest levels.
+        if format == .int4, let gptqFactor, !values.contains(where: \.isInfinite) {
             gptqInt4(values, rows: rows, cols: cols, factor: gptqFactor, q: data.assumingMemoryBound(to: UInt8.self),
                      scales: storage.pointer.assumingMemoryBound(to: UInt16.self), pool: pool)
             converted(0..<rows)
@@ -74,17 +76,10 @@ public enum WeightConversion {
 
     /// int4 by GPTQ: a copy of the values (NaN as 0) rounded a block of columns at a time (`ck_gptq_q4_columns`, its
     /// rows split over `pool`), each block's errors then taken from the later columns by BLAS, as GPTQ's reference
-    /// does. Errors are not finite where a weight is infinite, so such a matrix is rounded to the nearest levels.
+    /// does.
     private static func gptqInt4(_ values: UnsafeBufferPointer<Float>, rows: Int, cols: Int, factor: [Float],
                                  q: UnsafeMutablePointer<UInt8>, scales: UnsafeMutablePointer<UInt16>, pool: ComputePool) {
         let groups = cols / WeightFormat.int4GroupSize
-        guard !values.contains(where: \.isInfinite) else {
-            pool.forEachChunk(rows, minimumChunk: max(1, 8 / groups)) { _, part in
-                ck_quantize_rows_q4(values.baseAddress.map { $0 + part.lowerBound * cols }, q + part.lowerBound * cols / 2,
-                                    scales + part.lowerBound * groups, part.count, cols)
-            }
-            return
-        }
         var w = values.map { $0.isNaN ? 0 : $0 }
         var errors = [Float](repeating: 0, count: rows * gptqBlock)
         w.withUnsafeMutableBufferPointer { w in

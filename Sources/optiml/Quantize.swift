@@ -15,6 +15,9 @@ struct Quantize: ParsableCommand {
 
     func validate() throws {
         guard modelOptions.dtype != nil else { throw ValidationError("--dtype is required: f32, f16, bf16, int8 or int4") }
+        if calibrationOptions.calibration != nil, modelOptions.dtype != .int4, modelOptions.headDtype != .int4 {
+            throw ValidationError("--calibration rounds int4 matrices only: give --dtype int4 or --head-dtype int4")
+        }
     }
 
     func run() throws {

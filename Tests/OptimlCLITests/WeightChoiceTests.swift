@@ -20,4 +20,30 @@ struct WeightChoiceTests {
             ["speed", "--model", CrashRecoveryTests.model.path, "--dtype", "int4-head8"], killAfter: nil)
         #expect(status != 0 && refusal.contains("expected f32, f16, bf16, int8, int4 or int4-head4"), "\(refusal)")
     }
+
+    /// `quantize --calibration` rounds int4 by GPTQ over the text: it says what it ran, writes other levels than
+    /// the nearest ones, and the file loads as any int4 one; with no int4 matrix to round the option is refused.
+    @Test func quantizeWithCalibration() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("optiml-gptq-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: work) }
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        let text = work.appendingPathComponent("calibration.txt")
+        let readme = try String(contentsOf: packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        try readme.prefix(20_000).write(to: text, atomically: true, encoding: .utf8)
+        let model = CrashRecoveryTests.model.path, nearest = work.appendingPathComponent("nearest").path
+        let gptq = work.appendingPathComponent("gptq").path
+        _ = try CrashRecoveryTests.optiml(["quantize", "--model", model, "--dtype", "int4", "--out", nearest])
+        let output = try CrashRecoveryTests.optiml(
+            ["quantize", "--model", model, "--dtype", "int4", "--out", gptq, "--calibration", text.path, "--calibration-positions", "300"])
+        // Sequences as long as the model's 64 positions, until 300 are covered.
+        #expect(output.contains("calibration: 320 positions of \(text.path)"), "\(output)")
+        let weights = "model.safetensors"
+        #expect(try Data(contentsOf: URL(fileURLWithPath: nearest).appendingPathComponent(weights))
+            != Data(contentsOf: URL(fileURLWithPath: gptq).appendingPathComponent(weights)))
+        _ = try CrashRecoveryTests.optiml(["score", "--model", gptq, "--context", "The model", "--continuation", " runs"])
+
+        let (status, refusal, _) = try CrashRecoveryTests.launch(
+            ["quantize", "--model", model, "--dtype", "int8", "--out", gptq, "--calibration", text.path], killAfter: nil)
+        #expect(status != 0 && refusal.contains("--calibration rounds int4 matrices only"), "\(refusal)")
+    }
 }

@@ -6,8 +6,10 @@ import OPTKernels
 /// (Frantar et al., 2022) rounds int4 weights so that the products move least on inputs like these (llama.cpp's
 /// importance matrix and AutoGPTQ gather the same from calibration text).
 ///
-/// Gathered in one f32 pass over the text (not layer by layer through the layers already rounded, as GPTQ's
-/// reference does): every matrix sees the inputs of the unquantized model.
+/// Gathered from the f32 model (not layer by layer through the layers already rounded, as GPTQ's reference does):
+/// every matrix sees the unquantized model's inputs. Gathered when first asked for, for as many of the products
+/// from there on (in forward order, as a load asks for them) as `memoryBudget` holds, in one pass over the text:
+/// a model whose moments all fit takes one pass, a larger one a pass per part, never holding more than one part.
 public final class CalibrationStatistics: @unchecked Sendable {
     /// One input's Σ xᵀx (upper triangle, row-major) over its rows.
     final class Moments {
@@ -17,23 +19,58 @@ public final class CalibrationStatistics: @unchecked Sendable {
             self.width = width
             sums = [Float](repeating: 0, count: width * width)
         }
+        var bytes: Int { width * width * MemoryLayout<Float>.stride }
     }
 
-    /// Each weight slot's input, by the slot's name (q, k and v share one).
-    private let inputs: [String: Moments]
-    /// Token positions run.
-    public let positions: Int
+    /// Bytes of moments held at once by default.
+    public static let defaultMemoryBudget = 2 << 30
+
+    private let model: OPTModel
+    private let sequences: [[Int]]
+    private let memoryBudget: Int
+    /// The moments held now, by weight slot name (q, k and v share theirs).
+    private var inputs: [String: Moments] = [:]
     /// The last inverse factor made (q, k and v, loaded one after another, share it).
     private var lastFactor: (input: ObjectIdentifier, factor: [Float])?
     private let lock = NSLock()
+    /// Passes over the text so far, and the seconds they took.
+    public private(set) var passes = 0
+    public private(set) var gatheringSeconds = 0.0
 
-    /// Runs each of `sequences` (token ids within the model's positions) through `model` in one pass and keeps the
-    /// second moments of every matrix product's inputs.
-    public init(model: OPTModel, sequences: [[Int]]) throws {
-        var inputs: [String: Moments] = [:]
-        let workspace = SequenceWorkspace { slots, rows, count in
-            let moments = inputs[slots[0].name] ?? Moments(width: slots[0].shape[1])
-            for slot in slots { inputs[slot.name] = moments }
+    /// Statistics of `sequences` (token ids within the model's positions) through `model` (f32), holding at most
+    /// `memoryBudget` bytes of moments at once (always at least one product's); nothing runs until asked.
+    public init(model: OPTModel, sequences: [[Int]], memoryBudget: Int = defaultMemoryBudget) {
+        self.model = model
+        self.sequences = sequences
+        self.memoryBudget = memoryBudget
+    }
+
+    /// Token positions each pass runs.
+    public var positions: Int { sequences.map(\.count).reduce(0, +) }
+
+    /// The second moments of the inputs of the weight slot `name` (upper triangle), nil where it takes no product's
+    /// inputs (the position embeddings, an untied embedding).
+    public func moments(of name: String) throws -> [Float]? {
+        lock.lock()
+        defer { lock.unlock() }
+        return try heldMoments(of: name)?.sums
+    }
+
+    /// `name`'s moments, gathered with those of the products after it when they are not held. Called under `lock`.
+    private func heldMoments(of name: String) throws -> Moments? {
+        if let held = inputs[name] { return held }
+        let groups = model.weights.layout.productInputs
+        guard let first = groups.firstIndex(where: { $0.contains { $0.name == name } }) else { return nil }
+        inputs = [:]
+        var wanted: [String: Moments] = [:], bytes = 0
+        for group in groups[first...] {
+            let moments = Moments(width: group[0].shape[1])
+            guard wanted.isEmpty || bytes + moments.bytes <= memoryBudget else { break }
+            bytes += moments.bytes
+            for slot in group { wanted[slot.name] = moments }
+        }
+        let workspace = SequenceWorkspace { [model] slots, rows, count in
+            guard let moments = wanted[slots[0].name] else { return }
             model.pool.withBLASThreads {
                 moments.sums.withUnsafeMutableBufferPointer { sums in
                     BLAS.ssyrk(upper: true, transposeA: true, n: moments.width, k: count, a: rows, lda: moments.width,
@@ -41,19 +78,16 @@ public final class CalibrationStatistics: @unchecked Sendable {
                 }
             }
         }
+        let start = Date()
         for ids in sequences {
             let cache = KVCache(config: model.config, capacity: ids.count)
             try model.forward(sequences: [.init(tokens: ids, cache: cache, logits: .all)], workspace: workspace) { _ in }
         }
-        self.inputs = inputs
-        positions = sequences.map(\.count).reduce(0, +)
+        passes += 1
+        gatheringSeconds += Date().timeIntervalSince(start)
+        inputs = wanted
+        return wanted[name]
     }
-
-    /// Weight slots whose inputs were seen.
-    public var slotNames: Set<String> { Set(inputs.keys) }
-
-    /// The second moments of the inputs of the weight slot `name` (upper triangle), nil where none were seen.
-    public func moments(of name: String) -> [Float]? { inputs[name]?.sums }
 
     /// Damping added to the moments' diagonal before they are factored, as a share of its mean: GPTQ's reference
     /// takes 1%; a factorization that fails (moments not positive definite in f32) is tried again with ten times as much.
@@ -63,9 +97,9 @@ public final class CalibrationStatistics: @unchecked Sendable {
     /// `ck_gptq_q4_columns`), nil where none were seen, factored with BLAS on `pool`'s threads. Throws where no damping
     /// makes them positive definite (inputs not finite).
     func inverseFactor(of name: String, pool: ComputePool) throws -> [Float]? {
-        guard let moments = inputs[name] else { return nil }
         lock.lock()
         defer { lock.unlock() }
+        guard let moments = try heldMoments(of: name) else { return nil }
         if let last = lastFactor, last.input == ObjectIdentifier(moments) { return last.factor }
         let n = moments.width
         let mean = (0..<n).map { moments.sums[$0 * n + $0] }.reduce(0, +) / Float(n)

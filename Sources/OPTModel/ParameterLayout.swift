@@ -117,6 +117,15 @@ public struct ParameterLayout: Sendable {
         self.count = count
     }
 
+    /// The weights of each matrix product, grouped by the input they share (q, k and v), in the order a forward pass
+    /// runs them: project_in, each layer's q/k/v, out_proj, fc1 and fc2, project_out, the lm_head (the embedding when tied).
+    public var productInputs: [[Slot]] {
+        var groups = projectIn.map { [[$0.weight]] } ?? []
+        for l in layers { groups += [[l.q.weight, l.k.weight, l.v.weight], [l.out.weight], [l.fc1.weight], [l.fc2.weight]] }
+        if let projectOut { groups.append([projectOut.weight]) }
+        return groups + [[lmHead]]
+    }
+
     /// The slot called `name`.
     public func slot(_ name: String) -> Slot? { slots.first { $0.name == name } }
 

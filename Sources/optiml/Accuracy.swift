@@ -71,6 +71,7 @@ struct Accuracy: ParsableCommand {
                                  (passed ? "pass" : "MISSED") as NSString))
                 }
             }
+            calibrationOptions.report(calibration)
         } catch { throw CLIError(error) }
         if gates, !missed.isEmpty { throw CLIError(AccuracyGateMissed(formats: missed)) }
     }

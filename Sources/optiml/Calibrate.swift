@@ -26,29 +26,39 @@ func textSequences(_ path: String, model directory: URL, config: OPTConfig, leng
 struct CalibrationOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "A text file whose inputs int4's rounding follows (GPTQ; default: each weight to its nearest level).",
-        discussion: "Run through the f32 model first; each int4 matrix is then rounded column by column, each error carried into the columns not yet rounded as the inputs' second moments say (Frantar et al., 2022). Use text like the model's work, apart from any text it is evaluated on."))
+        discussion: "Run through the f32 model; each int4 matrix is then rounded column by column, each error carried into the columns not yet rounded as the inputs' second moments say (Frantar et al., 2022). Use text like the model's work, apart from any text it is evaluated on."))
     var calibration: String?
 
     @Option(help: "Token positions of --calibration to run (sequences of up to 512 tokens).")
     var calibrationPositions = 16_384
+
+    @Option(help: "Memory for the inputs' second moments at once (K, M or G); a model needing more takes a pass over the text per part.")
+    var calibrationMemory = "2G"
 
     func validate() throws {
         if let calibration, !FileManager.default.isReadableFile(atPath: calibration) {
             throw ValidationError("--calibration \(calibration): no such file")
         }
         guard calibrationPositions >= 1 else { throw ValidationError("--calibration-positions must be at least 1") }
+        guard Serve.bytes(calibrationMemory) != nil else {
+            throw ValidationError("--calibration-memory must be a positive number of bytes, optionally with K, M or G (e.g. 2G), got \(calibrationMemory)")
+        }
     }
 
-    /// The statistics of the calibration text through `model` (f32, loaded from `directory`), nil without
-    /// --calibration; says on standard error what it ran.
+    /// The statistics of the calibration text through `model` (f32, loaded from `directory`, kept until the int4
+    /// load that asks for them is done), nil without --calibration.
     func statistics(of model: OPTModel, directory: URL) throws -> CalibrationStatistics? {
         guard let calibration else { return nil }
-        let start = Date()
         let sequences = try textSequences(calibration, model: directory, config: model.config, length: 512,
                                           positions: calibrationPositions)
-        let statistics = try CalibrationStatistics(model: model, sequences: sequences)
-        FileHandle.standardError.write(Data(String(format: "calibration: %d positions of %@ in %.1f s\n", statistics.positions,
-                                                   calibration, Date().timeIntervalSince(start)).utf8))
-        return statistics
+        return CalibrationStatistics(model: model, sequences: sequences, memoryBudget: Serve.bytes(calibrationMemory) ?? 0)
+    }
+
+    /// Says on standard error what `statistics` ran.
+    func report(_ statistics: CalibrationStatistics?) {
+        guard let statistics, let calibration else { return }
+        FileHandle.standardError.write(Data(String(
+            format: "calibration: %d positions of %@, %d pass(es) in %.1f s\n", statistics.positions, calibration,
+            statistics.passes, statistics.gatheringSeconds).utf8))
     }
 }

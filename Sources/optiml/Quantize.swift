@@ -30,6 +30,7 @@ struct Quantize: ParsableCommand {
         } catch { throw CLIError(error) }
         try Self.write(model: directory, format: format, headFormat: modelOptions.headDtype, threads: threads,
                        calibration: calibration, out: out)
+        calibrationOptions.report(calibration)
     }
 
     /// Loads the checkpoint in `directory` as `format` and writes it, with its config and tokenizer files, into

@@ -17,25 +17,35 @@ extension WeightFormatTests {
         }
     }
 
-    /// Every matrix product's inputs are gathered once, q, k and v sharing theirs; fc2's come from a ReLU, so no
-    /// moment is negative. The head's are checked against the logits: with the head tied to the embedding E,
-    /// Σ over positions of logit(v)² = E[v] H E[v]ᵀ for the head's moments H.
+    /// Every matrix product's inputs are gathered, q, k and v sharing theirs, in one pass when they fit the memory
+    /// budget and in a pass per product when it holds one at a time, with the same sums; fc2's inputs come from a
+    /// ReLU, so no moment is negative. The head's are checked against the logits: with the head tied to the embedding
+    /// E, Σ over positions of logit(v)² = E[v] H E[v]ᵀ for the head's moments H.
     @Test("calibration gathers each matrix product's inputs")
     func calibrationStatistics() throws {
         let model = try OPTModel(directory: Self.directory, format: .f32)
         let sequences = Self.calibrationSequences(vocabulary: model.config.vocabSize)
-        let statistics = try CalibrationStatistics(model: model, sequences: sequences)
+        let statistics = CalibrationStatistics(model: model, sequences: sequences)
+        let oneAtATime = CalibrationStatistics(model: model, sequences: sequences, memoryBudget: 1)
         let layout = model.weights.layout
         #expect(statistics.positions == sequences.map(\.count).reduce(0, +))
-        #expect(statistics.slotNames == Set(layout.layers.flatMap { $0.linears.map(\.weight.name) } + [layout.lmHead.name]))
+        #expect(layout.productInputs.count == 4 * layout.layers.count + 1)
+        for group in layout.productInputs {
+            let moments = try #require(try statistics.moments(of: group[0].name))
+            #expect(moments.count == group[0].shape[1] * group[0].shape[1])
+            for slot in group { #expect(try statistics.moments(of: slot.name) == moments, "\(slot.name)") }
+            #expect(try oneAtATime.moments(of: group[0].name) == moments, "\(group[0].name) gathered alone")
+        }
+        #expect(statistics.passes == 1)
+        #expect(oneAtATime.passes == layout.productInputs.count)
+        #expect(try statistics.moments(of: layout.embedPositions.name) == nil)
         for layer in layout.layers {
-            #expect(statistics.moments(of: layer.q.weight.name) == statistics.moments(of: layer.v.weight.name))
-            #expect(statistics.moments(of: layer.fc2.weight.name)?.allSatisfy { $0 >= 0 } == true)
+            #expect(try statistics.moments(of: layer.fc2.weight.name)?.allSatisfy { $0 >= 0 } == true)
         }
 
         #expect(layout.tiedHead)
         let n = model.config.hiddenSize
-        let head = try #require(statistics.moments(of: layout.lmHead.name))
+        let head = try #require(try statistics.moments(of: layout.lmHead.name))
         var squares = [Double](repeating: 0, count: model.config.vocabSize)
         for ids in sequences {
             let cache = KVCache(config: model.config, capacity: ids.count)
@@ -59,7 +69,7 @@ extension WeightFormatTests {
     @Test("int4 by GPTQ: logits nearer f32's, int8 matrices untouched")
     func gptqInt4() throws {
         let reference = try OPTModel(directory: Self.directory, format: .f32)
-        let statistics = try CalibrationStatistics(model: reference, sequences: Self.calibrationSequences(vocabulary: reference.config.vocabSize))
+        let statistics = CalibrationStatistics(model: reference, sequences: Self.calibrationSequences(vocabulary: reference.config.vocabSize))
         let nearest = try OPTModel(directory: Self.directory, format: .int4, headFormat: .int4)
         let gptq = try OPTModel(directory: Self.directory, format: .int4, headFormat: .int4, calibration: statistics)
         let expected = try promptLogits(reference, oneAtATime: false)

@@ -728,17 +728,26 @@ static q4_tiles_input q4_tiles_input_at(const q4_tiles *p, void *prepared, long 
     return (q4_tiles_input){.xs = xs + first * p->supers, .start = start + first * p->groups, .xq = xq + first * p->cols};
 }
 
+// The tile, its group subscales and its scales one after another in a thread's scratch: their bytes, and where
+// `scratch` is given, p's pointers into it.
+static size_t q4_tiles_scratch(q4_tiles *p, void *scratch) {
+    const size_t tile_bytes = (size_t)(p->cols / 4 * Q4T_ROWS) * sizeof(uint32_t);
+    const size_t subscale_bytes = (size_t)(p->groups * Q4T_ROWS) * sizeof(int32_t);
+    if (scratch) {
+        p->tile = scratch;
+        p->tile_subscales = (int32_t *)((unsigned char *)scratch + tile_bytes);
+        p->tile_scales = (float *)((unsigned char *)scratch + tile_bytes + subscale_bytes);
+    }
+    return tile_bytes + subscale_bytes + (size_t)(p->supers * Q4T_ROWS) * sizeof(float);
+}
+
 // The tiles' products of inputs [first, first + count) of the m prepared, rows [row_begin, row_end), with the tile
 // in `scratch`.
 AVX2 static void q4_tiles_prepared(const uint8_t *w, const uint16_t *scales, const void *prepared, float *y, long m,
                                    long rows, long cols, long first, long count, long row_begin, long row_end,
                                    void *scratch) {
     q4_tiles p = q4_tiles_shape(cols);
-    const size_t tile_bytes = (size_t)(cols / 4 * Q4T_ROWS) * sizeof(uint32_t);
-    const size_t subscale_bytes = (size_t)(p.groups * Q4T_ROWS) * sizeof(int32_t);
-    p.tile = scratch;
-    p.tile_subscales = (int32_t *)((unsigned char *)scratch + tile_bytes);
-    p.tile_scales = (float *)((unsigned char *)scratch + tile_bytes + subscale_bytes);
+    q4_tiles_scratch(&p, scratch);
     // Only read through: the arrays are the caller's const prepared inputs.
     const q4_tiles_input in = q4_tiles_input_at(&p, (void *)prepared, m, first);
     p.xs = in.xs;
@@ -752,8 +761,8 @@ AVX2 static void q4_tiles_prepared(const uint8_t *w, const uint16_t *scales, con
 }
 
 static size_t q4_tiles_scratch_bytes(long cols) {
-    const q4_tiles p = q4_tiles_shape(cols);
-    return (size_t)(cols / 4 * Q4T_ROWS) * sizeof(uint32_t) + (size_t)((p.groups + p.supers) * Q4T_ROWS) * sizeof(int32_t);
+    q4_tiles p = q4_tiles_shape(cols);
+    return q4_tiles_scratch(&p, NULL);
 }
 
 AVX2 static void q4_tiles_prepare(const float *x, long m, long cols, void *prepared, long begin, long end) {

@@ -94,7 +94,7 @@ public final class CalibrationStatistics: @unchecked Sendable {
     static let dampings: [Float] = [0.01, 0.1, 1]
 
     /// The inverse factor of the damped moments of the weight slot `name`'s inputs (`width × width`, for
-    /// `ck_gptq_q4_columns`), nil where none were seen, factored with BLAS on `pool`'s threads. Throws where no damping
+    /// `ck_gptq_q4_columns`), nil where the slot takes no product's inputs, factored with BLAS on `pool`'s threads. Throws where no damping
     /// makes them positive definite (inputs not finite).
     func inverseFactor(of name: String, pool: ComputePool) throws -> [Float]? {
         lock.lock()
@@ -155,7 +155,7 @@ public final class CalibrationStatistics: @unchecked Sendable {
             return true
         }
         guard factored else { return nil }
-        // L⁻¹ = L \\ I, a block of columns at a time: a lower-triangular inverse's columns from j on are zero above
+        // L⁻¹ = L \ I, a block of columns at a time: a lower-triangular inverse's columns from j on are zero above
         // row j, so each block solves only with the triangle below it (a third of the whole solve's work).
         var inverse = [Float](repeating: 0, count: n * n)
         for i in 0..<n { inverse[i * n + i] = 1 }

@@ -78,10 +78,12 @@ public final class CalibrationStatistics: @unchecked Sendable {
                 }
             }
         }
+        // The lm_head sees every position only where its inputs are wanted.
+        let logits: OPTModel.LogitPositions = wanted[model.weights.layout.lmHead.name] == nil ? .last : .all
         let start = Date()
         for ids in sequences {
             let cache = KVCache(config: model.config, capacity: ids.count)
-            try model.forward(sequences: [.init(tokens: ids, cache: cache, logits: .all)], workspace: workspace) { _ in }
+            try model.forward(sequences: [.init(tokens: ids, cache: cache, logits: logits)], workspace: workspace) { _ in }
         }
         passes += 1
         gatheringSeconds += Date().timeIntervalSince(start)

@@ -7,7 +7,7 @@ import OPTModel
 struct Quantize: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Convert a checkpoint's weight matrices to f16, bf16, int8 or int4 and write it out (loads without re-converting).",
-        discussion: "f16/bf16 outputs load in transformers; int8 outputs (I8 matrices with F32 per-row scales `<name>_scale`) and int4 outputs (U8 matrices of two values a byte with F16 scales per 32 columns `<name>_group_scale`) are this tool's own.")
+        discussion: "f16/bf16 outputs load in transformers; int8 outputs (I8 matrices with F32 per-row scales `<name>_scale`) and int4 outputs (U8 matrices of two values a byte with F16 scales per 32 columns `<name>_group_scale`) are this tool's own. With --calibration, int4 is rounded by GPTQ over that text's inputs (the same format, more accurate).")
 
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "Output directory.") var out: String

@@ -1,7 +1,7 @@
 """The int4 scheme of `optiml quantize --dtype int4` in NumPy, to check `optiml accuracy`'s int4 row.
 
 Usage: python tools/int4_reference.py MODEL_DIR TEXT_FILE [--positions 1024] [--scheme search|absmax]
-       [--calibration FILE [--calibration-positions 16384]]
+       [--calibration FILE [--calibration-positions 16384] [--sequential]]
 
 Quantizes every weight matrix but the position embeddings as optiml does: the token embedding (the tied lm_head)
 and the first decoder layer's matrices in int8 (one scale per row, max|row| / 127, levels round-half-even(w / s)
@@ -23,7 +23,8 @@ inputs summed into H = Σ xᵀx; each int4 matrix then gets U = the upper Choles
 diagonal)⁻¹, computed as GPTQ's reference computes it (torch.linalg.cholesky, cholesky_inverse), and its columns
 are rounded in order, each group's scale chosen by `--scheme` from the group's weights when its first column
 comes, each column's error (w − d·q) / U[i, i] taken from the later columns times U's row i (one column at a time,
-without the lazy batches, which change only the order of the sums).
+without the lazy batches, which change only the order of the sums). `--sequential` gathers each decoder layer's H
+again, through the layers already rounded, as GPTQ's reference does (optiml gathers them from the f32 model).
 """
 import argparse
 
@@ -130,6 +131,7 @@ def main() -> None:
     parser.add_argument("--all-int4", action="store_true", help="the token embedding and the first layer in int4 too")
     parser.add_argument("--calibration", help="text whose inputs GPTQ rounds the int4 matrices by")
     parser.add_argument("--calibration-positions", type=int, default=16384)
+    parser.add_argument("--sequential", action="store_true", help="each layer's H through the layers already rounded")
     args = parser.parse_args()
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     model = OPTForCausalLM.from_pretrained(args.model, torch_dtype=torch.float32).eval()
@@ -145,7 +147,8 @@ def main() -> None:
         return sequences
 
     sequences = cut(args.text, args.positions, 256)
-    moments = second_moments(model, cut(args.calibration, args.calibration_positions, 512)) if args.calibration else {}
+    calibration = cut(args.calibration, args.calibration_positions, 512) if args.calibration else []
+    moments = second_moments(model, calibration) if calibration else {}
 
     def logits() -> torch.Tensor:
         with torch.no_grad():
@@ -153,7 +156,11 @@ def main() -> None:
 
     reference = logits()
     with torch.no_grad():
+        layer = None
         for name, parameter in model.named_parameters():
+            if args.sequential and calibration and ".layers." in name and name.split(".layers.")[1].split(".")[0] != layer:
+                layer = name.split(".layers.")[1].split(".")[0]
+                moments = second_moments(model, calibration)
             if parameter.dim() == 2 and "embed_positions" not in name:
                 sensitive = "embed_tokens" in name or "lm_head" in name or ".layers.0." in name
                 if sensitive and not args.all_int4:
@@ -169,7 +176,8 @@ def main() -> None:
     margin = top2[:, 0] - top2[:, 1]
     ties = "  ".join(f"{(margin < m).float().mean().item():.4f}" for m in (0.05, 0.2))
     print("dtype  positions  max |Δlogit|  mean cosine  top-1 agreement  near-ties (<0.05, <0.2)")
-    print(f"int4-{args.scheme}{'-gptq' if moments else ''}  {reference.shape[0]}  {(reference - quantized).abs().max().item():.5f}  {cosine:.6f}  {top1:.4f}  {ties}")
+    method = ("-gptq-sequential" if args.sequential else "-gptq") if calibration else ""
+    print(f"int4-{args.scheme}{method}  {reference.shape[0]}  {(reference - quantized).abs().max().item():.5f}  {cosine:.6f}  {top1:.4f}  {ties}")
 
 
 if __name__ == "__main__":

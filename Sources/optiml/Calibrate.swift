@@ -57,8 +57,10 @@ struct CalibrationOptions: ParsableArguments {
     /// Says on standard error what `statistics` ran.
     func report(_ statistics: CalibrationStatistics?) {
         guard let statistics, let calibration else { return }
-        FileHandle.standardError.write(Data(String(
-            format: "calibration: %d positions of %@, %d pass(es) in %.1f s\n", statistics.positions, calibration,
-            statistics.passes, statistics.gatheringSeconds).utf8))
+        let line = statistics.passes == 0
+            ? "calibration: no matrix was converted to int4 (stored so already?), so --calibration \(calibration) was not run\n"
+            : String(format: "calibration: %d positions of %@, %d pass(es) in %.1f s\n", statistics.positions, calibration,
+                     statistics.passes, statistics.gatheringSeconds)
+        FileHandle.standardError.write(Data(line.utf8))
     }
 }

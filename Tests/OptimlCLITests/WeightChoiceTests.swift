@@ -22,7 +22,8 @@ struct WeightChoiceTests {
     }
 
     /// `quantize --calibration` rounds int4 by GPTQ over the text: it says what it ran, writes other levels than
-    /// the nearest ones, and the file loads as any int4 one; with no int4 matrix to round the option is refused.
+    /// the nearest ones, and the file loads as any int4 one; with no int4 matrix to round the option is refused, and
+    /// on a checkpoint stored in int4 it says that it had nothing to round.
     @Test func quantizeWithCalibration() throws {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("optiml-gptq-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: work) }
@@ -41,6 +42,11 @@ struct WeightChoiceTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: nearest).appendingPathComponent(weights))
             != Data(contentsOf: URL(fileURLWithPath: gptq).appendingPathComponent(weights)))
         _ = try CrashRecoveryTests.optiml(["score", "--model", gptq, "--context", "The model", "--continuation", " runs"])
+        // Stored in int4 already, it has nothing to round again, and says so.
+        let again = try CrashRecoveryTests.optiml(
+            ["quantize", "--model", gptq, "--dtype", "int4", "--out", work.appendingPathComponent("again").path,
+             "--calibration", text.path, "--calibration-positions", "300"])
+        #expect(again.contains("no matrix was converted to int4"), "\(again)")
 
         let (status, refusal, _) = try CrashRecoveryTests.launch(
             ["quantize", "--model", model, "--dtype", "int8", "--out", gptq, "--calibration", text.path], killAfter: nil)

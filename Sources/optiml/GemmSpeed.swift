@@ -33,7 +33,12 @@ struct GemmSpeed: ParsableCommand {
     func run() throws {
         let pool = ComputePool(threads: threads)
         print(KernelPath.report)
-        print("shape  m×rows×cols  dtype  path  ms  GFLOP/s")
+        let peaks = UnitPeak.measure(pool: pool)
+        for peak in peaks {
+            print("\(peak.unit.rawValue) peak".padding(toLength: 17, withPad: " ", startingAt: 0)
+                  + String(format: " %.0f GOP/s (%@ on %d threads)", peak.operationsPerSecond / 1e9, peak.instruction, pool.threads))
+        }
+        print("shape  m×rows×cols  dtype  path  ms  GFLOP/s  share of its unit's peak")
         defer {
             KernelPath.useUnitGEMMs()
             KernelPath.useOneDNN(true)
@@ -93,8 +98,16 @@ struct GemmSpeed: ParsableCommand {
                         }
                     }
                     let flops = 2.0 * Double(shape.m * shape.rows * shape.cols)
+                    // The unit a product runs on; matrix-vector products are bound by reading the weights instead.
+                    let product: ArithmeticUnit? = unit ? (format == .bf16 ? .bf16 : .int8)
+                        : !ownKernel ? .f32 : format == .int4 && shape.m > WeightMatrix.matvecLimit ? .int8 : nil
+                    // oneDNN's int8 and bf16 kernels on AMX's tiles (`brg:avx512_core_amx`) where the processor has them.
+                    let onTiles = oneDNN && unit && library.contains("amx")
+                    let judged = product.map { onTiles ? ($0 == .int8 ? ArithmeticUnit.amxInt8 : .amxBF16) : $0 }
+                    let share = judged.flatMap { unit in peaks.first { $0.unit == unit } }
+                        .map { String(format: "  %.0f%% of %@", 100 * flops / seconds / $0.operationsPerSecond, $0.unit.rawValue) } ?? ""
                     print("\(shape.name)  \(shape.m)×\(shape.rows)×\(shape.cols)  \(format.rawValue)  \(path)  "
-                          + String(format: "%.2f  %.1f", seconds * 1000, flops / seconds / 1e9))
+                          + String(format: "%.2f  %.1f", seconds * 1000, flops / seconds / 1e9) + share)
                 }
             }
         }

@@ -384,6 +384,34 @@ struct KernelTests {
         #expect(ck_has(0) == 1, "the empty set of features is always there")
     }
 
+    /// The peak loops: a unit runs where its instruction is named, each round doing the same operations, and a cap on
+    /// the features takes the units away with them (AVX2's int8 then multiplies by maddubs, as its kernels do).
+    @Test func unitPeakLoopsFollowTheFeatures() {
+        let units = [CK_UNIT_F32, CK_UNIT_INT8, CK_UNIT_BF16, CK_UNIT_AMX_INT8, CK_UNIT_AMX_BF16].map(Int32.init)
+        func instructions() -> [String?] { units.map { ck_unit_peak_instruction($0).map { String(cString: $0) } } }
+        for (unit, instruction) in zip(units, instructions()) {
+            let perRound = ck_unit_peak(unit, 1)
+            #expect((perRound > 0) == (instruction != nil), "unit \(unit): \(instruction ?? "none")")
+            #expect(ck_unit_peak(unit, 1000) == 1000 * perRound)
+            #expect(ck_unit_peak(unit, 0) == 0)
+        }
+        #if arch(x86_64)
+        let avx2 = ck_has(UInt32(CK_FEATURE_AVX2 | CK_FEATURE_FMA)) != 0
+        let vnni512 = ck_has(UInt32(CK_FEATURE_AVX512F | CK_FEATURE_AVX512BW | CK_FEATURE_AVX512VNNI)) != 0
+        #expect(instructions()[1] == (vnni512 ? "vpdpbusd zmm" : !avx2 ? nil
+            : Self.hasAVXVNNI ? "vpdpbusd ymm (avxvnni)" : "vpmaddubsw+vpmaddwd+vpaddd ymm"))
+        if avx2 {
+            #expect(ck_set_max_isa("avx2") == 1)
+            #expect(instructions() == ["vfmadd231ps ymm", "vpmaddubsw+vpmaddwd+vpaddd ymm", nil, nil, nil])
+        }
+        #elseif arch(arm64)
+        #expect(instructions()[0] == "fmla v.4s" && instructions()[2] == nil)
+        #endif
+        #expect(ck_set_max_isa("portable") == 1)
+        #expect(instructions() == [nil, nil, nil, nil, nil] && units.allSatisfy { ck_unit_peak($0, 10) == 0 })
+        ck_set_max_isa(ProcessInfo.processInfo.environment["OPTIML_MAX_ISA"])
+    }
+
     static let hasAVXVNNI = ck_has(UInt32(CK_FEATURE_AVXVNNI)) != 0
 
     /// The int8 GEMM paths this machine has: AVX-512 VNNI, AVX-VNNI and oneDNN's AVX2 kernels (7-bit inputs).

@@ -307,6 +307,16 @@ int ck_max_isa_understood(void);
 /// Whether the processor has every feature in `features`.
 int ck_has(unsigned features);
 
+/// The arithmetic units the GEMMs run on, for ck_unit_peak: f32 multiply-adds, int8 dot products (u8 × s8 into int32)
+/// and bf16 dot products (pairs into f32) on the vector registers, and AMX's int8 and bf16 tile products.
+enum { CK_UNIT_F32 = 0, CK_UNIT_INT8 = 1, CK_UNIT_BF16 = 2, CK_UNIT_AMX_INT8 = 3, CK_UNIT_AMX_BF16 = 4 };
+/// Runs `rounds` rounds of independent products on `unit`'s widest instruction that the processor has (within
+/// OPTIML_MAX_ISA), from registers only, on the calling thread, and returns the operations done (two a multiply-add);
+/// 0 where the processor lacks the unit. Timed on every thread at once it gives the unit's peak rate.
+long ck_unit_peak(int unit, long rounds);
+/// The instruction ck_unit_peak runs for `unit` ("vpdpbusd zmm"), null where the processor lacks the unit.
+const char *ck_unit_peak_instruction(int unit);
+
 /// The instruction set in use (the best this processor has, unless ck_set_isa chose another).
 int ck_isa(void);
 /// Forces an instruction set (tests use CK_ISA_PORTABLE to cover the fallback); returns the one now in use,

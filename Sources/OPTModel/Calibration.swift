@@ -14,12 +14,16 @@ public final class CalibrationStatistics: @unchecked Sendable {
     /// One input's Σ xᵀx (upper triangle, row-major) over its rows.
     final class Moments {
         let width: Int
+        /// Which moments these are among all this instance gathered: the key of their factor. (An object's identity
+        /// is no key: a pass frees the moments of the one before, whose addresses new ones may take.)
+        let serial: Int
         var sums: [Float]
-        init(width: Int) {
+        init(width: Int, serial: Int) {
             self.width = width
+            self.serial = serial
             sums = [Float](repeating: 0, count: width * width)
         }
-        var bytes: Int { width * width * MemoryLayout<Float>.stride }
+        static func bytes(width: Int) -> Int { width * width * MemoryLayout<Float>.stride }
     }
 
     /// Bytes of moments held at once by default.
@@ -30,8 +34,10 @@ public final class CalibrationStatistics: @unchecked Sendable {
     private let memoryBudget: Int
     /// The moments held now, by weight slot name (q, k and v share theirs).
     private var inputs: [String: Moments] = [:]
-    /// The last inverse factor made (q, k and v, loaded one after another, share it).
-    private var lastFactor: (input: ObjectIdentifier, factor: [Float])?
+    /// Moments made so far, which numbers the next.
+    private var momentsMade = 0
+    /// The last inverse factor made, by its moments' serial (q, k and v, loaded one after another, share it).
+    private var lastFactor: (serial: Int, factor: [Float])?
     private let lock = NSLock()
     /// Passes over the text so far, and the seconds they took.
     public private(set) var passes = 0
@@ -64,9 +70,11 @@ public final class CalibrationStatistics: @unchecked Sendable {
         inputs = [:]
         var wanted: [String: Moments] = [:], bytes = 0
         for group in groups[first...] {
-            let moments = Moments(width: group[0].shape[1])
-            guard wanted.isEmpty || bytes + moments.bytes <= memoryBudget else { break }
-            bytes += moments.bytes
+            let width = group[0].shape[1], momentBytes = Moments.bytes(width: width)
+            guard wanted.isEmpty || bytes + momentBytes <= memoryBudget else { break }
+            let moments = Moments(width: width, serial: momentsMade)
+            momentsMade += 1
+            bytes += momentBytes
             for slot in group { wanted[slot.name] = moments }
         }
         let workspace = SequenceWorkspace { [model] slots, rows, count in
@@ -102,7 +110,7 @@ public final class CalibrationStatistics: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard let moments = try heldMoments(of: name) else { return nil }
-        if let last = lastFactor, last.input == ObjectIdentifier(moments) { return last.factor }
+        if let last = lastFactor, last.serial == moments.serial { return last.factor }
         let n = moments.width
         let mean = (0..<n).map { moments.sums[$0 * n + $0] }.reduce(0, +) / Float(n)
         for damping in Self.dampings {
@@ -111,7 +119,7 @@ public final class CalibrationStatistics: @unchecked Sendable {
             let added = mean > 0 ? damping * mean : 1
             for i in 0..<n { damped[i * n + i] += added }
             if let factor = pool.withBLASThreads({ Self.inverseFactor(damped, n: n) }) {
-                lastFactor = (ObjectIdentifier(moments), factor)
+                lastFactor = (moments.serial, factor)
                 return factor
             }
         }

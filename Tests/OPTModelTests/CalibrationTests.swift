@@ -84,4 +84,27 @@ extension WeightFormatTests {
             #expect(same == (a.matrix.format != .int4), "\(a.slot.name) (\(a.matrix.format))")
         }
     }
+
+    /// GPTQ's weights do not depend on how many passes the statistics took: with moments for one product at a time
+    /// (a pass each, every pass freeing the moments before it) each matrix gets its own inputs' factor, bit for bit
+    /// the one of a single pass. (The factor kept for q, k and v was once keyed by its moments' address, which a later
+    /// pass's moments could take: another product's factor, or one of another size.)
+    @Test("int4 by GPTQ: the same weights in one pass and in a pass per product")
+    func gptqIndependentOfTheMemoryBudget() throws {
+        let reference = try OPTModel(directory: Self.directory, format: .f32)
+        let sequences = Self.calibrationSequences(vocabulary: reference.config.vocabSize)
+        let onePass = CalibrationStatistics(model: reference, sequences: sequences)
+        let perProduct = CalibrationStatistics(model: reference, sequences: sequences, memoryBudget: 1)
+        let a = try OPTModel(directory: Self.directory, format: .int4, headFormat: .int4, calibration: onePass)
+        let b = try OPTModel(directory: Self.directory, format: .int4, headFormat: .int4, calibration: perProduct)
+        #expect(onePass.passes == 1 && perProduct.passes == reference.weights.layout.productInputs.count - 4,
+                "the first layer stays int8, so its four groups of inputs are never asked for")
+        for (x, y) in zip(a.weights.namedMatrices, b.weights.namedMatrices) where x.matrix.format == .int4 {
+            let groups = x.matrix.rows * x.matrix.cols / WeightFormat.int4GroupSize
+            let (xScales, yScales) = (try #require(x.matrix.groupScales), try #require(y.matrix.groupScales))
+            let same = memcmp(x.matrix.data, y.matrix.data, x.matrix.rows * x.matrix.cols / 2) == 0
+                && memcmp(xScales, yScales, groups * 2) == 0
+            #expect(same, "\(x.slot.name)")
+        }
+    }
 }

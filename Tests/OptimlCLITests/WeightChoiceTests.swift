@@ -51,5 +51,14 @@ struct WeightChoiceTests {
         let (status, refusal, _) = try CrashRecoveryTests.launch(
             ["quantize", "--model", model, "--dtype", "int8", "--out", gptq, "--calibration", text.path], killAfter: nil)
         #expect(status != 0 && refusal.contains("--calibration rounds int4 matrices only"), "\(refusal)")
+
+        // Text that is not UTF-8 is refused with where it stops being so, and nothing is written.
+        let binary = work.appendingPathComponent("binary.txt")
+        try Data("héllo".utf8 + [0xC3, 0x28]).write(to: binary)
+        let refused = work.appendingPathComponent("refused").path
+        let (badStatus, badText, _) = try CrashRecoveryTests.launch(
+            ["quantize", "--model", model, "--dtype", "int4", "--out", refused, "--calibration", binary.path], killAfter: nil)
+        #expect(badStatus != 0 && badText.contains("\(binary.path): not UTF-8 text (an invalid byte sequence at offset 6)"), "\(badText)")
+        #expect(!FileManager.default.fileExists(atPath: refused))
     }
 }

@@ -51,8 +51,19 @@ struct WeightChoiceTests {
         let (status, refusal, _) = try CrashRecoveryTests.launch(
             ["quantize", "--model", model, "--dtype", "int8", "--out", gptq, "--calibration", text.path], killAfter: nil)
         #expect(status != 0 && refusal.contains("--calibration rounds int4 matrices only"), "\(refusal)")
+    }
 
-        // Text that is not UTF-8 is refused with where it stops being so, and nothing is written.
+    /// What would lose data or write garbage is refused before anything is written: the source checkpoint as the output
+    /// (however the path is spelled), and calibration text that is not UTF-8 (with where it stops being so).
+    @Test func quantizeRefusesItsSourceAndTextThatIsNotUTF8() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("optiml-refusals-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: work) }
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        let model = CrashRecoveryTests.model.path
+        let (sameStatus, sameText, _) = try CrashRecoveryTests.launch(
+            ["quantize", "--model", model, "--dtype", "int4", "--out", model + "/./"], killAfter: nil)
+        #expect(sameStatus != 0 && sameText.contains("is the --model directory"), "\(sameText)")
+
         let binary = work.appendingPathComponent("binary.txt")
         try Data("héllo".utf8 + [0xC3, 0x28]).write(to: binary)
         let refused = work.appendingPathComponent("refused").path

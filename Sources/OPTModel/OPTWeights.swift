@@ -209,7 +209,12 @@ private struct TensorReader {
                   Int(bitPattern: raw.baseAddress) % 4 == 0 else {
                 throw ModelError.invalidArgument("\(directory): \(scaleName) must be contiguous, aligned F32 per-row scales")
             }
-            scales = raw.baseAddress?.assumingMemoryBound(to: Float.self)
+            let values = raw.bindMemory(to: Float.self)
+            if let row = values.firstIndex(where: { !$0.isFinite }) {
+                throw ModelError.invalidTensor(name: scaleName, reason: "holds a scale that is not finite (\(values[row]) for row \(row))",
+                                               directory: directory)
+            }
+            scales = values.baseAddress
         }
         if storedFormat == .int4 {
             if let stated = checkpoint.metadata[Self.groupSizeKey], stated != String(group) {
@@ -223,7 +228,14 @@ private struct TensorReader {
                 throw ModelError.invalidTensor(name: scaleName, reason: "must be contiguous, 2-byte-aligned F16 int4 group scales",
                                                directory: directory)
             }
-            groupScales = raw.baseAddress?.assumingMemoryBound(to: UInt16.self)
+            // An f16 whose exponent bits are all set is infinite or NaN.
+            let bits = raw.bindMemory(to: UInt16.self)
+            if let index = bits.firstIndex(where: { $0 & 0x7C00 == 0x7C00 }) {
+                throw ModelError.invalidTensor(
+                    name: scaleName, reason: "holds a scale that is not finite (row \(index / (cols / group)), group \(index % (cols / group)))",
+                    directory: directory)
+            }
+            groupScales = bits.baseAddress
         }
         // In place in the map when no conversion is needed (and f32 is aligned for BLAS).
         if target == storedFormat, let raw = try checkpoint.mappedBytes(stored), let base = raw.baseAddress,

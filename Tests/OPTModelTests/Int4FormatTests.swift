@@ -246,5 +246,24 @@ extension WeightFormatTests {
             if case .invalidTensor(_, let reason, _) = $0 { return reason.contains("groups of 64") }
             return false
         }
+        // A scale that is not finite would turn every product through it into NaN (or garbage where a kernel drops
+        // NaN): refused at load, with where it is. f16 NaN in fc1's group scales (row 5), an f32 infinity in the int8
+        // first layer's per-row scales (row 3).
+        expectLoadFails(try editedInt4Checkpoint { tensors, _ in
+            let i = tensors.firstIndex { $0.name == fc1 + "_group_scale" }!
+            tensors[i].bytes[10] = 0x00
+            tensors[i].bytes[11] = 0x7E
+        }) {
+            if case .invalidTensor(let name, let reason, _) = $0 { return name == fc1 + "_group_scale" && reason.contains("row 5, group 0") }
+            return false
+        }
+        let fc1Int8 = "model.decoder.layers.0.fc1.weight"
+        expectLoadFails(try editedInt4Checkpoint { tensors, _ in
+            let i = tensors.firstIndex { $0.name == fc1Int8 + "_scale" }!
+            tensors[i].bytes.replaceSubrange(12..<16, with: withUnsafeBytes(of: Float.infinity) { Array($0) })
+        }) {
+            if case .invalidTensor(let name, let reason, _) = $0 { return name == fc1Int8 + "_scale" && reason.contains("inf for row 3") }
+            return false
+        }
     }
 }

@@ -28,7 +28,9 @@ public enum TokenizerError: Error, CustomStringConvertible, Sendable, Equatable 
     public var description: String {
         switch self {
         case let .missingFiles(directory, found):
-            let listing = found.isEmpty ? "it is empty or unreadable" : "it holds: " + found.joined(separator: ", ")
+            // The first names are enough to see which folder it is; a large one would fill the screen.
+            let shown = 12, more = found.count > shown ? ", and \(found.count - shown) more" : ""
+            let listing = found.isEmpty ? "it is empty or unreadable" : "it holds: " + found.prefix(shown).joined(separator: ", ") + more
             return "no tokenizer in \(directory): expected tokenizer.json or vocab.json + merges.txt, but \(listing)"
         case let .unreadableFile(path, reason):
             return "cannot read \(path): \(reason)"

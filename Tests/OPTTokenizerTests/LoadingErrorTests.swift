@@ -50,6 +50,11 @@ import Testing
         #expect(error?.description.contains("vocab.json") == true)
     }
 
+    @Test func aLargeFolderIsListedInPart() {
+        let description = TokenizerError.missingFiles(directory: "/data", found: (0..<40).map { "file\($0)" }).description
+        #expect(description.hasSuffix("it holds: " + (0..<12).map { "file\($0)" }.joined(separator: ", ") + ", and 28 more"))
+    }
+
     @Test func malformedTokenizerJSON() throws {
         let error = loadError(try trainedCopy([]) { try write("{\"model\": {\"type\": \"BPE\", ", "tokenizer.json", in: $0) })
         guard case .malformedJSON(let path, _) = error else {

@@ -269,6 +269,10 @@ AVXVNNI static void gemm_q8_avxvnni(const uint8_t *xu, const float *xs, const in
                     xv[a] = _mm256_loadu_si256((const __m256i *)(xu + (i + (a < mr ? a : 0)) * cols + k));
                 for (long b = 0; b < Q8V_ROWS; b++)
                     wv[b] = _mm256_loadu_si256((const __m256i *)(w + (r + (b < nr ? b : 0)) * cols + k));
+                // Once per cache line, on the first tile of these rows.
+                if (i == 0 && k % 64 == 0)
+                    for (long b = 0; b < Q8V_ROWS; b++)
+                        _mm_prefetch((const char *)(w + (r + CK_GEMM_PREFETCH_ROWS + b) * cols + k), _MM_HINT_T0);
                 for (long a = 0; a < Q8V_INPUTS; a++)
                     for (long b = 0; b < Q8V_ROWS; b++) acc[a][b] = _mm256_dpbusd_avx_epi32(acc[a][b], xv[a], wv[b]);
             }

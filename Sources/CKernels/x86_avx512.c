@@ -14,8 +14,9 @@
 #define BF16 __attribute__((target("avx512f,avx512bw,avx512bf16")))
 
 // C[i, r] = xs[i] · ws[r] · (Σ_k xu[i,k] · w[r,k] − xz[i] · wsums[r]) for a 4×4 tile; the inputs' zero
-// points are taken off with the row sums of W.
-VNNI static void tile_q8(const uint8_t *xu, const int8_t *w, long cols, long mr, long nr, __m512i acc[4][4]) {
+// points are taken off with the row sums of W. With `prefetch`, the rows CK_GEMM_PREFETCH_ROWS ahead are asked for
+// too.
+VNNI static void tile_q8(const uint8_t *xu, const int8_t *w, long cols, long mr, long nr, int prefetch, __m512i acc[4][4]) {
     for (long a = 0; a < 4; a++)
         for (long b = 0; b < 4; b++) acc[a][b] = _mm512_setzero_si512();
     for (long k = 0; k < cols; k += 64) {
@@ -23,6 +24,8 @@ VNNI static void tile_q8(const uint8_t *xu, const int8_t *w, long cols, long mr,
         __m512i xv[4], wv[4];
         for (long a = 0; a < 4; a++) xv[a] = _mm512_maskz_loadu_epi8(mask, xu + (a < mr ? a : 0) * cols + k);
         for (long b = 0; b < 4; b++) wv[b] = _mm512_maskz_loadu_epi8(mask, w + (b < nr ? b : 0) * cols + k);
+        if (prefetch)
+            for (long b = 0; b < 4; b++) _mm_prefetch((const char *)(w + (CK_GEMM_PREFETCH_ROWS + b) * cols + k), _MM_HINT_T0);
         for (long a = 0; a < 4; a++)
             for (long b = 0; b < 4; b++) acc[a][b] = _mm512_dpbusd_epi32(acc[a][b], xv[a], wv[b]);
     }
@@ -44,7 +47,7 @@ VNNI static void gemm_q8(const uint8_t *xu, const float *xs, const int32_t *xz, 
         for (long i = 0; i < m; i += 4) {
             long mr = m - i < 4 ? m - i : 4;
             __m512i acc[4][4];
-            tile_q8(xu + i * cols, w + r * cols, cols, mr, nr, acc);
+            tile_q8(xu + i * cols, w + r * cols, cols, mr, nr, i == 0, acc);
             for (long a = 0; a < mr; a++) {
                 int32_t dots[4];
                 _mm_storeu_si128((__m128i *)dots, reduce4_epi32(acc[a][0], acc[a][1], acc[a][2], acc[a][3]));

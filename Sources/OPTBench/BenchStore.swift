@@ -91,8 +91,9 @@ public enum BenchStore {
     public static func write(_ bench: Bench, sourceRecords: [BenchManifest.SourceRecord], taxonomy: Taxonomy,
                              to directory: URL, replace: Bool = false) throws -> BenchManifest {
         let fileManager = FileManager.default
-        if fileManager.fileExists(atPath: directory.path) && !replace {
-            throw BenchError.unwritable(path: directory.path, reason: "it exists (pass --force to replace it)")
+        if fileManager.fileExists(atPath: directory.path) {
+            guard replace else { throw BenchError.unwritable(path: directory.path, reason: "it exists (pass --force to replace it)") }
+            try checkReplaceable(directory, sources: sourceRecords.map(\.path))
         }
         let parent = directory.deletingLastPathComponent()
         let staging = parent.appendingPathComponent(".\(directory.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
@@ -139,6 +140,20 @@ public enum BenchStore {
         } catch {
             try? fileManager.removeItem(at: staging)
             throw BenchError.unwritable(path: directory.path, reason: LenientJSON.reason(error))
+        }
+    }
+
+    /// What `replace` may delete: a bench (a folder with a manifest.json) that holds none of the sources it is built
+    /// from, so that a mistyped --out never takes a user's folder, or the task files being read, with it.
+    static func checkReplaceable(_ directory: URL, sources: [String]) throws {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isFolder), isFolder.boolValue,
+              FileManager.default.fileExists(atPath: directory.appendingPathComponent("manifest.json").path) else {
+            throw BenchError.unwritable(path: directory.path, reason: "it exists and is not a bench (no manifest.json): --force replaces only a bench")
+        }
+        let folder = directory.standardizedFileURL.resolvingSymlinksInPath().path + "/"
+        for source in sources where (URL(fileURLWithPath: source).standardizedFileURL.resolvingSymlinksInPath().path + "/").hasPrefix(folder) {
+            throw BenchError.unwritable(path: directory.path, reason: "it holds the source \(source) that the bench is built from")
         }
     }
 

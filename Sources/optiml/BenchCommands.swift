@@ -39,7 +39,7 @@ struct BenchBuild: ParsableCommand {
     @Option(help: "Seed for every random choice (default: the split's own, 0 for the presets).") var seed: UInt64?
     @Option(help: "A category map to use instead of the built-in one (same JSON format).") var taxonomy: String?
     @Flag(help: "Exclude the training task of every train/eval pair the n-gram audit reports.") var removeLeaks = false
-    @Flag(help: "Replace an existing bench at --out.") var force = false
+    @Flag(help: "Replace an existing bench at --out (only a bench: a folder with manifest.json that holds none of the sources).") var force = false
     @Option(help: "The bench folder to write.") var out: String
 
     func run() throws {

@@ -613,7 +613,7 @@ struct BadInputTests {
         try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.contains(".partial-") || $0.contains(".old-") }
     }
 
-    @Test("writing onto an existing folder without replace → unwritable, the folder untouched")
+    @Test("writing onto an existing folder without replace, or onto one that is not a bench or holds a source with it → unwritable, the folder untouched")
     func writeOntoExisting() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -633,11 +633,27 @@ struct BadInputTests {
         #expect(try String(contentsOf: kept, encoding: .utf8) == "precious")
         #expect(try Self.partialFolders(in: folder).isEmpty)
 
-        // With replace, the old folder goes and nothing is left beside it.
+        // replace takes only a bench: a folder without manifest.json, or a file, stays as it is.
+        for notABench in [target, kept] {
+            let refusal = try #require(throws: BenchError.self) {
+                try BenchStore.write(bench, sources: [], sourceCounts: [], taxonomy: taxonomy, to: notABench, replace: true)
+            }
+            #expect(refusal.description.contains("is not a bench (no manifest.json)"), "\(refusal)")
+        }
+        #expect(try String(contentsOf: kept, encoding: .utf8) == "precious")
+
+        // A bench is replaced, and nothing is left beside it; but never one that holds a source it is built from.
+        try FileManager.default.removeItem(at: target)
+        _ = try BenchStore.write(bench, sources: [], sourceCounts: [], taxonomy: taxonomy, to: target)
         _ = try BenchStore.write(bench, sources: [], sourceCounts: [], taxonomy: taxonomy, to: target, replace: true)
-        #expect(!FileManager.default.fileExists(atPath: kept.path))
         #expect(FileManager.default.fileExists(atPath: target.appendingPathComponent("manifest.json").path))
         #expect(try Self.partialFolders(in: folder).isEmpty)
+        let inside = try TaskSource(parsing: "niv2:" + target.appendingPathComponent("tasks/../tasks").path)
+        let refusal = try #require(throws: BenchError.self) {
+            try BenchStore.write(bench, sources: [inside], sourceCounts: [1], taxonomy: taxonomy, to: target, replace: true)
+        }
+        #expect(refusal.description.contains("holds the source"), "\(refusal)")
+        #expect(FileManager.default.fileExists(atPath: target.appendingPathComponent("manifest.json").path))
     }
 
     @Test("a write that fails half-way → unwritable, no bench and no .partial-* folder left")

@@ -248,6 +248,13 @@ struct EvalScore: ParsableCommand {
     @Option(help: "A folder with GPT-2's vocab.json and merges.txt, for the xlingual track.") var gpt2Tokenizer: String?
     @Flag(help: "A reference without a prediction, or a prediction of an unknown id, is an error (the script scores the first as \"\" and ignores the second).") var strict = false
 
+    func validate() throws {
+        for (input, option) in [(predictionFile, "--prediction-file"), (referenceFile, "--reference-file")]
+        where outputFile.map({ samePath(URL(fileURLWithPath: $0), URL(fileURLWithPath: input)) }) == true {
+            throw ValidationError("--output-file \(outputFile ?? "") is the \(option): the report would replace it; give another file")
+        }
+    }
+
     func run() throws {
         do {
             let tokenizer = try gpt2Tokenizer.map { try BPETokenizer.load(directory: URL(fileURLWithPath: $0, isDirectory: true)) }

@@ -16,8 +16,7 @@ struct Quantize: ParsableCommand {
     func validate() throws {
         guard modelOptions.dtype != nil else { throw ValidationError("--dtype is required: f32, f16, bf16, int8 or int4") }
         // The source's files would be replaced by the converted ones: an f32 original lost to its int4 copy.
-        let output = URL(fileURLWithPath: out, isDirectory: true)
-        if output.standardizedFileURL.resolvingSymlinksInPath() == modelOptions.directory.standardizedFileURL.resolvingSymlinksInPath() {
+        if samePath(URL(fileURLWithPath: out, isDirectory: true), modelOptions.directory) {
             throw ValidationError("--out \(out) is the --model directory: its checkpoint would be overwritten; give another directory")
         }
         if calibrationOptions.calibration != nil, modelOptions.dtype != .int4, modelOptions.headDtype != .int4 {

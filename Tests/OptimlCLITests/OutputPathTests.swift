@@ -1,0 +1,27 @@
+import Foundation
+import Testing
+
+/// An output that names an input is refused before anything is written, however its path is spelled.
+@Suite(.enabled(if: optimlBinary != nil, "needs the optiml executable, which `swift test` builds beside the test bundle"))
+struct OutputPathTests {
+    @Test func evalScoreKeepsItsInputs() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("optiml-outputs-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: work) }
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        let predictions = work.appendingPathComponent("predictions.jsonl"), references = work.appendingPathComponent("references.jsonl")
+        let predictionLines = #"{"id": "a", "prediction": "yes"}"# + "\n"
+        try predictionLines.write(to: predictions, atomically: true, encoding: .utf8)
+        try (#"{"id": "a", "references": ["yes"]}"# + "\n").write(to: references, atomically: true, encoding: .utf8)
+        for (input, option) in [(predictions, "--prediction-file"), (references, "--reference-file")] {
+            let (status, output, _) = try CrashRecoveryTests.launch(
+                ["eval", "score", "--prediction-file", predictions.path, "--reference-file", references.path,
+                 "--output-file", work.path + "/./" + input.lastPathComponent], killAfter: nil)
+            #expect(status != 0 && output.contains("is the \(option)"), "\(output)")
+        }
+        #expect(try String(contentsOf: predictions, encoding: .utf8) == predictionLines)
+        let report = work.appendingPathComponent("report.json")
+        try CrashRecoveryTests.optiml(["eval", "score", "--prediction-file", predictions.path, "--reference-file", references.path,
+                                       "--output-file", report.path])
+        #expect(try String(contentsOf: report, encoding: .utf8).contains("exact_match"))
+    }
+}

@@ -57,9 +57,24 @@ public struct EvalSuite: Codable, Sendable, Equatable {
         }
     }
 
-    /// Each task's settings over the defaults.
+    /// Shot counts a suite or `--shots` may ask for.
+    public static let shotRange = 0...32
+
+    /// Each task's settings over the defaults, checked with the suite's own: shot counts in range, task names
+    /// unique (each names the task's results), and some task unless the suite is a PromptSource or Super-NI one.
     public func resolvedTasks() throws -> [SuiteTask] {
-        try tasks.map { try SuiteTask(taskDefaults.overridden(by: $0), suite: suite) }
+        if let bad = shots.first(where: { !Self.shotRange.contains($0) }) {
+            throw SuiteError.badDefinition(suite: suite, reason: "shots: \(bad) is not between \(Self.shotRange.lowerBound) and \(Self.shotRange.upperBound)")
+        }
+        if tasks.isEmpty && promptsource == nil && superni == nil {
+            throw SuiteError.badDefinition(suite: suite, reason: "it lists no tasks (nor promptsource or superni datasets)")
+        }
+        let resolved = try tasks.map { try SuiteTask(taskDefaults.overridden(by: $0), suite: suite) }
+        var seen = Set<String>()
+        for task in resolved where !seen.insert(task.name).inserted {
+            throw SuiteError.badDefinition(suite: suite, reason: "the task \(task.name) is listed twice")
+        }
+        return resolved
     }
 }
 
@@ -156,6 +171,9 @@ public enum FewshotSampler: String, Codable, Sendable {
 public enum SuiteOutputType: String, Codable, Sendable {
     case multipleChoice = "multiple_choice"
     case generateUntil = "generate_until"
+
+    /// The metrics the evaluation gives a task of this type, of which `metrics` chooses (the first being its score).
+    public var metrics: [String] { self == .multipleChoice ? ["acc", "acc_norm", "acc_calibrated"] : ["exact_match"] }
 }
 
 /// One step of lm-evaluation-harness's filter pipeline on a generation.
@@ -283,6 +301,16 @@ public struct SuiteTask: Sendable, Equatable {
         if outputType == .multipleChoice && config.docToChoice == nil {
             throw SuiteError.badDefinition(suite: suite, reason: "\(name): a multiple_choice task needs doc_to_choice")
         }
+        if let unknown = config.metrics?.first(where: { !outputType.metrics.contains($0) }) {
+            throw SuiteError.badDefinition(
+                suite: suite, reason: "\(name): no metric \(unknown) for \(outputType.rawValue) (it has \(outputType.metrics.joined(separator: ", ")))")
+        }
+        if config.metrics?.isEmpty == true {
+            throw SuiteError.badDefinition(suite: suite, reason: "\(name): metrics is empty (the first is the task's score)")
+        }
+        if let tokens = config.maxGenToks, tokens < 1 {
+            throw SuiteError.badDefinition(suite: suite, reason: "\(name): max_gen_toks must be at least 1, not \(tokens)")
+        }
         self.name = name
         datasetName = config.datasetName ?? name
         testSplit = config.testSplit
@@ -301,7 +329,7 @@ public struct SuiteTask: Sendable, Equatable {
         until = config.until ?? ["\n\n"]
         maxGenToks = config.maxGenToks ?? 256
         filters = config.filters ?? []
-        metrics = config.metrics ?? (outputType == .multipleChoice ? ["acc"] : ["exact_match"])
+        metrics = config.metrics ?? [outputType.metrics[0]]
     }
 }
 

@@ -73,7 +73,9 @@ struct EvalRun: AsyncParsableCommand {
 
     func validate() throws {
         if try numbers(levels, "levels").contains(where: { !(1...3).contains($0) }) { throw ValidationError("--levels: only 1, 2 and 3") }
-        if let shots, try numbers(shots, "shots").contains(where: { !(0...32).contains($0) }) { throw ValidationError("--shots: each between 0 and 32") }
+        if let shots, try numbers(shots, "shots").contains(where: { !EvalSuite.shotRange.contains($0) }) {
+            throw ValidationError("--shots: each between \(EvalSuite.shotRange.lowerBound) and \(EvalSuite.shotRange.upperBound)")
+        }
         switch (bench, suite, data) {
         case (_?, nil, nil), (nil, _?, _?): break
         default: throw ValidationError("give either --bench, or --suite with --data")

@@ -167,6 +167,33 @@ struct SuiteTests {
         }
     }
 
+    /// A suite file's own mistakes are definition errors naming the suite and what is wrong: a task listed twice (it
+    /// names the task's results), shot counts out of range, a metric the task's type does not give (which scored 0),
+    /// no metric, a generation of no tokens, no tasks at all.
+    @Test("bad suite definitions: a task twice, shots out of range, an unknown or empty metric list, max_gen_toks 0, no tasks")
+    func badDefinitions() throws {
+        let base = try EvalSuite.named("mmlu")
+        func refusal(_ edit: (inout EvalSuite) -> Void) -> String {
+            var suite = base
+            edit(&suite)
+            do {
+                _ = try suite.resolvedTasks()
+                return "accepted"
+            } catch let error as SuiteError {
+                guard case .badDefinition(let name, _) = error, name == "mmlu" else { return "wrong error: \(error)" }
+                return "\(error)"
+            } catch { return "wrong error: \(error)" }
+        }
+        #expect(refusal { $0.tasks.append($0.tasks[3]) } == "suite mmlu: the task \(try base.resolvedTasks()[3].name) is listed twice")
+        #expect(refusal { $0.shots = [0, -1] } == "suite mmlu: shots: -1 is not between 0 and 32")
+        #expect(refusal { $0.shots = [33] } == "suite mmlu: shots: 33 is not between 0 and 32")
+        #expect(refusal { $0.tasks[0].metrics = ["acc", "bleu"] }.hasSuffix(": no metric bleu for multiple_choice (it has acc, acc_norm, acc_calibrated)"))
+        #expect(refusal { $0.tasks[0].metrics = [] }.hasSuffix(": metrics is empty (the first is the task's score)"))
+        #expect(refusal { $0.tasks[0].maxGenToks = 0 }.hasSuffix(": max_gen_toks must be at least 1, not 0"))
+        #expect(refusal { $0.tasks = [] } == "suite mmlu: it lists no tasks (nor promptsource or superni datasets)")
+        #expect(refusal { $0.tasks[0].metrics = ["acc_norm", "acc"] } == "accepted")
+    }
+
     @Test("BIG-Bench Hard's chain-of-thought prompts: 3 exemplars each; answer-only shows final answers, CoT the reasoning",
           .enabled(if: Paths.hasBBH, "../shared/data/bbh is absent"))
     func bbhPrompts() throws {

@@ -4,12 +4,14 @@ import OPTSupport
 /// The logits processors and sampler of `generate`, each matching its transformers counterpart.
 enum LogitsProcessing {
     /// `RepetitionPenaltyLogitsProcessor`: every token present in the sequence is divided (positive
-    /// logit) or multiplied (negative logit) by the penalty, once however often it occurs.
+    /// logit) or multiplied (negative logit) by the penalty, once however often it occurs. A result past f32's range
+    /// (a penalty near 0 or very large) stays at its largest finite value, so that the sampler's softmax stays defined.
     static func applyRepetitionPenalty(_ logits: UnsafeMutableBufferPointer<Float>, sequence: [Int], penalty: Float) {
         guard penalty != 1 else { return }
         for id in Set(sequence) where id < logits.count {
             let value = logits[id]
-            logits[id] = value < 0 ? value * penalty : value / penalty
+            let penalized = value < 0 ? value * penalty : value / penalty
+            logits[id] = value.isFinite ? max(-.greatestFiniteMagnitude, min(.greatestFiniteMagnitude, penalized)) : penalized
         }
     }
 
@@ -30,9 +32,11 @@ enum LogitsProcessing {
         return best
     }
 
-    /// Temperature, then `TopKLogitsWarper`, then `TopPLogitsWarper`, then a draw from the softmax.
+    /// Temperature, then `TopKLogitsWarper`, then `TopPLogitsWarper`, then a draw from the softmax. The logits are
+    /// divided by the temperature in f64, where no finite f32 logit over a positive f32 temperature overflows: in f32 a
+    /// temperature near 0 made them infinite and the softmax NaN, which drew the last token in order.
     static func sample(_ logits: UnsafeBufferPointer<Float>, parameters p: GenerationParameters, rng: inout SeededGenerator) -> Int {
-        var scaled = logits.map { $0 / p.temperature }
+        var scaled = logits.map { Double($0) / Double(p.temperature) }
         var order = Array(scaled.indices).sorted { scaled[$0] > scaled[$1] || (scaled[$0] == scaled[$1] && $0 < $1) }
         if p.topK > 0 && p.topK < order.count {
             let threshold = scaled[order[p.topK - 1]]
@@ -44,7 +48,7 @@ enum LogitsProcessing {
         var probabilities = [Double](repeating: 0, count: order.count)
         var total = 0.0
         for (rank, id) in order.enumerated() {
-            let e = exp(Double(scaled[id] - maximum))
+            let e = exp(scaled[id] - maximum)
             probabilities[rank] = e
             total += e
         }

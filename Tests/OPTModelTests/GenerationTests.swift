@@ -47,6 +47,30 @@ struct GenerationTests {
         #expect(sampled.outputIDs == expected.outputIDs)
     }
 
+    /// A temperature near 0 is greedy decoding in the limit, and is so here however small (in f32 the logits over
+    /// it overflowed, and the NaN softmax drew the last token in order). A repetition penalty near 0 raises every
+    /// token seen so far above all others: each draw is one of them.
+    @Test func temperaturesAndPenaltiesNearZeroStayDefined() throws {
+        let generator = try Generator(directory: Self.directory)
+        var greedy = sampling(seed: 0)
+        greedy.temperature = 0
+        let expected = try generator.generate(prompt: "Q: What is 12 plus 7?\nA:", parameters: greedy)
+        for temperature: Float in [1e-30, 1e-38, 1e-40, .leastNonzeroMagnitude] {
+            var cold = sampling(seed: 3)
+            cold.temperature = temperature
+            #expect(try generator.generate(prompt: "Q: What is 12 plus 7?\nA:", parameters: cold).outputIDs == expected.outputIDs,
+                    "temperature \(temperature)")
+        }
+        var penalized = sampling(seed: 4)
+        penalized.repetitionPenalty = 1e-40
+        let result = try generator.generate(prompt: "Q: What is 12 plus 7?\nA:", parameters: penalized)
+        var seen = Set(result.promptIDs)
+        for id in result.outputIDs {
+            #expect(seen.contains(id), "token \(id) was not in the sequence")
+            seen.insert(id)
+        }
+    }
+
     @Test func streamedTextEqualsFinalText() throws {
         let generator = try Generator(directory: Self.directory)
         var streamed = ""

@@ -60,6 +60,14 @@ struct Parser {
         if depth > Parser.maxDepth { throw fail("template is nested too deeply", current.loc) }
     }
 
+    /// One more node of a chain built in a loop (`a + b + c`, `x.y.z`, `v|f|g`): each wraps the one before, so a
+    /// long chain is as deep as nesting (the evaluator recurses through it) and is held to the same bound. The
+    /// caller gives the levels back when its chain is done (`defer { depth -= levels }`).
+    mutating func deepen(_ levels: inout Int) throws(TemplateError) {
+        try enter()
+        levels += 1
+    }
+
     // MARK: Statements
 
     mutating func parseTemplate() throws(TemplateError) -> [Node] {
@@ -266,8 +274,11 @@ struct Parser {
 
     mutating func parseCondexpr() throws(TemplateError) -> Expr {
         var expr1 = try parseOr()
+        var levels = 0
+        defer { depth -= levels }
         while isName("if") {
             advance()
+            try deepen(&levels)
             let test = try parseOr()
             var otherwise: Expr? = nil
             if skipName("else") { otherwise = try parseCondexpr() }
@@ -278,13 +289,23 @@ struct Parser {
 
     mutating func parseOr() throws(TemplateError) -> Expr {
         var left = try parseAnd()
-        while skipName("or") { left = .or(left, try parseAnd()) }
+        var levels = 0
+        defer { depth -= levels }
+        while skipName("or") {
+            try deepen(&levels)
+            left = .or(left, try parseAnd())
+        }
         return left
     }
 
     mutating func parseAnd() throws(TemplateError) -> Expr {
         var left = try parseNot()
-        while skipName("and") { left = .and(left, try parseNot()) }
+        var levels = 0
+        defer { depth -= levels }
+        while skipName("and") {
+            try deepen(&levels)
+            left = .and(left, try parseNot())
+        }
         return left
     }
 
@@ -325,8 +346,11 @@ struct Parser {
 
     mutating func parseMath1() throws(TemplateError) -> Expr {
         var left = try parseConcat()
+        var levels = 0
+        defer { depth -= levels }
         while true {
             let loc = current.loc
+            if isOp("+") || isOp("-") { try deepen(&levels) }
             if skipOp("+") {
                 left = .binary(.add, left, try parseConcat(), loc)
             } else if skipOp("-") {
@@ -346,6 +370,8 @@ struct Parser {
 
     mutating func parseMath2() throws(TemplateError) -> Expr {
         var left = try parsePow()
+        var levels = 0
+        defer { depth -= levels }
         while true {
             let loc = current.loc
             let op: BinaryOp
@@ -357,15 +383,19 @@ struct Parser {
             default: return left
             }
             advance()
+            try deepen(&levels)
             left = .binary(op, left, try parsePow(), loc)
         }
     }
 
     mutating func parsePow() throws(TemplateError) -> Expr {
         var left = try parseUnary()
+        var levels = 0
+        defer { depth -= levels }
         while true {
             let loc = current.loc
             guard skipOp("**") else { return left }
+            try deepen(&levels)
             left = .binary(.pow, left, try parseUnary(), loc)
         }
     }
@@ -452,7 +482,10 @@ struct Parser {
 
     mutating func parsePostfix(_ start: Expr) throws(TemplateError) -> Expr {
         var node = start
+        var levels = 0
+        defer { depth -= levels }
         while true {
+            if isOp(".") || isOp("[") || isOp("(") { try deepen(&levels) }
             if isOp(".") || isOp("[") {
                 node = try parseSubscript(node)
             } else if isOp("(") {
@@ -465,7 +498,10 @@ struct Parser {
 
     mutating func parseFilterExpr(_ start: Expr) throws(TemplateError) -> Expr {
         var node = start
+        var levels = 0
+        defer { depth -= levels }
         while true {
+            if isName("is") || isOp("(") { try deepen(&levels) }
             if isOp("|") {
                 node = try parseFilter(node, startInline: false)
             } else if isName("is") {
@@ -569,9 +605,12 @@ struct Parser {
     mutating func parseFilter(_ start: Expr, startInline: Bool) throws(TemplateError) -> Expr {
         var node = start
         var inline = startInline
+        var levels = 0
+        defer { depth -= levels }
         while isOp("|") || inline {
             if !inline { advance() }
             inline = false
+            try deepen(&levels)
             let loc = current.loc
             let filterName = try dottedName()
             var args: [Expr] = []

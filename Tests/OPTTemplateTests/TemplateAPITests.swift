@@ -62,6 +62,31 @@ import Testing
         #expect(throws: TemplateError.self) { try Template(deepNot, name: "deep") }
     }
 
+    /// A long chain built in a loop (`1 + 1 + …`, `x|f|f…`, `x.a.a…`) is as deep as nesting, since each link wraps the
+    /// one before and evaluation recurses through them: 20,000 links overflowed the stack. Held to the same bound,
+    /// a chain of 150 still renders.
+    @Test("long chains are nesting: an error, not a crash", arguments: [
+        "1" + String(repeating: " + 1", count: 20000), "1" + String(repeating: " * 1", count: 20000),
+        "1" + String(repeating: " ** 1", count: 20000), "x" + String(repeating: " or x", count: 20000),
+        "x" + String(repeating: " and x", count: 20000), "x" + String(repeating: "|upper", count: 20000),
+        "x" + String(repeating: ".a", count: 20000), "x" + String(repeating: "[0]", count: 20000),
+        "x" + String(repeating: " if x else x", count: 20000), "x" + String(repeating: "(x)", count: 20000),
+    ])
+    func longChainsAreAnErrorNotACrash(chain: String) throws {
+        #expect {
+            try Template("{{ \(chain) }}", name: "chain")
+        } throws: { error in
+            "\(error)".contains("nested too deeply")
+        }
+    }
+
+    @Test func chainsWithinTheBoundRender() throws {
+        let sum = try Template("{{ 1" + String(repeating: " + 1", count: 149) + " }}", name: "sum")
+        #expect(try sum.render([:]) == "150")
+        let filters = try Template("{{ x" + String(repeating: "|upper", count: 150) + " }}", name: "filters")
+        #expect(try filters.render(["x": .string("a")]) == "A")
+    }
+
     @Test func deepJSONIsAnErrorNotACrash() {
         #expect(throws: DataError.self) { try TemplateValue(json: String(repeating: "[", count: 100_000)) }
     }

@@ -10,9 +10,12 @@ public struct ComputePool: Sendable {
     /// Threads a loop may use.
     public let threads: Int
 
-    /// A pool of `threads` threads (default: every core).
+    /// The most threads a pool runs on: CKernels' pool has 255 workers beside the calling thread.
+    public static let maximumThreads = 256
+
+    /// A pool of `threads` threads (default: every core), at most `maximumThreads`.
     public init(threads: Int? = nil) {
-        self.threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        self.threads = min(Self.maximumThreads, max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount))
         // The pool splits every GEMM itself; BLAS threads would spin beside it.
         BLAS.setThreadCount(1)
     }

@@ -25,7 +25,8 @@ struct Accuracy: ParsableCommand {
     @Option(help: "A text file to run (real text); without it, pseudo-random tokens.") var text: String?
     @Option(help: "Positions to compare (sequences of --sequence-length tokens).") var positions = 1024
     @Option(help: "Tokens per sequence.") var sequenceLength = 256
-    @Option(help: "Threads (default: every core).") var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
+    var threads: Int? { threadOptions.threads }
     @Flag(help: "Feed each sequence one token at a time (decode kernels) instead of one prefill.") var decode = false
     @Flag(help: "One JSON object per format and line.") var json = false
     @Flag(help: "Exit with an error when a format misses its gate.") var gates = false

@@ -16,12 +16,12 @@ struct GemmSpeed: ParsableCommand {
         a unit GEMM takes them. Figures are the median of --repeat runs after 0.1 s of warm-up.
         """)
 
-    @Option(help: "Threads (default: every core).") var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
+    var threads: Int? { threadOptions.threads }
     @Option(name: .customLong("repeat"), help: "Timed runs per measurement (median reported).") var repeats = 5
 
     func validate() throws {
         if repeats < 1 { throw ValidationError("--repeat must be at least 1") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     static let shapes: [(name: String, m: Int, rows: Int, cols: Int)] = [

@@ -4,6 +4,18 @@ import OPTKernels
 import OPTModel
 import OPTTokenizer
 
+/// `--threads`, the compute pool's size, for every subcommand that runs the kernels.
+struct ThreadOptions: ParsableArguments {
+    @Option(help: "Threads for the kernels (default: every core).")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, !(1...ComputePool.maximumThreads).contains(threads) {
+            throw ValidationError("--threads must be between 1 and \(ComputePool.maximumThreads), got \(threads)")
+        }
+    }
+}
+
 /// The `--model DIR` option shared by every subcommand that loads a checkpoint.
 struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Hugging Face checkpoint directory (config.json, weights, tokenizer files).")
@@ -17,8 +29,8 @@ struct ModelOptions: ParsableArguments {
         discussion: "int4 keeps the head in int8 for accuracy; --head-dtype int4 runs prefill's and scoring's logits on the int4 kernels (see `optiml accuracy --dtype int4-head4`)."))
     var headDtype: WeightFormat?
 
-    @Option(help: "Threads for the kernels (default: every core).")
-    var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
+    var threads: Int? { threadOptions.threads }
 
     @Flag(help: "bf16 weights: prefill on AVX512-BF16 with inputs rounded to bf16 (about 2× faster; logits move ~1e-2, so off by default).")
     var bf16Gemm = false
@@ -30,7 +42,6 @@ struct ModelOptions: ParsableArguments {
         guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("--model \(model): no such directory")
         }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func loadModel() throws -> OPTModel {

@@ -24,7 +24,8 @@ struct Speed: ParsableCommand {
 
     @Option(help: "Checkpoint directory.") var model: String
     @Option(help: "Comma-separated weight formats to measure (\(WeightChoice.names)).") var dtype = "f32,f16,bf16,int8"
-    @Option(help: "Threads (default: every core).") var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
+    var threads: Int? { threadOptions.threads }
     @Option(name: .customLong("repeat"), help: "Timed runs per measurement (median reported).") var repeats = 3
     @Option(help: "Prompt tokens before decoding.") var promptTokens = promptTokensDefault
     @Option(help: "New tokens per sequence when decoding.") var newTokens = newTokensDefault

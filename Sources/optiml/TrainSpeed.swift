@@ -20,7 +20,8 @@ struct TrainSpeed: ParsableCommand {
     @Option(name: .customLong("seq-len"), help: "Tokens per row.") var seqLen = 512
     @Option(help: "Rows per step.") var batchSize = 1
     @Option(name: .customLong("repeat"), help: "Timed steps (median reported).") var repeats = 3
-    @Option(help: "Threads (default: every core).") var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
+    var threads: Int? { threadOptions.threads }
     @Flag(help: "Matrix products with bfloat16 inputs through oneDNN (as `optiml tune --bf16`).") var bf16 = false
     @Flag(help: "One JSON object.") var json = false
 

@@ -48,7 +48,8 @@ struct Tune: ParsableCommand {
     @Option(help: "Checkpoint every N steps.") var saveEvery = 500
     @Option(help: "Validation loss every N steps (0: never).") var evalEvery = 0
     @Option(help: "Validation instances for --eval-every.") var evalExamples = 64
-    @Option(help: "Threads (default: all cores).") var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
+    var threads: Int? { threadOptions.threads }
     @Flag(help: "Matrix products with inputs rounded to bfloat16 (f32 sums) through oneDNN: several times faster where the processor has bf16 units.")
     var bf16 = false
     @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false

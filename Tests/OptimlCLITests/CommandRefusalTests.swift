@@ -25,3 +25,17 @@ struct OutputPathTests {
         #expect(try String(contentsOf: report, encoding: .utf8).contains("exact_match"))
     }
 }
+
+/// Option values a command cannot honour are refused before it allocates anything.
+@Suite(.enabled(if: optimlBinary != nil, "needs the optiml executable, which `swift test` builds beside the test bundle"))
+struct OptionBoundsTests {
+    /// More threads than the pool has (it crashed allocating a workspace a thread), on a model command and the others.
+    @Test(arguments: [["generate", "--model", CrashRecoveryTests.model.path, "--prompt", "Hi"], ["speed-gemm"],
+                      ["train-speed", "--model", CrashRecoveryTests.model.path]])
+    func threadsBeyondThePool(command: [String]) throws {
+        for threads in ["100000", "9223372036854775807", "0"] {
+            let (status, output, _) = try CrashRecoveryTests.launch(command + ["--threads", threads], killAfter: nil)
+            #expect(status == 64 && output.contains("--threads must be between 1 and 256, got \(threads)"), "\(output)")
+        }
+    }
+}

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
+import NIOCore
 import OPTModel
 import OPTOpenAI
 import OPTTokenizer
@@ -64,7 +65,7 @@ public final class OpenAIServer: Sendable {
 
     /// The application with `services` beside the HTTP server (tests leave the engine out to run it themselves).
     func application(host: String, port: Int, services: [any Service], onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
-        let router = Router()
+        let router = Router(context: ServingContext.self)
         router.get("/health") { _, _ in Self.json(["status": "ok"]) }
         router.get("/metrics") { [self] _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
@@ -86,8 +87,12 @@ public final class OpenAIServer: Sendable {
             }
             return Self.json(modelObject)
         }
-        router.post("/v1/completions") { [self] request, _ in await handle(request, endpoint: "/v1/completions", chat: false) }
-        router.post("/v1/chat/completions") { [self] request, _ in await handle(request, endpoint: "/v1/chat/completions", chat: true) }
+        router.post("/v1/completions") { [self] request, context in
+            await handle(request, channel: context.channel, endpoint: "/v1/completions", chat: false)
+        }
+        router.post("/v1/chat/completions") { [self] request, context in
+            await handle(request, channel: context.channel, endpoint: "/v1/chat/completions", chat: true)
+        }
         // Hummingbird's idle timeout is the read timeout: it counts only whole HTTP parts, so a
         // request's head must arrive whole within it (of the connection opening or the previous
         // response), and its body may not pause longer; it never cuts a response being written.
@@ -108,7 +113,7 @@ public final class OpenAIServer: Sendable {
 
     /// Parses, runs and answers a completion request; every failure becomes an OpenAI error body.
     /// (A streamed response counts in the metrics when its headers go out.)
-    private func handle(_ request: Request, endpoint: String, chat: Bool) async -> Response {
+    private func handle(_ request: Request, channel: any Channel, endpoint: String, chat: Bool) async -> Response {
         let started = Date()
         metrics.begin()
         let response: Response
@@ -151,13 +156,28 @@ public final class OpenAIServer: Sendable {
         logger.log(level: response.status.code >= 500 ? .error : .info, "POST \(endpoint) \(response.status.code)",
                    metadata: ["seconds": "\(String(format: "%.3f", seconds))"])
         // Watching for a client that leaves ends the connection with the response; saying so keeps
-        // keep-alive clients from sending their next request on a connection that is closing.
+        // keep-alive clients from sending their next request on a connection that is closing. The watch
+        // has read the head of any request pipelined behind this one, so Hummingbird would wait on that
+        // request's rest forever, holding the connection: its input is closed instead, and the connection
+        // with it once the response is written.
         var closing = response
         closing.headers[.connection] = "close"
+        channel.close(mode: .input, promise: nil)
         return closing
     }
 
     static let bodyTooLarge = APIError(status: 413, "the request body is larger than \(maxBodyBytes) bytes")
+
+    /// Hummingbird's basic context and the request's connection, which a completion closes behind it.
+    struct ServingContext: RequestContext {
+        var coreContext: CoreRequestContextStorage
+        let channel: any Channel
+
+        init(source: ApplicationRequestContextSource) {
+            coreContext = .init(source: source)
+            channel = source.channel
+        }
+    }
 
     /// What the headers say about the body, checked before reading it: a declared length over the
     /// limit is refused at once (413) rather than read up to the limit, and a body that is not JSON

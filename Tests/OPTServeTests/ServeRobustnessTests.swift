@@ -135,6 +135,22 @@ import Testing
                 "\(status) \(String(decoding: body, as: UTF8.self))")
     }
 
+    /// A request pipelined behind a completion on the same connection: the completion's answer says the connection
+    /// closes, and it does, at once (it was held open, the pipelined request never answered, past any timeout).
+    @Test func aRequestPipelinedBehindACompletionClosesTheConnection() async throws {
+        let server = try await TestServer()
+        defer { server.stop() }
+        let body = #"{"prompt": "hi", "max_tokens": 2}"#
+        let connection = try RawConnection(port: server.port, receiveTimeout: 20)
+        let answer = try await offThePool {
+            try connection.send("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                                + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            return String(decoding: try connection.readToEnd(), as: UTF8.self)
+        }
+        #expect(answer.hasPrefix("HTTP/1.1 200") && answer.lowercased().contains("connection: close"), "\(answer)")
+        #expect(answer.components(separatedBy: "HTTP/1.1 ").count == 2, "one response: \(answer)")
+    }
+
     /// A request whose head, or body, stops coming is closed after the read timeout (short here),
     /// and a whole request is still answered.
     @Test func aRequestCutShortIsClosedAfterTheReadTimeout() async throws {

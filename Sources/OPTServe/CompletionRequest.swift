@@ -45,8 +45,8 @@ struct CompletionRequest {
     init(_ body: CompletionRequestBody, tokenizer: BPETokenizer, contextLength: Int, vocabularySize: Int, limits: ServeLimits) throws {
         let prompts = try Self.prompts(body.prompt, tokenizer: tokenizer, addSpecialTokens: body.addSpecialTokens ?? true,
                                        vocabularySize: vocabularySize, limits: limits)
-        try self.init(prompts: prompts, sampling: body.sampling, logprobs: body.logprobs, echo: body.echo ?? false,
-                      contextLength: contextLength, limits: limits)
+        try self.init(prompts: prompts, sampling: body.sampling, logprobs: body.logprobs, logprobsField: "logprobs",
+                      echo: body.echo ?? false, contextLength: contextLength, limits: limits)
     }
 
     /// A chat completions body: its messages become one prompt (see `ChatTemplate`).
@@ -56,13 +56,16 @@ struct CompletionRequest {
         // OpenAI refuses alternatives without the log-probabilities they go with.
         if body.topLogprobs != nil && !wanted { throw APIError.invalid("top_logprobs", "top_logprobs requires logprobs to be true") }
         try self.init(prompts: [Prompt(ids: tokenizer.encode(text), text: text)], sampling: body.sampling,
-                      logprobs: wanted ? (body.topLogprobs ?? 0) : nil, echo: false, contextLength: contextLength, limits: limits)
+                      logprobs: wanted ? (body.topLogprobs ?? 0) : nil, logprobsField: "top_logprobs", echo: false,
+                      contextLength: contextLength, limits: limits)
     }
 
-    /// What both endpoints check: OpenAI's defaults applied, each value within its range and the limits.
-    private init(prompts: [Prompt], sampling: SamplingOptions, logprobs: Int?, echo: Bool, contextLength: Int, limits: ServeLimits) throws {
+    /// What both endpoints check: OpenAI's defaults applied (`max_tokens` 16, or the server's limit if lower), each
+    /// value within its range and the limits. `logprobsField` names the alternatives' count as the endpoint spells it.
+    private init(prompts: [Prompt], sampling: SamplingOptions, logprobs: Int?, logprobsField: String, echo: Bool, contextLength: Int,
+                 limits: ServeLimits) throws {
         self.prompts = prompts
-        maxTokens = sampling.maxTokens ?? 16
+        maxTokens = sampling.maxTokens ?? min(16, limits.maxTokens)
         guard (0...limits.maxTokens).contains(maxTokens) else {
             throw APIError.invalid("max_tokens", "max_tokens must be between 0 and \(limits.maxTokens), got \(maxTokens)")
         }
@@ -84,7 +87,7 @@ struct CompletionRequest {
         p.maxNewTokens = max(maxTokens, 1)
         parameters = p
         if let logprobs, !(0...limits.maxLogprobs).contains(logprobs) {
-            throw APIError.invalid("logprobs", "logprobs must be between 0 and \(limits.maxLogprobs), got \(logprobs)")
+            throw APIError.invalid(logprobsField, "\(logprobsField) must be between 0 and \(limits.maxLogprobs), got \(logprobs)")
         }
         self.logprobs = logprobs
         self.echo = echo

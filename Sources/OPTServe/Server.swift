@@ -139,7 +139,8 @@ public final class OpenAIServer: Sendable {
             response = Self.json(APIError(status: 429, "The server is busy (\(limit) requests queued); retry later.", type: "rate_limit_error").body, status: 429)
         } catch let EngineError.exceedsMemoryBudget(needed, budget) {
             // Waiting would not help: the sequence needs more than the whole budget on its own.
-            let error = APIError("This request needs \(needed / (1 << 20)) MiB for its KV cache and prompt (prompt plus max_tokens), more than the server's memory budget of \(budget / (1 << 20)) MiB; shorten the prompt or lower max_tokens.",
+            let mebibytes = { (bytes: Int) in String(format: "%.2f MiB", Double(bytes) / Double(1 << 20)) }
+            let error = APIError("This request needs \(mebibytes(needed)) for its KV cache and prompt (prompt plus max_tokens), more than the server's memory budget of \(mebibytes(budget)); shorten the prompt or lower max_tokens.",
                                  code: "context_length_exceeded")
             response = Self.json(error.body, status: error.status)
         } catch EngineError.shuttingDown {
@@ -231,6 +232,12 @@ public final class OpenAIServer: Sendable {
 
     /// One engine sequence per (prompt, choice), in OpenAI's choice order; all or none are queued.
     private func submit(_ r: CompletionRequest) throws -> [AsyncStream<SequenceEvent>] {
+        // More sequences than an idle engine takes would be refused as "busy" however long the client waited.
+        let sequences = r.prompts.count * r.n, capacity = engine.maxQueue + engine.maxBatch
+        guard sequences <= capacity else {
+            throw APIError.invalid(r.prompts.count > 1 ? "prompt" : "n",
+                                   "this request needs \(sequences) sequences (\(r.prompts.count) prompts × n = \(r.n)), more than the server holds at once (\(capacity): --max-queue \(engine.maxQueue) and --max-batch \(engine.maxBatch)); send fewer prompts or a smaller n")
+        }
         var streams: [AsyncStream<SequenceEvent>] = []
         for prompt in r.prompts {
             for choice in 0..<r.n {

@@ -53,7 +53,7 @@ struct CalibrationOptions: ParsableArguments {
         }
         guard calibrationPositions >= 1 else { throw ValidationError("--calibration-positions must be at least 1") }
         guard Serve.bytes(calibrationMemory) != nil else {
-            throw ValidationError("--calibration-memory must be a positive number of bytes, optionally with K, M or G (e.g. 2G), got \(calibrationMemory)")
+            throw ValidationError("--calibration-memory must be a number of bytes, at least 1, optionally with K, M or G (e.g. 2G), got \(calibrationMemory)")
         }
     }
 

@@ -41,7 +41,7 @@ struct Serve: AsyncParsableCommand {
         }
         guard (0.001...86_400).contains(readTimeout) else { throw ValidationError("--read-timeout must be between 0.001 and 86400 seconds") }
         if let maxMemory, Self.bytes(maxMemory) == nil {
-            throw ValidationError("--max-memory must be a positive number of bytes, optionally with K, M or G (e.g. 2G, 512M), got \(maxMemory)")
+            throw ValidationError("--max-memory must be a number of bytes, at least 1, optionally with K, M or G (e.g. 2G, 512M), got \(maxMemory)")
         }
     }
 
@@ -54,7 +54,8 @@ struct Serve: AsyncParsableCommand {
             scale = unit
             digits.removeLast()
         }
-        guard let value = Double(digits), value.isFinite, value > 0, value * scale < Double(Int.max) else { return nil }
+        // At least one byte: "0.5" would be a budget of 0 that refuses every request.
+        guard let value = Double(digits), value.isFinite, value * scale >= 1, value * scale < Double(Int.max) else { return nil }
         return Int(value * scale)
     }
 

@@ -29,11 +29,12 @@ final class TestServer: @unchecked Sendable {
     private let task: Task<Void, Error>
 
     init(apiKey: String? = nil, maxBatch: Int = 8, maxQueue: Int = 64, startEngine: Bool = true, readTimeout: Duration? = nil,
-         memoryBudget: Int = Engine.defaultMemoryBudget, logger: Logger = Logger(label: "optiml.serve.test")) async throws {
+         maxTokens: Int? = nil, memoryBudget: Int = Engine.defaultMemoryBudget, logger: Logger = Logger(label: "optiml.serve.test")) async throws {
         engine = Engine(model: Self.generator.model, tokenizer: Self.generator.tokenizer, maxBatch: maxBatch, maxQueue: maxQueue,
                         memoryBudget: memoryBudget)
         var limits = ServeLimits()
         if let readTimeout { limits.readTimeout = readTimeout }
+        if let maxTokens { limits.maxTokens = maxTokens }
         server = OpenAIServer(engine: engine, modelName: "tiny", modelDirectory: Self.modelDirectory, apiKey: apiKey, limits: limits,
                               logger: logger)
         let (ports, reported) = AsyncStream<Int>.makeStream()
@@ -206,6 +207,10 @@ func text(_ body: [String: Any], _ index: Int = 0) -> String? {
         try await expectError(try json(["prompt": [2, 99_999]]), param: "prompt")
         try await expectError(try json(["prompt": "hi", "temperature": -1]), param: "temperature")
         try await expectError(try json(["messages": []]), param: "messages", path: "v1/chat/completions")
+        try await expectError(try json(["messages": [["role": "user", "content": "hi"]], "logprobs": true, "top_logprobs": 21]),
+                              param: "top_logprobs", path: "v1/chat/completions")
+        // More sequences than the server holds at once (64 queued and 8 running): never admitted, so not "busy".
+        try await expectError(try json(["prompt": Array(repeating: "hi", count: 5), "n": 16, "max_tokens": 1]), param: "prompt")
         // Keys.
         try await expectError(try json(["prompt": "hi"]), status: 401, headers: [:])
         try await expectError(try json(["prompt": "hi"]), status: 401, headers: ["Authorization": "Bearer wrong"])
@@ -247,6 +252,18 @@ func text(_ body: [String: Any], _ index: Int = 0) -> String? {
         let page = String(decoding: metrics, as: UTF8.self)
         let steps = sizes.values.reduce(0, +), single = sizes[1] ?? 0
         #expect(page.contains("optiml_batch_size_bucket{le=\"1\"} \(single)\n") && page.contains("optiml_batch_size_count \(steps)\n"), "\(page)")
+    }
+
+    /// Without max_tokens a request gets OpenAI's 16, or the server's --max-tokens where that is lower (it was
+    /// refused for a value the client never sent).
+    @Test func theDefaultMaxTokensKeepsWithinTheServersLimit() async throws {
+        let server = try await TestServer(maxTokens: 3)
+        defer { server.stop() }
+        let (status, body) = try await server.post("v1/completions", ["prompt": "hi", "temperature": 0])
+        let usage = body["usage"] as? [String: Any]
+        #expect(status == 200 && (usage?["completion_tokens"] as? Int ?? 99) <= 3, "\(body)")
+        let (refused, _) = try await server.post("v1/completions", ["prompt": "hi", "max_tokens": 4])
+        #expect(refused == 400)
     }
 
     @Test func aFullQueueAnswers429() async throws {

@@ -38,4 +38,11 @@ struct OptionBoundsTests {
             #expect(status == 64 && output.contains("--threads must be between 1 and 256, got \(threads)"), "\(output)")
         }
     }
+
+    /// A memory budget under one byte (it was taken as 0, and the server refused every request).
+    @Test func aMemoryBudgetUnderOneByte() throws {
+        let (status, output, _) = try CrashRecoveryTests.launch(
+            ["serve", "--model", CrashRecoveryTests.model.path, "--max-memory", "0.5"], killAfter: nil)
+        #expect(status == 64 && output.contains("--max-memory must be a number of bytes, at least 1"), "\(output)")
+    }
 }

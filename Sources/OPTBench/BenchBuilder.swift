@@ -168,6 +168,9 @@ public struct BenchBuilder {
             let taskLanguages = task.inputLanguages + task.outputLanguages + task.instructionLanguages
             if excluded.contains(task.id) {
                 result[task.id] = TaskAssignment(role: .excluded, reason: "listed in the split's excluded tasks")
+            } else if (task.provider?.count ?? task.instances.count) == 0 {
+                // Nothing to train on or score: counted in a level it would silently drop out of every evaluation.
+                result[task.id] = TaskAssignment(role: .excluded, reason: "it has no instances")
             } else if !languages.isEmpty, let other = taskLanguages.first(where: { !languages.contains($0) }) {
                 result[task.id] = TaskAssignment(role: .excluded, reason: "language \(other) is not among \(spec.languages.joined(separator: ", "))")
             } else if let (role, _) = heldOutTasks.first(where: { $0.1.contains(task.id) }) {

@@ -121,6 +121,18 @@ struct BuilderTests {
         #expect(bench.tasks.map(\.id) == ["kept"])
     }
 
+    /// A task without instances would be counted in its level and then drop out of every evaluation: it is
+    /// excluded, with the reason, wherever its category would have put it.
+    @Test("a task with no instances is excluded, with the reason")
+    func noInstances() throws {
+        var empty = syntheticTask("entail_empty", category: "Textual Entailment")
+        empty.instances = []
+        let bench = try build(corpus() + [empty], spec())
+        #expect(bench.assignments["entail_empty"]?.role == .excluded && bench.assignments["entail_empty"]?.reason == "it has no instances")
+        #expect(!bench.tasks.contains { $0.id == "entail_empty" })
+        #expect(bench.assignments["entail0"]?.role == .test)
+    }
+
     @Test("the n-gram audit finds planted overlaps, ignores short ones, and removes the training side on request")
     func leakageAudit() throws {
         var train = syntheticTask("train", category: "A", source: "s1")

@@ -213,7 +213,7 @@ public enum BenchStore {
             }
             return manifest
         } catch let error as BenchError { throw error } catch {
-            throw BenchError.invalidBench(path: url.path, reason: "\(error)")
+            throw BenchError.invalidBench(path: url.path, reason: DecodingProblem.describe(error))
         }
     }
 
@@ -242,7 +242,7 @@ public enum BenchStore {
             task.instances = instances
             return (task, record)
         } catch let error as BenchError { throw error } catch {
-            throw BenchError.invalidBench(path: url.path, reason: "\(error)")
+            throw BenchError.invalidBench(path: url.path, reason: DecodingProblem.describe(error))
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 import Yams
 
 /// An evaluation suite (MMLU, BIG-Bench Hard, …): tasks with fixed prompts, written as lm-evaluation-harness
@@ -53,7 +54,7 @@ public struct EvalSuite: Codable, Sendable, Equatable {
             throw BenchError.unreadableFile(path: url.path, reason: LenientJSON.reason(error))
         }
         do { return try YAMLDecoder().decode(EvalSuite.self, from: text) } catch {
-            throw BenchError.malformedFile(path: url.path, line: nil, reason: "\(error)")
+            throw BenchError.malformedFile(path: url.path, line: nil, reason: DecodingProblem.describe(error))
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 import Yams
 
 /// How a bench divides its tasks and instances: which categories and tasks are held out for
@@ -233,7 +234,7 @@ extension SplitSpec {
         }
         var spec: SplitSpec
         do { spec = mapping.isEmpty ? SplitSpec(name: "custom") : try YAMLDecoder().decode(SplitSpec.self, from: text) } catch let error as DecodingError {
-            throw BenchError.invalidSplit(path: path, key: Self.keyPath(error), reason: Self.reason(error))
+            throw BenchError.invalidSplit(path: path, key: DecodingProblem.keyPath(error) ?? "the file", reason: DecodingProblem.reason(error))
         }
         if spec.name == "custom" { spec.name = file.deletingPathExtension().lastPathComponent }
         try spec.validateValues(path: path)
@@ -256,26 +257,6 @@ extension SplitSpec {
         try check(caps.maxOptions >= 2, "caps.max_options", "must be at least 2")
         try check(leakage.ngram >= 1, "leakage.ngram", "must be at least 1")
         try check((0...1).contains(leakage.threshold), "leakage.threshold", "must be between 0 and 1")
-    }
-
-    private static func keyPath(_ error: DecodingError) -> String {
-        let context: DecodingError.Context
-        switch error {
-        case let .typeMismatch(_, c), let .valueNotFound(_, c), let .keyNotFound(_, c), let .dataCorrupted(c): context = c
-        @unknown default: return "?"
-        }
-        let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-        return path.isEmpty ? "the file" : path
-    }
-
-    private static func reason(_ error: DecodingError) -> String {
-        switch error {
-        case let .typeMismatch(type, _): return "expected \(type)"
-        case let .valueNotFound(type, _): return "expected \(type), found nothing"
-        case let .keyNotFound(key, _): return "missing key \(key.stringValue)"
-        case let .dataCorrupted(context): return context.debugDescription
-        @unknown default: return "\(error)"
-        }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 
 /// Reads the header of a `.safetensors` file, validating it as the reference Rust crate does.
 ///
@@ -36,7 +37,7 @@ enum SafeTensorsFile {
         } catch let problem as MetadataProblem {
             throw CheckpointError.invalidHeader(url, reason: "__metadata__ must map strings to strings (\(problem.reason))")
         } catch {
-            throw CheckpointError.invalidHeader(url, reason: "malformed JSON: \(describeDecodingError(error))")
+            throw CheckpointError.invalidHeader(url, reason: DecodingProblem.describe(error))
         }
 
         let dataStart = 8 + Int(declaredLength)
@@ -136,29 +137,16 @@ private struct RawHeader: Decodable {
                 do {
                     metadata = try container.decode([String: String].self, forKey: key)
                 } catch {
-                    throw MetadataProblem(reason: describeDecodingError(error))
+                    throw MetadataProblem(reason: DecodingProblem.describe(error))
                 }
             } else {
                 do {
                     entries.append((key.stringValue, try container.decode(RawEntry.self, forKey: key)))
                 } catch {
-                    throw EntryProblem(tensor: key.stringValue, reason: describeDecodingError(error))
+                    throw EntryProblem(tensor: key.stringValue, reason: DecodingProblem.describe(error))
                 }
             }
         }
     }
 }
 
-/// A one-line account of a JSON decoding failure (Foundation's own descriptions span several lines).
-func describeDecodingError(_ error: any Error) -> String {
-    guard let decodingError = error as? DecodingError else { return "\(error)" }
-    let context: DecodingError.Context
-    switch decodingError {
-    case .typeMismatch(_, let c), .valueNotFound(_, let c), .keyNotFound(_, let c), .dataCorrupted(let c):
-        context = c
-    @unknown default:
-        return "\(error)"
-    }
-    let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-    return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
-}

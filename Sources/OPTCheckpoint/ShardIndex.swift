@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 
 /// A `model.safetensors.index.json` or `pytorch_model.bin.index.json`: which shard holds each tensor.
 struct ShardIndex {
@@ -16,7 +17,7 @@ struct ShardIndex {
         do {
             weightMap = try JSONDecoder().decode(Contents.self, from: data).weightMap
         } catch {
-            throw CheckpointError.invalidIndex(url, reason: describeDecodingError(error))
+            throw CheckpointError.invalidIndex(url, reason: DecodingProblem.describe(error))
         }
         guard !weightMap.isEmpty else {
             throw CheckpointError.invalidIndex(url, reason: "weight_map is empty")

@@ -120,25 +120,8 @@ public struct Report: Sendable {
     public static func decode(_ data: Data, path: String) throws -> EvalResultsFile {
         do {
             return try JSONDecoder().decode(EvalResultsFile.self, from: data)
-        } catch let error as DecodingError {
-            throw ReportError.malformed(path: path, reason: describe(error))
         } catch {
-            throw ReportError.malformed(path: path, reason: "\(error)")
-        }
-    }
-
-    static func describe(_ error: DecodingError) -> String {
-        func at(_ path: [any CodingKey]) -> String {
-            path.isEmpty ? "the top level" : path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-                .replacingOccurrences(of: ".[", with: "[")
-        }
-        switch error {
-        case let .keyNotFound(key, context): return "missing key \"\(key.stringValue)\" at \(at(context.codingPath))"
-        case let .typeMismatch(type, context): return "expected \(type) at \(at(context.codingPath))"
-        case let .valueNotFound(type, context): return "expected \(type), found null, at \(at(context.codingPath))"
-        case let .dataCorrupted(context):
-            return context.codingPath.isEmpty ? "not valid JSON" : "\(context.debugDescription) at \(at(context.codingPath))"
-        @unknown default: return "\(error)"
+            throw ReportError.malformed(path: path, reason: DecodingProblem.describe(error))
         }
     }
 

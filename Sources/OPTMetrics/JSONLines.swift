@@ -66,7 +66,7 @@ enum JSONLines {
             do {
                 value = try decoder.decode(JSONValue.self, from: Data(slice))
             } catch {
-                throw SuperNIEvaluationError.malformedJSON(file: file, line: lineNumber, reason: JSONLinesReader.reason(error))
+                throw SuperNIEvaluationError.malformedJSON(file: file, line: lineNumber, reason: DecodingProblem.describe(error))
             }
             guard case .object(let object) = value else {
                 throw SuperNIEvaluationError.malformedJSON(file: file, line: lineNumber, reason: "expected a JSON object, found \(value.typeName)")

@@ -108,25 +108,13 @@ public final class JSONLinesReader {
     public func decode<T: Decodable>(_ type: T.Type, from line: (number: Int, bytes: ArraySlice<UInt8>),
                                      with decoder: JSONDecoder = JSONDecoder()) throws(JSONLinesError) -> T {
         do { return try decoder.decode(type, from: Data(line.bytes)) } catch {
-            throw .malformedLine(file: file, line: line.number, reason: Self.reason(error))
+            throw .malformedLine(file: file, line: line.number, reason: DecodingProblem.describe(error))
         }
     }
 
     /// Lines of nothing but spaces, tabs and carriage returns, which most readers pass over.
     public static func isBlank(_ bytes: ArraySlice<UInt8>) -> Bool {
         bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
-    }
-
-    /// What JSONDecoder says went wrong, without its coding-path boilerplate.
-    public static func reason(_ error: any Error) -> String {
-        guard let decoding = error as? DecodingError else { return "\(error)" }
-        switch decoding {
-        case .dataCorrupted(let context), .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context):
-            let underlying = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            return underlying ?? context.debugDescription
-        @unknown default:
-            return "\(decoding)"
-        }
     }
 
     private func take(upTo end: Int) throws(JSONLinesError) -> (number: Int, bytes: ArraySlice<UInt8>) {

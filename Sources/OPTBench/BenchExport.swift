@@ -41,7 +41,7 @@ public enum BenchExport {
         } catch let error as AtomicFileError {
             throw BenchError.unwritable(path: file.path, reason: error.reason)
         } catch {
-            throw BenchError.unwritable(path: file.path, reason: LenientJSON.reason(error))
+            throw BenchError.unwritable(path: file.path, reason: FileProblem.reason(error))
         }
         return lines
     }

@@ -139,7 +139,7 @@ public enum BenchStore {
             throw error
         } catch {
             try? fileManager.removeItem(at: staging)
-            throw BenchError.unwritable(path: directory.path, reason: LenientJSON.reason(error))
+            throw BenchError.unwritable(path: directory.path, reason: FileProblem.reason(error))
         }
     }
 
@@ -204,7 +204,7 @@ public enum BenchStore {
         let url = directory.appendingPathComponent("manifest.json")
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw BenchError.invalidBench(path: directory.path, reason: "no readable manifest.json (\(LenientJSON.reason(error)))")
+            throw BenchError.invalidBench(path: directory.path, reason: "no readable manifest.json (\(FileProblem.reason(error)))")
         }
         do {
             let manifest = try JSONDecoder().decode(BenchManifest.self, from: data)
@@ -213,7 +213,7 @@ public enum BenchStore {
             }
             return manifest
         } catch let error as BenchError { throw error } catch {
-            throw BenchError.invalidBench(path: url.path, reason: DecodingProblem.describe(error))
+            throw BenchError.invalidBench(path: url.path, reason: DecodingProblem.describe(error, json: data))
         }
     }
 
@@ -222,7 +222,7 @@ public enum BenchStore {
         guard let record = manifest.tasks.first(where: { $0.id == id }) else { throw BenchError.unknownTask(bench: directory.path, task: id) }
         let url = directory.appendingPathComponent(record.file)
         let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw BenchError.unreadableFile(path: url.path, reason: LenientJSON.reason(error)) }
+        do { data = try Data(contentsOf: url) } catch { throw BenchError.unreadableFile(path: url.path, reason: FileProblem.reason(error)) }
         guard ContentHash.sha256(data) == record.sha256 else {
             throw BenchError.invalidBench(path: url.path, reason: "its SHA-256 differs from the manifest's (the file was changed or damaged)")
         }
@@ -242,7 +242,8 @@ public enum BenchStore {
             task.instances = instances
             return (task, record)
         } catch let error as BenchError { throw error } catch {
-            throw BenchError.invalidBench(path: url.path, reason: DecodingProblem.describe(error))
+            // JSONLinesError, which names the line and what is wrong with it.
+            throw BenchError.invalidBench(path: url.path, reason: "\(error)")
         }
     }
 

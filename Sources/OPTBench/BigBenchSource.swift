@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 import OPTData
 
 /// Reads BIG-bench JSON tasks: a `benchmark_tasks` folder, any folder of task folders, or one task
@@ -44,7 +45,7 @@ public enum BigBenchSource {
     static func task(file: URL, path: [String], rules: BigBenchRules) throws -> BenchTask? {
         let location = file.path
         let data: Data
-        do { data = try Data(contentsOf: file) } catch { throw BenchError.unreadableFile(path: location, reason: LenientJSON.reason(error)) }
+        do { data = try Data(contentsOf: file) } catch { throw BenchError.unreadableFile(path: location, reason: FileProblem.reason(error)) }
         let top: DatasetValue
         do { top = try JSONDocument.parse(data, file: location) } catch {
             throw BenchError.malformedFile(path: location, line: nil, reason: error.message)
@@ -149,7 +150,7 @@ struct BigBenchRules: Decodable {
             throw BenchError.unreadableFile(path: "bigbench.json", reason: "the resource is missing from the OPTBench bundle")
         }
         do { return try JSONDecoder().decode(BigBenchRules.self, from: Data(contentsOf: url)) } catch {
-            throw BenchError.malformedFile(path: url.path, line: nil, reason: LenientJSON.reason(error))
+            throw BenchError.malformedFile(path: url.path, line: nil, reason: FileProblem.reason(error))
         }
     }
 

@@ -51,7 +51,7 @@ public struct EvalSuite: Codable, Sendable, Equatable {
     public static func load(_ url: URL) throws -> EvalSuite {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw BenchError.unreadableFile(path: url.path, reason: LenientJSON.reason(error))
+            throw BenchError.unreadableFile(path: url.path, reason: FileProblem.reason(error))
         }
         do { return try YAMLDecoder().decode(EvalSuite.self, from: text) } catch {
             throw BenchError.malformedFile(path: url.path, line: nil, reason: DecodingProblem.describe(error))

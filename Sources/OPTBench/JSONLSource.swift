@@ -28,7 +28,7 @@ public enum JSONLSource {
     public static func task(file: URL) throws -> BenchTask {
         let path = file.path
         let data: Data
-        do { data = try Data(contentsOf: file) } catch { throw BenchError.unreadableFile(path: path, reason: LenientJSON.reason(error)) }
+        do { data = try Data(contentsOf: file) } catch { throw BenchError.unreadableFile(path: path, reason: FileProblem.reason(error)) }
         var lines = nonBlankLines(data, path: path)
         guard !lines.isEmpty else { throw BenchError.malformedFile(path: path, line: nil, reason: "the file is empty") }
         let header = lines.removeFirst()

@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 
 /// JSON parsing that accepts what real task files contain: Super-NaturalInstructions has files with
 /// `"URL": [NaN]` (Python's json wrote them), which strict JSON parsers reject.
@@ -10,7 +11,7 @@ enum LenientJSON {
         do {
             return try JSONSerialization.jsonObject(with: replacingNonFiniteNumbers(data), options: [.fragmentsAllowed])
         } catch {
-            throw BenchError.malformedFile(path: path, line: line, reason: Self.reason(error))
+            throw BenchError.malformedFile(path: path, line: line, reason: FileProblem.reason(error))
         }
     }
 
@@ -42,10 +43,6 @@ enum LenientJSON {
         return Data(out)
     }
 
-    static func reason(_ error: Error) -> String {
-        let nsError = error as NSError
-        return (nsError.userInfo[NSDebugDescriptionErrorKey] as? String) ?? nsError.localizedDescription
-    }
 }
 
 /// Typed reads from a parsed JSON object, with errors naming the file and key.

@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 
 /// Reads Super-NaturalInstructions task files: a folder of `taskNNN_*.json`, or the official
 /// repository layout (`tasks/` with `splits/<name>/{train,test,excluded}_tasks.txt`).
@@ -12,7 +13,7 @@ public enum NIV2Source {
             ? tasksFolder : directory
         let names: [String]
         do { names = try fileManager.contentsOfDirectory(atPath: folder.path) } catch {
-            throw BenchError.invalidSource("niv2:\(directory.path)", reason: "cannot list the folder (\(LenientJSON.reason(error)))")
+            throw BenchError.invalidSource("niv2:\(directory.path)", reason: "cannot list the folder (\(FileProblem.reason(error)))")
         }
         let files = names.filter { $0.hasPrefix("task") && $0.hasSuffix(".json") }.sorted()
         if files.isEmpty {
@@ -26,7 +27,7 @@ public enum NIV2Source {
     public static func task(file: URL) throws -> BenchTask {
         let path = file.path
         let data: Data
-        do { data = try Data(contentsOf: file) } catch { throw BenchError.unreadableFile(path: path, reason: LenientJSON.reason(error)) }
+        do { data = try Data(contentsOf: file) } catch { throw BenchError.unreadableFile(path: path, reason: FileProblem.reason(error)) }
         let fields = try JSONFields(try LenientJSON.object(from: data, path: path), path: path)
         let id = file.deletingPathExtension().lastPathComponent
         let definition = try fields.strings("Definition", required: true)
@@ -117,7 +118,7 @@ public struct NIV2SplitLists: Sendable, Equatable {
     static func read(_ url: URL) throws -> [String] {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw BenchError.unreadableFile(path: url.path, reason: LenientJSON.reason(error))
+            throw BenchError.unreadableFile(path: url.path, reason: FileProblem.reason(error))
         }
         return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }

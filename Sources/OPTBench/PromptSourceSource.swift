@@ -195,7 +195,7 @@ public struct PromptSourceCategories: Sendable {
     public init(file: URL) throws {
         struct File: Decodable { var datasets: [String: Entry] }
         do { datasets = try JSONDecoder().decode(File.self, from: Data(contentsOf: file)).datasets } catch {
-            throw BenchError.malformedFile(path: file.path, line: nil, reason: LenientJSON.reason(error))
+            throw BenchError.malformedFile(path: file.path, line: nil, reason: FileProblem.reason(error))
         }
         origin = file.path
     }

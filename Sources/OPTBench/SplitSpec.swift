@@ -220,7 +220,7 @@ extension SplitSpec {
         let path = file.path
         let text: String
         do { text = try String(contentsOf: file, encoding: .utf8) } catch {
-            throw BenchError.unreadableFile(path: path, reason: LenientJSON.reason(error))
+            throw BenchError.unreadableFile(path: path, reason: FileProblem.reason(error))
         }
         let tree: Any?
         do { tree = try Yams.load(yaml: text) } catch { throw BenchError.malformedFile(path: path, line: nil, reason: "\(error)") }

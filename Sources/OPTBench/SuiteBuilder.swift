@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 import OPTData
 import OPTTemplate
 
@@ -410,7 +411,7 @@ struct ChainOfThoughtPrompt {
     init(url: URL) throws {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw BenchError.unreadableFile(path: url.path, reason: LenientJSON.reason(error))
+            throw BenchError.unreadableFile(path: url.path, reason: FileProblem.reason(error))
         }
         func fail(_ reason: String) -> BenchError { .malformedFile(path: url.path, line: nil, reason: reason) }
         guard let rule = text.range(of: "-----\n") else { throw fail("no ----- line after the canary") }

@@ -1,4 +1,5 @@
 import Foundation
+import OPTSupport
 
 /// The category consolidation map: each category name of any source resolves to one consolidated
 /// name (Super-NI's where one fits), merging near-duplicates as the paper does.
@@ -20,7 +21,7 @@ public struct Taxonomy: Sendable {
     /// A user's map in the same format: `{"categories": [{"name": ..., "aliases": [...]}, ...]}`.
     public init(file: URL, origin: String? = nil) throws {
         let data: Data
-        do { data = try Data(contentsOf: file) } catch { throw BenchError.unreadableFile(path: file.path, reason: LenientJSON.reason(error)) }
+        do { data = try Data(contentsOf: file) } catch { throw BenchError.unreadableFile(path: file.path, reason: FileProblem.reason(error)) }
         try self.init(data: data, path: file.path, origin: origin ?? file.path)
     }
 

@@ -37,7 +37,7 @@ enum SafeTensorsFile {
         } catch let problem as MetadataProblem {
             throw CheckpointError.invalidHeader(url, reason: "__metadata__ must map strings to strings (\(problem.reason))")
         } catch {
-            throw CheckpointError.invalidHeader(url, reason: DecodingProblem.describe(error))
+            throw CheckpointError.invalidHeader(url, reason: DecodingProblem.describe(error, json: Data(text.utf8)))
         }
 
         let dataStart = 8 + Int(declaredLength)

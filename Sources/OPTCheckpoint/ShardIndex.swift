@@ -12,12 +12,12 @@ struct ShardIndex {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw CheckpointError.fileAccess(url, reason: "cannot read: \(error.localizedDescription)")
+            throw CheckpointError.fileAccess(url, reason: "cannot read: \(FileProblem.reason(error))")
         }
         do {
             weightMap = try JSONDecoder().decode(Contents.self, from: data).weightMap
         } catch {
-            throw CheckpointError.invalidIndex(url, reason: DecodingProblem.describe(error))
+            throw CheckpointError.invalidIndex(url, reason: DecodingProblem.describe(error, json: data))
         }
         guard !weightMap.isEmpty else {
             throw CheckpointError.invalidIndex(url, reason: "weight_map is empty")

@@ -121,7 +121,7 @@ public struct Report: Sendable {
         do {
             return try JSONDecoder().decode(EvalResultsFile.self, from: data)
         } catch {
-            throw ReportError.malformed(path: path, reason: DecodingProblem.describe(error))
+            throw ReportError.malformed(path: path, reason: DecodingProblem.describe(error, json: data))
         }
     }
 

@@ -624,14 +624,6 @@ public final class ResultsStore: Sendable {
         if let error = error as? DatabaseError {
             return error.message ?? "SQLite error \(error.extendedResultCode.rawValue)"
         }
-        // Foundation's file errors wrap the POSIX error that says what happened.
-        let error = error as NSError
-        if let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(underlying.code)))
-        }
-        if error.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(error.code)))
-        }
-        return error.localizedDescription
+        return FileProblem.reason(error)
     }
 }

@@ -112,13 +112,8 @@ public struct OPTConfig: Codable, Sendable, Equatable {
         let config: OPTConfig
         do {
             config = try JSONDecoder().decode(OPTConfig.self, from: data)
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw ModelError.invalidConfig(file: url.path, reason: "missing key \"\(key.stringValue)\"")
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw ModelError.invalidConfig(file: url.path, reason: "key \"\(key)\" has the wrong type: \(context.debugDescription)")
         } catch {
-            throw ModelError.invalidConfig(file: url.path, reason: "not valid JSON (\(error.localizedDescription))")
+            throw ModelError.invalidConfig(file: url.path, reason: DecodingProblem.describe(error, json: data))
         }
         try config.validate(file: url.path)
         return config

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import OPTModel
 import OPTOpenAI
+import OPTSupport
 import OPTTokenizer
 import ServiceLifecycle
 
@@ -222,10 +223,9 @@ public final class OpenAIServer: Sendable {
                                         contextLength: contextLength, vocabularySize: vocabularySize, limits: limits)
         } catch let error as InvalidRequestField {
             throw APIError.invalid(error.field, error.message)
-        } catch DecodingError.dataCorrupted(let context) {
-            throw APIError("the request body is not valid JSON: \(context.underlyingError.map { "\($0)" } ?? context.debugDescription)")
-        } catch is DecodingError {
+        } catch let error as DecodingError {
             // Every field's own failure is an InvalidRequestField; what is left is the body itself.
+            if case .dataCorrupted = error { throw APIError("the request body is \(DecodingProblem.describe(error, json: data))") }
             throw APIError("the request body must be a JSON object")
         }
     }

@@ -12,6 +12,18 @@ public enum DecodingProblem {
         return reason(decoding) + " at " + path
     }
 
+    /// As `describe(_:)` for an error decoding the JSON `data`: a syntax error, of which Foundation's JSONDecoder says
+    /// only that the data is not valid JSON, is found again by JSONSerialization, which says what and where
+    /// ("Invalid value around character 8.").
+    public static func describe(_ error: any Error, json data: Data) -> String {
+        if case .dataCorrupted(let context)? = error as? DecodingError, context.codingPath.isEmpty {
+            do { _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) } catch {
+                return "not valid JSON: " + FileProblem.reason(error)
+            }
+        }
+        return describe(error)
+    }
+
     /// Where in the file (`a.b[0]`), nil at the top level.
     public static func keyPath(_ error: DecodingError) -> String? {
         let path = context(error)?.codingPath ?? []

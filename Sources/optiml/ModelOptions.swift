@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import OPTKernels
 import OPTModel
+import OPTSupport
 import OPTTokenizer
 
 /// `--threads`, the compute pool's size, for every subcommand that runs the kernels.
@@ -59,7 +60,8 @@ struct ModelOptions: ParsableArguments {
 /// Prints a library error as the one-line message it carries, not as a Swift dump.
 struct CLIError: Error, CustomStringConvertible {
     let description: String
-    init(_ error: Error) { description = "\(error)" }
+    /// Foundation's file errors as "PATH: what the system said", anything else as it describes itself.
+    init(_ error: Error) { description = FileProblem.describe(error) ?? "\(error)" }
 }
 
 /// Prints a JSON value on one line, keys sorted, so output is stable for scripts.

@@ -224,7 +224,10 @@ public enum Aggregation {
                 for name in categories(result) { members[name, default: []].append(100 * total / Double(sample.count)) }
             }
             guard !members.isEmpty else { return nil }
-            levels.append(members.values.map { $0.reduce(0, +) / Double($0.count) }.reduce(0, +) / Double(members.count))
+            // Summed in the categories' order, not the dictionary's (which changes from run to run), so that the same
+            // scores give the same bits.
+            let means = members.sorted { $0.key < $1.key }.map { $0.value.reduce(0, +) / Double($0.value.count) }
+            levels.append(means.reduce(0, +) / Double(members.count))
         }
         let mean = levels.reduce(0, +) / Double(levels.count)
         return (levels.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(levels.count - 1)).squareRoot()

@@ -204,6 +204,29 @@ struct EvalRunnerTests {
 }
 
 extension EvalRunnerTests {
+    /// The level's bootstrap error is the same bits whatever the categories hash to: it summed the categories in a
+    /// dictionary's order, which changes from process to process (the last digits of results.json changed on a
+    /// rerun from the cache). Renaming the categories, their sorted order kept, changes their hashes and so that order.
+    @Test("aggregation: the bootstrap error does not depend on how the categories hash")
+    func bootstrapIsDeterministic() {
+        func summary(_ prefix: String) -> Double? {
+            var infos: [String: TaskInfo] = [:], scores: [InstanceScore] = []
+            for task in 0..<24 {
+                let name = "t\(task)"
+                infos[name] = TaskInfo(benchmark: "niv2", categories: ["\(prefix)\(Character(UnicodeScalar(97 + task % 12)!))"], level: 1,
+                                       primaryMetric: "rougeL")
+                for instance in 0..<(5 + task) {
+                    scores.append(InstanceScore(task: name, instance: "\(instance)", shots: 0,
+                                                metrics: ["rougeL": Double((instance * 7919 + task * 104_729) % 1000) / 997]))
+                }
+            }
+            return Aggregation.summarize(scores, tasks: infos, bootstrap: 50, seed: 3).groups.first { $0.kind == "level" }?.stderr
+        }
+        let reference = summary("")
+        #expect(reference != nil)
+        for prefix in ["x", "category ", "Zz_", "0"] { #expect(summary(prefix) == reference, "categories named \(prefix)…") }
+    }
+
     @Test("bad input: a folder that is no bench, a tokenizer from another model")
     func badInput() async throws {
         let folder = try folder()

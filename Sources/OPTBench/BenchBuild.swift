@@ -70,7 +70,10 @@ extension BenchBuilder {
         case let .file(path): given = try SplitSpec.load(file: URL(fileURLWithPath: path))
         }
         let taxonomy = try settings.taxonomy.map { try Taxonomy(file: $0) } ?? Taxonomy.builtin()
-        let (tasks, counts, niv2Splits) = try loadTasks(settings.sources, promptSource: settings.promptSource)
+        // The templates draw with the bench's seed: --seed, else the split's (the presets': 0).
+        var promptSource = settings.promptSource
+        promptSource.seed = settings.seed ?? given?.seed ?? 0
+        let (tasks, counts, niv2Splits) = try loadTasks(settings.sources, promptSource: promptSource)
         stageDone("read \(tasks.count) tasks, \(tasks.reduce(0) { $0 + $1.instanceCount }) instances")
         var spec = try given ?? SplitSpec.niv2Default(lists: niv2Splits["default"] ?? SplitSpec.builtinNIV2DefaultLists())
         if settings.removeLeaks { spec.leakage.remove = true }

@@ -63,6 +63,8 @@ public struct BenchBuilder {
         public var split = "train"
         /// A category map to use instead of the shipped one.
         public var categories: URL?
+        /// The seed of the templates' random choices: the bench's (`run` sets it).
+        public var seed: UInt64 = 0
 
         public init(datasets: URL? = nil) { self.datasets = datasets }
     }
@@ -90,7 +92,7 @@ public struct BenchBuilder {
                 }
                 let categories = try promptSource.categories.map { try PromptSourceCategories(file: $0) } ?? PromptSourceCategories.builtin()
                 loaded = try PromptSourceSource(templates: url, datasets: datasets, selection: promptSource.selection,
-                                                split: promptSource.split, categories: categories).load()
+                                                split: promptSource.split, categories: categories, seed: promptSource.seed).load()
             }
             for task in loaded {
                 if let first = origin[task.id] { throw BenchError.duplicateTask(id: task.id, first: first, second: task.origin) }

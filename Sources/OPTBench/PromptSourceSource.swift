@@ -23,14 +23,17 @@ public struct PromptSourceSource {
     /// The split whose rows become instances (the bench then splits instances itself).
     public var split: String
     public var categories: PromptSourceCategories
+    /// The seed of the templates' random choices (`choice`, `random`), the bench's.
+    public var seed: UInt64
 
     public init(templates: URL, datasets: URL, selection: PromptSourceSelection = .original, split: String = "train",
-                categories: PromptSourceCategories) {
+                categories: PromptSourceCategories, seed: UInt64 = 0) {
         self.templates = templates
         self.datasets = datasets
         self.selection = selection
         self.split = split
         self.categories = categories
+        self.seed = seed
     }
 
     /// The tasks of every dataset that has both templates and rows (datasets without a data folder are left out).
@@ -43,7 +46,8 @@ public struct PromptSourceSource {
             guard FileManager.default.fileExists(atPath: folder.path) else { continue }
             let chosen = collection.templates.filter { selection == .all || $0.originalTask }
             do {
-                tasks += try Self.tasks(collection, templates: chosen, rows: try DatasetSplit.open(folder, split: split), categories: categories)
+                tasks += try Self.tasks(collection, templates: chosen, rows: try DatasetSplit.open(folder, split: split), categories: categories,
+                                        seed: seed)
             } catch let error as DataError {
                 throw BenchError(error)
             }
@@ -76,12 +80,12 @@ public struct PromptSourceSource {
     /// long build), and each task renders its rows again when the build reads it, so that a source of hundreds of
     /// templates over large datasets never holds every instance at once.
     static func tasks(_ collection: PromptSourceDataset, templates: [PromptSourceTemplate], rows: DatasetSplit,
-                      categories: PromptSourceCategories) throws -> [BenchTask] {
+                      categories: PromptSourceCategories, seed: UInt64) throws -> [BenchTask] {
         let entry = categories.entry(collection.folder)
         let ids = taskIDs(collection.folder, templates)
         var counts = [Int](repeating: 0, count: templates.count)
         try rows.forEachRow { index, row in
-            for (number, rendered) in try render(templates, row: row, index: index, seed: 0, path: rows.root.path).enumerated()
+            for (number, rendered) in try render(templates, row: row, index: index, seed: seed, path: rows.root.path).enumerated()
             where rendered.target.map { !$0.isEmpty } ?? false {
                 counts[number] += 1
             }
@@ -93,17 +97,17 @@ public struct PromptSourceSource {
             var task = BenchTask(id: id, benchmark: "promptsource", categories: [entry.category], sources: [entry.source ?? collection.folder],
                                  instructionLevel: .instance, templates: [template.name], instances: [],
                                  origin: "\(collection.file.path) × \(rows.root.path)")
-            task.provider = InstanceProvider(count: count) { try instances(of: template, id: id, rows: rows) }
+            task.provider = InstanceProvider(count: count) { try instances(of: template, id: id, rows: rows, seed: seed) }
             return task
         }
     }
 
     /// The instances one template makes of the rows, in row order.
-    static func instances(of template: PromptSourceTemplate, id: String, rows: DatasetSplit) throws -> [TaskInstance] {
+    static func instances(of template: PromptSourceTemplate, id: String, rows: DatasetSplit, seed: UInt64) throws -> [TaskInstance] {
         var instances: [TaskInstance] = []
         do {
             try rows.forEachRow { index, row in
-                let rendered = try render([template], row: row, index: index, seed: 0, path: rows.root.path)[0]
+                let rendered = try render([template], row: row, index: index, seed: seed, path: rows.root.path)[0]
                 if let target = rendered.target, !target.isEmpty {
                     instances.append(TaskInstance(id: "\(id)-\(index)", input: rendered.input, outputs: [target], options: rendered.answerChoices))
                 }

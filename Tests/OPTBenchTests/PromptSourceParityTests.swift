@@ -149,6 +149,23 @@ struct PromptSourceBadInputTests {
         #expect(tasks[0].instructionLevel == .instance && tasks[0].benchmark == "promptsource")
     }
 
+    /// A template's random choices follow the bench's seed (`bench build --seed`; they were always drawn with 0):
+    /// the same seed the same instances, another seed other draws.
+    @Test("choice draws with the source's seed")
+    func choiceFollowsTheSeed() throws {
+        let root = try temporaryFolder("psseed")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try writeFile(Self.templates.replacingOccurrences(of: "{{ text.lower() }}", with: "{{ text }} {{ range(1000) | choice }}"),
+                      "templates/demo/templates.yaml", in: root)
+        try writeFile((0..<20).map { #"{"text": "row \#($0)", "label": \#($0 % 2)}"# }.joined(separator: "\n"), "data/demo/train.jsonl", in: root)
+        func inputs(seed: UInt64) throws -> [String] {
+            try PromptSourceSource(templates: root.appendingPathComponent("templates"), datasets: root.appendingPathComponent("data"),
+                                   categories: try PromptSourceCategories.builtin(), seed: seed).load()[0].loaded().instances.map(\.input)
+        }
+        #expect(try inputs(seed: 7) == inputs(seed: 7))
+        #expect(try inputs(seed: 7) != inputs(seed: 0))
+    }
+
     @Test("a data folder no template knows, a malformed row, a value of the wrong type: errors naming the place")
     func badInputs() throws {
         let unknown = try #require(throws: BenchError.self) { try load(#"{"text": "x", "label": 0}"#, folderName: "dmeo") }

@@ -371,9 +371,16 @@ struct DocumentRenderer {
     func renderChoices(_ doc: Document) throws -> [String]? {
         if let choices { return try choices.map { try $0.render(doc.values) } }
         guard let choiceList, case .expression(let source)? = task.docToChoice else { return nil }
-        let value = try column(source, doc) ?? literal(try choiceList.render(doc.values))
+        let value: TemplateValue, shown: String
+        if let named = column(source, doc) {
+            (value, shown) = (named, named.text)
+        } else {
+            shown = try choiceList.render(doc.values)
+            value = try literal(shown)
+        }
         guard let items = value.items else {
-            throw SuiteError.badRow(file: doc.file, row: doc.row, task: task.name, reason: "doc_to_choice gave \(value.text), not a list")
+            throw SuiteError.badRow(file: doc.file, row: doc.row, task: task.name,
+                                    reason: "doc_to_choice gave \(shown.debugDescription), not a list (a column or an expression of one)")
         }
         return items.map(\.text)
     }

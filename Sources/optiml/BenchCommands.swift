@@ -274,7 +274,7 @@ struct BenchRender: ParsableCommand {
                     } else {
                         print("=== \(rendered.name) (\(rendered.template)), row \(index)")
                         print(rendered.input)
-                        print("--- target: \(rendered.target.debugDescription)")
+                        print("--- target: " + (rendered.target.map(\.debugDescription) ?? "none (the template renders no target for this row)"))
                         if let choices = rendered.answerChoices { print("answer_choices: \(choices)") }
                     }
                 }

@@ -50,8 +50,8 @@ public struct EvalSuite: Codable, Sendable, Equatable {
     /// A suite file (the shipped ones, or a user's own in the same format).
     public static func load(_ url: URL) throws -> EvalSuite {
         let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw BenchError.unreadableFile(path: url.path, reason: FileProblem.reason(error))
+        do { text = try UTF8File.read(url) } catch {
+            throw BenchError.unreadableFile(path: url.path, reason: error.reason)
         }
         do { return try YAMLDecoder().decode(EvalSuite.self, from: text) } catch {
             throw BenchError.malformedFile(path: url.path, line: nil, reason: DecodingProblem.describe(error))

@@ -117,8 +117,8 @@ public struct NIV2SplitLists: Sendable, Equatable {
 
     static func read(_ url: URL) throws -> [String] {
         let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw BenchError.unreadableFile(path: url.path, reason: FileProblem.reason(error))
+        do { text = try UTF8File.read(url) } catch {
+            throw BenchError.unreadableFile(path: url.path, reason: error.reason)
         }
         return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }

@@ -148,7 +148,7 @@ public enum PromptSourceTemplates {
     public static func load(file: URL, folder: String) throws -> PromptSourceDataset {
         let path = file.path
         let text: String
-        do { text = try String(contentsOf: file, encoding: .utf8) } catch { throw BenchError.unreadableFile(path: path, reason: FileProblem.reason(error)) }
+        do { text = try UTF8File.read(file) } catch { throw BenchError.unreadableFile(path: path, reason: error.reason) }
         let top: Node
         do {
             guard let node = try Yams.compose(yaml: text) else { throw BenchError.malformedFile(path: path, line: nil, reason: "empty file") }

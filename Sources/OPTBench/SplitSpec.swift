@@ -219,8 +219,8 @@ extension SplitSpec {
     public static func load(file: URL) throws -> SplitSpec {
         let path = file.path
         let text: String
-        do { text = try String(contentsOf: file, encoding: .utf8) } catch {
-            throw BenchError.unreadableFile(path: path, reason: FileProblem.reason(error))
+        do { text = try UTF8File.read(file) } catch {
+            throw BenchError.unreadableFile(path: path, reason: error.reason)
         }
         let tree: Any?
         do { tree = try Yams.load(yaml: text) } catch { throw BenchError.malformedFile(path: path, line: nil, reason: "\(error)") }

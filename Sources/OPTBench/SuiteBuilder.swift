@@ -417,8 +417,8 @@ struct ChainOfThoughtPrompt {
 
     init(url: URL) throws {
         let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw BenchError.unreadableFile(path: url.path, reason: FileProblem.reason(error))
+        do { text = try UTF8File.read(url) } catch {
+            throw BenchError.unreadableFile(path: url.path, reason: error.reason)
         }
         func fail(_ reason: String) -> BenchError { .malformedFile(path: url.path, line: nil, reason: reason) }
         guard let rule = text.range(of: "-----\n") else { throw fail("no ----- line after the canary") }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OPTModel
+import OPTSupport
 import OPTTokenizer
 
 /// Token sequences cut from a text file: the file tokenized with the model's tokenizer, then sequences of at most
@@ -8,7 +9,7 @@ import OPTTokenizer
 func textSequences(_ path: String, model directory: URL, config: OPTConfig, length: Int, positions: Int) throws -> [[Int]] {
     let length = min(length, config.maxPositionEmbeddings)
     let tokenizer = try BPETokenizer.load(directory: directory)
-    let ids = tokenizer.encode(try utf8Text(path), addBOS: false)
+    let ids = tokenizer.encode(try text(of: path), addBOS: false)
     var sequences: [[Int]] = [], covered = 0, start = 0
     while covered < positions, start < ids.count {
         let body = Array(ids[start..<min(ids.count, start + length - 1)])
@@ -22,16 +23,9 @@ func textSequences(_ path: String, model directory: URL, config: OPTConfig, leng
     return sequences
 }
 
-/// The text of the file at `path`, or an error naming it and, where it is not UTF-8, the offset of its first bad byte.
-func utf8Text(_ path: String) throws -> String {
-    let data: Data
-    do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-        throw ModelError.invalidArgument("\(path): cannot be read (\(error.localizedDescription))")
-    }
-    if let text = String(data: data, encoding: .utf8) { return text }
-    var bytes = data.makeIterator(), decoder = UTF8(), offset = 0
-    while case .scalarValue(let scalar) = decoder.decode(&bytes) { offset += UTF8.width(scalar) }
-    throw ModelError.invalidArgument("\(path): not UTF-8 text (an invalid byte sequence at offset \(offset))")
+/// The calibration or accuracy text at `path`, or an error naming it and why it cannot be read.
+private func text(of path: String) throws -> String {
+    do { return try UTF8File.read(URL(fileURLWithPath: path)) } catch { throw ModelError.invalidArgument("\(path): \(error.reason)") }
 }
 
 /// `--calibration`: text by which int4 conversions round their weights (GPTQ).

@@ -57,4 +57,15 @@ struct ProblemDescriptionTests {
         }
         #expect(FileProblem.describe(DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "x"))) == nil)
     }
+
+    @Test func textThatIsNotUTF8IsRefusedWithItsOffset() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("utf8-\(UUID().uuidString).txt")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data("héllo".utf8 + [0xC3, 0x28] + Data("!".utf8)).write(to: file)
+        #expect(throws: UTF8File.Problem.self) { try UTF8File.read(file) }
+        do { _ = try UTF8File.read(file) } catch { #expect(error.reason == "not UTF-8 text (an invalid byte sequence at offset 6)") }
+        try Data("héllo wörld".utf8).write(to: file)
+        #expect(try UTF8File.read(file) == "héllo wörld")
+        do { _ = try UTF8File.read(file.appendingPathComponent("x")) } catch { #expect(error.reason == "Not a directory") }
+    }
 }

@@ -257,6 +257,11 @@ extension SplitSpec {
         try check(caps.maxOptions >= 2, "caps.max_options", "must be at least 2")
         try check(leakage.ngram >= 1, "leakage.ngram", "must be at least 1")
         try check((0...1).contains(leakage.threshold), "leakage.threshold", "must be between 0 and 1")
+        // Held out whole for one split or the other: a name under both would silently go to test.
+        let categories = Set(validation.categories).intersection(test.categories).sorted()
+        try check(categories.isEmpty, "test.categories", "\(categories.joined(separator: ", ")) also under validation.categories")
+        let tasks = Set(validation.tasks).intersection(test.tasks).sorted()
+        try check(tasks.isEmpty, "test.tasks", "\(tasks.joined(separator: ", ")) also under validation.tasks")
     }
 }
 

@@ -412,7 +412,7 @@ struct BadInputTests {
         }
     }
 
-    @Test("values out of range → invalidSplit at the exact key", arguments: [
+    @Test("values out of range, a category or task held out for both splits → invalidSplit at the exact key", arguments: [
         ("partially_held_out:\n  fraction: 1.5\n", "partially_held_out.fraction"),
         ("instances:\n  fraction: -0.1\n", "instances.fraction"),
         ("instances:\n  fraction: 0.1\n  split: train\n", "instances.split"),
@@ -422,6 +422,8 @@ struct BadInputTests {
         ("caps:\n  max_options: 1\n", "caps.max_options"),
         ("leakage:\n  ngram: 0\n", "leakage.ngram"),
         ("leakage:\n  threshold: 2\n", "leakage.threshold"),
+        ("validation:\n  categories: [A, B]\ntest:\n  categories: [B]\n", "test.categories"),
+        ("validation:\n  tasks: [t1]\ntest:\n  tasks: [t1, t2]\n", "test.tasks"),
     ])
     func splitValueOutOfRange(yaml: String, key: String) throws {
         let (error, url) = try Self.splitError(yaml)

@@ -67,6 +67,7 @@ public struct EvalSuite: Codable, Sendable, Equatable {
         if let bad = shots.first(where: { !Self.shotRange.contains($0) }) {
             throw SuiteError.badDefinition(suite: suite, reason: "shots: \(bad) is not between \(Self.shotRange.lowerBound) and \(Self.shotRange.upperBound)")
         }
+        if Set(shots).count < shots.count { throw SuiteError.badDefinition(suite: suite, reason: "shots: \(shots) lists a count twice") }
         if tasks.isEmpty && promptsource == nil && superni == nil {
             throw SuiteError.badDefinition(suite: suite, reason: "it lists no tasks (nor promptsource or superni datasets)")
         }

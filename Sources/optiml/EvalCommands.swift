@@ -68,6 +68,10 @@ struct EvalRun: AsyncParsableCommand {
     func numbers(_ text: String, _ name: String) throws -> [Int] {
         let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else { throw ValidationError("--\(name) \(text): expected comma-separated numbers") }
+        var seen = Set<Int>()
+        if let repeated = values.compactMap({ $0 }).first(where: { !seen.insert($0).inserted }) {
+            throw ValidationError("--\(name) \(text): \(repeated) is listed twice")
+        }
         return values.compactMap { $0 }
     }
 

@@ -187,6 +187,7 @@ struct SuiteTests {
         #expect(refusal { $0.tasks.append($0.tasks[3]) } == "suite mmlu: the task \(try base.resolvedTasks()[3].name) is listed twice")
         #expect(refusal { $0.shots = [0, -1] } == "suite mmlu: shots: -1 is not between 0 and 32")
         #expect(refusal { $0.shots = [33] } == "suite mmlu: shots: 33 is not between 0 and 32")
+        #expect(refusal { $0.shots = [0, 5, 0] } == "suite mmlu: shots: [0, 5, 0] lists a count twice")
         #expect(refusal { $0.tasks[0].metrics = ["acc", "bleu"] }.hasSuffix(": no metric bleu for multiple_choice (it has acc, acc_norm, acc_calibrated)"))
         #expect(refusal { $0.tasks[0].metrics = [] }.hasSuffix(": metrics is empty (the first is the task's score)"))
         #expect(refusal { $0.tasks[0].maxGenToks = 0 }.hasSuffix(": max_gen_toks must be at least 1, not 0"))

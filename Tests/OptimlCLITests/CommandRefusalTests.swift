@@ -45,4 +45,13 @@ struct OptionBoundsTests {
             ["serve", "--model", CrashRecoveryTests.model.path, "--max-memory", "0.5"], killAfter: nil)
         #expect(status == 64 && output.contains("--max-memory must be a number of bytes, at least 1"), "\(output)")
     }
+
+    /// A shot count or level listed twice (it was run and recorded twice).
+    @Test func aShotCountListedTwice() throws {
+        for (option, value) in [("--shots", "0,5,0"), ("--levels", "1,1")] {
+            let (status, output, _) = try CrashRecoveryTests.launch(
+                ["eval", "--model", CrashRecoveryTests.model.path, "--bench", "/nowhere", "--out", "/nowhere/out", option, value], killAfter: nil)
+            #expect(status == 64 && output.contains("\(option) \(value): \(value.prefix(1)) is listed twice"), "\(output)")
+        }
+    }
 }

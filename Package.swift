@@ -108,6 +108,7 @@ let package = Package(
                 "OPTTrain",
                 "OPTServe",
                 "OPTSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

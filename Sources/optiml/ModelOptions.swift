@@ -62,6 +62,7 @@ struct CLIError: Error, CustomStringConvertible {
     let description: String
     /// Foundation's file errors as "PATH: what the system said", anything else as it describes itself.
     init(_ error: Error) { description = FileProblem.describe(error) ?? "\(error)" }
+    init(message: String) { description = message }
 }
 
 /// Prints a JSON value on one line, keys sorted, so output is stable for scripts.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOCore
 import Logging
 import OPTServe
 
@@ -82,6 +83,9 @@ struct Serve: AsyncParsableCommand {
         }
         // The engine is a service of the application: it starts with it and, on a signal, stops
         // after the HTTP server has answered the requests in flight.
-        do { try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint]) } catch { throw CLIError(error) }
+        do { try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint]) } catch let error as IOError {
+            // NIO's socket errors (bind, listen) name the system call, not the address.
+            throw CLIError(message: "cannot serve on \(host):\(port): \(String(cString: strerror(error.errnoCode)))")
+        } catch { throw CLIError(error) }
     }
 }

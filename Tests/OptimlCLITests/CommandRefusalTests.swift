@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Testing
 
 /// An output that names an input is refused before anything is written, however its path is spelled.
@@ -53,5 +58,28 @@ struct OptionBoundsTests {
                 ["eval", "--model", CrashRecoveryTests.model.path, "--bench", "/nowhere", "--out", "/nowhere/out", option, value], killAfter: nil)
             #expect(status == 64 && output.contains("\(option) \(value): \(value.prefix(1)) is listed twice"), "\(output)")
         }
+    }
+
+    /// A port another program listens on: the address and the system's word, not the socket call's.
+    @Test func aPortInUse() throws {
+        #if canImport(Glibc)
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let listener = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && listen(listener, 1) == 0
+                && getsockname(listener, $0, &length) == 0 }
+        }
+        try #require(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let (status, output, _) = try CrashRecoveryTests.launch(
+            ["serve", "--model", CrashRecoveryTests.model.path, "--port", "\(port)"], killAfter: 60)
+        #expect(status == 1 && output.contains("Error: cannot serve on 127.0.0.1:\(port): Address already in use"), "\(output)")
     }
 }

@@ -329,7 +329,10 @@ extension KeyedDecodingContainer where Key == RequestKey {
     /// An integer; a number with a fraction (or beyond Int) is told apart from something not a number.
     func integer(_ key: Key) throws -> Int? {
         do { return try decodeIfPresent(Int.self, forKey: key) } catch {
-            _ = try number(key)
+            let value = try number(key)
+            if let value, value == value.rounded() {
+                throw InvalidRequestField(key.stringValue, "\(key.stringValue) must be an integer between \(Int.min) and \(Int.max)")
+            }
             throw InvalidRequestField(key.stringValue, "\(key.stringValue) must be an integer")
         }
     }

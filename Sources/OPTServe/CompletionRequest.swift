@@ -75,7 +75,11 @@ struct CompletionRequest {
         p.temperature = Float(sampling.temperature ?? 1)
         guard p.temperature >= 0, p.temperature <= 2 else { throw APIError.invalid("temperature", "temperature must be between 0 and 2") }
         p.topP = Float(sampling.topP ?? 1)
-        guard p.topP > 0, p.topP <= 1 else { throw APIError.invalid("top_p", "top_p must be in (0, 1]") }
+        guard p.topP > 0, p.topP <= 1 else {
+            // A value in range that f32 rounds to 0 is told so.
+            let asked = sampling.topP ?? 1
+            throw APIError.invalid("top_p", asked > 0 && asked <= 1 ? "top_p must be at least \(Float.leastNonzeroMagnitude)" : "top_p must be in (0, 1]")
+        }
         p.topK = sampling.topK ?? 0
         guard p.topK >= 0 || p.topK == -1 else { throw APIError.invalid("top_k", "top_k must be -1, 0 (off) or positive") }
         p.topK = max(p.topK, 0)

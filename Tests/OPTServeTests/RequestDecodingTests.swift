@@ -25,6 +25,7 @@ import Testing
         let cases: [(String, String, String)] = [
             (#"{"max_tokens": "ten"}"#, "max_tokens", "max_tokens must be a number"),
             (#"{"max_tokens": 1.5}"#, "max_tokens", "max_tokens must be an integer"),
+            (#"{"seed": 18446744073709551615}"#, "seed", "seed must be an integer between \(Int.min) and \(Int.max)"),
             (#"{"n": true}"#, "n", "n must be a number"),
             (#"{"echo": 1}"#, "echo", "echo must be true or false"),
             (#"{"temperature": "hot"}"#, "temperature", "temperature must be a number"),

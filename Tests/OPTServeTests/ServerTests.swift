@@ -206,6 +206,7 @@ func text(_ body: [String: Any], _ index: Int = 0) -> String? {
         try await expectError(try json(["prompt": "hi", "n": 1000]), param: "n")
         try await expectError(try json(["prompt": [2, 99_999]]), param: "prompt")
         try await expectError(try json(["prompt": "hi", "temperature": -1]), param: "temperature")
+        try await expectError(try json(["prompt": "hi", "top_p": 1e-50]), param: "top_p")
         try await expectError(try json(["messages": []]), param: "messages", path: "v1/chat/completions")
         try await expectError(try json(["messages": [["role": "user", "content": "hi"]], "logprobs": true, "top_logprobs": 21]),
                               param: "top_logprobs", path: "v1/chat/completions")

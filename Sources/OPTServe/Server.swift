@@ -160,11 +160,16 @@ public final class OpenAIServer: Sendable {
         // Watching for a client that leaves ends the connection with the response; saying so keeps
         // keep-alive clients from sending their next request on a connection that is closing. The watch
         // has read the head of any request pipelined behind this one, so Hummingbird would wait on that
-        // request's rest forever, holding the connection: its input is closed instead, and the connection
-        // with it once the response is written.
+        // request's rest forever, holding the connection: the connection's output is closed once the
+        // response is written (NIO sends what is pending first; closing its input instead cut long
+        // answers short), and the client, seeing the end, closes the rest.
         var closing = response
         closing.headers[.connection] = "close"
-        channel.close(mode: .input, promise: nil)
+        let body = response.body
+        closing.body = ResponseBody(contentLength: body.contentLength) { writer in
+            defer { channel.close(mode: .output, promise: nil) }
+            try await body.write(writer)
+        }
         return closing
     }
 

@@ -151,6 +151,30 @@ import Testing
         #expect(answer.components(separatedBy: "HTTP/1.1 ").count == 2, "one response: \(answer)")
     }
 
+    /// An answer larger than the sockets hold, read by a client that is slow to start: all of it arrives before the
+    /// connection closes (closing the connection's input to end it once cut such answers at a few MB).
+    @Test func aLargeAnswerArrivesWhole() async throws {
+        let generator = try Generator(directory: packageRoot.appendingPathComponent("Tests/Fixtures/models/tiny-random-2048"))
+        let server = try await TestServer(maxBatch: 16, generator: generator)
+        defer { server.stop() }
+        let prompt = (0..<1900).map { 4 + $0 % 1000 }
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: ["prompt": prompt, "max_tokens": 1, "n": 16, "logprobs": 20,
+                                                                                 "echo": true]), as: UTF8.self)
+        let connection = try RawConnection(port: server.port, receiveTimeout: 120)
+        let answer = try await offThePool {
+            try connection.send("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                                + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            Thread.sleep(forTimeInterval: 2)
+            return try connection.readToEnd()
+        }
+        let headEnd = try #require(answer.range(of: Data("\r\n\r\n".utf8)))
+        let head = String(decoding: answer[..<headEnd.lowerBound], as: UTF8.self).lowercased()
+        let declared = head.components(separatedBy: "\r\n").first { $0.hasPrefix("content-length:") }
+            .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) }
+        let received = answer.count - headEnd.upperBound
+        #expect(head.hasPrefix("http/1.1 200") && declared == received && received > 8 << 20, "\(declared ?? -1) declared, \(received) received")
+    }
+
     /// A request whose head, or body, stops coming is closed after the read timeout (short here),
     /// and a whole request is still answered.
     @Test func aRequestCutShortIsClosedAfterTheReadTimeout() async throws {

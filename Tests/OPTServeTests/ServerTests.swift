@@ -29,8 +29,9 @@ final class TestServer: @unchecked Sendable {
     private let task: Task<Void, Error>
 
     init(apiKey: String? = nil, maxBatch: Int = 8, maxQueue: Int = 64, startEngine: Bool = true, readTimeout: Duration? = nil,
-         maxTokens: Int? = nil, memoryBudget: Int = Engine.defaultMemoryBudget, logger: Logger = Logger(label: "optiml.serve.test")) async throws {
-        engine = Engine(model: Self.generator.model, tokenizer: Self.generator.tokenizer, maxBatch: maxBatch, maxQueue: maxQueue,
+         maxTokens: Int? = nil, memoryBudget: Int = Engine.defaultMemoryBudget, generator: Generator = TestServer.generator,
+         logger: Logger = Logger(label: "optiml.serve.test")) async throws {
+        engine = Engine(model: generator.model, tokenizer: generator.tokenizer, maxBatch: maxBatch, maxQueue: maxQueue,
                         memoryBudget: memoryBudget)
         var limits = ServeLimits()
         if let readTimeout { limits.readTimeout = readTimeout }

@@ -88,7 +88,7 @@ let package = Package(
         .target(
             name: "OPTServe",
             dependencies: [
-                "OPTModel", "OPTTokenizer", "OPTOpenAI", "OPTSupport",
+                "OPTModel", "OPTTokenizer", "OPTOpenAI", "OPTSupport", "CKernels",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -167,13 +168,21 @@ public final class OpenAIServer: Sendable {
         closing.headers[.connection] = "close"
         let body = response.body
         closing.body = ResponseBody(contentLength: body.contentLength) { writer in
-            defer { channel.close(mode: .output, promise: nil) }
+            defer {
+                channel.close(mode: .output, promise: nil)
+                // Encoding a large answer (log-probabilities of many tokens) takes ten times its size in short-lived
+                // objects, which glibc keeps from the system once freed: an idle server would hold them.
+                if (body.contentLength ?? 0) > Self.trimAfterBytes { ck_release_free_memory() }
+            }
             try await body.write(writer)
         }
         return closing
     }
 
     static let bodyTooLarge = APIError(status: 413, "the request body is larger than \(maxBodyBytes) bytes")
+
+    /// Answers from this size on give the memory that encoding them took back to the system.
+    static let trimAfterBytes = 4 << 20
 
     /// Hummingbird's basic context and the request's connection, which a completion closes behind it.
     struct ServingContext: RequestContext {

@@ -317,6 +317,9 @@ long ck_unit_peak(int unit, long rounds);
 /// The instruction ck_unit_peak runs for `unit` ("vpdpbusd zmm"), null where the processor lacks the unit.
 const char *ck_unit_peak_instruction(int unit);
 
+/// Gives the heap's free memory back to the system (glibc's malloc_trim; a no-op elsewhere).
+void ck_release_free_memory(void);
+
 /// The instruction set in use (the best this processor has, unless ck_set_isa chose another).
 int ck_isa(void);
 /// Forces an instruction set (tests use CK_ISA_PORTABLE to cover the fallback); returns the one now in use,

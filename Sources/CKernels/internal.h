@@ -63,7 +63,6 @@ uint16_t ck_f32_to_bf16_one(float value);
 // is a hint that never faults.
 enum { CK_GEMM_PREFETCH_ROWS = 8 };
 
-
 /// exp(x) for x ≤ 0 in the vector softmaxes: below ck_exp_floor e^x is 0 in f32; x = n·ln2 + r with ln 2 in
 /// two parts (Cody–Waite), then Cephes' expf polynomial for e^r (about 1 ulp): e^r ≈ 1 + r + r²·p(r) with p's
 /// coefficients from the highest degree down; the result scaled by 2^n.

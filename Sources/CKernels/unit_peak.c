@@ -12,15 +12,17 @@ typedef struct {
     unit_loop loop;
 } instruction;
 
-#if defined(__x86_64__) || defined(_M_X64)
-#include <immintrin.h>
-
-// One round: twelve products into twelve accumulators, the accumulators then opaque to the compiler.
+// One round: twelve products into twelve accumulators, the accumulators then opaque to the compiler (OPAQUE12, with
+// each architecture's vector-register constraint).
 #define TWELVE(step, barrier) \
     do { \
         step(0); step(1); step(2); step(3); step(4); step(5); step(6); step(7); step(8); step(9); step(10); step(11); \
         barrier; \
     } while (0)
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+
 #define OPAQUE12(c) \
     __asm__ volatile("" : "+v"(c[0]), "+v"(c[1]), "+v"(c[2]), "+v"(c[3]), "+v"(c[4]), "+v"(c[5]), "+v"(c[6]), \
                      "+v"(c[7]), "+v"(c[8]), "+v"(c[9]), "+v"(c[10]), "+v"(c[11]))
@@ -167,11 +169,6 @@ static instruction unit_instruction(int unit) {
 #elif defined(__aarch64__)
 #include <arm_neon.h>
 
-#define TWELVE(step, barrier) \
-    do { \
-        step(0); step(1); step(2); step(3); step(4); step(5); step(6); step(7); step(8); step(9); step(10); step(11); \
-        barrier; \
-    } while (0)
 #define OPAQUE12(c) \
     __asm__ volatile("" : "+w"(c[0]), "+w"(c[1]), "+w"(c[2]), "+w"(c[3]), "+w"(c[4]), "+w"(c[5]), "+w"(c[6]), \
                      "+w"(c[7]), "+w"(c[8]), "+w"(c[9]), "+w"(c[10]), "+w"(c[11]))

@@ -170,7 +170,7 @@ public struct BenchBuilder {
             let taskLanguages = task.inputLanguages + task.outputLanguages + task.instructionLanguages
             if excluded.contains(task.id) {
                 result[task.id] = TaskAssignment(role: .excluded, reason: "listed in the split's excluded tasks")
-            } else if (task.provider?.count ?? task.instances.count) == 0 {
+            } else if task.instanceCount == 0 {
                 // Nothing to train on or score: counted in a level it would silently drop out of every evaluation.
                 result[task.id] = TaskAssignment(role: .excluded, reason: "it has no instances")
             } else if !languages.isEmpty, let other = taskLanguages.first(where: { !languages.contains($0) }) {

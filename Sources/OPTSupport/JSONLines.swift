@@ -107,8 +107,9 @@ public final class JSONLinesReader {
     /// Decodes one line as `T`; a failure names the file and the line.
     public func decode<T: Decodable>(_ type: T.Type, from line: (number: Int, bytes: ArraySlice<UInt8>),
                                      with decoder: JSONDecoder = JSONDecoder()) throws(JSONLinesError) -> T {
-        do { return try decoder.decode(type, from: Data(line.bytes)) } catch {
-            throw .malformedLine(file: file, line: line.number, reason: DecodingProblem.describe(error))
+        let data = Data(line.bytes)
+        do { return try decoder.decode(type, from: data) } catch {
+            throw .malformedLine(file: file, line: line.number, reason: DecodingProblem.describe(error, json: data))
         }
     }
 

@@ -95,6 +95,17 @@ public final class OpenAIServer: Sendable {
         router.post("/v1/chat/completions") { [self] request, context in
             await handle(request, channel: context.channel, endpoint: "/v1/chat/completions", chat: true)
         }
+        // The completion endpoints take POST alone: another method is told so, as an OpenAI error (an empty 404 before).
+        for path in ["/v1/completions", "/v1/chat/completions"] {
+            for method in [HTTPRequest.Method.get, .put, .delete, .patch] {
+                router.on(RouterPath(path), method: method) { request, _ in
+                    var response = Self.json(APIError(status: 405, "\(request.method) is not allowed on \(path): send a POST",
+                                                      code: "method_not_allowed").body, status: 405)
+                    response.headers[.allow] = "POST"
+                    return response
+                }
+            }
+        }
         // Hummingbird's idle timeout is the read timeout: it counts only whole HTTP parts, so a
         // request's head must arrive whole within it (of the connection opening or the previous
         // response), and its body may not pause longer; it never cuts a response being written.

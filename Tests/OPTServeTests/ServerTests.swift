@@ -213,6 +213,12 @@ func text(_ body: [String: Any], _ index: Int = 0) -> String? {
                               param: "top_logprobs", path: "v1/chat/completions")
         // More sequences than the server holds at once (64 queued and 8 running): never admitted, so not "busy".
         try await expectError(try json(["prompt": Array(repeating: "hi", count: 5), "n": 16, "max_tokens": 1]), param: "prompt")
+        // Another method than POST on a completion endpoint.
+        for path in ["v1/completions", "v1/chat/completions"] {
+            let (code, data) = try await server.send(path, headers: auth)
+            let error = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["error"] as? [String: Any]
+            #expect(code == 405 && error?["code"] as? String == "method_not_allowed", "\(path): \(code) \(String(decoding: data, as: UTF8.self))")
+        }
         // Keys.
         try await expectError(try json(["prompt": "hi"]), status: 401, headers: [:])
         try await expectError(try json(["prompt": "hi"]), status: 401, headers: ["Authorization": "Bearer wrong"])

@@ -12,96 +12,49 @@ typedef struct {
     unit_loop loop;
 } instruction;
 
-// One round: twelve products into twelve accumulators, the accumulators then opaque to the compiler (OPAQUE12, with
-// each architecture's vector-register constraint).
-#define TWELVE(step, barrier) \
-    do { \
-        step(0); step(1); step(2); step(3); step(4); step(5); step(6); step(7); step(8); step(9); step(10); step(11); \
-        barrier; \
-    } while (0)
+// NAME: `rounds` rounds of twelve products STEP(a, b, c[i]) into twelve accumulators of ACC (zeroed by ZERO), OPS
+// operations a product. The operands (of OPERAND, A and B) and, after each round, the accumulators are made opaque
+// to the compiler with an empty `asm` on vector registers (constraint VREG, each architecture's); each product is
+// written out with its own constant index, so the accumulators live in registers.
+#define PEAK_PRODUCT(I, STEP) { enum { i = I }; c[i] = STEP; }
+#define PEAK_LOOP(NAME, ATTRIBUTES, ACC, ZERO, OPERAND, A, B, STEP, OPS) \
+    ATTRIBUTES static long NAME(long rounds) { \
+        ACC c[12]; \
+        OPERAND a = A, b = B; \
+        for (int i = 0; i < 12; i++) c[i] = ZERO; \
+        __asm__ volatile("" : "+" VREG(a), "+" VREG(b)); \
+        for (long r = 0; r < rounds; r++) { \
+            PEAK_PRODUCT(0, STEP) PEAK_PRODUCT(1, STEP) PEAK_PRODUCT(2, STEP) PEAK_PRODUCT(3, STEP) \
+            PEAK_PRODUCT(4, STEP) PEAK_PRODUCT(5, STEP) PEAK_PRODUCT(6, STEP) PEAK_PRODUCT(7, STEP) \
+            PEAK_PRODUCT(8, STEP) PEAK_PRODUCT(9, STEP) PEAK_PRODUCT(10, STEP) PEAK_PRODUCT(11, STEP) \
+            __asm__ volatile("" : "+" VREG(c[0]), "+" VREG(c[1]), "+" VREG(c[2]), "+" VREG(c[3]), "+" VREG(c[4]), \
+                             "+" VREG(c[5]), "+" VREG(c[6]), "+" VREG(c[7]), "+" VREG(c[8]), "+" VREG(c[9]), \
+                             "+" VREG(c[10]), "+" VREG(c[11])); \
+        } \
+        return rounds * 12 * (OPS); \
+    }
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
-#define OPAQUE12(c) \
-    __asm__ volatile("" : "+v"(c[0]), "+v"(c[1]), "+v"(c[2]), "+v"(c[3]), "+v"(c[4]), "+v"(c[5]), "+v"(c[6]), \
-                     "+v"(c[7]), "+v"(c[8]), "+v"(c[9]), "+v"(c[10]), "+v"(c[11]))
+#define VREG "v"
+#define TARGET(features) __attribute__((target(features)))
 
-__attribute__((target("avx512f"))) static long fma_zmm(long rounds) {
-    __m512 c[12], a = _mm512_set1_ps(1.0f), b = _mm512_set1_ps(0.5f);
-    for (int i = 0; i < 12; i++) c[i] = _mm512_setzero_ps();
-    __asm__ volatile("" : "+v"(a), "+v"(b));
-    for (long r = 0; r < rounds; r++) {
-#define STEP(i) c[i] = _mm512_fmadd_ps(a, b, c[i])
-        TWELVE(STEP, OPAQUE12(c));
-#undef STEP
-    }
-    return rounds * 12 * 16 * 2;
-}
-
-__attribute__((target("avx2,fma"))) static long fma_ymm(long rounds) {
-    __m256 c[12], a = _mm256_set1_ps(1.0f), b = _mm256_set1_ps(0.5f);
-    for (int i = 0; i < 12; i++) c[i] = _mm256_setzero_ps();
-    __asm__ volatile("" : "+v"(a), "+v"(b));
-    for (long r = 0; r < rounds; r++) {
-#define STEP(i) c[i] = _mm256_fmadd_ps(a, b, c[i])
-        TWELVE(STEP, OPAQUE12(c));
-#undef STEP
-    }
-    return rounds * 12 * 8 * 2;
-}
-
-__attribute__((target("avx512f,avx512vnni"))) static long dpbusd_zmm(long rounds) {
-    __m512i c[12], a = _mm512_set1_epi8(1), b = _mm512_set1_epi8(2);
-    for (int i = 0; i < 12; i++) c[i] = _mm512_setzero_si512();
-    __asm__ volatile("" : "+v"(a), "+v"(b));
-    for (long r = 0; r < rounds; r++) {
-#define STEP(i) c[i] = _mm512_dpbusd_epi32(c[i], a, b)
-        TWELVE(STEP, OPAQUE12(c));
-#undef STEP
-    }
-    return rounds * 12 * 64 * 2;
-}
-
-__attribute__((target("avx2,avxvnni"))) static long dpbusd_ymm(long rounds) {
-    __m256i c[12], a = _mm256_set1_epi8(1), b = _mm256_set1_epi8(2);
-    for (int i = 0; i < 12; i++) c[i] = _mm256_setzero_si256();
-    __asm__ volatile("" : "+v"(a), "+v"(b));
-    for (long r = 0; r < rounds; r++) {
-#define STEP(i) c[i] = _mm256_dpbusd_avx_epi32(c[i], a, b)
-        TWELVE(STEP, OPAQUE12(c));
-#undef STEP
-    }
-    return rounds * 12 * 32 * 2;
-}
-
+PEAK_LOOP(fma_zmm, TARGET("avx512f"), __m512, _mm512_setzero_ps(), __m512, _mm512_set1_ps(1.0f), _mm512_set1_ps(0.5f),
+          _mm512_fmadd_ps(a, b, c[i]), 16 * 2)
+PEAK_LOOP(fma_ymm, TARGET("avx2,fma"), __m256, _mm256_setzero_ps(), __m256, _mm256_set1_ps(1.0f), _mm256_set1_ps(0.5f),
+          _mm256_fmadd_ps(a, b, c[i]), 8 * 2)
+PEAK_LOOP(dpbusd_zmm, TARGET("avx512f,avx512vnni"), __m512i, _mm512_setzero_si512(), __m512i, _mm512_set1_epi8(1),
+          _mm512_set1_epi8(2), _mm512_dpbusd_epi32(c[i], a, b), 64 * 2)
+PEAK_LOOP(dpbusd_ymm, TARGET("avx2,avxvnni"), __m256i, _mm256_setzero_si256(), __m256i, _mm256_set1_epi8(1),
+          _mm256_set1_epi8(2), _mm256_dpbusd_avx_epi32(c[i], a, b), 32 * 2)
 // AVX2 without VNNI multiplies bytes as its int8 kernels (and oneDNN's avx2 ones) do: `vpmaddubsw` into 16-bit pairs,
 // `vpmaddwd` by ones into 32 bits, `vpaddd` into the sums, three instructions for 32 products.
-__attribute__((target("avx2"))) static long maddubs_ymm(long rounds) {
-    __m256i c[12], a = _mm256_set1_epi8(1), b = _mm256_set1_epi8(2), ones = _mm256_set1_epi16(1);
-    for (int i = 0; i < 12; i++) c[i] = _mm256_setzero_si256();
-    __asm__ volatile("" : "+v"(a), "+v"(b), "+v"(ones));
-    for (long r = 0; r < rounds; r++) {
-#define STEP(i) c[i] = _mm256_add_epi32(c[i], _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), ones))
-        TWELVE(STEP, OPAQUE12(c));
-#undef STEP
-    }
-    return rounds * 12 * 32 * 2;
-}
-
-__attribute__((target("avx512f,avx512bf16"))) static long dpbf16_zmm(long rounds) {
-    __m512 c[12];
-    __m512i ab = _mm512_set1_epi16(0x3f80);  // bf16 1.0 in every half
-    for (int i = 0; i < 12; i++) c[i] = _mm512_setzero_ps();
-    __asm__ volatile("" : "+v"(ab));
-    const __m512bh a = (__m512bh)ab;
-    for (long r = 0; r < rounds; r++) {
-#define STEP(i) c[i] = _mm512_dpbf16_ps(c[i], a, a)
-        TWELVE(STEP, OPAQUE12(c));
-#undef STEP
-    }
-    return rounds * 12 * 32 * 2;
-}
+PEAK_LOOP(maddubs_ymm, TARGET("avx2"), __m256i, _mm256_setzero_si256(), __m256i, _mm256_set1_epi8(1), _mm256_set1_epi8(2),
+          _mm256_add_epi32(c[i], _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), _mm256_set1_epi16(1))), 32 * 2)
+// The operands are bf16 1.0 in every half.
+PEAK_LOOP(dpbf16_zmm, TARGET("avx512f,avx512bf16"), __m512, _mm512_setzero_ps(), __m512bh,
+          (__m512bh)_mm512_set1_epi16(0x3f80), (__m512bh)_mm512_set1_epi16(0x3f80), _mm512_dpbf16_ps(c[i], a, b), 32 * 2)
 
 // AMX: four accumulator tiles of 16 × 16 int32 (or f32), each product 16 rows × 64 bytes of A against 16 × 64 bytes
 // of B (16 × 16 × 64 multiplies for int8, × 32 for bf16), the tiles zeroed, configured with palette 1.
@@ -111,7 +64,7 @@ typedef struct {
     uint8_t rows[16];
 } amx_config;
 
-__attribute__((target("amx-tile"))) static void amx_configure(void) {
+TARGET("amx-tile") static void amx_configure(void) {
     __attribute__((aligned(64))) amx_config config = {.palette = 1};
     for (int t = 0; t < 8; t++) {
         config.colsb[t] = 64;
@@ -122,7 +75,7 @@ __attribute__((target("amx-tile"))) static void amx_configure(void) {
     _tile_zero(4); _tile_zero(5); _tile_zero(6); _tile_zero(7);
 }
 
-__attribute__((target("amx-tile,amx-int8"))) static long tdpbusd(long rounds) {
+TARGET("amx-tile,amx-int8") static long tdpbusd(long rounds) {
     amx_configure();
     for (long r = 0; r < rounds; r++) {
         _tile_dpbusd(0, 4, 6); _tile_dpbusd(1, 4, 7); _tile_dpbusd(2, 5, 6); _tile_dpbusd(3, 5, 7);
@@ -131,7 +84,7 @@ __attribute__((target("amx-tile,amx-int8"))) static long tdpbusd(long rounds) {
     return rounds * 4 * 16 * 16 * 64 * 2;
 }
 
-__attribute__((target("amx-tile,amx-bf16"))) static long tdpbf16ps(long rounds) {
+TARGET("amx-tile,amx-bf16") static long tdpbf16ps(long rounds) {
     amx_configure();
     for (long r = 0; r < rounds; r++) {
         _tile_dpbf16ps(0, 4, 6); _tile_dpbf16ps(1, 4, 7); _tile_dpbf16ps(2, 5, 6); _tile_dpbf16ps(3, 5, 7);
@@ -169,34 +122,12 @@ static instruction unit_instruction(int unit) {
 #elif defined(__aarch64__)
 #include <arm_neon.h>
 
-#define OPAQUE12(c) \
-    __asm__ volatile("" : "+w"(c[0]), "+w"(c[1]), "+w"(c[2]), "+w"(c[3]), "+w"(c[4]), "+w"(c[5]), "+w"(c[6]), \
-                     "+w"(c[7]), "+w"(c[8]), "+w"(c[9]), "+w"(c[10]), "+w"(c[11]))
+#define VREG "w"
 
-static long fmla(long rounds) {
-    float32x4_t c[12], a = vdupq_n_f32(1.0f), b = vdupq_n_f32(0.5f);
-    for (int i = 0; i < 12; i++) c[i] = vdupq_n_f32(0.0f);
-    __asm__ volatile("" : "+w"(a), "+w"(b));
-    for (long r = 0; r < rounds; r++) {
-#define STEP(i) c[i] = vfmaq_f32(c[i], a, b)
-        TWELVE(STEP, OPAQUE12(c));
-#undef STEP
-    }
-    return rounds * 12 * 4 * 2;
-}
-
-__attribute__((target("+dotprod"))) static long sdot(long rounds) {
-    int32x4_t c[12];
-    int8x16_t a = vdupq_n_s8(1), b = vdupq_n_s8(2);
-    for (int i = 0; i < 12; i++) c[i] = vdupq_n_s32(0);
-    __asm__ volatile("" : "+w"(a), "+w"(b));
-    for (long r = 0; r < rounds; r++) {
-#define STEP(i) c[i] = vdotq_s32(c[i], a, b)
-        TWELVE(STEP, OPAQUE12(c));
-#undef STEP
-    }
-    return rounds * 12 * 16 * 2;
-}
+PEAK_LOOP(fmla, , float32x4_t, vdupq_n_f32(0.0f), float32x4_t, vdupq_n_f32(1.0f), vdupq_n_f32(0.5f), vfmaq_f32(c[i], a, b),
+          4 * 2)
+PEAK_LOOP(sdot, __attribute__((target("+dotprod"))), int32x4_t, vdupq_n_s32(0), int8x16_t, vdupq_n_s8(1), vdupq_n_s8(2),
+          vdotq_s32(c[i], a, b), 16 * 2)
 
 static instruction unit_instruction(int unit) {
     if (unit == CK_UNIT_F32 && ck_has(CK_FEATURE_NEON)) return (instruction){"fmla v.4s", fmla};

@@ -17,16 +17,23 @@ extension WeightFormatTests {
         }
     }
 
+    /// The f32 fixture, its calibration sequences, and their statistics under the default memory budget (one pass)
+    /// and under a budget of one byte (a pass per product).
+    static func statisticsInOneAndManyPasses() throws
+        -> (model: OPTModel, sequences: [[Int]], onePass: CalibrationStatistics, perProduct: CalibrationStatistics) {
+        let model = try OPTModel(directory: directory, format: .f32)
+        let sequences = calibrationSequences(vocabulary: model.config.vocabSize)
+        return (model, sequences, CalibrationStatistics(model: model, sequences: sequences),
+                CalibrationStatistics(model: model, sequences: sequences, memoryBudget: 1))
+    }
+
     /// Every matrix product's inputs are gathered, q, k and v sharing theirs, in one pass when they fit the memory
     /// budget and in a pass per product when it holds one at a time, with the same sums; fc2's inputs come from a
     /// ReLU, so no moment is negative. The head's are checked against the logits: with the head tied to the embedding
     /// E, Σ over positions of logit(v)² = E[v] H E[v]ᵀ for the head's moments H.
     @Test("calibration gathers each matrix product's inputs")
     func calibrationStatistics() throws {
-        let model = try OPTModel(directory: Self.directory, format: .f32)
-        let sequences = Self.calibrationSequences(vocabulary: model.config.vocabSize)
-        let statistics = CalibrationStatistics(model: model, sequences: sequences)
-        let oneAtATime = CalibrationStatistics(model: model, sequences: sequences, memoryBudget: 1)
+        let (model, sequences, statistics, oneAtATime) = try Self.statisticsInOneAndManyPasses()
         let layout = model.weights.layout
         #expect(statistics.positions == sequences.map(\.count).reduce(0, +))
         #expect(layout.productInputs.count == 4 * layout.layers.count + 1)
@@ -91,10 +98,7 @@ extension WeightFormatTests {
     /// pass's moments could take: another product's factor, or one of another size.)
     @Test("int4 by GPTQ: the same weights in one pass and in a pass per product")
     func gptqIndependentOfTheMemoryBudget() throws {
-        let reference = try OPTModel(directory: Self.directory, format: .f32)
-        let sequences = Self.calibrationSequences(vocabulary: reference.config.vocabSize)
-        let onePass = CalibrationStatistics(model: reference, sequences: sequences)
-        let perProduct = CalibrationStatistics(model: reference, sequences: sequences, memoryBudget: 1)
+        let (reference, _, onePass, perProduct) = try Self.statisticsInOneAndManyPasses()
         let a = try OPTModel(directory: Self.directory, format: .int4, headFormat: .int4, calibration: onePass)
         let b = try OPTModel(directory: Self.directory, format: .int4, headFormat: .int4, calibration: perProduct)
         #expect(onePass.passes == 1 && perProduct.passes == reference.weights.layout.productInputs.count - 4,
